@@ -1,0 +1,94 @@
+//! `jobs`: one optimization run (queued → running → succeeded | failed | cancelled).
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "jobs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub site_id: Uuid,
+    pub strategy: String,
+    pub strategy_version: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub program: Json,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub parameters: Json,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub objective_weights: Json,
+    pub alternatives: i32,
+    pub seed: Option<i64>,
+    pub time_limit_s: Option<i32>,
+    /// `queued` | `running` | `succeeded` | `failed` | `cancelled`
+    pub status: String,
+    pub stage: Option<String>,
+    /// 0..=1
+    pub progress: f64,
+    pub best_objective: Option<f64>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub worker_id: Option<String>,
+    pub lease_expires_at: Option<DateTimeUtc>,
+    pub heartbeat_at: Option<DateTimeUtc>,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+    pub created_at: DateTimeUtc,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organizations::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organizations::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Organization,
+    #[sea_orm(
+        belongs_to = "super::projects::Entity",
+        from = "Column::ProjectId",
+        to = "super::projects::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Project,
+    #[sea_orm(
+        belongs_to = "super::sites::Entity",
+        from = "Column::SiteId",
+        to = "super::sites::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Site,
+    #[sea_orm(has_many = "super::layouts::Entity")]
+    Layouts,
+}
+
+impl Related<super::organizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organization.def()
+    }
+}
+
+impl Related<super::projects::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Project.def()
+    }
+}
+
+impl Related<super::sites::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Site.def()
+    }
+}
+
+impl Related<super::layouts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Layouts.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
