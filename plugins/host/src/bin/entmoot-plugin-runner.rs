@@ -1,0 +1,207 @@
+//! `entmoot-plugin-runner`: the child process the host runs a strategy plugin in. Loads the
+//! plugin, reads one `RunInput` JSON from stdin, writes `RunnerEvent` lines to stdout (see
+//! `entmoot_plugin_host::protocol`). Applies resource limits to itself before loading.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use entmoot_plugin_host::protocol::RunnerEvent;
+use entmoot_plugin_host::{HostError, LoadedPlugin};
+use entmoot_plugin_sdk::StrategyError;
+use entmoot_plugin_sdk::abi::RunInput;
+
+const USAGE: &str = "usage: entmoot-plugin-runner --plugin PATH [--max-memory-mb N] [--max-cpu-seconds N] < request.json";
+
+struct Args {
+    plugin: PathBuf,
+    max_memory_mb: Option<u64>,
+    max_cpu_seconds: Option<u64>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut plugin = None;
+    let mut max_memory_mb = None;
+    let mut max_cpu_seconds = None;
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            let value = args.next().ok_or(format!("{name}: missing value"))?;
+            value
+                .to_str()
+                .and_then(|v| v.parse().ok())
+                .ok_or(format!("{name}: expected a whole number, got {value:?}"))
+        };
+        match arg.to_str() {
+            Some("--plugin") => plugin = args.next().map(PathBuf::from),
+            Some("--max-memory-mb") => max_memory_mb = Some(number("--max-memory-mb")?),
+            Some("--max-cpu-seconds") => max_cpu_seconds = Some(number("--max-cpu-seconds")?),
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    Ok(Args {
+        plugin: plugin.ok_or("--plugin PATH is required")?,
+        max_memory_mb,
+        max_cpu_seconds,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut protocol = match os::take_stdout_for_protocol() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("cannot set up the protocol channel: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    os::die_with_parent();
+    if let Err(e) = os::limit_resources(args.max_memory_mb, args.max_cpu_seconds) {
+        eprintln!("cannot apply resource limits: {e}");
+        return ExitCode::from(3);
+    }
+
+    let mut send = |event: &RunnerEvent| -> bool {
+        match serde_json::to_string(event) {
+            Ok(line) => writeln!(protocol, "{line}")
+                .and_then(|_| protocol.flush())
+                .is_ok(),
+            Err(e) => {
+                eprintln!("cannot encode an event: {e}");
+                false
+            }
+        }
+    };
+
+    let mut request = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut request) {
+        send(&RunnerEvent::Error {
+            error: StrategyError::BadRequest(format!("cannot read stdin: {e}")),
+        });
+        return ExitCode::from(1);
+    }
+    let input: RunInput = match serde_json::from_slice(&request) {
+        Ok(input) => input,
+        Err(e) => {
+            send(&RunnerEvent::Error {
+                error: StrategyError::BadRequest(format!("request JSON: {e}")),
+            });
+            return ExitCode::from(1);
+        }
+    };
+    let plugin = match LoadedPlugin::load(&args.plugin) {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            send(&RunnerEvent::Refused {
+                reason: e.to_string(),
+            });
+            return ExitCode::from(1);
+        }
+    };
+    // The host cancels by killing this process, so the in-process flag never flips.
+    let never = AtomicBool::new(false);
+    let mut progress_send = |p| {
+        send(&RunnerEvent::Progress(p));
+    };
+    let result = plugin.run_in_process(&input, &mut progress_send, &never);
+    let event = match result {
+        Ok(layouts) => RunnerEvent::Result { layouts },
+        Err(HostError::Strategy(error)) => RunnerEvent::Error { error },
+        Err(HostError::Cancelled) => RunnerEvent::Error {
+            error: StrategyError::Cancelled,
+        },
+        Err(other) => RunnerEvent::Error {
+            error: StrategyError::Failed(other.to_string()),
+        },
+    };
+    if send(&event) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[cfg(unix)]
+mod os {
+    use std::fs::File;
+    use std::os::fd::FromRawFd;
+
+    /// Moves the real stdout to a private descriptor for the protocol and points fd 1 at
+    /// stderr, so whatever the plugin prints cannot corrupt the protocol.
+    pub fn take_stdout_for_protocol() -> std::io::Result<File> {
+        // SAFETY: plain descriptor calls on this process's own standard streams.
+        unsafe {
+            let fd = libc::dup(1);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(2, 1) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `fd` is a fresh descriptor owned by nothing else.
+            Ok(File::from_raw_fd(fd))
+        }
+    }
+
+    /// Asks the kernel to kill this process when the host dies (Linux only).
+    pub fn die_with_parent() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl with PR_SET_PDEATHSIG only changes this process's own signal setting.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() == 1 {
+                // The parent is already gone.
+                libc::_exit(1);
+            }
+        }
+    }
+
+    /// Applies RLIMIT_AS (MiB) and RLIMIT_CPU (seconds) to this process.
+    pub fn limit_resources(
+        memory_mb: Option<u64>,
+        cpu_seconds: Option<u64>,
+    ) -> std::io::Result<()> {
+        if let Some(mb) = memory_mb {
+            set(libc::RLIMIT_AS, mb.saturating_mul(1024 * 1024))?;
+        }
+        if let Some(s) = cpu_seconds {
+            set(libc::RLIMIT_CPU, s)?;
+        }
+        Ok(())
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    type Resource = libc::__rlimit_resource_t;
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    type Resource = libc::c_int;
+
+    fn set(resource: Resource, value: u64) -> std::io::Result<()> {
+        let limit = libc::rlimit {
+            rlim_cur: value as libc::rlim_t,
+            rlim_max: value as libc::rlim_t,
+        };
+        // SAFETY: setrlimit reads the struct we pass and only affects this process.
+        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(unix))]
+mod os {
+    pub fn take_stdout_for_protocol() -> std::io::Result<std::io::Stdout> {
+        Ok(std::io::stdout())
+    }
+    pub fn die_with_parent() {}
+    pub fn limit_resources(_: Option<u64>, _: Option<u64>) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! The line protocol between the host and the `entmoot-plugin-runner` child process.
+//!
+//! The host starts `entmoot-plugin-runner --plugin PATH [--max-memory-mb N]
+//! [--max-cpu-seconds N]`, writes one `RunInput` JSON document to its stdin and closes it.
+//! The runner answers on stdout with one JSON object per line, each tagged by `event`:
+//! any number of `progress` lines, then exactly one `result`, `error` or `refused` line.
+//! Anything the plugin itself prints goes to the runner's stderr, never into the protocol.
+
+use entmoot_plugin_sdk::{Layout, Progress, StrategyError};
+use serde::{Deserialize, Serialize};
+
+/// Name of the runner executable.
+pub const RUNNER_NAME: &str = "entmoot-plugin-runner";
+
+/// One line the runner writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunnerEvent {
+    Progress(Progress),
+    /// The run succeeded.
+    Result {
+        layouts: Vec<Layout>,
+    },
+    /// The strategy returned an error (or panicked; the panic was caught).
+    Error {
+        error: StrategyError,
+    },
+    /// The library failed the handshake in the child.
+    Refused {
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_one_tagged_object_per_line() {
+        let p = RunnerEvent::Progress(Progress {
+            fraction: 0.5,
+            best_objective: Some(3.0),
+            message: "x".into(),
+        });
+        let line = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"progress","fraction":0.5,"best_objective":3.0,"message":"x"}"#
+        );
+        assert_eq!(serde_json::from_str::<RunnerEvent>(&line).unwrap(), p);
+        let e = RunnerEvent::Error {
+            error: StrategyError::Cancelled,
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(line, r#"{"event":"error","error":{"kind":"cancelled"}}"#);
+        assert_eq!(serde_json::from_str::<RunnerEvent>(&line).unwrap(), e);
+    }
+}

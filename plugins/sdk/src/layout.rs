@@ -1,0 +1,79 @@
+//! A layout: the placed assets and roads one alternative consists of, in the problem's UTM
+//! metres. Strategies return these; the host validates and stores them.
+
+use geo::{Area, Coord, LineString, Polygon};
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::rectangle;
+use crate::program::AssetType;
+
+/// One placed asset. The footprint is the `width_m` × `length_m` rectangle centred on
+/// `center`, its width axis rotated `rotation_deg` counter-clockwise from grid east.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacedAsset {
+    pub asset_id: String,
+    pub name: String,
+    pub asset_type: AssetType,
+    /// `[easting, northing]` in metres.
+    pub center: [f64; 2],
+    pub width_m: f64,
+    pub length_m: f64,
+    pub rotation_deg: f64,
+}
+
+impl PlacedAsset {
+    /// The footprint polygon in metres.
+    pub fn footprint(&self) -> Polygon<f64> {
+        rectangle(self.center, self.width_m, self.length_m, self.rotation_deg)
+    }
+
+    /// Footprint area in m².
+    pub fn area_m2(&self) -> f64 {
+        self.width_m * self.length_m
+    }
+}
+
+/// A road: a centreline in metres and its paved width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Road {
+    pub points: Vec<[f64; 2]>,
+    pub width_m: f64,
+}
+
+impl Road {
+    /// The centreline as a geo LineString.
+    pub fn centreline(&self) -> LineString<f64> {
+        LineString::new(self.points.iter().map(|&[x, y]| Coord { x, y }).collect())
+    }
+
+    /// Centreline length in metres.
+    pub fn length_m(&self) -> f64 {
+        self.points
+            .windows(2)
+            .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]))
+            .sum()
+    }
+}
+
+/// One layout alternative.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Layout {
+    pub assets: Vec<PlacedAsset>,
+    #[serde(default)]
+    pub roads: Vec<Road>,
+}
+
+impl Layout {
+    /// Every asset's footprint, in asset order.
+    pub fn footprints(&self) -> Vec<Polygon<f64>> {
+        self.assets.iter().map(PlacedAsset::footprint).collect()
+    }
+
+    /// Total footprint area in m² (overlaps counted twice; a valid layout has none).
+    pub fn footprint_m2(&self) -> f64 {
+        self.assets
+            .iter()
+            .map(|a| a.footprint().unsigned_area())
+            .sum()
+    }
+}

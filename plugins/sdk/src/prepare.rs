@@ -1,0 +1,424 @@
+//! Turns a site (WGS84) and a program (m or ft) into a `Problem` in metres: projection to the
+//! UTM zone of the centroid, setback inset, exclusion removal, entrances and the expanded
+//! asset list with stable ids.
+
+use geo::{
+    Area, BooleanOps, Buffer, Centroid, Closest, ClosestPoint, Coord, Geometry, MinimumRotatedRect,
+    MultiPolygon, Point, Polygon, RemoveRepeatedPoints, Validation,
+};
+
+use crate::geometry::as_multipolygon;
+use crate::problem::{Problem, ProblemAsset, ProblemExclusion};
+use crate::program::{FieldError, Program, ProgramError, join_errors};
+use crate::projection::{Projection, ProjectionError};
+use crate::site::Site;
+
+/// Point and line exclusions are grown by at least this much (metres) so that a footprint can
+/// never straddle them, even with a zero buffer.
+pub const MIN_LINEAR_EXCLUSION_BUFFER_M: f64 = 0.05;
+
+/// Polygons of the buildable area smaller than this (m²) are slivers and dropped.
+pub const SLIVER_AREA_M2: f64 = 0.01;
+
+/// Why a problem could not be prepared.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Program(#[from] ProgramError),
+    #[error("invalid site: {}", join_errors(.0))]
+    Site(Vec<FieldError>),
+    #[error("{path}: {source}")]
+    Projection {
+        path: String,
+        #[source]
+        source: ProjectionError,
+    },
+    #[error("{path}: {message}")]
+    Geometry { path: String, message: String },
+    /// The buildable area became empty; `step` names what removed the last of it.
+    #[error(
+        "nothing is buildable: {step} removed the remaining {remaining_m2:.1} m² (boundary area {boundary_m2:.1} m²)"
+    )]
+    NothingBuildable {
+        step: String,
+        remaining_m2: f64,
+        boundary_m2: f64,
+    },
+}
+
+/// Prepares a problem (see the module documentation).
+pub fn prepare_problem(site: &Site, program: &Program) -> Result<Problem, PrepareError> {
+    program.validate()?;
+    site.validate().map_err(PrepareError::Site)?;
+
+    let centroid = site
+        .boundary
+        .centroid()
+        .ok_or_else(|| PrepareError::Geometry {
+            path: "site.boundary".into(),
+            message: "has no area (cannot find its centroid)".into(),
+        })?;
+    let projection = Projection::for_lon_lat(centroid.x(), centroid.y());
+    let projector = projection
+        .projector()
+        .map_err(|source| PrepareError::Projection {
+            path: "site".into(),
+            source,
+        })?;
+    let project_err = |path: &str| {
+        let path = path.to_string();
+        move |source| PrepareError::Projection { path, source }
+    };
+
+    // Digitised parcels often repeat a vertex; that is harmless, so drop repeats before the
+    // validity check rather than reject the parcel.
+    let boundary_m: MultiPolygon<f64> = projector
+        .geometry_to_metres(&site.boundary)
+        .map_err(project_err("site.boundary"))?
+        .remove_repeated_points();
+    if let Err(e) = boundary_m.check_validation() {
+        return Err(PrepareError::Geometry {
+            path: "site.boundary".into(),
+            message: format!("is not a valid polygon: {e}"),
+        });
+    }
+    let boundary_area_m2 = boundary_m.unsigned_area();
+    if boundary_area_m2 <= SLIVER_AREA_M2 {
+        return Err(PrepareError::Geometry {
+            path: "site.boundary".into(),
+            message: format!("has no area ({boundary_area_m2} m²)"),
+        });
+    }
+
+    let setback_m = program.to_metres(program.setback);
+    let mut buildable = if setback_m > 0.0 {
+        drop_slivers(boundary_m.buffer(-setback_m))
+    } else {
+        boundary_m.clone()
+    };
+    let nothing_left = |step: String, before: &MultiPolygon<f64>| PrepareError::NothingBuildable {
+        step,
+        remaining_m2: before.unsigned_area(),
+        boundary_m2: boundary_area_m2,
+    };
+    if buildable.0.is_empty() {
+        return Err(nothing_left(
+            format!("the setback of {setback_m:.2} m"),
+            &boundary_m,
+        ));
+    }
+
+    let mut exclusions_m = Vec::new();
+    let site_exclusions = site.exclusions.iter().enumerate().map(|(i, e)| {
+        (
+            format!("site.exclusions[{i}]"),
+            e.kind,
+            e.buffer_m,
+            e.name.clone(),
+            e.geometry.clone(),
+        )
+    });
+    let mut program_exclusions = Vec::new();
+    for (i, e) in program.exclusions.iter().enumerate() {
+        let path = format!("program.exclusions[{i}]");
+        let geometry = crate::geometry::geojson_to_geo(&e.geometry).map_err(|message| {
+            PrepareError::Geometry {
+                path: format!("{path}.geometry"),
+                message,
+            }
+        })?;
+        program_exclusions.push((path, e.kind, program.to_metres(e.buffer), None, geometry));
+    }
+    for (source, kind, buffer_m, name, geometry) in site_exclusions.chain(program_exclusions) {
+        let geometry_m: Geometry<f64> = projector
+            .geometry_to_metres(&geometry)
+            .map_err(project_err(&source))?;
+        let keep_out = keep_out_area(&geometry_m, buffer_m);
+        let before = buildable.clone();
+        buildable = drop_slivers(buildable.difference(&keep_out));
+        if buildable.0.is_empty() {
+            return Err(nothing_left(
+                format!("{source} ({kind}, buffer {buffer_m:.2} m)"),
+                &before,
+            ));
+        }
+        exclusions_m.push(ProblemExclusion {
+            kind,
+            buffer_m,
+            name,
+            source,
+            geometry: geometry_m,
+            keep_out,
+        });
+    }
+
+    let mut entrances_m = Vec::new();
+    if let Some([lon, lat]) = program.entrance {
+        let c = projector
+            .to_metres(Coord { x: lon, y: lat })
+            .map_err(project_err("program.entrance"))?;
+        entrances_m.push([c.x, c.y]);
+    }
+    for (i, e) in site.entrances.iter().enumerate() {
+        let c = projector
+            .to_metres(*e)
+            .map_err(project_err(&format!("site.entrances[{i}]")))?;
+        entrances_m.push([c.x, c.y]);
+    }
+    if entrances_m.is_empty() {
+        let c = default_entrance(&boundary_m).ok_or_else(|| PrepareError::Geometry {
+            path: "site.boundary".into(),
+            message: "cannot find a boundary point for the default entrance".into(),
+        })?;
+        entrances_m.push([c.x, c.y]);
+    }
+
+    let assets = expand_assets(program);
+    let buildable_area_m2 = buildable.unsigned_area();
+    let reference_angle_deg = dominant_edge_angle(&buildable);
+
+    Ok(Problem {
+        projection,
+        boundary_m,
+        buildable_m: buildable,
+        exclusions_m,
+        entrances_m,
+        assets,
+        setback_m,
+        min_spacing_m: program.to_metres(program.min_spacing),
+        max_coverage: program.max_coverage,
+        boundary_area_m2,
+        buildable_area_m2,
+        reference_angle_deg,
+    })
+}
+
+/// One instance per unit of quantity; ids are `{type}-{n}` numbered per type in program order.
+pub fn expand_assets(program: &Program) -> Vec<ProblemAsset> {
+    let mut counters = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for spec in &program.assets {
+        for _ in 0..spec.quantity {
+            let n = counters.entry(spec.asset_type).or_insert(0u32);
+            *n += 1;
+            out.push(ProblemAsset {
+                asset_id: format!("{}-{}", spec.asset_type, n),
+                name: spec.name.clone(),
+                asset_type: spec.asset_type,
+                width_m: program.to_metres(spec.width),
+                length_m: program.to_metres(spec.length),
+                rotations: spec.rotations,
+            });
+        }
+    }
+    out
+}
+
+/// The area an exclusion keeps free: areal geometries grown by `buffer_m`; points and lines
+/// grown by at least `MIN_LINEAR_EXCLUSION_BUFFER_M`.
+fn keep_out_area(geometry_m: &Geometry<f64>, buffer_m: f64) -> MultiPolygon<f64> {
+    match as_multipolygon(geometry_m) {
+        Some(mp) if buffer_m > 0.0 => mp.buffer(buffer_m),
+        Some(mp) => mp,
+        None => geometry_m.buffer(buffer_m.max(MIN_LINEAR_EXCLUSION_BUFFER_M)),
+    }
+}
+
+fn drop_slivers(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    MultiPolygon::new(
+        mp.0.into_iter()
+            .filter(|p| p.unsigned_area() > SLIVER_AREA_M2)
+            .collect(),
+    )
+}
+
+/// The point of the boundary nearest its centroid.
+fn default_entrance(boundary_m: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+    let centroid = boundary_m.centroid()?;
+    let mut best: Option<(f64, Point<f64>)> = None;
+    for polygon in &boundary_m.0 {
+        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+            let p = match ring.closest_point(&centroid) {
+                Closest::Intersection(p) | Closest::SinglePoint(p) => p,
+                Closest::Indeterminate => match ring.0.first() {
+                    Some(c) => Point::from(*c),
+                    None => continue,
+                },
+            };
+            let d = (p.x() - centroid.x()).hypot(p.y() - centroid.y());
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, p));
+            }
+        }
+    }
+    best.map(|(_, p)| p.0)
+}
+
+/// Angle of the longest edge of the minimum rotated rectangle, in `[0, 90)` degrees.
+pub fn dominant_edge_angle(area: &MultiPolygon<f64>) -> f64 {
+    let Some(rect): Option<Polygon<f64>> = area.minimum_rotated_rect() else {
+        return 0.0;
+    };
+    let mut best = (0.0, 0.0);
+    for line in rect.exterior().lines() {
+        let (dx, dy) = (line.dx(), line.dy());
+        let len = dx.hypot(dy);
+        if len > best.0 + 1e-9 {
+            best = (len, dy.atan2(dx).to_degrees());
+        }
+    }
+    let a = best.1.rem_euclid(90.0);
+    // Snap numerically-axis-aligned results to 0 so that rectangles stay on the grid.
+    if a < 1e-7 || 90.0 - a < 1e-7 { 0.0 } else { a }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{demo_program, rural_demo_site};
+    use geo::{Contains, polygon};
+
+    #[test]
+    fn rural_demo_prepares() {
+        let problem = prepare_problem(&rural_demo_site(), &demo_program(3)).unwrap();
+        assert_eq!(problem.projection.zone, 13);
+        assert_eq!(problem.assets.len(), 3);
+        assert_eq!(problem.assets[2].asset_id, "building-3");
+        assert!((problem.assets[0].width_m - 18.288).abs() < 1e-9);
+        assert!((problem.setback_m - 6.096).abs() < 1e-9);
+        assert!((problem.min_spacing_m - 3.048).abs() < 1e-9);
+        // ~430 m × 445 m ≈ 19 ha (47 acres)
+        let acres = problem.boundary_area_m2 / 4046.856;
+        assert!((45.0..50.0).contains(&acres), "{acres} acres");
+        assert!(problem.buildable_area_m2 < problem.boundary_area_m2);
+        // The inset removes about perimeter × setback.
+        let removed = problem.boundary_area_m2 - problem.buildable_area_m2;
+        assert!((removed - 1750.0 * 6.096).abs() < 200.0, "{removed}");
+        assert_eq!(problem.entrances_m.len(), 1);
+        // A nearly north-aligned parcel: dominant edge within a degree of the grid.
+        let a = problem.reference_angle_deg;
+        assert!(!(2.0..=88.0).contains(&a), "{a}");
+    }
+
+    #[test]
+    fn problem_round_trips_through_json() {
+        let problem = prepare_problem(&rural_demo_site(), &demo_program(3)).unwrap();
+        let json = serde_json::to_string(&problem).unwrap();
+        assert!(
+            json.contains("\"type\":\"MultiPolygon\""),
+            "geometries are GeoJSON"
+        );
+        let back = Problem::from_json_str(&json).unwrap();
+        assert_eq!(problem, back);
+    }
+
+    #[test]
+    fn exclusions_are_removed_and_buffered() {
+        let mut site = rural_demo_site();
+        let p = site.boundary.centroid().unwrap();
+        let d = 0.0005;
+        site.exclusions.push(crate::site::Exclusion {
+            kind: crate::program::ExclusionKind::Wetland,
+            buffer_m: 10.0,
+            geometry: Geometry::Polygon(polygon![
+                (x: p.x() - d, y: p.y() - d),
+                (x: p.x() + d, y: p.y() - d),
+                (x: p.x() + d, y: p.y() + d),
+                (x: p.x() - d, y: p.y() + d),
+            ]),
+            name: Some("pond".into()),
+        });
+        let mut program = demo_program(1);
+        program.exclusions.push(crate::program::ExclusionInput {
+            kind: crate::program::ExclusionKind::Utility,
+            buffer: 0.0,
+            geometry: geojson::Geometry::new_line_string([
+                [-103.4020, 39.3510],
+                [-103.3970, 39.3510],
+            ]),
+        });
+        let problem = prepare_problem(&site, &program).unwrap();
+        assert_eq!(problem.exclusions_m.len(), 2);
+        assert_eq!(problem.exclusions_m[1].source, "program.exclusions[0]");
+        let centre = problem.boundary_m.centroid().unwrap();
+        assert!(!problem.buildable_m.contains(&centre));
+        // The wetland (≈ 86 m × 111 m plus a 10 m buffer) and the line strip are removed.
+        let plain = prepare_problem(&rural_demo_site(), &demo_program(1)).unwrap();
+        let removed = plain.buildable_area_m2 - problem.buildable_area_m2;
+        assert!(
+            removed > 86.0 * 111.0 + 2.0 * 10.0 * (86.0 + 111.0),
+            "{removed}"
+        );
+    }
+
+    #[test]
+    fn explains_what_removed_everything() {
+        let mut program = demo_program(1);
+        program.setback = 800.0;
+        let err = prepare_problem(&rural_demo_site(), &program).unwrap_err();
+        assert!(matches!(err, PrepareError::NothingBuildable { .. }));
+        assert!(err.to_string().contains("the setback of 243.84 m"), "{err}");
+
+        let mut site = rural_demo_site();
+        site.exclusions.push(crate::site::Exclusion {
+            kind: crate::program::ExclusionKind::Floodplain,
+            buffer_m: 0.0,
+            geometry: Geometry::MultiPolygon(site.boundary.clone()),
+            name: None,
+        });
+        let err = prepare_problem(&site, &demo_program(1)).unwrap_err();
+        assert!(
+            err.to_string().contains("site.exclusions[0] (floodplain"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_site_is_reported_with_paths() {
+        let mut site = rural_demo_site();
+        site.boundary.0[0].exterior_mut(|r| r.0[2].y = f64::NAN);
+        let err = prepare_problem(&site, &demo_program(1)).unwrap_err();
+        assert!(
+            err.to_string().contains("site.boundary[0].exterior[2]"),
+            "{err}"
+        );
+
+        let bowtie = Site::from_boundary(MultiPolygon::new(vec![polygon![
+            (x: -103.40, y: 39.35),
+            (x: -103.39, y: 39.36),
+            (x: -103.39, y: 39.35),
+            (x: -103.40, y: 39.36),
+        ]]));
+        let err = prepare_problem(&bowtie, &demo_program(1)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("site.boundary: is not a valid polygon"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn repeated_vertices_are_tolerated() {
+        let mut site = rural_demo_site();
+        site.boundary.0[0].exterior_mut(|r| {
+            let c = r.0[1];
+            r.0.insert(1, c);
+        });
+        let problem = prepare_problem(&site, &demo_program(1)).unwrap();
+        assert_eq!(problem.boundary_m.0[0].exterior().0.len(), 5);
+    }
+
+    #[test]
+    fn program_entrance_is_used() {
+        let mut program = demo_program(1);
+        program.entrance = Some([-103.3995, 39.3500]);
+        let problem = prepare_problem(&rural_demo_site(), &program).unwrap();
+        let e = problem.entrances_m[0];
+        let ymin = problem.boundary_m.0[0]
+            .exterior()
+            .coords()
+            .map(|c| c.y)
+            .fold(f64::MAX, f64::min);
+        assert!((e[1] - ymin).abs() < 20.0);
+    }
+}

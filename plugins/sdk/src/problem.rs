@@ -1,0 +1,90 @@
+//! The prepared problem a strategy solves: everything in metres in one UTM zone, assets
+//! expanded one per instance with stable ids. It crosses the plugin boundary as JSON
+//! (geometries as GeoJSON geometry objects whose coordinates are UTM metres).
+
+use geo::{Geometry, MultiPolygon};
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::{serde_geometry, serde_multipolygon};
+use crate::program::{AssetType, ExclusionKind, Rotations};
+use crate::projection::Projection;
+
+/// One asset instance to place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemAsset {
+    /// Stable id: `{asset_type}-{n}`, numbered per type in program order (`building-1`).
+    pub asset_id: String,
+    /// The program's asset name.
+    pub name: String,
+    pub asset_type: AssetType,
+    pub width_m: f64,
+    pub length_m: f64,
+    pub rotations: Rotations,
+}
+
+impl ProblemAsset {
+    /// Footprint area in m².
+    pub fn area_m2(&self) -> f64 {
+        self.width_m * self.length_m
+    }
+}
+
+/// An exclusion zone in metres: the original geometry and the area it keeps free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemExclusion {
+    pub kind: ExclusionKind,
+    pub buffer_m: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where it came from, e.g. `site.exclusions[0]` or `program.exclusions[1]`.
+    pub source: String,
+    /// The geometry as given, projected.
+    #[serde(with = "serde_geometry")]
+    pub geometry: Geometry<f64>,
+    /// The geometry grown by `buffer_m`: what is removed from the buildable area.
+    #[serde(with = "serde_multipolygon")]
+    pub keep_out: MultiPolygon<f64>,
+}
+
+/// A prepared layout problem (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub projection: Projection,
+    /// Parcel boundary in metres.
+    #[serde(with = "serde_multipolygon")]
+    pub boundary_m: MultiPolygon<f64>,
+    /// Where footprints may go: boundary inset by the setback, minus every exclusion.
+    #[serde(with = "serde_multipolygon")]
+    pub buildable_m: MultiPolygon<f64>,
+    pub exclusions_m: Vec<ProblemExclusion>,
+    /// Entrances in metres (at least one).
+    pub entrances_m: Vec<[f64; 2]>,
+    pub assets: Vec<ProblemAsset>,
+    pub setback_m: f64,
+    pub min_spacing_m: f64,
+    /// Maximum total footprint / boundary area.
+    pub max_coverage: f64,
+    pub boundary_area_m2: f64,
+    pub buildable_area_m2: f64,
+    /// Direction of the buildable area's dominant edge (from its minimum rotated rectangle),
+    /// degrees counter-clockwise from grid east, in `[0, 90)`. `quarter_turns` rotations are
+    /// multiples of 90° from 0 or from this angle.
+    pub reference_angle_deg: f64,
+}
+
+impl Problem {
+    /// The asset with this id.
+    pub fn asset(&self, asset_id: &str) -> Option<&ProblemAsset> {
+        self.assets.iter().find(|a| a.asset_id == asset_id)
+    }
+
+    /// The largest total footprint the coverage limit allows, in m².
+    pub fn max_footprint_m2(&self) -> f64 {
+        self.max_coverage * self.boundary_area_m2
+    }
+
+    /// Parses a problem from JSON (e.g. as received by a plugin).
+    pub fn from_json_str(json: &str) -> Result<Problem, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}

@@ -1,0 +1,514 @@
+//! The development program: what to place and under which rules — the JSON program file of
+//! DESIGN.md, the GraphQL input and what a plugin receives are all this one serde model.
+//!
+//! Every length in a program (`setback`, `min_spacing`, exclusion `buffer`, asset `width` and
+//! `length`) is in the program's `units`. Unknown fields are rejected so that typos surface as
+//! errors instead of silently using defaults.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::geometry::geojson_to_geo;
+
+/// Metres per international foot.
+pub const METRES_PER_FOOT: f64 = 0.3048;
+
+/// Default maximum coverage (footprint / boundary area) when a program does not give one.
+pub const DEFAULT_MAX_COVERAGE: f64 = 0.4;
+
+/// Length unit of every length in a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Units {
+    /// Metres.
+    #[default]
+    #[serde(rename = "m")]
+    Metres,
+    /// International feet (0.3048 m).
+    #[serde(rename = "ft")]
+    Feet,
+}
+
+impl Units {
+    /// Converts a length in these units to metres.
+    pub fn to_metres(self, value: f64) -> f64 {
+        match self {
+            Units::Metres => value,
+            Units::Feet => value * METRES_PER_FOOT,
+        }
+    }
+}
+
+/// What an exclusion zone is; informs reports and future per-kind rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionKind {
+    Wetland,
+    Easement,
+    Floodplain,
+    Utility,
+    SteepSlope,
+    ExistingStructure,
+    Custom,
+}
+
+impl ExclusionKind {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExclusionKind::Wetland => "wetland",
+            ExclusionKind::Easement => "easement",
+            ExclusionKind::Floodplain => "floodplain",
+            ExclusionKind::Utility => "utility",
+            ExclusionKind::SteepSlope => "steep_slope",
+            ExclusionKind::ExistingStructure => "existing_structure",
+            ExclusionKind::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for ExclusionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of a placeable asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetType {
+    Building,
+    ParkingLot,
+    EquipmentYard,
+    StorageTank,
+    Pond,
+    Custom,
+}
+
+impl AssetType {
+    /// The snake_case name used in JSON and in asset ids (`building-1`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::Building => "building",
+            AssetType::ParkingLot => "parking_lot",
+            AssetType::EquipmentYard => "equipment_yard",
+            AssetType::StorageTank => "storage_tank",
+            AssetType::Pond => "pond",
+            AssetType::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for AssetType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which rotations an asset may be placed with.
+///
+/// `quarter_turns` keeps the footprint's sides parallel either to the projected grid axes or
+/// to the buildable area's dominant edge (`Problem::reference_angle_deg`): the rotation is
+/// `k·90°` or `reference + k·90°`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotations {
+    /// Rotation 0 only: width along grid east, length along grid north.
+    Fixed,
+    /// Multiples of 90° from the grid axes or from the site's reference angle.
+    #[default]
+    QuarterTurns,
+    /// Any angle.
+    Free,
+}
+
+/// An exclusion zone given in the program (in addition to the site's own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionInput {
+    pub kind: ExclusionKind,
+    /// Extra clearance around the geometry, in program units.
+    #[serde(default)]
+    pub buffer: f64,
+    /// GeoJSON geometry in WGS84 longitude/latitude.
+    pub geometry: geojson::Geometry,
+}
+
+/// One line of the program: `quantity` identical assets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub asset_type: AssetType,
+    /// Footprint size along the asset's own x axis, in program units.
+    pub width: f64,
+    /// Footprint size along the asset's own y axis, in program units.
+    pub length: f64,
+    #[serde(default = "default_quantity")]
+    pub quantity: u32,
+    #[serde(default)]
+    pub rotations: Rotations,
+}
+
+fn default_quantity() -> u32 {
+    1
+}
+
+fn default_max_coverage() -> f64 {
+    DEFAULT_MAX_COVERAGE
+}
+
+/// A development program (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    #[serde(default)]
+    pub units: Units,
+    /// Distance kept from the boundary, in program units.
+    #[serde(default)]
+    pub setback: f64,
+    /// Minimum clear distance between any two placed assets, in program units.
+    #[serde(default)]
+    pub min_spacing: f64,
+    /// Maximum total footprint as a fraction of the boundary area, in (0, 1].
+    #[serde(default = "default_max_coverage")]
+    pub max_coverage: f64,
+    /// Site entrance as `[lon, lat]` (WGS84).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrance: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<ExclusionInput>,
+    pub assets: Vec<AssetSpec>,
+}
+
+/// One problem found in a program, located by its field path (`assets[2].width`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a program was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProgramError {
+    /// Not JSON, or not the program's shape (wrong type, unknown or missing field).
+    #[error("program is not valid JSON for a program: {message} (line {line}, column {column})")]
+    Json {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// Well-formed but with values out of range; every problem found is listed.
+    #[error("invalid program: {}", join_errors(.0))]
+    Invalid(Vec<FieldError>),
+}
+
+impl ProgramError {
+    /// The individual field errors (empty for a JSON syntax error).
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            ProgramError::Json { .. } => &[],
+            ProgramError::Invalid(errors) => errors,
+        }
+    }
+}
+
+pub(crate) fn join_errors(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Collects field errors with their paths.
+#[derive(Default)]
+pub(crate) struct Problems(pub(crate) Vec<FieldError>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// `value` must be finite and `>= 0`.
+    pub(crate) fn non_negative(&mut self, path: impl Into<String>, value: f64) {
+        if !value.is_finite() {
+            self.push(path, format!("must be a finite number, got {value}"));
+        } else if value < 0.0 {
+            self.push(path, format!("must be >= 0, got {value}"));
+        }
+    }
+
+    /// `value` must be finite and `> 0`.
+    pub(crate) fn positive(&mut self, path: impl Into<String>, value: f64) {
+        if !value.is_finite() {
+            self.push(path, format!("must be a finite number, got {value}"));
+        } else if value <= 0.0 {
+            self.push(path, format!("must be > 0, got {value}"));
+        }
+    }
+}
+
+/// Largest quantity a single program line may ask for; guards against `quantity: 4000000000`
+/// allocating an asset list the size of memory.
+pub const MAX_QUANTITY_PER_ASSET: u32 = 100_000;
+
+/// Largest total number of assets in a program.
+pub const MAX_TOTAL_ASSETS: u64 = 100_000;
+
+impl Program {
+    /// Parses a program from JSON and validates it.
+    pub fn from_json_str(json: &str) -> Result<Program, ProgramError> {
+        let program: Program = serde_json::from_str(json).map_err(|e| ProgramError::Json {
+            message: strip_position(&e.to_string()),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        program.validate()?;
+        Ok(program)
+    }
+
+    /// Checks every value is in range; the error lists all problems found, each with its path.
+    pub fn validate(&self) -> Result<(), ProgramError> {
+        let mut p = Problems::default();
+        p.non_negative("setback", self.setback);
+        p.non_negative("min_spacing", self.min_spacing);
+        if !self.max_coverage.is_finite() || self.max_coverage <= 0.0 || self.max_coverage > 1.0 {
+            p.push(
+                "max_coverage",
+                format!(
+                    "must be a fraction in (0, 1], got {} (write 0.4 for 40 %)",
+                    self.max_coverage
+                ),
+            );
+        }
+        if let Some([lon, lat]) = self.entrance {
+            check_lon_lat(&mut p, "entrance", lon, lat);
+        }
+        for (i, exclusion) in self.exclusions.iter().enumerate() {
+            let path = format!("exclusions[{i}]");
+            p.non_negative(format!("{path}.buffer"), exclusion.buffer);
+            match geojson_to_geo(&exclusion.geometry) {
+                Ok(geometry) => {
+                    for (j, c) in geo::CoordsIter::coords_iter(&geometry).enumerate() {
+                        if !check_lon_lat(
+                            &mut p,
+                            &format!("{path}.geometry (coordinate {j})"),
+                            c.x,
+                            c.y,
+                        ) {
+                            break;
+                        }
+                    }
+                }
+                Err(message) => p.push(format!("{path}.geometry"), message),
+            }
+        }
+        if self.assets.is_empty() {
+            p.push("assets", "must list at least one asset");
+        }
+        let mut total: u64 = 0;
+        for (i, asset) in self.assets.iter().enumerate() {
+            let path = format!("assets[{i}]");
+            if asset.name.trim().is_empty() {
+                p.push(format!("{path}.name"), "must not be empty");
+            }
+            p.positive(format!("{path}.width"), asset.width);
+            p.positive(format!("{path}.length"), asset.length);
+            if asset.quantity == 0 {
+                p.push(format!("{path}.quantity"), "must be >= 1, got 0");
+            } else if asset.quantity > MAX_QUANTITY_PER_ASSET {
+                p.push(
+                    format!("{path}.quantity"),
+                    format!(
+                        "must be <= {MAX_QUANTITY_PER_ASSET}, got {}",
+                        asset.quantity
+                    ),
+                );
+            }
+            total += u64::from(asset.quantity);
+        }
+        if total > MAX_TOTAL_ASSETS {
+            p.push(
+                "assets",
+                format!("asks for {total} assets in total; at most {MAX_TOTAL_ASSETS} are allowed"),
+            );
+        }
+        if p.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ProgramError::Invalid(p.0))
+        }
+    }
+
+    /// Converts a length given in this program's units to metres.
+    pub fn to_metres(&self, value: f64) -> f64 {
+        self.units.to_metres(value)
+    }
+}
+
+/// Checks a WGS84 coordinate; returns false (after recording the problem) when it is bad.
+pub(crate) fn check_lon_lat(p: &mut Problems, path: &str, lon: f64, lat: f64) -> bool {
+    if !lon.is_finite() || !lat.is_finite() {
+        p.push(
+            path,
+            format!("coordinates must be finite, got [{lon}, {lat}]"),
+        );
+        false
+    } else if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        p.push(
+            path,
+            format!(
+                "must be WGS84 [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90], got [{lon}, {lat}]"
+            ),
+        );
+        false
+    } else {
+        true
+    }
+}
+
+/// serde_json appends " at line L column C" to messages; we report those separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = r#"{
+        "units": "ft", "setback": 20, "min_spacing": 10,
+        "assets": [{"name": "Barn", "type": "building", "width": 60, "length": 80, "quantity": 3}]
+    }"#;
+
+    #[test]
+    fn parses_with_defaults() {
+        let p = Program::from_json_str(DEMO).unwrap();
+        assert_eq!(p.units, Units::Feet);
+        assert_eq!(p.max_coverage, 0.4);
+        assert_eq!(p.assets[0].rotations, Rotations::QuarterTurns);
+        assert_eq!(p.assets[0].quantity, 3);
+        assert!((p.to_metres(p.setback) - 6.096).abs() < 1e-12);
+        let minimal = Program::from_json_str(
+            r#"{"assets":[{"name":"a","type":"pond","width":1,"length":2}]}"#,
+        )
+        .unwrap();
+        assert_eq!(minimal.units, Units::Metres);
+        assert_eq!(minimal.assets[0].quantity, 1);
+        assert_eq!(minimal.setback, 0.0);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let p = Program::from_json_str(DEMO).unwrap();
+        let again = Program::from_json_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_position() {
+        let err = Program::from_json_str(
+            r#"{"assets":[{"name":"a","type":"building","widht":1,"width":1,"length":2}]}"#,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown field `widht`"), "{text}");
+        assert!(matches!(err, ProgramError::Json { line: 1, .. }));
+    }
+
+    #[test]
+    fn unknown_enum_values_are_rejected() {
+        assert!(Program::from_json_str(r#"{"units":"yd","assets":[]}"#).is_err());
+        let err = Program::from_json_str(
+            r#"{"assets":[{"name":"a","type":"castle","width":1,"length":2}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("castle"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_path() {
+        let err = Program::from_json_str(
+            r#"{"setback": -1, "max_coverage": 40, "assets":[
+                {"name":"a","type":"building","width":10,"length":2},
+                {"name":"b","type":"building","width":10,"length":2},
+                {"name":"c","type":"building","width":-3,"length":2,"quantity":0}]}"#,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("assets[2].width: must be > 0, got -3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("assets[2].quantity: must be >= 1, got 0"),
+            "{text}"
+        );
+        assert!(text.contains("setback: must be >= 0, got -1"), "{text}");
+        assert!(
+            text.contains("max_coverage: must be a fraction in (0, 1], got 40"),
+            "{text}"
+        );
+        assert_eq!(err.field_errors().len(), 4);
+    }
+
+    #[test]
+    fn empty_program_and_bad_entrance_are_rejected() {
+        let err = Program::from_json_str(r#"{"assets":[], "entrance":[200, 10]}"#).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("assets: must list at least one asset"),
+            "{text}"
+        );
+        assert!(text.contains("entrance: must be WGS84"), "{text}");
+    }
+
+    #[test]
+    fn exclusion_geometry_is_checked() {
+        let ok = r#"{"exclusions":[{"kind":"wetland","buffer":5,"geometry":
+            {"type":"Polygon","coordinates":[[[0,0],[0.001,0],[0.001,0.001],[0,0]]]}}],
+            "assets":[{"name":"a","type":"building","width":1,"length":2}]}"#;
+        let p = Program::from_json_str(ok).unwrap();
+        assert_eq!(p.exclusions[0].kind, ExclusionKind::Wetland);
+        let bad = ok
+            .replace("[0.001,0]", "[500,0]")
+            .replace("\"buffer\":5", "\"buffer\":-5");
+        let text = Program::from_json_str(&bad).unwrap_err().to_string();
+        assert!(
+            text.contains("exclusions[0].buffer: must be >= 0, got -5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("exclusions[0].geometry (coordinate 1)"),
+            "{text}"
+        );
+        let bad_kind = ok.replace("wetland", "swamp");
+        assert!(Program::from_json_str(&bad_kind).is_err());
+    }
+
+    #[test]
+    fn huge_quantity_is_rejected() {
+        let err = Program::from_json_str(
+            r#"{"assets":[{"name":"a","type":"building","width":1,"length":2,"quantity":4000000000}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("assets[0].quantity: must be <= 100000"),
+            "{err}"
+        );
+    }
+}
