@@ -1,0 +1,20 @@
+//! The services a request or a job needs, built once at start by the server.
+
+use std::sync::{Arc, RwLock};
+
+use entmoot_plugin_host::PluginRegistry;
+use sea_orm::DatabaseConnection;
+
+use crate::ports::{EventBus, JobQueue};
+
+/// Everything the domain operations reach: cheap to clone, shared by the HTTP
+/// handlers, the GraphQL resolvers and the worker.
+#[derive(Clone)]
+pub struct AppContext {
+    pub database: DatabaseConnection,
+    pub storage: opendal::Operator,
+    pub job_queue: Arc<dyn JobQueue>,
+    pub event_bus: Arc<dyn EventBus>,
+    /// Replaced wholesale on reload; a running job keeps the `StrategyInfo` it cloned.
+    pub plugins: Arc<RwLock<PluginRegistry>>,
+}

@@ -1,0 +1,13 @@
+//! Domain services: plain async functions over the database and the ports, shared by
+//! the GraphQL resolvers, the CLI and the worker.
+
+pub mod caller;
+pub mod context;
+pub mod geometry_storage;
+pub mod ids;
+pub mod jobs;
+pub mod organizations;
+pub mod paging;
+pub mod projects;
+pub mod sites;
+pub mod solve;

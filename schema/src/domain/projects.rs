@@ -1,0 +1,208 @@
+//! Projects: a development effort owned by an organization; holds sites.
+
+use chrono::{DateTime, Utc};
+use entmoot_entities::projects;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::domain::caller::Caller;
+use crate::domain::paging::{Cursor, Page, PageRequest};
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
+/// A project name: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+/// An optional free-text description of at most 10 000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectDescription(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProjectInputError {
+    #[error("name: must not be empty")]
+    EmptyName,
+    #[error("name: must be at most {MAX_NAME_CHARS} characters, got {0}")]
+    NameTooLong(usize),
+    #[error("name: must not contain control characters")]
+    NameControlCharacters,
+    #[error("description: must be at most {MAX_DESCRIPTION_CHARS} characters, got {0}")]
+    DescriptionTooLong(usize),
+}
+
+impl ProjectName {
+    pub fn parse(raw: &str) -> Result<Self, ProjectInputError> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 {
+            return Err(ProjectInputError::EmptyName);
+        }
+        if chars > MAX_NAME_CHARS {
+            return Err(ProjectInputError::NameTooLong(chars));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(ProjectInputError::NameControlCharacters);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl ProjectDescription {
+    pub fn parse(raw: &str) -> Result<Self, ProjectInputError> {
+        let chars = raw.chars().count();
+        if chars > MAX_DESCRIPTION_CHARS {
+            return Err(ProjectInputError::DescriptionTooLong(chars));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// A validated request to create a project.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    pub name: ProjectName,
+    pub description: Option<ProjectDescription>,
+}
+
+/// A project as the domain hands it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<projects::Model> for Project {
+    fn from(model: projects::Model) -> Self {
+        Self {
+            id: model.id,
+            organization_id: model.organization_id,
+            name: model.name,
+            description: model.description,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProjectError {
+    #[error("this caller may not create projects")]
+    Forbidden,
+    #[error("storing the project failed")]
+    Database(#[from] DbErr),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadProjectError {
+    #[error("no project with this id")]
+    NotFound,
+    #[error("reading projects failed")]
+    Database(#[from] DbErr),
+}
+
+pub async fn create_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    new_project: NewProject,
+) -> Result<Project, CreateProjectError> {
+    if !caller.can_write() {
+        return Err(CreateProjectError::Forbidden);
+    }
+    let now = Utc::now();
+    let model = projects::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(caller.organization_id),
+        name: Set(new_project.name.0),
+        description: Set(new_project.description.map(|d| d.0)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(database)
+    .await?;
+    Ok(model.into())
+}
+
+/// Reads one project of the caller's organization. Another organization's project
+/// is reported as not found, so ids do not leak existence.
+pub async fn find_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Project, ReadProjectError> {
+    projects::Entity::find_by_id(id)
+        .filter(projects::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await?
+        .map(Project::from)
+        .ok_or(ReadProjectError::NotFound)
+}
+
+/// Lists the caller's projects, newest first.
+pub async fn list_projects(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<Project>, ReadProjectError> {
+    let mut query = projects::Entity::find()
+        .filter(projects::Column::OrganizationId.eq(caller.organization_id))
+        .order_by_desc(projects::Column::CreatedAt)
+        .order_by_desc(projects::Column::Id)
+        .limit(page.size + 1);
+    if let Some(Cursor { created_at, id }) = &page.after {
+        query = query.filter(
+            Condition::any()
+                .add(projects::Column::CreatedAt.lt(*created_at))
+                .add(
+                    Condition::all()
+                        .add(projects::Column::CreatedAt.eq(*created_at))
+                        .add(projects::Column::Id.lt(*id)),
+                ),
+        );
+    }
+    let mut items: Vec<Project> = query
+        .all(database)
+        .await?
+        .into_iter()
+        .map(Project::from)
+        .collect();
+    let has_next_page = items.len() as u64 > page.size;
+    items.truncate(page.size as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_are_validated() {
+        assert_eq!(
+            ProjectName::parse("  Solar farm ").map(|n| n.0),
+            Ok("Solar farm".into())
+        );
+        assert_eq!(ProjectName::parse("   "), Err(ProjectInputError::EmptyName));
+        assert_eq!(
+            ProjectName::parse(&"x".repeat(201)),
+            Err(ProjectInputError::NameTooLong(201))
+        );
+        assert_eq!(
+            ProjectName::parse("a\u{7}b"),
+            Err(ProjectInputError::NameControlCharacters)
+        );
+    }
+}

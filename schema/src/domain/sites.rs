@@ -1,0 +1,181 @@
+//! Sites: a parcel of a project, with its exclusion zones and entrances, stored as
+//! WKB (PostGIS geometry on PostgreSQL).
+
+use chrono::Utc;
+use entmoot_entities::{exclusion_zones, projects, sites};
+use entmoot_plugin_sdk::Site;
+use entmoot_plugin_sdk::geo::{GeodesicArea, Geometry, MultiPolygon};
+use entmoot_plugin_sdk::program::ExclusionKind;
+use entmoot_plugin_sdk::site::Exclusion;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::domain::caller::Caller;
+use crate::domain::geometry_storage::{GeometryStorageError, decode_geometry, encode_geometry};
+
+/// A validated request to create a site.
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    pub project_id: Uuid,
+    pub name: String,
+    pub site: Site,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteInputError {
+    #[error("name: must be 1 to 200 characters")]
+    Name,
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Geometry(Vec<entmoot_plugin_sdk::program::FieldError>),
+}
+
+impl NewSite {
+    pub fn parse(project_id: Uuid, name: &str, site: Site) -> Result<Self, SiteInputError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(SiteInputError::Name);
+        }
+        site.validate().map_err(SiteInputError::Geometry)?;
+        Ok(Self {
+            project_id,
+            name: name.to_owned(),
+            site,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("this caller may not change sites")]
+    Forbidden,
+    #[error("no project with this id")]
+    ProjectNotFound,
+    #[error("no site with this id")]
+    NotFound,
+    #[error(transparent)]
+    Storage(#[from] GeometryStorageError),
+    #[error("reading or writing sites failed")]
+    Database(#[from] DbErr),
+}
+
+pub async fn create_site(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    new_site: NewSite,
+) -> Result<sites::Model, SiteError> {
+    if !caller.can_write() {
+        return Err(SiteError::Forbidden);
+    }
+    projects::Entity::find_by_id(new_site.project_id)
+        .filter(projects::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await?
+        .ok_or(SiteError::ProjectNotFound)?;
+    let boundary = encode_geometry(&Geometry::MultiPolygon(new_site.site.boundary.clone()))?;
+    let now = Utc::now();
+    let transaction = database.begin().await?;
+    let site = sites::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(caller.organization_id),
+        project_id: Set(new_site.project_id),
+        name: Set(new_site.name),
+        boundary_wkb: Set(boundary.wkb),
+        min_x: Set(boundary.bbox[0]),
+        min_y: Set(boundary.bbox[1]),
+        max_x: Set(boundary.bbox[2]),
+        max_y: Set(boundary.bbox[3]),
+        area_m2: Set(new_site.site.boundary.geodesic_area_unsigned()),
+        setback_m: Set(0.0),
+        constraints: Set(serde_json::json!({})),
+        entrances: Set(serde_json::to_value(
+            new_site
+                .site
+                .entrances
+                .iter()
+                .map(|c| [c.x, c.y])
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default()),
+        terrain_file_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&transaction)
+    .await?;
+    for exclusion in &new_site.site.exclusions {
+        let stored = encode_geometry(&exclusion.geometry)?;
+        exclusion_zones::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(caller.organization_id),
+            site_id: Set(site.id),
+            name: Set(exclusion.name.clone()),
+            kind: Set(exclusion.kind.as_str().to_owned()),
+            buffer_m: Set(exclusion.buffer_m),
+            wkb: Set(stored.wkb),
+            min_x: Set(stored.bbox[0]),
+            min_y: Set(stored.bbox[1]),
+            max_x: Set(stored.bbox[2]),
+            max_y: Set(stored.bbox[3]),
+            created_at: Set(now),
+        }
+        .insert(&transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(site)
+}
+
+/// Loads a site of `organization_id` back into the sdk's `Site`.
+pub async fn load_site(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    site_id: Uuid,
+) -> Result<(sites::Model, Site), SiteError> {
+    let model = sites::Entity::find_by_id(site_id)
+        .filter(sites::Column::OrganizationId.eq(organization_id))
+        .one(database)
+        .await?
+        .ok_or(SiteError::NotFound)?;
+    let boundary = match decode_geometry(&model.boundary_wkb)? {
+        Geometry::MultiPolygon(multi) => multi,
+        Geometry::Polygon(polygon) => MultiPolygon::new(vec![polygon]),
+        _ => {
+            return Err(GeometryStorageError::Decode(
+                "a site boundary must be a (multi)polygon".into(),
+            )
+            .into());
+        }
+    };
+    let mut exclusions = Vec::new();
+    for zone in exclusion_zones::Entity::find()
+        .filter(exclusion_zones::Column::SiteId.eq(site_id))
+        .order_by_asc(exclusion_zones::Column::CreatedAt)
+        .all(database)
+        .await?
+    {
+        let kind: ExclusionKind =
+            serde_json::from_value(serde_json::Value::String(zone.kind.clone())).map_err(|_| {
+                GeometryStorageError::Decode(format!("unknown exclusion kind `{}`", zone.kind))
+            })?;
+        exclusions.push(Exclusion {
+            kind,
+            buffer_m: zone.buffer_m,
+            geometry: decode_geometry(&zone.wkb)?,
+            name: zone.name,
+        });
+    }
+    let entrances: Vec<[f64; 2]> =
+        serde_json::from_value(model.entrances.clone()).unwrap_or_default();
+    let site = Site {
+        boundary,
+        exclusions,
+        entrances: entrances
+            .into_iter()
+            .map(|[x, y]| entmoot_plugin_sdk::geo::Coord { x, y })
+            .collect(),
+    };
+    Ok((model, site))
+}

@@ -1,0 +1,152 @@
+//! The one place where domain errors become GraphQL errors with `extensions.code`.
+//! Internal failures are logged here and reach the client only as a generic message.
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::domain::ids::GlobalIdError;
+use crate::domain::paging::PageRequestError;
+use crate::domain::projects::{CreateProjectError, ProjectInputError, ReadProjectError};
+
+/// The codes a client can rely on, as in the API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    LimitExceeded,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::LimitExceeded => "LIMIT_EXCEEDED",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+pub fn coded_error(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, extensions| extensions.set("code", code.as_str()))
+}
+
+fn internal_error(error: &dyn std::error::Error) -> Error {
+    tracing::error!(error = %error, source = ?error.source(), "internal error in a GraphQL resolver");
+    coded_error(ErrorCode::InternalServerError, "internal server error")
+}
+
+/// Converts a domain error into the GraphQL error a client sees.
+///
+/// async-graphql converts any `Display` type into an error with `?`; resolvers use
+/// this trait instead so that every error gets a code and internals never leak.
+pub trait IntoGraphqlError {
+    fn into_graphql_error(self) -> Error;
+}
+
+impl IntoGraphqlError for ProjectInputError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, format!("input.{self}"))
+    }
+}
+
+impl IntoGraphqlError for CreateProjectError {
+    fn into_graphql_error(self) -> Error {
+        match self {
+            Self::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            Self::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
+impl IntoGraphqlError for ReadProjectError {
+    fn into_graphql_error(self) -> Error {
+        match self {
+            Self::NotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            Self::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
+impl IntoGraphqlError for GlobalIdError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, self.to_string())
+    }
+}
+
+impl IntoGraphqlError for PageRequestError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, self.to_string())
+    }
+}
+
+/// A database failure inside a resolver: logged, reported without details.
+pub fn database_error(error: sea_orm::DbErr) -> Error {
+    internal_error(&error)
+}
+
+impl IntoGraphqlError for crate::domain::sites::SiteInputError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, format!("input.{self}"))
+    }
+}
+
+impl IntoGraphqlError for crate::domain::sites::SiteError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::sites::SiteError;
+        match self {
+            SiteError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            SiteError::ProjectNotFound | SiteError::NotFound => {
+                coded_error(ErrorCode::NotFound, self.to_string())
+            }
+            SiteError::Storage(ref error) => internal_error(error),
+            SiteError::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
+impl IntoGraphqlError for crate::formats::ImportError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, self.to_string())
+    }
+}
+
+impl IntoGraphqlError for crate::domain::jobs::JobInputError {
+    fn into_graphql_error(self) -> Error {
+        coded_error(ErrorCode::BadUserInput, format!("input.{self}"))
+    }
+}
+
+impl IntoGraphqlError for crate::domain::jobs::SubmitJobError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::jobs::SubmitJobError;
+        match self {
+            SubmitJobError::Forbidden | SubmitJobError::Disabled => {
+                coded_error(ErrorCode::Forbidden, self.to_string())
+            }
+            SubmitJobError::SiteNotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            SubmitJobError::Strategy(_) => {
+                coded_error(ErrorCode::BadUserInput, format!("input.strategy: {self}"))
+            }
+            SubmitJobError::Queue(ref error) => internal_error(error),
+            SubmitJobError::Database(ref error) => internal_error(error),
+            SubmitJobError::Site(ref error) => internal_error(error),
+        }
+    }
+}
+
+impl IntoGraphqlError for crate::domain::jobs::ReadJobError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::jobs::ReadJobError;
+        match self {
+            ReadJobError::NotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            ReadJobError::Database(ref error) => internal_error(error),
+        }
+    }
+}

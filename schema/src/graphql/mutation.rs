@@ -1,0 +1,220 @@
+//! Mutation root.
+
+use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result};
+use entmoot_plugin_sdk::Site;
+use entmoot_plugin_sdk::geo::{Coord, MultiPolygon};
+use entmoot_plugin_sdk::program::ExclusionKind;
+use entmoot_plugin_sdk::site::Exclusion;
+
+use crate::domain::ids::decode_typed_id;
+use crate::domain::jobs::{self, NewJob};
+use crate::domain::projects::{
+    self, NewProject, ProjectDescription, ProjectInputError, ProjectName,
+};
+use crate::domain::sites::{self, NewSite};
+use crate::formats::geojson_site::read_polygons;
+use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::graphql::query::{app, caller};
+use crate::graphql::scalars::{GeoJson, JsonValue};
+use crate::graphql::types::{JobNode, ProjectNode, SiteNode};
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(ProjectMutations, SiteAndJobMutations);
+
+#[derive(Default)]
+pub struct ProjectMutations;
+
+#[derive(Default)]
+pub struct SiteAndJobMutations;
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    /// 1 to 200 characters.
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl TryFrom<CreateProjectInput> for NewProject {
+    type Error = ProjectInputError;
+
+    fn try_from(input: CreateProjectInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: ProjectName::parse(&input.name)?,
+            description: input
+                .description
+                .as_deref()
+                .map(ProjectDescription::parse)
+                .transpose()?,
+        })
+    }
+}
+
+#[Object]
+impl ProjectMutations {
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<ProjectNode> {
+        let caller = caller(ctx)?;
+        let new_project =
+            NewProject::try_from(input).map_err(IntoGraphqlError::into_graphql_error)?;
+        projects::create_project(&app(ctx).database, caller, new_project)
+            .await
+            .map(ProjectNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+/// An area that must stay free, plus a buffer around it.
+#[derive(InputObject)]
+pub struct ExclusionZoneInput {
+    /// wetland, easement, floodplain, utility, steep_slope, existing_structure or custom.
+    pub kind: String,
+    /// Metres kept free around the zone.
+    #[graphql(default)]
+    pub buffer_m: f64,
+    pub geometry: GeoJson,
+    pub name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateSiteInput {
+    pub project_id: ID,
+    pub name: String,
+    /// The parcel: a Polygon or MultiPolygon (bare, as a Feature, or the polygons of a
+    /// FeatureCollection), WGS84; holes are areas outside the parcel.
+    pub boundary: GeoJson,
+    #[graphql(default)]
+    pub exclusions: Vec<ExclusionZoneInput>,
+    /// Entrances as `[longitude, latitude]`.
+    #[graphql(default)]
+    pub entrances: Vec<Vec<f64>>,
+}
+
+#[derive(InputObject)]
+pub struct CreateJobInput {
+    pub site_id: ID,
+    /// The program, in the JSON format of `entmoot solve --program`.
+    pub program: JsonValue,
+    /// A strategy name from `strategies`; the best built-in one when omitted.
+    pub strategy: Option<String>,
+    /// Strategy parameters, per the strategy's parameter schema.
+    pub parameters: Option<JsonValue>,
+    /// Distinct layouts to return, 1 to 20 (default 1).
+    pub alternatives: Option<i32>,
+    pub seed: Option<i64>,
+    pub time_limit_seconds: Option<i32>,
+}
+
+fn bad_input(message: String) -> async_graphql::Error {
+    coded_error(ErrorCode::BadUserInput, message)
+}
+
+impl CreateSiteInput {
+    fn into_new_site(self) -> Result<NewSite, async_graphql::Error> {
+        let project_id = decode_typed_id(&self.project_id, "Project")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let polygons = read_polygons(&self.boundary.0.to_string())
+            .map_err(|error| bad_input(format!("input.boundary: {error}")))?;
+        if polygons.is_empty() {
+            return Err(bad_input(
+                "input.boundary: contains no Polygon or MultiPolygon".into(),
+            ));
+        }
+        let boundary = MultiPolygon::new(polygons.into_iter().map(|named| named.polygon).collect());
+        let mut exclusions = Vec::with_capacity(self.exclusions.len());
+        for (index, zone) in self.exclusions.into_iter().enumerate() {
+            let kind: ExclusionKind = serde_json::from_value(serde_json::Value::String(
+                zone.kind.clone(),
+            ))
+            .map_err(|_| {
+                bad_input(format!(
+                    "input.exclusions[{index}].kind: `{}` is not an exclusion kind",
+                    zone.kind
+                ))
+            })?;
+            let geometry: geojson::Geometry =
+                match serde_json::from_value::<geojson::GeoJson>(zone.geometry.0) {
+                    Ok(geojson::GeoJson::Geometry(geometry)) => geometry,
+                    Ok(geojson::GeoJson::Feature(feature)) => {
+                        feature.geometry.ok_or_else(|| {
+                            bad_input(format!(
+                                "input.exclusions[{index}].geometry: the Feature has no geometry"
+                            ))
+                        })?
+                    }
+                    _ => {
+                        return Err(bad_input(format!(
+                            "input.exclusions[{index}].geometry: must be a geometry or a Feature"
+                        )));
+                    }
+                };
+            let geometry =
+                entmoot_plugin_sdk::geometry::geojson_to_geo(&geometry).map_err(|error| {
+                    bad_input(format!("input.exclusions[{index}].geometry: {error}"))
+                })?;
+            exclusions.push(Exclusion {
+                kind,
+                buffer_m: zone.buffer_m,
+                geometry,
+                name: zone.name,
+            });
+        }
+        let mut entrances = Vec::with_capacity(self.entrances.len());
+        for (index, entrance) in self.entrances.iter().enumerate() {
+            match entrance.as_slice() {
+                [x, y] => entrances.push(Coord { x: *x, y: *y }),
+                _ => {
+                    return Err(bad_input(format!(
+                        "input.entrances[{index}]: must be [longitude, latitude]"
+                    )));
+                }
+            }
+        }
+        NewSite::parse(
+            project_id,
+            &self.name,
+            Site {
+                boundary,
+                exclusions,
+                entrances,
+            },
+        )
+        .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+#[Object]
+impl SiteAndJobMutations {
+    /// Creates a site of a project from GeoJSON.
+    async fn create_site(&self, ctx: &Context<'_>, input: CreateSiteInput) -> Result<SiteNode> {
+        let caller = caller(ctx)?;
+        let new_site = input.into_new_site()?;
+        sites::create_site(&app(ctx).database, caller, new_site)
+            .await
+            .map(SiteNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Queues an optimization job; follow it with `job(id)`.
+    async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let site_id = decode_typed_id(&input.site_id, "Site")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let new_job = NewJob::parse(
+            site_id,
+            input.program.0,
+            input.strategy,
+            input.parameters.map(|json| json.0),
+            input.alternatives.map(i64::from),
+            input.seed,
+            input.time_limit_seconds.map(i64::from),
+        )
+        .map_err(IntoGraphqlError::into_graphql_error)?;
+        jobs::submit_job(app(ctx), caller, new_job)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}

@@ -1,0 +1,156 @@
+//! Query root.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::caller::Caller;
+use crate::domain::context::AppContext;
+use crate::domain::ids::{decode_global_id, decode_typed_id};
+use crate::domain::paging::{Cursor, PageRequest};
+use crate::domain::projects;
+use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::graphql::types::{Node, PageInfo, ProjectConnection, ProjectEdge, ProjectNode};
+
+#[derive(async_graphql::MergedObject, Default)]
+pub struct QueryRoot(ProjectQueries, SiteAndJobQueries);
+
+#[derive(Default)]
+pub struct ProjectQueries;
+
+/// The caller of this request; a missing one is a field error, so the transport stays
+/// per spec and other fields still resolve.
+pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
+    ctx.data_opt::<Caller>()
+        .ok_or_else(|| coded_error(ErrorCode::Unauthenticated, "authentication required"))
+}
+
+pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> &'a AppContext {
+    // Invariant: `build_schema` always registers the AppContext.
+    ctx.data_unchecked::<AppContext>()
+}
+
+#[Object]
+impl ProjectQueries {
+    /// The version of the running server.
+    async fn api_version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    /// Refetches any object by its global id.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let caller = caller(ctx)?;
+        let (type_name, uuid) =
+            decode_global_id(&id).map_err(IntoGraphqlError::into_graphql_error)?;
+        match type_name.as_str() {
+            "Project" => match projects::find_project(&app(ctx).database, caller, uuid).await {
+                Ok(project) => Ok(Some(Node::Project(ProjectNode(project)))),
+                Err(projects::ReadProjectError::NotFound) => Ok(None),
+                Err(error) => Err(error.into_graphql_error()),
+            },
+            "Job" => match crate::domain::jobs::find_job(&app(ctx).database, caller, uuid).await {
+                Ok(job) => Ok(Some(Node::Job(crate::graphql::types::JobNode(job)))),
+                Err(crate::domain::jobs::ReadJobError::NotFound) => Ok(None),
+                Err(error) => Err(error.into_graphql_error()),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<ProjectNode> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+        projects::find_project(&app(ctx).database, caller, uuid)
+            .await
+            .map(ProjectNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// The caller's projects, newest first. `first` is at most 100.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ProjectConnection> {
+        let caller = caller(ctx)?;
+        let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let page = projects::list_projects(&app(ctx).database, caller, &page_request)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let edges: Vec<ProjectEdge> = page
+            .items
+            .into_iter()
+            .map(|project| ProjectEdge {
+                cursor: Cursor {
+                    created_at: project.created_at,
+                    id: project.id,
+                }
+                .encode(),
+                node: ProjectNode(project),
+            })
+            .collect();
+        Ok(ProjectConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            },
+            edges,
+        })
+    }
+}
+
+/// A strategy plugin as a frontend sees it: enough to render a parameter form.
+#[derive(async_graphql::SimpleObject)]
+pub struct StrategyView {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub authors: Vec<String>,
+    pub license: Option<String>,
+    /// `{rotations, alternatives, terrainAware, deterministic}` as booleans.
+    pub capabilities: crate::graphql::scalars::JsonValue,
+    /// JSON Schema of the strategy's parameters, with defaults and descriptions.
+    pub parameters_schema: crate::graphql::scalars::JsonValue,
+}
+
+#[derive(Default)]
+pub struct SiteAndJobQueries;
+
+#[Object]
+impl SiteAndJobQueries {
+    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<crate::graphql::types::JobNode> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
+        crate::domain::jobs::find_job(&app(ctx).database, caller, uuid)
+            .await
+            .map(crate::graphql::types::JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// The strategies this server can run.
+    async fn strategies(&self, ctx: &Context<'_>) -> Result<Vec<StrategyView>> {
+        caller(ctx)?;
+        let registry = app(ctx)
+            .plugins
+            .read()
+            .map_err(|_| coded_error(ErrorCode::InternalServerError, "internal server error"))?;
+        Ok(registry
+            .strategies()
+            .into_iter()
+            .map(|strategy| StrategyView {
+                name: strategy.manifest.name.clone(),
+                version: strategy.manifest.version.clone(),
+                description: strategy.manifest.description.clone(),
+                authors: strategy.manifest.authors.clone(),
+                license: strategy.manifest.license.clone(),
+                capabilities: async_graphql::Json(serde_json::json!({
+                    "rotations": strategy.manifest.capabilities.rotations,
+                    "alternatives": strategy.manifest.capabilities.alternatives,
+                    "terrainAware": strategy.manifest.capabilities.terrain_aware,
+                    "deterministic": strategy.manifest.capabilities.deterministic,
+                })),
+                parameters_schema: async_graphql::Json(strategy.manifest.parameters.clone()),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,78 @@
+//! The ports the domain needs from infrastructure: a durable job queue and an event
+//! bus. The server provides an in-process adapter (embedded default) and a Redis
+//! adapter (production) for each; the domain never knows which one it has.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("job queue backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("job queue message is malformed: {0}")]
+    Malformed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventBusError {
+    #[error("event bus backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("event could not be encoded: {0}")]
+    Encoding(String),
+}
+
+/// One delivery of a job id to a worker. It stays pending in the queue until the
+/// worker acknowledges it, so a worker that dies leaves it for another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDelivery {
+    pub job_id: Uuid,
+    /// Backend-specific handle used to acknowledge (a Redis stream entry id).
+    pub receipt: String,
+}
+
+/// Dispatch of queued jobs to workers. The database stays the source of truth about
+/// a job; the queue only says "look at this job now".
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// A short name for logs and /health: `in-process` or `redis`.
+    fn backend_name(&self) -> &'static str;
+    async fn enqueue(&self, job_id: Uuid) -> Result<(), QueueError>;
+    /// Waits up to `wait` for a job; `None` when nothing arrived in time.
+    async fn receive(
+        &self,
+        consumer: &str,
+        wait: Duration,
+    ) -> Result<Option<JobDelivery>, QueueError>;
+    async fn acknowledge(&self, delivery: &JobDelivery) -> Result<(), QueueError>;
+    /// Checks that the backend answers; used by /health.
+    async fn ping(&self) -> Result<(), QueueError>;
+}
+
+/// What happened to a job, fanned out to every API instance for subscriptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobEvent {
+    pub job_id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub status: String,
+    pub stage: Option<String>,
+    /// Fraction done, 0 to 1.
+    pub progress: f64,
+    pub best_objective: Option<f64>,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    fn backend_name(&self) -> &'static str;
+    async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError>;
+    /// Every event published from any process from now on.
+    fn subscribe(&self) -> broadcast::Receiver<JobEvent>;
+    async fn ping(&self) -> Result<(), EventBusError>;
+}
