@@ -1,0 +1,113 @@
+//! Event fan-out through Redis pub/sub: every API instance subscribes to one channel
+//! and re-broadcasts what it hears to its local subscribers.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use entmoot_schema::ports::{EventBus, EventBusError, JobEvent};
+use futures::StreamExt;
+use redis::AsyncCommands;
+use redis::Client;
+use redis::aio::ConnectionManager;
+use tokio::sync::broadcast;
+
+const EVENT_BUFFER: usize = 1024;
+
+pub struct RedisEventBus {
+    commands: ConnectionManager,
+    /// `<prefix>:job-events`.
+    channel: String,
+    local: broadcast::Sender<JobEvent>,
+}
+
+impl RedisEventBus {
+    /// Connects and starts the subscriber task, which reconnects by itself after
+    /// Redis restarts.
+    pub async fn connect(client: Client, key_prefix: &str) -> Result<Self, EventBusError> {
+        let channel = format!("{key_prefix}:job-events");
+        let commands = ConnectionManager::new(client.clone())
+            .await
+            .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
+        let local = broadcast::channel(EVENT_BUFFER).0;
+        let (ready_sender, ready) = tokio::sync::oneshot::channel();
+        tokio::spawn(forward_events(
+            client,
+            channel.clone(),
+            local.clone(),
+            Some(ready_sender),
+        ));
+        // Wait for the first subscription so that events published right after start
+        // are not missed by this instance.
+        let _ = tokio::time::timeout(Duration::from_secs(5), ready).await;
+        Ok(Self {
+            commands,
+            channel,
+            local,
+        })
+    }
+}
+
+async fn forward_events(
+    client: Client,
+    channel: String,
+    local: broadcast::Sender<JobEvent>,
+    mut ready: Option<tokio::sync::oneshot::Sender<()>>,
+) {
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => {
+                if let Err(error) = pubsub.subscribe(&channel).await {
+                    tracing::warn!(%error, "subscribing to job events failed; retrying");
+                } else {
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let payload: Vec<u8> = message.get_payload_bytes().to_vec();
+                        match serde_json::from_slice::<JobEvent>(&payload) {
+                            Ok(event) => {
+                                let _ = local.send(event);
+                            }
+                            Err(error) => tracing::warn!(%error, "ignoring a malformed job event"),
+                        }
+                    }
+                    tracing::warn!("job event subscription closed; reconnecting");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "connecting for job events failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisEventBus {
+    fn backend_name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError> {
+        let payload = serde_json::to_string(event)
+            .map_err(|error| EventBusError::Encoding(error.to_string()))?;
+        let mut commands = self.commands.clone();
+        let _: i64 = commands
+            .publish(&self.channel, payload)
+            .await
+            .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
+        Ok(())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.local.subscribe()
+    }
+
+    async fn ping(&self) -> Result<(), EventBusError> {
+        let mut commands = self.commands.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut commands)
+            .await
+            .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The command line: subcommands and the flags that override configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "entmoot",
+    version,
+    about = "Automated site layout: parcels and programs in, optimized layouts out"
+)]
+pub struct Cli {
+    /// Read configuration from this file instead of ./.env (the environment wins over it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: ConfigFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that override the environment variable named in their help.
+#[derive(Debug, Args, Default)]
+pub struct ConfigFlags {
+    /// API_HOST
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// API_PORT
+    #[arg(long, global = true)]
+    pub port: Option<String>,
+    /// API_WORKERS
+    #[arg(long, global = true)]
+    pub workers: Option<String>,
+    /// DATABASE_URL
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// REDIS_URL
+    #[arg(long, global = true)]
+    pub redis_url: Option<String>,
+    /// ENTMOOT_DATA_DIR
+    #[arg(long, global = true)]
+    pub data_dir: Option<String>,
+    /// LOG_LEVEL
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// STORAGE_PROVIDER
+    #[arg(long, global = true)]
+    pub storage_provider: Option<String>,
+    /// ENTMOOT_PLUGIN_DIR
+    #[arg(long, global = true)]
+    pub plugin_dir: Option<String>,
+    /// MAX_CONCURRENT_JOBS
+    #[arg(long, global = true)]
+    pub max_concurrent_jobs: Option<String>,
+}
+
+impl ConfigFlags {
+    /// Pairs of (variable, flag value) for `Sources::override_with`.
+    pub fn as_overrides(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("API_HOST", self.host.clone()),
+            ("API_PORT", self.port.clone()),
+            ("API_WORKERS", self.workers.clone()),
+            ("DATABASE_URL", self.database_url.clone()),
+            ("REDIS_URL", self.redis_url.clone()),
+            ("ENTMOOT_DATA_DIR", self.data_dir.clone()),
+            ("LOG_LEVEL", self.log_level.clone()),
+            ("STORAGE_PROVIDER", self.storage_provider.clone()),
+            ("ENTMOOT_PLUGIN_DIR", self.plugin_dir.clone()),
+            ("MAX_CONCURRENT_JOBS", self.max_concurrent_jobs.clone()),
+        ]
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (GraphQL, /health, /metrics) with an in-process worker.
+    Serve {
+        /// Do not run jobs in this process (use separate `entmoot worker` processes).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run optimization jobs from the queue, without serving the API.
+    Worker,
+    /// Apply or inspect database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Inspect strategy plugins.
+    Plugins {
+        #[command(subcommand)]
+        action: PluginsAction,
+    },
+    /// Solve one site and program offline and write the layout.
+    Solve(SolveArgs),
+    /// Print the GraphQL schema (SDL); `--check FILE` fails when FILE differs.
+    GraphqlSchema {
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Revert the last `steps` migrations (default 1).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// List the strategies found, and the plugin files refused with the reason.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// The parcel: KML or GeoJSON.
+    #[arg(long, value_name = "FILE")]
+    pub site: PathBuf,
+    /// The program: JSON (see DESIGN.md).
+    #[arg(long, value_name = "FILE")]
+    pub program: PathBuf,
+    /// Strategy name; the best built-in strategy when omitted.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop the search after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// How many distinct layouts to ask for.
+    #[arg(long, default_value_t = 1)]
+    pub alternatives: u32,
+    /// Where to write the best layout as GeoJSON.
+    #[arg(long, value_name = "FILE.geojson")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,81 @@
+//! `entmoot solve`: one site and program in, a layout GeoJSON and a JSON summary out.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use entmoot_plugin_sdk::Program;
+use entmoot_schema::domain::solve::{SolveRequest, solve};
+use entmoot_schema::formats::read_site_file;
+use serde_json::json;
+
+use crate::cli::SolveArgs;
+use crate::config::Settings;
+use crate::runtime;
+
+pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
+    let site_bytes =
+        std::fs::read(&args.site).with_context(|| format!("--site {}", args.site.display()))?;
+    let imported =
+        read_site_file(&site_bytes).with_context(|| format!("--site {}", args.site.display()))?;
+    let program_text = std::fs::read_to_string(&args.program)
+        .with_context(|| format!("--program {}", args.program.display()))?;
+    let program = Program::from_json_str(&program_text)
+        .with_context(|| format!("--program {}", args.program.display()))?;
+    let time_limit = match args.time_limit {
+        None => None,
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Some(Duration::from_secs_f64(seconds))
+        }
+        Some(seconds) => bail!("--time-limit {seconds}: must be a positive number of seconds"),
+    };
+    if args.alternatives == 0 {
+        bail!("--alternatives 0: must be at least 1");
+    }
+    let request = SolveRequest {
+        site: imported.site,
+        program,
+        strategy: args.strategy.clone(),
+        parameters: json!({}),
+        seed: args.seed,
+        time_limit: Some(
+            time_limit
+                .unwrap_or(settings.optimization_timeout)
+                .min(settings.optimization_timeout),
+        ),
+        alternatives: args.alternatives,
+    };
+    let registry = runtime::discover_plugins(&settings);
+    let outcome = tokio::task::spawn_blocking(move || {
+        let cancel = AtomicBool::new(false);
+        solve(&registry, &request, &mut |_progress| {}, &cancel)
+    })
+    .await
+    .context("the solver thread failed")??;
+
+    let best = outcome
+        .layouts
+        .first()
+        .context("the strategy returned no layout")?;
+    let geojson = serde_json::to_string_pretty(&best.geojson)?;
+    std::fs::write(&args.out, geojson).with_context(|| format!("--out {}", args.out.display()))?;
+
+    let summary = json!({
+        "strategy": {"name": outcome.strategy.name, "version": outcome.strategy.version},
+        "site": {"boundary": imported.boundary_location, "boundary_reason": imported.boundary_reason},
+        "requested": best.metrics.requested,
+        "placed": best.metrics.placed,
+        "violations": best.violations.len(),
+        "metrics": best.metrics,
+        "alternatives": outcome.layouts.iter().map(|alternative| json!({
+            "placed": alternative.metrics.placed,
+            "violations": alternative.violations.len(),
+            "footprint_m2": alternative.metrics.footprint_m2,
+        })).collect::<Vec<_>>(),
+        "buildable_area_m2": outcome.problem.buildable_area_m2,
+        "elapsed_ms": outcome.elapsed.as_secs_f64() * 1000.0,
+        "out": args.out,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
