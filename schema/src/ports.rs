@@ -65,6 +65,9 @@ pub struct JobEvent {
     pub progress: f64,
     pub best_objective: Option<f64>,
     pub message: Option<String>,
+    /// When the current attempt started running, for the elapsed time.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
 }
 

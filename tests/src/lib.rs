@@ -140,10 +140,20 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `entmoot serve` in `working_dir` with `env` and waits until it listens.
     pub async fn start(working_dir: &Path, env: &HashMap<String, String>) -> anyhow::Result<Self> {
+        Self::start_with_args(working_dir, env, &[]).await
+    }
+
+    /// Starts `entmoot serve ARGS…`.
+    pub async fn start_with_args(
+        working_dir: &Path,
+        env: &HashMap<String, String>,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
         let mut env = env.clone();
         env.entry("API_PORT".into()).or_insert_with(|| "0".into());
         let mut child = entmoot_command(working_dir, &env)
             .arg("serve")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -268,4 +278,46 @@ pub fn embedded_env(data_dir: &Path) -> HashMap<String, String> {
         "ENTMOOT_DATA_DIR".to_owned(),
         data_dir.display().to_string(),
     )])
+}
+
+/// A running `entmoot worker`, killed when dropped.
+pub struct TestWorker {
+    child: Child,
+}
+
+impl TestWorker {
+    pub fn start(working_dir: &Path, env: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let child = entmoot_command(working_dir, env)
+            .arg("worker")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawning entmoot worker")?;
+        Ok(Self { child })
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The rural demo parcel (tests/fixtures/rural_demo.kml) as a GeoJSON Polygon.
+pub fn rural_demo_boundary() -> Value {
+    json!({
+        "type": "Polygon",
+        "coordinates": [[
+            [-103.4020, 39.3500], [-103.3970, 39.3500], [-103.3970, 39.3540],
+            [-103.4020, 39.3540], [-103.4020, 39.3500]
+        ]]
+    })
+}
+
+/// Reads a JSON fixture.
+pub fn json_fixture(relative: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(relative)).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture is JSON")
 }

@@ -198,6 +198,25 @@ pub async fn find_job(
         .ok_or(ReadJobError::NotFound)
 }
 
+/// The queued and running jobs of a project, oldest first.
+pub async fn active_jobs_of_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    project_id: Uuid,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .filter(jobs::Column::ProjectId.eq(project_id))
+        .filter(jobs::Column::Status.is_in([QUEUED, RUNNING]))
+        .order_by_asc(jobs::Column::CreatedAt)
+        .all(database)
+        .await
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, SUCCEEDED | FAILED | CANCELLED)
+}
+
 pub async fn layouts_of_job(
     database: &DatabaseConnection,
     caller: &Caller,
@@ -233,8 +252,9 @@ pub enum ExecuteJobError {
     Storage(#[from] GeometryStorageError),
 }
 
-async fn publish(app: &AppContext, job: &jobs::Model, message: Option<String>) {
-    let event = JobEvent {
+/// The event describing a job's current state.
+pub fn event_of(job: &jobs::Model, message: Option<String>) -> JobEvent {
+    JobEvent {
         job_id: job.id,
         organization_id: job.organization_id,
         project_id: job.project_id,
@@ -243,8 +263,13 @@ async fn publish(app: &AppContext, job: &jobs::Model, message: Option<String>) {
         progress: job.progress,
         best_objective: job.best_objective,
         message,
+        started_at: job.started_at,
         at: Utc::now(),
-    };
+    }
+}
+
+async fn publish(app: &AppContext, job: &jobs::Model, message: Option<String>) {
+    let event = event_of(job, message);
     if let Err(error) = app.event_bus.publish(&event).await {
         tracing::warn!(job_id = %job.id, %error, "publishing a job event failed");
     }

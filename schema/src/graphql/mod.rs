@@ -6,13 +6,15 @@ pub mod errors;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::domain::context::AppContext;
 
-pub type EntmootSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type EntmootSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Limits applied to every operation, so that one request cannot exhaust the server.
 #[derive(Debug, Clone)]
@@ -37,7 +39,7 @@ pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .data(context)
     .limit_depth(limits.max_depth)
@@ -53,7 +55,7 @@ pub fn schema_sdl() -> String {
     let schema = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .finish();
     format!(

@@ -1,40 +1,407 @@
-//! POST and GET /graphql, and GraphiQL for a browser that asks for HTML.
+//! /graphql per the GraphQL-over-HTTP specification: POST with
+//! `application/json`, GET with query parameters (queries only), content negotiation
+//! between `application/graphql-response+json` and `application/json`, request
+//! errors without `data` and with status 400, websocket subscriptions on the same
+//! path (both `graphql-transport-ws` and the legacy `graphql-ws` subprotocols), and
+//! GraphiQL for a browser.
+//!
+//! The stock async-graphql responder gets several of these wrong (see STACK.md), so
+//! this module owns the transport and hands only a parsed `Request` to the schema.
 
-use actix_web::http::header;
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Data, Request, Response, ServerError, Variables};
+use async_graphql_actix_web::GraphQLSubscription;
+use serde_json::{Map, Value, json};
 
 use crate::http::HttpState;
 
-pub async fn graphql_post(state: web::Data<HttpState>, request: GraphQLRequest) -> GraphQLResponse {
-    let request = request.into_inner().data(state.default_caller.clone());
-    state.schema.execute(request).await.into()
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+/// Largest request body accepted by POST /graphql (uploads have their own limit).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Which media type the client accepts for the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl ResponseMediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response type from `Accept`; `None` means nothing acceptable (406).
+/// Without an Accept header the spec's legacy default, application/json, applies.
+fn negotiate(request: &HttpRequest) -> Option<ResponseMediaType> {
+    let Some(accept) = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Some(ResponseMediaType::Json);
+    };
+    let mut best: Option<(f32, ResponseMediaType)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let media = pieces
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let quality = pieces
+            .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let candidate = match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => Some(ResponseMediaType::GraphqlResponseJson),
+            JSON => Some(ResponseMediaType::Json),
+            "application/*" | "*/*" => Some(ResponseMediaType::Json),
+            _ => None,
+        };
+        if let Some(candidate) = candidate
+            && quality > 0.0
+            && best.is_none_or(|(best_quality, best_type)| {
+                quality > best_quality
+                    || (quality == best_quality
+                        && candidate == ResponseMediaType::GraphqlResponseJson
+                        && best_type != ResponseMediaType::GraphqlResponseJson)
+            })
+        {
+            best = Some((quality, candidate));
+        }
+    }
+    best.map(|(_, media)| media)
+}
+
+fn error_body(message: &str) -> Value {
+    json!({"errors": [{"message": message}]})
+}
+
+/// A response to a request that never reached execution: no `data` key.
+fn request_error(media: ResponseMediaType, status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(error_body(message).to_string())
+}
+
+/// Request errors (parse, validation, variable coercion) have no path and leave no
+/// data; field errors always carry a path.
+fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|error: &ServerError| error.path.is_empty())
+}
+
+fn render(media: ResponseMediaType, response: Response) -> HttpResponse {
+    let request_failed = is_request_error(&response);
+    let mut body = Map::new();
+    if !request_failed {
+        body.insert(
+            "data".into(),
+            serde_json::to_value(&response.data).unwrap_or(Value::Null),
+        );
+    }
+    if !response.errors.is_empty() {
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&response.errors).unwrap_or(Value::Null),
+        );
+    }
+    if !response.extensions.is_empty() {
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
+        );
+    }
+    // application/json keeps 200 for every well-formed GraphQL response (the legacy
+    // watershed); graphql-response+json reports request errors with 400.
+    let status = if request_failed && media == ResponseMediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .body(Value::Object(body).to_string())
+}
+
+/// The parts of a GraphQL request, before they become an async-graphql `Request`.
+struct Parameters {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Value>,
+    extensions: Option<Value>,
+}
+
+fn parameters_from_json(body: Value) -> Result<Parameters, String> {
+    let Value::Object(mut object) = body else {
+        return Err("the request body must be a JSON object (batching is not supported)".into());
+    };
+    let query = match object.remove("query") {
+        Some(Value::String(query)) => query,
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("`query` is required".into()),
+    };
+    let operation_name = match object.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    };
+    let variables = match object.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(value),
+        Some(_) => return Err("`variables` must be an object".into()),
+    };
+    let extensions = match object.remove("extensions") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(value),
+        Some(_) => return Err("`extensions` must be an object".into()),
+    };
+    Ok(Parameters {
+        query,
+        operation_name,
+        variables,
+        extensions,
+    })
+}
+
+fn parameters_from_query_string(query_string: &str) -> Result<Parameters, String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query_string)
+        .map_err(|error| format!("malformed query string: {error}"))?;
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+    };
+    let parse_object = |key: &str| -> Result<Option<Value>, String> {
+        match get(key) {
+            None => Ok(None),
+            Some(text) if text.is_empty() => Ok(None),
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(value @ Value::Object(_)) => Ok(Some(value)),
+                Ok(Value::Null) => Ok(None),
+                _ => Err(format!("`{key}` must be a JSON object")),
+            },
+        }
+    };
+    Ok(Parameters {
+        query: get("query").ok_or_else(|| "`query` is required".to_owned())?,
+        operation_name: get("operationName").filter(|name| !name.is_empty()),
+        variables: parse_object("variables")?,
+        extensions: parse_object("extensions")?,
+    })
+}
+
+/// The operation the request would run, if the document parses.
+fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| operation.node.ty)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .values()
+            .next()
+            .map(|operation| operation.node.ty),
+        _ => None,
+    }
+}
+
+fn into_request(parameters: Parameters, state: &HttpState) -> Request {
+    let mut request = Request::new(parameters.query);
+    if let Some(name) = parameters.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = parameters.variables {
+        request = request.variables(Variables::from_json(variables));
+    }
+    if let Some(Value::Object(extensions)) = parameters.extensions {
+        for (key, value) in extensions {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(key, value);
+            }
+        }
+    }
+    request.data(state.default_caller.clone())
+}
+
+pub async fn graphql_post(
+    state: web::Data<HttpState>,
+    http_request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(media) = negotiate(&http_request) else {
+        return HttpResponse::NotAcceptable()
+            .content_type("text/plain; charset=utf-8")
+            .body("accept application/graphql-response+json or application/json");
+    };
+    let content_type = http_request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match content_type.as_deref() {
+        Some(JSON) => {}
+        // Simple content types (text/plain, form posts) are what a CSRF attack can send
+        // from a browser without a preflight; they are refused.
+        _ => {
+            return HttpResponse::UnsupportedMediaType()
+                .content_type(media.content_type())
+                .body(
+                    error_body("POST /graphql needs Content-Type: application/json").to_string(),
+                );
+        }
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return request_error(
+            media,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
+        );
+    }
+    let parameters = match serde_json::from_slice::<Value>(&body)
+        .map_err(|error| format!("the body is not JSON: {error}"))
+        .and_then(parameters_from_json)
+    {
+        Ok(parameters) => parameters,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
+    };
+    let response = state.schema.execute(into_request(parameters, &state)).await;
+    render(media, response)
 }
 
 pub async fn graphql_get(
     state: web::Data<HttpState>,
     http_request: HttpRequest,
-    request: Option<GraphQLRequest>,
+    payload: web::Payload,
 ) -> HttpResponse {
-    let wants_html = http_request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    match request {
-        Some(request) if !wants_html => {
-            let request = request.into_inner().data(state.default_caller.clone());
-            let response: GraphQLResponse = state.schema.execute(request).await.into();
-            actix_web::Responder::respond_to(response, &http_request).map_into_boxed_body()
-        }
-        _ => HttpResponse::Ok()
+    if is_websocket_upgrade(&http_request) {
+        let mut data = Data::default();
+        data.insert(state.default_caller.clone());
+        return GraphQLSubscription::new(state.schema.clone())
+            .with_data(data)
+            .start(&http_request, payload)
+            .unwrap_or_else(HttpResponse::from_error);
+    }
+    let query_string = http_request.query_string();
+    if query_string.is_empty() && wants_html(&http_request) {
+        return HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .body(
                 GraphiQLSource::build()
                     .endpoint("/graphql")
+                    .subscription_endpoint("/graphql")
                     .title("Entmoot GraphiQL")
                     .finish(),
-            ),
+            );
+    }
+    let Some(media) = negotiate(&http_request) else {
+        return HttpResponse::NotAcceptable()
+            .content_type("text/plain; charset=utf-8")
+            .body("accept application/graphql-response+json or application/json");
+    };
+    let parameters = match parameters_from_query_string(query_string) {
+        Ok(parameters) => parameters,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
+    };
+    // Mutations change state and must not ride on GET (caches, prefetch, CSRF).
+    if operation_type(&parameters.query, parameters.operation_name.as_deref())
+        == Some(OperationType::Mutation)
+    {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, Method::POST.as_str()))
+            .content_type(media.content_type())
+            .body(error_body("mutations are only accepted over POST").to_string());
+    }
+    let response = state.schema.execute(into_request(parameters, &state)).await;
+    render(media, response)
+}
+
+fn is_websocket_upgrade(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+}
+
+fn wants_html(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn negotiated(accept: Option<&str>) -> Option<ResponseMediaType> {
+        let mut request = TestRequest::default();
+        if let Some(accept) = accept {
+            request = request.insert_header((header::ACCEPT, accept));
+        }
+        negotiate(&request.to_http_request())
+    }
+
+    #[test]
+    fn content_negotiation_follows_the_spec() {
+        assert_eq!(negotiated(None), Some(ResponseMediaType::Json));
+        assert_eq!(
+            negotiated(Some("application/json")),
+            Some(ResponseMediaType::Json)
+        );
+        assert_eq!(
+            negotiated(Some("application/graphql-response+json, application/json")),
+            Some(ResponseMediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiated(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(ResponseMediaType::Json)
+        );
+        assert_eq!(negotiated(Some("text/plain")), None);
+    }
+
+    #[test]
+    fn mutations_are_recognised_by_operation() {
+        let document =
+            "query A { apiVersion } mutation B { createProject(input: {name: \"x\"}) { id } }";
+        assert_eq!(
+            operation_type(document, Some("A")),
+            Some(OperationType::Query)
+        );
+        assert_eq!(
+            operation_type(document, Some("B")),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            operation_type("{ apiVersion }", None),
+            Some(OperationType::Query)
+        );
     }
 }

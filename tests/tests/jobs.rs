@@ -1,0 +1,200 @@
+//! A job submitted through GraphQL runs on a worker (in-process on the embedded
+//! default, a separate `entmoot worker` process on PostgreSQL + Redis) and its layouts
+//! and building footprints are stored.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use entmoot_tests::{
+    FreshPostgres, TestServer, TestWorker, embedded_env, json_fixture, production_like_env,
+    run_entmoot, rural_demo_boundary,
+};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Value, json};
+
+async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
+    let body = server
+        .graphql(query, variables)
+        .await
+        .expect("GraphQL request");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+/// Creates a project, a site and a job; waits for the job; returns (job, layout).
+async fn run_rural_demo_job(server: &TestServer) -> (Value, Value) {
+    let project = graphql_ok(
+        server,
+        "mutation { createProject(input: {name: \"Rural demo\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let project_id = project["createProject"]["id"]
+        .as_str()
+        .expect("project id")
+        .to_owned();
+    let site = graphql_ok(
+        server,
+        "mutation($input: CreateSiteInput!) { createSite(input: $input) { id name areaM2 } }",
+        json!({"input": {"projectId": project_id, "name": "Rural demo", "boundary": rural_demo_boundary()}}),
+    )
+    .await;
+    let site_id = site["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned();
+    let area = site["createSite"]["areaM2"].as_f64().expect("area");
+    assert!(
+        (180_000.0..200_000.0).contains(&area),
+        "about 47 acres, got {area} m²"
+    );
+
+    let job = graphql_ok(
+        server,
+        "mutation($input: CreateJobInput!) { createJob(input: $input) { id status strategy } }",
+        json!({"input": {"siteId": site_id, "program": json_fixture("programs/three_buildings_ft.json")}}),
+    )
+    .await;
+    let job_id = job["createJob"]["id"].as_str().expect("job id").to_owned();
+    assert_eq!(job["createJob"]["status"], "queued");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let data = graphql_ok(
+            server,
+            "query($id: ID!) { job(id: $id) { id status error attempts layouts { rank placedCount requestedCount geojson earthwork } } }",
+            json!({"id": job_id}),
+        )
+        .await;
+        let status = data["job"]["status"].as_str().expect("status").to_owned();
+        if status == "succeeded" || status == "failed" {
+            assert_eq!(status, "succeeded", "{data}");
+            let layout = data["job"]["layouts"][0].clone();
+            return (data["job"].clone(), layout);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job did not finish within 60 s: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_three_buildings(job: &Value, layout: &Value) {
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(layout["rank"], 0);
+    assert_eq!(layout["placedCount"], 3);
+    assert_eq!(layout["requestedCount"], 3);
+    assert_eq!(
+        layout["earthwork"]["status"], "unknown",
+        "no DEM, no guessed earthwork"
+    );
+    let assets: Vec<&Value> = layout["geojson"]["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|feature| feature["properties"]["kind"] == "asset")
+        .collect();
+    assert_eq!(assets.len(), 3);
+    for asset in assets {
+        assert_eq!(asset["geometry"]["type"], "Polygon");
+        assert_eq!(asset["properties"]["name"], "Warehouse");
+        let width = asset["properties"]["width"].as_f64().expect("width");
+        assert!(
+            (width - 60.0 * 0.3048).abs() < 1e-6,
+            "width in metres, got {width}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_job_runs_on_the_in_process_worker_of_the_embedded_default() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(data_dir.path(), &embedded_env(data_dir.path()))
+        .await
+        .expect("server");
+    let (job, layout) = run_rural_demo_job(&server).await;
+    assert_three_buildings(&job, &layout);
+}
+
+#[tokio::test]
+async fn a_job_runs_on_a_separate_worker_process_over_postgres_and_redis() {
+    let database = FreshPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable");
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let env: HashMap<String, String> = production_like_env(&database.url, data_dir.path());
+    let migrated = run_entmoot(data_dir.path(), &env, &["migrate", "up"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let server = TestServer::start_with_args(data_dir.path(), &env, &["--no-worker"])
+        .await
+        .expect("server");
+    let _worker = TestWorker::start(data_dir.path(), &env).expect("worker");
+
+    let (job, layout) = run_rural_demo_job(&server).await;
+    assert_three_buildings(&job, &layout);
+
+    let connection = Database::connect(database.url.as_str())
+        .await
+        .expect("connect");
+    let row = connection
+        .query_one_raw(Statement::from_string(
+            connection.get_database_backend(),
+            "SELECT count(*) AS n, min(ST_Area(geom::geography)) AS smallest, bool_and(ST_IsValid(geom)) AS valid FROM buildings",
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    assert_eq!(row.try_get::<i64>("", "n").expect("n"), 3);
+    let smallest = row.try_get::<f64>("", "smallest").expect("smallest");
+    assert!(
+        (smallest - 60.0 * 80.0 * 0.3048 * 0.3048).abs() < 5.0,
+        "footprint area in PostGIS: {smallest}"
+    );
+    assert!(row.try_get::<bool>("", "valid").expect("valid"));
+}
+
+#[tokio::test]
+async fn invalid_job_input_is_refused_with_a_code_and_a_location() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(data_dir.path(), &embedded_env(data_dir.path()))
+        .await
+        .expect("server");
+    let project = graphql_ok(
+        &server,
+        "mutation { createProject(input: {name: \"P\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let bad_site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project["createProject"]["id"], "name": "Bad",
+                   "boundary": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 200], [0, 0]]]}}}),
+        )
+        .await
+        .expect("request");
+    assert_eq!(
+        bad_site["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad_site}"
+    );
+    let message = bad_site["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("position 2"),
+        "names the bad position: {message}"
+    );
+
+    let unknown = server
+        .graphql("query { job(id: \"bm90LWEtam9i\") { id } }", json!({}))
+        .await
+        .expect("request");
+    assert_eq!(
+        unknown["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{unknown}"
+    );
+}
