@@ -35,6 +35,9 @@ pub struct Model {
     pub heartbeat_at: Option<DateTimeUtc>,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// One object per attempt: `{attempt, worker, started_at, ended_at, outcome, error}`.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub history: Json,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

@@ -14,6 +14,7 @@ mod common;
 mod m0001_organizations_users_keys;
 mod m0002_projects_files_sites;
 mod m0003_jobs_layouts_buildings;
+mod m0004_job_history;
 mod pg;
 
 pub use pg::{
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_organizations_users_keys::Migration),
             Box::new(m0002_projects_files_sites::Migration),
             Box::new(m0003_jobs_layouts_buildings::Migration),
+            Box::new(m0004_job_history::Migration),
         ]
     }
 }

@@ -115,7 +115,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
         [
             "m0001_organizations_users_keys",
             "m0002_projects_files_sites",
-            "m0003_jobs_layouts_buildings"
+            "m0003_jobs_layouts_buildings",
+            "m0004_job_history"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
@@ -133,7 +134,10 @@ async fn round_trip(db: &DatabaseConnection) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(Migrator::get_pending_migrations(db).await.unwrap().len(), 3);
+    assert_eq!(
+        Migrator::get_pending_migrations(db).await.unwrap().len(),
+        Migrator::migrations().len()
+    );
     assert_eq!(existing_app_tables(db).await, Vec::<String>::new());
 
     Migrator::up(db, None).await.unwrap();
@@ -242,6 +246,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         heartbeat_at: Set(Some(now)),
         error: Set(None),
         cancel_requested: Set(false),
+        history: Set(serde_json::json!([])),
         created_at: Set(now),
         started_at: Set(Some(now)),
         finished_at: Set(Some(now)),

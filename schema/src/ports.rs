@@ -49,6 +49,8 @@ pub trait JobQueue: Send + Sync {
         wait: Duration,
     ) -> Result<Option<JobDelivery>, QueueError>;
     async fn acknowledge(&self, delivery: &JobDelivery) -> Result<(), QueueError>;
+    /// Job ids waiting in the queue (delivered but unacknowledged ones included).
+    async fn depth(&self) -> Result<u64, QueueError>;
     /// Checks that the backend answers; used by /health.
     async fn ping(&self) -> Result<(), QueueError>;
 }
@@ -65,10 +67,24 @@ pub struct JobEvent {
     pub progress: f64,
     pub best_objective: Option<f64>,
     pub message: Option<String>,
+    /// Set once someone asked the job to stop; its worker reacts within a second.
+    #[serde(default)]
+    pub cancel_requested: bool,
     /// When the current attempt started running, for the elapsed time.
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+}
+
+/// What a subscriber of the bus receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusMessage {
+    Job(JobEvent),
+    /// The bus lost its connection and is back: events published since `since` may be
+    /// missing, so subscribers re-read the state they follow from the database.
+    Reconnected {
+        since: DateTime<Utc>,
+    },
 }
 
 #[async_trait]
@@ -76,6 +92,22 @@ pub trait EventBus: Send + Sync {
     fn backend_name(&self) -> &'static str;
     async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError>;
     /// Every event published from any process from now on.
-    fn subscribe(&self) -> broadcast::Receiver<JobEvent>;
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage>;
     async fn ping(&self) -> Result<(), EventBusError>;
+}
+
+/// Hooks the server installs to count domain events in its metrics; the domain calls
+/// them without knowing about Prometheus. The default does nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Observers {
+    /// A job was accepted (stored and dispatched).
+    pub job_submitted: fn(),
+}
+
+impl Default for Observers {
+    fn default() -> Self {
+        Self {
+            job_submitted: || {},
+        }
+    }
 }

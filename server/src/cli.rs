@@ -95,6 +95,15 @@ pub enum Command {
     },
     /// Solve one site and program offline and write the layout.
     Solve(SolveArgs),
+    /// Export a layout to GeoJSON, KML, KMZ, DXF, zipped Shapefile, SVG or PDF.
+    Export(ExportArgs),
+    /// Read a parcel file or a GeoTIFF DEM as an upload would be read; print what was found.
+    Import(ImportArgs),
+    /// Check the configured object storage.
+    Storage {
+        #[command(subcommand)]
+        action: StorageAction,
+    },
     /// Print the GraphQL schema (SDL); `--check FILE` fails when FILE differs.
     GraphqlSchema {
         #[arg(long, value_name = "FILE")]
@@ -116,10 +125,32 @@ pub enum MigrateAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StorageAction {
+    /// Write, read back, stat, presign (where offered), list and delete a probe object.
+    Check {
+        /// Leave the probe object (to try its presigned URL); remove it with `delete`.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Delete one object by key.
+    Delete { key: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PluginsAction {
     /// List the strategies found, and the plugin files refused with the reason.
     List {
         /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the conformance suite on one plugin file (what a plugin author runs in CI):
+    /// handshake, manifest and parameter schema, runs on standard problems, valid layouts,
+    /// reproducibility, progress, cancellation and time limit. Exits non-zero on a failure.
+    Check {
+        /// The plugin library (.so / .dylib).
+        path: PathBuf,
+        /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -144,7 +175,51 @@ pub struct SolveArgs {
     /// How many distinct layouts to ask for.
     #[arg(long, default_value_t = 1)]
     pub alternatives: u32,
-    /// Where to write the best layout as GeoJSON.
+    /// Where to write the best layout; the extension picks the format (.geojson, .kml,
+    /// .kmz, .dxf, .shp.zip, .svg, .pdf, .layout.json).
     #[arg(long, value_name = "FILE.geojson")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// KML, KMZ, GeoJSON, zipped Shapefile, DXF or GeoTIFF; recognised by content.
+    pub file: PathBuf,
+    /// CRS of a file that does not declare one (DXF): EPSG:32613, utm:13N, wgs84, +proj=…
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Take this polygon as the boundary: its 0-based index in the file, or its name.
+    #[arg(long)]
+    pub boundary: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A layout document, as `entmoot solve --out FILE.layout.json` writes it.
+    #[arg(long, value_name = "FILE.layout.json", conflicts_with_all = ["site", "program"])]
+    pub layout: Option<PathBuf>,
+    /// Solve this parcel (KML or GeoJSON) first, with --program.
+    #[arg(long, value_name = "FILE", requires = "program")]
+    pub site: Option<PathBuf>,
+    /// The program to solve with --site.
+    #[arg(long, value_name = "FILE", requires = "site")]
+    pub program: Option<PathBuf>,
+    /// Strategy name when solving; the best built-in strategy when omitted.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Format name instead of the extension (geojson, kml, kmz, dxf, shapefile_zip, svg,
+    /// pdf, layout_json).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Units of a DXF drawing: m or ft.
+    #[arg(long, default_value = "m")]
+    pub units: String,
+    /// Title of the report, plan and KML document.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The file to write; its extension picks the format.
+    #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }

@@ -56,10 +56,14 @@ pub struct Settings {
     pub optimization_timeout: Duration,
     pub max_file_size_mb: u64,
     pub max_concurrent_jobs: usize,
+    /// A running job whose worker stops renewing its lease for this long is taken over.
+    pub job_lease: Duration,
     pub plugin_dirs: Vec<PathBuf>,
     pub smtp: Option<SmtpSettings>,
     /// Production turns off GraphQL introspection and suggestions.
     pub environment: String,
+    /// Mounts the deliberately failing `/debug/*` routes (never in production).
+    pub debug_routes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +180,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "development | staging | production; production turns GraphQL introspection off",
     ),
     (
+        "ENTMOOT_DEBUG_ROUTES",
+        "true | false: mount /debug/panic, /debug/error and /debug/sleep to check error reporting (default false; refused in production)",
+    ),
+    (
         "DATABASE_URL",
         "postgres://user:password@host:5432/entmoot; unset means embedded SQLite",
     ),
@@ -286,7 +294,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "PROMETHEUS_PORT",
-        "Serve /metrics on this separate port instead of the API port",
+        "Serve /metrics (and /health/*) on this separate port instead of the API port; workers serve them only here",
     ),
     ("SENTRY_DSN", "Sentry project DSN; unset disables Sentry"),
     (
@@ -316,6 +324,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "MAX_CONCURRENT_JOBS",
         "Jobs one worker process runs at once (default 10)",
+    ),
+    (
+        "ENTMOOT_JOB_LEASE_SECONDS",
+        "Seconds a worker's job lease lasts without renewal before another worker takes the job over (default 30)",
     ),
     (
         "ENTMOOT_PLUGIN_DIR",
@@ -570,6 +582,14 @@ impl Settings {
                 from: required(sources, "EMAIL_FROM", "when SMTP_HOST is set")?,
             }),
         };
+        let debug_routes = parse_bool(sources, "ENTMOOT_DEBUG_ROUTES", false)?;
+        if debug_routes && environment == "production" {
+            return Err(invalid(
+                "ENTMOOT_DEBUG_ROUTES",
+                "true",
+                "must be false when ENTMOOT_ENV=production",
+            ));
+        }
         let plugin_dirs = text(sources, "ENTMOOT_PLUGIN_DIR")
             .map(|dirs| {
                 dirs.split(':')
@@ -607,7 +627,8 @@ impl Settings {
             prometheus_enabled: parse_bool(sources, "PROMETHEUS_ENABLED", true)?,
             prometheus_port: match sources.get("PROMETHEUS_PORT") {
                 None => None,
-                Some(_) => Some(parse_integer(sources, "PROMETHEUS_PORT", 9090, 1, 65_535)?),
+                // 0 picks a free port (tests); the address is logged.
+                Some(_) => Some(parse_integer(sources, "PROMETHEUS_PORT", 9090, 0, 65_535)?),
             },
             sentry,
             enable_optimization: parse_bool(sources, "ENABLE_OPTIMIZATION", true)?,
@@ -615,9 +636,11 @@ impl Settings {
             optimization_timeout: parse_seconds(sources, "OPTIMIZATION_TIMEOUT", 3600)?,
             max_file_size_mb: parse_integer(sources, "MAX_FILE_SIZE_MB", 500, 1, 1_048_576)?,
             max_concurrent_jobs: parse_integer(sources, "MAX_CONCURRENT_JOBS", 10, 1, 10_000)?,
+            job_lease: parse_seconds(sources, "ENTMOOT_JOB_LEASE_SECONDS", 30)?,
             plugin_dirs,
             smtp,
             environment,
+            debug_routes,
         })
     }
 

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod http;
+mod metrics_registry;
 mod runtime;
 mod telemetry;
 mod worker;
@@ -26,6 +27,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("entmoot: error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // Sentry first, before the runtime and any thread, so its panic hook sees them all.
+    let _sentry = match telemetry::init_sentry(&settings) {
+        Ok(guard) => guard,
         Err(message) => {
             eprintln!("entmoot: error: {message}");
             return ExitCode::from(EXIT_CONFIG);
@@ -70,6 +79,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Migrate { action } => commands::migrate::run(settings, action).await,
         Command::Plugins { action } => commands::plugins::run(settings, action),
         Command::Solve(args) => commands::solve::run(settings, args).await,
+        Command::Export(args) => commands::export::run(settings, args).await,
+        Command::Import(args) => commands::import::run(args),
+        Command::Storage { action } => match action {
+            cli::StorageAction::Check { keep } => commands::storage::check(settings, keep).await,
+            cli::StorageAction::Delete { key } => commands::storage::delete(settings, &key).await,
+        },
         Command::GraphqlSchema { check } => commands::graphql_schema::run(check),
     }
 }

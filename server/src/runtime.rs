@@ -91,6 +91,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             job_queue,
             event_bus,
             plugins: Arc::new(RwLock::new(plugins)),
+            observers: entmoot_schema::ports::Observers {
+                job_submitted: crate::metrics_registry::job_submitted,
+            },
         },
         local_organization_id,
     })

@@ -1,28 +1,84 @@
 //! The worker loop: takes job ids from the queue and runs them, at most
-//! MAX_CONCURRENT_JOBS at a time.
+//! MAX_CONCURRENT_JOBS at a time; every few seconds it also recovers jobs left by dead
+//! workers or a forgetful queue. On shutdown it stops taking work, lets running jobs
+//! finish for a grace period, then hands the rest back to the queue.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use entmoot_schema::AppContext;
-use tokio::sync::Semaphore;
+use entmoot_schema::domain::jobs::execution::{Execution, ExecutionSettings, execute_job};
+use entmoot_schema::domain::jobs::recovery::{enqueue_queued_jobs, recover_jobs};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::config::Settings;
+use crate::metrics_registry;
 
-const RECEIVE_WAIT: Duration = Duration::from_secs(5);
+const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// Running jobs get this long to finish after a stop signal before they are handed back.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-pub async fn run_loop(app: AppContext, settings: Settings) -> anyhow::Result<()> {
-    let consumer = format!("{}-{}", hostname(), std::process::id());
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// Runs until `stop` turns true, then drains as described above.
+pub async fn run_loop(
+    app: AppContext,
+    settings: Settings,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut execution = ExecutionSettings::new(worker_id(), settings.optimization_timeout);
+    execution.lease = settings.job_lease;
+    execution.heartbeat = (settings.job_lease / 3).max(Duration::from_millis(200));
+    let consumer = execution.worker_id.clone();
     let slots = Arc::new(Semaphore::new(settings.max_concurrent_jobs));
-    tracing::info!(%consumer, max_concurrent_jobs = settings.max_concurrent_jobs, "worker started");
-    match entmoot_schema::domain::jobs::enqueue_queued_jobs(&app).await {
+    let (hand_back, hand_back_signal) = watch::channel(false);
+    let mut running = JoinSet::new();
+    tracing::info!(worker = %consumer, max_concurrent_jobs = settings.max_concurrent_jobs, "worker started");
+    match enqueue_queued_jobs(&app).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "re-dispatched queued jobs from the database"),
         Err(error) => tracing::warn!(%error, "re-dispatching queued jobs failed"),
     }
+    // Look for abandoned jobs at least twice per lease, so a takeover waits at most
+    // about one and a half leases.
+    let mut recovery = tokio::time::interval(
+        RECOVERY_INTERVAL
+            .min(settings.job_lease / 2)
+            .max(Duration::from_millis(200)),
+    );
     loop {
-        let permit = slots.clone().acquire_owned().await?;
-        let delivery = match app.job_queue.receive(&consumer, RECEIVE_WAIT).await {
+        if *stop.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit?,
+            _ = stop.changed() => break,
+        };
+        let delivery = tokio::select! {
+            delivery = app.job_queue.receive(&consumer, RECEIVE_WAIT) => delivery,
+            _ = stop.changed() => break,
+            _ = recovery.tick() => {
+                match recover_jobs(&app).await {
+                    Ok(report) if report.expired_leases > 0 || report.requeued > 0 => {
+                        tracing::info!(expired_leases = report.expired_leases, requeued = report.requeued, "recovered jobs");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "job recovery failed"),
+                }
+                continue;
+            }
+        };
+        let delivery = match delivery {
             Ok(Some(delivery)) => delivery,
             Ok(None) => continue,
             Err(error) => {
@@ -32,27 +88,52 @@ pub async fn run_loop(app: AppContext, settings: Settings) -> anyhow::Result<()>
             }
         };
         let app = app.clone();
-        let worker_id = consumer.clone();
-        let timeout = settings.optimization_timeout;
-        tokio::spawn(async move {
+        let execution = execution.clone();
+        let hand_back = hand_back_signal.clone();
+        running.spawn(async move {
             let _permit = permit;
-            let outcome = entmoot_schema::domain::jobs::execute_job(
-                &app,
-                delivery.job_id,
-                &worker_id,
-                timeout,
-            )
-            .await;
-            if let Err(error) = outcome {
-                tracing::error!(job_id = %delivery.job_id, %error, "job failed");
+            let started = std::time::Instant::now();
+            let active = metrics_registry::job_started();
+            let outcome = execute_job(&app, delivery.job_id, &execution, hand_back).await;
+            drop(active);
+            let finished_as = match &outcome {
+                Ok(Execution::Succeeded) => Some("succeeded"),
+                Ok(Execution::Failed) => Some("failed"),
+                Ok(Execution::Cancelled) => Some("cancelled"),
+                _ => None,
+            };
+            if let Some(status) = finished_as {
+                metrics_registry::job_finished(status, started.elapsed());
             }
+            match outcome {
+                Ok(Execution::NotClaimed) => {}
+                Ok(outcome) => tracing::info!(job_id = %delivery.job_id, ?outcome, "job ended"),
+                Err(error) => {
+                    tracing::error!(job_id = %delivery.job_id, %error, "running a job failed")
+                }
+            }
+            // Acknowledge in every case: the database, not the queue, keeps what is left.
             if let Err(error) = app.job_queue.acknowledge(&delivery).await {
                 tracing::warn!(job_id = %delivery.job_id, %error, "acknowledging a job failed");
             }
         });
     }
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned())
+    tracing::info!(
+        running = running.len(),
+        grace_seconds = SHUTDOWN_GRACE.as_secs(),
+        "worker stopping"
+    );
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        let _ = hand_back.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+    }
+    tracing::info!("worker stopped");
+    Ok(())
 }

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+pub mod gis;
 use serde_json::{Value, json};
 
 /// A 32+ character key for servers that are not the embedded default.
@@ -286,6 +288,17 @@ pub struct TestWorker {
 }
 
 impl TestWorker {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: the worker gets no chance to hand anything back.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     pub fn start(working_dir: &Path, env: &HashMap<String, String>) -> anyhow::Result<Self> {
         let child = entmoot_command(working_dir, env)
             .arg("worker")
@@ -320,4 +333,145 @@ pub fn rural_demo_boundary() -> Value {
 pub fn json_fixture(relative: &str) -> Value {
     let text = std::fs::read_to_string(fixture(relative)).expect("fixture exists");
     serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// A GraphQL subscription over websocket (`graphql-transport-ws`): every `next`
+/// payload arrives on the returned channel; the connection closes when it is dropped.
+pub async fn subscribe(
+    base_url: &str,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Value>> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init", "payload": {}}).to_string(),
+        ))
+        .await?;
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let message: Value = serde_json::from_str(&text)?;
+                if message["type"] == "connection_ack" {
+                    break;
+                }
+                bail!("expected connection_ack, got {message}");
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => return Err(error.into()),
+            None => bail!("the server closed the websocket before connection_ack"),
+        }
+    }
+    socket
+        .send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}).to_string(),
+        ))
+        .await?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let Ok(message) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            match message["type"].as_str() {
+                Some("next") if sender.send(message["payload"].clone()).is_err() => break,
+                Some("next") => {}
+                Some("ping") => {
+                    let _ = socket
+                        .send(Message::text(json!({"type": "pong"}).to_string()))
+                        .await;
+                }
+                Some("complete") | Some("error") => {
+                    let _ = sender.send(message);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// A private `redis-server` on a free port, for tests that restart Redis.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    pub fn start() -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut redis = Self { port, child: None };
+        redis.spawn()?;
+        Ok(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting redis-server (tests/run installs it)")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("redis-server did not listen on {} within 10 s", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Kills Redis (SIGKILL, nothing persisted) and starts it again on the same port.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        self.spawn()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The Relay global id the API gives an object (`base64url("Type:uuid")`).
+pub fn global_id(type_name: &str, uuid: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{uuid}"))
 }

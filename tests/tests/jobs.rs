@@ -198,3 +198,102 @@ async fn invalid_job_input_is_refused_with_a_code_and_a_location() {
         "{unknown}"
     );
 }
+
+/// Creates a project and a rural demo site; returns the site id.
+async fn rural_demo_site(server: &TestServer) -> String {
+    let project = graphql_ok(
+        server,
+        "mutation { createProject(input: {name: \"P\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let site = graphql_ok(
+        server,
+        "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+        json!({"input": {"projectId": project["createProject"]["id"], "name": "Rural demo", "boundary": rural_demo_boundary()}}),
+    )
+    .await;
+    site["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned()
+}
+
+async fn job_status(server: &TestServer, job_id: &str) -> Value {
+    graphql_ok(
+        server,
+        "query($id: ID!) { job(id: $id) { status error attempts history } }",
+        json!({"id": job_id}),
+    )
+    .await["job"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(data_dir.path(), &embedded_env(data_dir.path()))
+        .await
+        .expect("server");
+    let site_id = rural_demo_site(&server).await;
+    // The improving search runs until its time limit unless stopped.
+    let program = json!({"units": "ft", "setback": 20, "min_spacing": 10,
+        "assets": [{"name": "Warehouse", "type": "building", "width": 60, "length": 80, "quantity": 60}]});
+    let job = graphql_ok(
+        &server,
+        "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+        json!({"input": {"siteId": site_id, "program": program, "strategy": "anneal", "timeLimitSeconds": 60}}),
+    )
+    .await;
+    let job_id = job["createJob"]["id"].as_str().expect("id").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while job_status(&server, &job_id).await["status"] != "running" {
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let cancelled_at = Instant::now();
+    let cancel = graphql_ok(
+        &server,
+        "mutation($id: ID!) { cancelJob(id: $id) { cancelRequested } }",
+        json!({"id": job_id}),
+    )
+    .await;
+    assert_eq!(cancel["cancelJob"]["cancelRequested"], true);
+    loop {
+        let status = job_status(&server, &job_id).await;
+        if status["status"] == "cancelled" {
+            break;
+        }
+        assert!(
+            cancelled_at.elapsed() < Duration::from_millis(1500),
+            "still {} 1.5 s after the cancel",
+            status["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Cancelling again conflicts; a retry queues it with a fresh budget.
+    let again = server
+        .graphql(
+            "mutation($id: ID!) { cancelJob(id: $id) { id } }",
+            json!({"id": job_id}),
+        )
+        .await
+        .expect("request");
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{again}"
+    );
+    let retried = graphql_ok(
+        &server,
+        "mutation($id: ID!) { retryJob(id: $id) { status attempts } }",
+        json!({"id": job_id}),
+    )
+    .await;
+    assert_eq!(retried["retryJob"]["status"], "queued");
+    assert_eq!(retried["retryJob"]["attempts"], 0);
+    let history = job_status(&server, &job_id).await["history"].clone();
+    assert_eq!(history[0]["outcome"], "cancelled", "{history}");
+}

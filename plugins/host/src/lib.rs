@@ -1,12 +1,15 @@
 //! Entmoot plugin host: finds strategy plugins (`discover_plugins`), checks their ABI handshake,
-//! and runs them (`run_strategy`) — by default isolated in an `entmoot-plugin-runner` child
-//! process that is killed on cancellation or time-out — re-validating every layout a plugin
-//! returns with the sdk validator. The host never trusts a plugin.
+//! reloads them when their files change (`reload_plugins`, `watch_plugins`), runs them
+//! (`run_strategy`) — by default isolated in an `entmoot-plugin-runner` child process that is
+//! stopped on cancellation or time-out — re-validating every layout a plugin returns with the
+//! sdk validator, and checks a plugin's conformance (`check_plugin`). The host never trusts a
+//! plugin.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod conformance;
 pub mod isolate;
 pub mod library;
+pub mod private_copy;
 pub mod protocol;
 pub mod registry;
 pub mod run;
@@ -15,12 +18,19 @@ use std::path::PathBuf;
 
 use entmoot_plugin_sdk::{StrategyError, Violation};
 
-pub use conformance::{ConformanceReport, check_plugin};
-pub use library::{LoadError, LoadedPlugin};
-pub use registry::{
-    BUILTIN_STRATEGIES, PluginRegistry, RefusedPlugin, StrategyInfo, discover_plugins, load_plugin,
+pub use conformance::{
+    CheckConfig, CheckStep, ConformanceReport, StepOutcome, check_plugin, check_plugin_with,
 };
-pub use run::{Isolation, RunOptions, find_runner, run_strategy, run_strategy_with};
+pub use library::{LoadError, LoadedPlugin};
+pub use private_copy::PLUGIN_CACHE_DIR_ENV;
+pub use registry::{
+    BUILTIN_STRATEGIES, PluginChange, PluginRegistry, PluginWatcher, RefusedPlugin, ReloadReport,
+    StrategyInfo, discover_plugins, load_plugin, reload_plugins, watch_plugins,
+};
+pub use run::{
+    Isolation, RunEnding, RunObservation, RunOptions, find_runner, observe_run, run_strategy,
+    run_strategy_with,
+};
 
 /// Environment variable with extra plugin directories (colon-separated on Unix).
 pub const PLUGIN_DIR_ENV: &str = "ENTMOOT_PLUGIN_DIR";

@@ -14,6 +14,7 @@ use entmoot_plugin_sdk::{Layout, Manifest, Progress, StrategyError};
 use libloading::Library;
 
 use crate::HostError;
+use crate::private_copy::{PrivateCopy, make_private_copy};
 
 /// The v1 table as the host reads it: function pointers may be null in a broken plugin, so
 /// they are `Option`s (same layout as the sdk's `EntmootStrategyV1`).
@@ -38,8 +39,10 @@ pub struct LoadedPlugin {
     run: RunFn,
     free: FreeFn,
     manifest: Manifest,
-    // Declared last so it is dropped (unloaded) after everything that points into it.
+    // Dropped (unloaded) after everything that points into it.
     _library: Library,
+    // The private copy `path` names, deleted after the library is unloaded.
+    _copy: Option<PrivateCopy>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -70,10 +73,22 @@ pub enum LoadError {
     NullFunction(&'static str),
     #[error("manifest: {0}")]
     Manifest(String),
+    #[error("cannot make a private copy of the library: {0}")]
+    Copy(String),
 }
 
 impl LoadedPlugin {
-    /// Loads `path` and performs the handshake.
+    /// Copies `original` to a private location (see `private_copy`), loads the copy and
+    /// performs the handshake. `path()` is then the copy, which lives as long as this value.
+    pub fn load_private_copy(original: &Path) -> Result<LoadedPlugin, LoadError> {
+        let copy = make_private_copy(original).map_err(LoadError::Copy)?;
+        let mut plugin = LoadedPlugin::load(copy.path())?;
+        plugin._copy = Some(copy);
+        Ok(plugin)
+    }
+
+    /// Loads `path` in place and performs the handshake (what the child runner does with the
+    /// host's private copy).
     ///
     /// Loading runs the library's initialisers in this process; only load files from
     /// directories the operator trusts.
@@ -138,6 +153,7 @@ impl LoadedPlugin {
             free,
             manifest,
             _library: library,
+            _copy: None,
         })
     }
 
@@ -146,7 +162,7 @@ impl LoadedPlugin {
         &self.manifest
     }
 
-    /// Where it was loaded from.
+    /// The file actually loaded (the private copy when made by `load_private_copy`).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -162,6 +178,17 @@ impl LoadedPlugin {
     ) -> Result<Vec<Layout>, HostError> {
         let request = serde_json::to_vec(input)
             .map_err(|e| HostError::Protocol(format!("cannot encode the run request: {e}")))?;
+        self.run_encoded(&request, on_progress, cancel)
+    }
+
+    /// Like `run_in_process` with the `RunInput` already encoded as JSON (the child runner
+    /// passes the host's bytes through without decoding and encoding them again).
+    pub fn run_encoded(
+        &self,
+        request: &[u8],
+        on_progress: &mut dyn FnMut(Progress),
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Layout>, HostError> {
         let mut state = CallbackState {
             on_progress,
             cancel,

@@ -3,8 +3,14 @@
 //! The host starts `entmoot-plugin-runner --plugin PATH [--max-memory-mb N]
 //! [--max-cpu-seconds N]`, writes one `RunInput` JSON document to its stdin and closes it.
 //! The runner answers on stdout with one JSON object per line, each tagged by `event`:
-//! any number of `progress` lines, then exactly one `result`, `error` or `refused` line.
-//! Anything the plugin itself prints goes to the runner's stderr, never into the protocol.
+//! any number of `progress` lines, then exactly one `result`, `error`, `protocol_error` or
+//! `refused` line. Anything the plugin itself prints goes to the runner's stderr, never into
+//! the protocol.
+//!
+//! Cancellation: the host sends the runner SIGTERM; the runner turns it into the cancel flag
+//! the plugin polls through the ABI, so a well-behaved plugin answers `cancelled` (or its best
+//! layouts so far) promptly. A runner that has not answered within the host's cancellation
+//! grace is killed with SIGKILL.
 
 use entmoot_plugin_sdk::{Layout, Progress, StrategyError};
 use serde::{Deserialize, Serialize};
@@ -24,6 +30,10 @@ pub enum RunnerEvent {
     /// The strategy returned an error (or panicked; the panic was caught).
     Error {
         error: StrategyError,
+    },
+    /// The plugin broke the ABI: unknown status, or output that is not the documented JSON.
+    ProtocolError {
+        message: String,
     },
     /// The library failed the handshake in the child.
     Refused {
@@ -54,5 +64,10 @@ mod tests {
         let line = serde_json::to_string(&e).unwrap();
         assert_eq!(line, r#"{"event":"error","error":{"kind":"cancelled"}}"#);
         assert_eq!(serde_json::from_str::<RunnerEvent>(&line).unwrap(), e);
+        let p = RunnerEvent::ProtocolError {
+            message: "bad".into(),
+        };
+        let line = serde_json::to_string(&p).unwrap();
+        assert_eq!(line, r#"{"event":"protocol_error","message":"bad"}"#);
     }
 }

@@ -1,9 +1,16 @@
-//! Plugin discovery: scan directories for `*.so` / `*.dylib`, load each through the handshake,
-//! keep the good ones and record (and log) why the others were refused.
+//! Plugin discovery and hot reload: scan directories for `*.so` / `*.dylib`, load each through
+//! the handshake (from a private copy, see `private_copy`), keep the good ones and record (and
+//! log) why the others were refused. `PluginRegistry::reload` rescans and replaces what changed
+//! on disk; a `StrategyInfo` cloned earlier keeps its library loaded and keeps working.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
 
 use entmoot_plugin_sdk::Manifest;
 
@@ -12,11 +19,13 @@ use crate::library::{LoadError, LoadedPlugin};
 /// Built-in strategies, best first: `PluginRegistry::find(None)` returns the first present.
 pub const BUILTIN_STRATEGIES: &[&str] = &["greedy"];
 
-/// A strategy that passed the handshake.
+/// A strategy that passed the handshake. Cloning is cheap; a clone keeps the library it was
+/// loaded from alive (and runnable) even after the registry reloads a newer file.
 #[derive(Clone)]
 pub struct StrategyInfo {
     pub name: String,
     pub version: String,
+    /// The plugin file as installed (what `plugins list` shows).
     pub path: PathBuf,
     pub manifest: Manifest,
     /// Whether `name` is one of `BUILTIN_STRATEGIES`.
@@ -36,16 +45,27 @@ impl std::fmt::Debug for StrategyInfo {
 }
 
 impl StrategyInfo {
-    fn from_plugin(plugin: LoadedPlugin) -> StrategyInfo {
+    fn from_plugin(original: &Path, plugin: LoadedPlugin) -> StrategyInfo {
         let manifest = plugin.manifest().clone();
         StrategyInfo {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            path: plugin.path().to_path_buf(),
+            path: original.to_path_buf(),
             builtin: BUILTIN_STRATEGIES.contains(&manifest.name.as_str()),
             manifest,
             plugin: Arc::new(plugin),
         }
+    }
+
+    /// The private copy of `path` that this strategy runs from (loaded in this process and
+    /// passed to the child runner).
+    pub fn loaded_path(&self) -> &Path {
+        self.plugin.path()
+    }
+
+    /// Whether two infos share the same loaded library (same file version).
+    pub fn same_library(&self, other: &StrategyInfo) -> bool {
+        Arc::ptr_eq(&self.plugin, &other.plugin)
     }
 }
 
@@ -56,16 +76,130 @@ pub struct RefusedPlugin {
     pub reason: String,
 }
 
-/// The strategies found by `discover_plugins`.
+/// What identifies one version of a file on disk: size, modification and change times, and
+/// (on Unix) device and inode, so that an in-place overwrite, a rename over it or `cp -p` all
+/// count as a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+    changed: (i64, i64),
+    inode: (u64, u64),
+}
+
+impl Fingerprint {
+    fn of(path: &Path) -> Option<Fingerprint> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (changed, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            ((meta.ctime(), meta.ctime_nsec()), (meta.dev(), meta.ino()))
+        };
+        #[cfg(not(unix))]
+        let (changed, inode) = ((0, 0), (0, 0));
+        Some(Fingerprint {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            changed,
+            inode,
+        })
+    }
+}
+
+/// One library file as last seen by a scan.
+#[derive(Debug, Clone)]
+struct FileState {
+    path: PathBuf,
+    fingerprint: Fingerprint,
+    /// The handshake's outcome for this version of the file.
+    loaded: Result<StrategyInfo, String>,
+}
+
+/// The strategies found in a set of directories; `reload` rescans them.
 #[derive(Debug, Clone, Default)]
 pub struct PluginRegistry {
+    dirs: Vec<PathBuf>,
+    /// Library files in scan order (directory order, then file name).
+    files: Vec<FileState>,
     strategies: Vec<StrategyInfo>,
     refused: Vec<RefusedPlugin>,
 }
 
+/// A strategy named in a `ReloadReport`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginChange {
+    pub name: String,
+    pub version: String,
+    pub path: PathBuf,
+}
+
+impl fmt::Display for PluginChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} ({})",
+            self.name,
+            self.version,
+            self.path.display()
+        )
+    }
+}
+
+/// What a `reload` changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Files accepted that were not accepted before.
+    pub added: Vec<PluginChange>,
+    /// Accepted files whose content changed and that were loaded again.
+    pub replaced: Vec<PluginChange>,
+    /// Previously accepted files that are gone or now refused.
+    pub removed: Vec<PluginChange>,
+    /// Files newly refused (or refused for a new reason).
+    pub refused: Vec<RefusedPlugin>,
+}
+
+impl ReloadReport {
+    /// Whether the set of usable strategies or refusals changed.
+    pub fn changed(&self) -> bool {
+        !(self.added.is_empty()
+            && self.replaced.is_empty()
+            && self.removed.is_empty()
+            && self.refused.is_empty())
+    }
+}
+
+impl fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.changed() {
+            return f.write_str("no change");
+        }
+        let mut parts = Vec::new();
+        for (what, list) in [
+            ("added", &self.added),
+            ("replaced", &self.replaced),
+            ("removed", &self.removed),
+        ] {
+            if !list.is_empty() {
+                let names: Vec<String> = list.iter().map(ToString::to_string).collect();
+                parts.push(format!("{what} {}", names.join(", ")));
+            }
+        }
+        if !self.refused.is_empty() {
+            let names: Vec<String> = self
+                .refused
+                .iter()
+                .map(|r| format!("{}: {}", r.path.display(), r.reason))
+                .collect();
+            parts.push(format!("refused {}", names.join(", ")));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
 /// Loads one plugin file through the handshake (what `entmoot plugins check PATH` starts with).
+/// The library is loaded from a private copy of `path`.
 pub fn load_plugin(path: &Path) -> Result<StrategyInfo, LoadError> {
-    LoadedPlugin::load(path).map(StrategyInfo::from_plugin)
+    LoadedPlugin::load_private_copy(path).map(|plugin| StrategyInfo::from_plugin(path, plugin))
 }
 
 /// Whether a file name looks like a shared library on this platform family.
@@ -76,11 +210,10 @@ fn is_library(path: &Path) -> bool {
     )
 }
 
-/// Scans each directory (not recursively) for plugins. Refused files are logged with
-/// `tracing::warn!` and listed in `refused()`; discovery carries on.
-pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
-    let mut registry = PluginRegistry::default();
+/// The library files in `dirs` (not recursive), each directory once, sorted by name.
+fn scan(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut seen_dirs = Vec::new();
+    let mut out = Vec::new();
     for dir in dirs {
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         if seen_dirs.contains(&canonical) {
@@ -90,7 +223,7 @@ pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => {
-                tracing::warn!(dir = %dir.display(), "cannot read the plugin directory: {e}");
+                tracing::debug!(dir = %dir.display(), "cannot read the plugin directory: {e}");
                 continue;
             }
         };
@@ -100,21 +233,80 @@ pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
             .filter(|p| p.is_file() && is_library(p))
             .collect();
         files.sort();
-        for path in files {
-            registry.consider(&path);
+        out.extend(files);
+    }
+    out
+}
+
+/// Scans each directory (not recursively) for plugins. Refused files are logged with
+/// `tracing::warn!` and listed in `refused()`; discovery carries on.
+pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
+    for dir in dirs {
+        if !dir.is_dir() {
+            tracing::warn!(dir = %dir.display(), "cannot read the plugin directory: not a directory");
         }
     }
+    let mut registry = PluginRegistry::new(dirs.to_vec());
+    registry.reload();
     registry
 }
 
 impl PluginRegistry {
-    /// Loads `path` and adds it, or records why not.
-    fn consider(&mut self, path: &Path) {
-        let result = load_plugin(path)
-            .map_err(|e| e.to_string())
-            .and_then(|info| {
-                match self
-                    .strategies
+    /// An empty registry over `dirs`; `reload` scans them.
+    pub fn new(dirs: Vec<PathBuf>) -> PluginRegistry {
+        PluginRegistry {
+            dirs,
+            ..PluginRegistry::default()
+        }
+    }
+
+    /// The directories scanned, in order.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Whether a rescan would see a different set of files or a changed file (only `stat`s
+    /// files; loads nothing).
+    pub fn needs_reload(&self) -> bool {
+        let files = scan(&self.dirs);
+        files.len() != self.files.len()
+            || files.iter().zip(&self.files).any(|(path, state)| {
+                *path != state.path || Fingerprint::of(path) != Some(state.fingerprint)
+            })
+    }
+
+    /// Rescans the directories: loads new files, loads changed files again (from a new private
+    /// copy), forgets removed ones, and re-applies the duplicate rule. Unchanged files are not
+    /// touched. A `StrategyInfo` cloned before keeps its own library loaded and keeps working,
+    /// so a running job finishes with the version it started with.
+    ///
+    /// A file replaced by a broken one is refused and its strategy disappears: the registry
+    /// always reflects what is installed.
+    pub fn reload(&mut self) -> ReloadReport {
+        let mut previous: HashMap<PathBuf, FileState> = std::mem::take(&mut self.files)
+            .into_iter()
+            .map(|f| (f.path.clone(), f))
+            .collect();
+        for path in scan(&self.dirs) {
+            let Some(fingerprint) = Fingerprint::of(&path) else {
+                continue; // vanished since the scan
+            };
+            let state = match previous.remove(&path) {
+                Some(old) if old.fingerprint == fingerprint => old,
+                _ => FileState {
+                    loaded: load_plugin(&path).map_err(|e| e.to_string()),
+                    path,
+                    fingerprint,
+                },
+            };
+            self.files.push(state);
+        }
+
+        let mut strategies: Vec<StrategyInfo> = Vec::new();
+        let mut refused: Vec<RefusedPlugin> = Vec::new();
+        for file in &self.files {
+            let accepted = file.loaded.clone().and_then(|info| {
+                match strategies
                     .iter()
                     .find(|s| s.name == info.name && s.version == info.version)
                 {
@@ -127,24 +319,53 @@ impl PluginRegistry {
                     None => Ok(info),
                 }
             });
-        match result {
-            Ok(info) => {
-                tracing::info!(
-                    path = %path.display(),
-                    "loaded strategy plugin {} {}",
-                    info.name,
-                    info.version
-                );
-                self.strategies.push(info);
-            }
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), "refused plugin: {reason}");
-                self.refused.push(RefusedPlugin {
-                    path: path.to_path_buf(),
+            match accepted {
+                Ok(info) => strategies.push(info),
+                Err(reason) => refused.push(RefusedPlugin {
+                    path: file.path.clone(),
                     reason,
-                });
+                }),
             }
         }
+
+        let change = |s: &StrategyInfo| PluginChange {
+            name: s.name.clone(),
+            version: s.version.clone(),
+            path: s.path.clone(),
+        };
+        let mut report = ReloadReport::default();
+        for new in &strategies {
+            match self.strategies.iter().find(|old| old.path == new.path) {
+                None => report.added.push(change(new)),
+                Some(old) if !old.same_library(new) => report.replaced.push(change(new)),
+                Some(_) => {}
+            }
+        }
+        for old in &self.strategies {
+            if !strategies.iter().any(|new| new.path == old.path) {
+                report.removed.push(change(old));
+            }
+        }
+        for r in &refused {
+            if !self.refused.contains(r) {
+                report.refused.push(r.clone());
+            }
+        }
+        for c in &report.added {
+            tracing::info!(path = %c.path.display(), "loaded strategy plugin {} {}", c.name, c.version);
+        }
+        for c in &report.replaced {
+            tracing::info!(path = %c.path.display(), "reloaded strategy plugin {} {}", c.name, c.version);
+        }
+        for c in &report.removed {
+            tracing::info!(path = %c.path.display(), "strategy plugin {} {} is no longer available", c.name, c.version);
+        }
+        for r in &report.refused {
+            tracing::warn!(path = %r.path.display(), "refused plugin: {}", r.reason);
+        }
+        self.strategies = strategies;
+        self.refused = refused;
+        report
     }
 
     /// Every accepted strategy, sorted by name then version (newest first).
@@ -190,6 +411,100 @@ impl PluginRegistry {
     /// Whether no strategy was accepted.
     pub fn is_empty(&self) -> bool {
         self.strategies.is_empty()
+    }
+}
+
+/// Reloads a shared registry without blocking its readers while libraries load: the scan and
+/// the loading happen on a copy, which then replaces the registry under a short write lock.
+/// Concurrent calls are serialised. Jobs holding a `StrategyInfo` keep their version. This is
+/// what the server's file poller and its admin mutation call (from a blocking thread).
+pub fn reload_plugins(registry: &RwLock<PluginRegistry>) -> ReloadReport {
+    static RELOADING: Mutex<()> = Mutex::new(());
+    let _serial = RELOADING.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut next = registry
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let report = next.reload();
+    *registry.write().unwrap_or_else(PoisonError::into_inner) = next;
+    report
+}
+
+/// A background thread that polls the plugin directories (see `watch_plugins`); stops when
+/// dropped.
+#[derive(Debug)]
+pub struct PluginWatcher {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PluginWatcher {
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for PluginWatcher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Polls the registry's directories every `every` and reloads when a file changed (a poll
+/// that finds nothing changed only `stat`s the files). `on_change` is called with each report
+/// that changed something, after the new registry is in place (changes are also logged).
+///
+/// Install plugins with an atomic rename (`install -m 755 new.so DIR/` writes in place, so
+/// prefer `cp new.so DIR/.tmp && mv DIR/.tmp DIR/libx.so`): a file caught half-written is
+/// refused and retried at the next change.
+pub fn watch_plugins(
+    registry: Arc<RwLock<PluginRegistry>>,
+    every: Duration,
+    on_change: impl Fn(&ReloadReport) + Send + 'static,
+) -> PluginWatcher {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("plugin-watcher".into())
+        .spawn(move || {
+            loop {
+                match stopped.recv_timeout(every) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+                let stale = registry
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .needs_reload();
+                if stale {
+                    let report = reload_plugins(&registry);
+                    if report.changed() {
+                        on_change(&report);
+                    }
+                }
+            }
+        });
+    match thread {
+        Ok(thread) => PluginWatcher {
+            stop: Some(stop),
+            thread: Some(thread),
+        },
+        Err(e) => {
+            tracing::warn!(
+                "cannot start the plugin watcher thread: {e}; plugins will not be reloaded automatically"
+            );
+            PluginWatcher {
+                stop: None,
+                thread: None,
+            }
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! every returned layout with the sdk validator — a plugin is never trusted.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use entmoot_plugin_sdk::abi::RunInput;
 use entmoot_plugin_sdk::{Layout, Problem, Progress, RunRequest, validate_layout};
@@ -34,6 +35,9 @@ pub struct RunOptions {
     pub grace_ms: u64,
     /// Largest result the host reads from a child, bytes.
     pub max_output_bytes: u64,
+    /// After a cancellation the child is asked to stop (its plugin sees the cancel flag) and
+    /// killed if it has not answered this many ms later. 0 kills at once.
+    pub cancel_grace_ms: u64,
 }
 
 impl Default for RunOptions {
@@ -54,6 +58,7 @@ impl Default for RunOptions {
             max_memory_mb: Some(4096),
             grace_ms: 5_000,
             max_output_bytes: 512 * 1024 * 1024,
+            cancel_grace_ms: 1_000,
         }
     }
 }
@@ -102,16 +107,7 @@ pub fn run_strategy_with(
     on_progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<Vec<Layout>, HostError> {
-    let input = RunInput {
-        problem: problem.clone(),
-        request: request.clone(),
-    };
-    let mut layouts = match &options.isolation {
-        Isolation::InProcess => plugin.plugin.run_in_process(&input, on_progress, cancel)?,
-        Isolation::ChildProcess { runner } => {
-            isolate::run_in_child(runner, &plugin.path, &input, options, on_progress, cancel)?
-        }
-    };
+    let mut layouts = observe_run(options, plugin, problem, request, on_progress, cancel).result?;
     let wanted = request.alternatives.max(1) as usize;
     if layouts.len() > wanted {
         tracing::warn!(
@@ -131,4 +127,91 @@ pub fn run_strategy_with(
         }
     }
     Ok(layouts)
+}
+
+/// How a run ended (see `RunObservation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnding {
+    /// The plugin answered without being asked to stop.
+    Answered,
+    /// The plugin answered `latency` after it was asked to stop.
+    StoppedOnCancel { latency: Duration },
+    /// The plugin ignored the cancellation and was killed after `RunOptions::cancel_grace_ms`.
+    KilledOnCancel,
+    /// The plugin ran past its time limit plus grace and was killed.
+    KilledAtDeadline,
+    /// The plugin process died without an answer or spoke garbage.
+    Died,
+}
+
+/// A run as the conformance check and the benchmark see it: the plugin's answer before
+/// truncation and re-validation, how the run ended and how long it took.
+#[derive(Debug)]
+pub struct RunObservation {
+    pub result: Result<Vec<Layout>, HostError>,
+    pub ending: RunEnding,
+    pub elapsed: Duration,
+}
+
+/// Runs `plugin` like `run_strategy_with` but returns its raw answer (no truncation, no
+/// re-validation: do not store these layouts) together with how the run ended.
+///
+/// In-process, nothing can be killed: the call returns when the plugin does, and a
+/// cancellation is seen as `StoppedOnCancel` with the time from the flag flipping (as observed
+/// by the progress callback or the return) to the answer.
+pub fn observe_run(
+    options: &RunOptions,
+    plugin: &StrategyInfo,
+    problem: &Problem,
+    request: &RunRequest,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> RunObservation {
+    let started = Instant::now();
+    let input = RunInput {
+        problem: problem.clone(),
+        request: request.clone(),
+    };
+    match &options.isolation {
+        Isolation::InProcess => {
+            // The flag is an atomic the plugin polls; note when this side first sees it set.
+            let mut seen_cancel: Option<Instant> = None;
+            let mut relay = |p: Progress| {
+                if seen_cancel.is_none() && cancel.load(Ordering::Relaxed) {
+                    seen_cancel = Some(Instant::now());
+                }
+                on_progress(p);
+            };
+            let result = plugin.plugin.run_in_process(&input, &mut relay, cancel);
+            let ending = match (cancel.load(Ordering::Relaxed), seen_cancel) {
+                (true, Some(seen)) => RunEnding::StoppedOnCancel {
+                    latency: seen.elapsed(),
+                },
+                (true, None) => RunEnding::StoppedOnCancel {
+                    latency: Duration::ZERO,
+                },
+                (false, _) => RunEnding::Answered,
+            };
+            RunObservation {
+                result,
+                ending,
+                elapsed: started.elapsed(),
+            }
+        }
+        Isolation::ChildProcess { runner } => {
+            let run = isolate::observe_child(
+                runner,
+                plugin.loaded_path(),
+                &input,
+                options,
+                on_progress,
+                cancel,
+            );
+            RunObservation {
+                result: run.result,
+                ending: run.ending,
+                elapsed: started.elapsed(),
+            }
+        }
+    }
 }

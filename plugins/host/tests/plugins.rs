@@ -1,132 +1,24 @@
-//! Host integration tests against real libraries: the built greedy cdylib (built on demand
-//! with `cargo build -p entmoot-strategy-greedy`) and small raw-ABI plugins compiled with rustc
-//! from `tests/test_plugins/raw_plugin.rs` in broken variants (wrong ABI, missing symbol, an
-//! invalid layout, a crash, an endless loop).
+//! Host integration tests against real libraries: the built greedy cdylib, the Rust and C
+//! example plugins, and small raw-ABI plugins compiled with rustc from
+//! `tests/test_plugins/raw_plugin.rs` (see `common`). Broken plugins are in `broken.rs`, hot
+//! reload in `reload.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::*;
+use entmoot_plugin_host::conformance::problems::large_problem;
+use entmoot_plugin_host::conformance::steps;
 use entmoot_plugin_host::{
-    HostError, Isolation, RunOptions, check_plugin, discover_plugins, load_plugin,
-    run_strategy_with,
+    CheckConfig, HostError, RunEnding, RunOptions, StepOutcome, check_plugin, check_plugin_with,
+    discover_plugins, load_plugin, observe_run, run_strategy_with,
 };
-use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
-use entmoot_plugin_sdk::prepare::prepare_problem;
 use entmoot_plugin_sdk::validate::Rule;
-use entmoot_plugin_sdk::{Problem, Progress, RunRequest, validate_layout};
-
-const LIB_PREFIX: &str = std::env::consts::DLL_PREFIX;
-const LIB_SUFFIX: &str = std::env::consts::DLL_SUFFIX;
-
-/// target/<profile>: the test executable lives in target/<profile>/deps.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// Builds the greedy cdylib once per test run and returns its path.
-fn greedy_library() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = profile_dir();
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "entmoot-strategy-greedy",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(dir.parent().unwrap());
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build for the greedy plugin");
-        assert!(
-            status.success(),
-            "cargo build -p entmoot-strategy-greedy failed"
-        );
-        let path = dir.join(format!("{LIB_PREFIX}entmoot_strategy_greedy{LIB_SUFFIX}"));
-        assert!(path.is_file(), "{} was not built", path.display());
-        path
-    })
-}
-
-/// Compiles the raw test plugin in `variant` once and returns its path.
-fn raw_plugin(variant: &str) -> PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    static COMPILING: Mutex<()> = Mutex::new(());
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
-    // Tests run in parallel; compile each variant once.
-    let _guard = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
-    let out = dir.join(format!("{LIB_PREFIX}{variant}{LIB_SUFFIX}"));
-    if !out.exists() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/test_plugins/raw_plugin.rs");
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let tmp = dir.join(format!("{variant}.partial{LIB_SUFFIX}"));
-        let output = Command::new(rustc)
-            .args([
-                "--edition",
-                "2024",
-                "--crate-type",
-                "cdylib",
-                "-C",
-                "opt-level=1",
-            ])
-            .arg("--crate-name")
-            .arg(format!("raw_{variant}"))
-            .arg("--cfg")
-            .arg(format!("variant=\"{variant}\""))
-            .arg("-o")
-            .arg(&tmp)
-            .arg(&src)
-            .output()
-            .expect("run rustc");
-        assert!(
-            output.status.success(),
-            "rustc failed for {variant}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::rename(&tmp, &out).unwrap();
-    }
-    out
-}
-
-/// A fresh directory holding copies of `libs` under the given file names.
-fn plugin_dir(libs: &[(&Path, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (lib, name) in libs {
-        std::fs::copy(lib, dir.path().join(name)).unwrap();
-    }
-    dir
-}
-
-fn demo_problem() -> Problem {
-    prepare_problem(&rural_demo_site(), &rural_demo_program(3)).unwrap()
-}
-
-fn child_options() -> RunOptions {
-    RunOptions {
-        isolation: Isolation::ChildProcess {
-            runner: PathBuf::from(env!("CARGO_BIN_EXE_entmoot-plugin-runner")),
-        },
-        ..RunOptions::default()
-    }
-}
-
-fn in_process_options() -> RunOptions {
-    RunOptions {
-        isolation: Isolation::InProcess,
-        ..RunOptions::default()
-    }
-}
+use entmoot_plugin_sdk::{Progress, RunRequest, validate_layout};
 
 #[test]
 fn discovers_the_greedy_plugin_and_makes_it_the_default() {
@@ -142,6 +34,23 @@ fn discovers_the_greedy_plugin_and_makes_it_the_default() {
     assert!(greedy.manifest.capabilities.deterministic);
     assert_eq!(greedy.manifest.parameters["type"], "object");
     assert_eq!(registry.find(None).unwrap().name, "greedy");
+    // Loaded from a private copy, not from the plugin directory.
+    assert_eq!(
+        greedy.path,
+        dir.path().join("libentmoot_strategy_greedy.so")
+    );
+    assert_ne!(greedy.loaded_path(), greedy.path.as_path());
+    assert!(greedy.loaded_path().is_file());
+    assert!(
+        greedy
+            .loaded_path()
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("entmoot-plugins-")
+    );
     assert_eq!(registry.find(Some("greedy")).unwrap().path, greedy.path);
     let versioned = format!("greedy@{}", greedy.version);
     assert!(registry.find(Some(&versioned)).is_some());
@@ -198,6 +107,8 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
         (greedy_library(), "libgreedy_b.so"),
         (&raw_plugin("wrong_abi"), "libwrong_abi.so"),
         (&raw_plugin("no_symbol"), "libno_symbol.so"),
+        (&raw_plugin("small_table"), "libsmall_table.so"),
+        (&raw_plugin("bad_manifest"), "libbad_manifest.so"),
         (junk.path(), "libjunk.so"),
         (junk.path(), "README.txt"),
     ]);
@@ -213,7 +124,15 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
             .reason
             .clone()
     };
-    assert_eq!(refused.len(), 4, "{refused:#?}");
+    assert_eq!(refused.len(), 6, "{refused:#?}");
+    assert_eq!(
+        reason("libsmall_table.so"),
+        "function table is 16 bytes, smaller than the 32 bytes of ABI v1"
+    );
+    assert!(
+        reason("libbad_manifest.so").starts_with("manifest: not a valid manifest JSON"),
+        "{refused:?}"
+    );
     assert!(
         reason("libgreedy_b.so").contains("duplicate strategy greedy"),
         "{refused:?}"
@@ -264,109 +183,12 @@ fn a_plugin_that_lies_is_caught_by_revalidation() {
     }
 }
 
-#[test]
-fn a_crashing_plugin_only_takes_down_its_child() {
-    let info = load_plugin(&raw_plugin("abort")).unwrap();
-    let err = run_strategy_with(
-        &child_options(),
-        &info,
-        &demo_problem(),
-        &RunRequest::default(),
-        &mut |_| {},
-        &AtomicBool::new(false),
+/// Compiles `tests/test_plugins/c_plugin.c`, a minimal plugin, against the public C header.
+fn c_plugin() -> std::path::PathBuf {
+    compile_c(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/test_plugins/c_plugin.c"),
+        "c_minimal",
     )
-    .unwrap_err();
-    let HostError::Crashed { status, .. } = &err else {
-        panic!("{err:?}");
-    };
-    assert!(status.contains("SIGABRT"), "{err}");
-}
-
-#[test]
-fn a_stuck_plugin_is_killed_on_cancel() {
-    let info = load_plugin(&raw_plugin("spin")).unwrap();
-    let cancel = AtomicBool::new(false);
-    let started = Instant::now();
-    let err = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(300));
-            cancel.store(true, Ordering::Relaxed);
-        });
-        run_strategy_with(
-            &child_options(),
-            &info,
-            &demo_problem(),
-            &RunRequest::default(),
-            &mut |_| {},
-            &cancel,
-        )
-        .unwrap_err()
-    });
-    assert_eq!(err, HostError::Cancelled);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-#[test]
-fn a_stuck_plugin_is_killed_at_its_time_limit() {
-    let info = load_plugin(&raw_plugin("spin")).unwrap();
-    let options = RunOptions {
-        grace_ms: 100,
-        ..child_options()
-    };
-    let request = RunRequest {
-        time_limit_ms: Some(200),
-        ..RunRequest::default()
-    };
-    let started = Instant::now();
-    let err = run_strategy_with(
-        &options,
-        &info,
-        &demo_problem(),
-        &request,
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        HostError::TimedOut {
-            limit_ms: 200,
-            grace_ms: 100
-        }
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-/// Compiles `tests/test_plugins/c_plugin.c` against the public C header.
-fn c_plugin() -> PathBuf {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let out = dir.join(format!("{LIB_PREFIX}c_example{LIB_SUFFIX}"));
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let output = Command::new(&cc)
-        .args([
-            "-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
-        ])
-        .arg(&out)
-        .arg("-I")
-        .arg(here.join("../sdk/include"))
-        .arg(here.join("tests/test_plugins/c_plugin.c"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}` (set CC): {e}"));
-    assert!(
-        output.status.success(),
-        "C plugin failed to compile: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
 }
 
 #[test]
@@ -400,31 +222,170 @@ fn a_plugin_written_in_c_against_the_header_works() {
     )
     .unwrap_err();
     assert_eq!(err, HostError::Cancelled);
-    let _ = std::fs::remove_dir_all(lib.parent().unwrap());
+}
+
+const ALL_STEPS: [&str; 12] = [
+    steps::HANDSHAKE,
+    steps::MANIFEST,
+    steps::SCHEMA,
+    "run: rural demo",
+    "run: concave parcel",
+    "run: tiny parcel",
+    steps::DEFAULTS,
+    steps::INVALID_PARAMETERS,
+    steps::REPRODUCIBLE,
+    steps::CANCELLATION,
+    steps::TIME_LIMIT,
+    steps::PROGRESS,
+];
+
+fn assert_conforms(path: &Path, options: &RunOptions) {
+    let report = check_plugin(path, options);
+    assert!(report.passed(), "{report}");
+    let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ALL_STEPS, "{report}");
+    assert!(
+        report
+            .steps
+            .iter()
+            .all(|s| s.outcome == StepOutcome::Passed),
+        "{report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("\n12 passed, 0 failed, 0 skipped in "),
+        "{text}"
+    );
+    assert!(text.ends_with("the plugin conforms."), "{text}");
 }
 
 #[test]
-fn conformance_check() {
-    let good = check_plugin(greedy_library(), &child_options());
-    assert!(good.passed(), "{good:#?}");
-    assert_eq!(good.steps.len(), 3, "handshake, run, determinism");
-    assert!(
-        good.steps[1].detail.contains("best places 3 of 3"),
-        "{good:#?}"
-    );
+fn the_builtin_and_example_plugins_conform() {
+    assert_conforms(greedy_library(), &child_options());
+    assert_conforms(rust_example_library(), &child_options());
+    assert_conforms(&c_example_library(), &child_options());
+    let greedy = check_plugin(greedy_library(), &child_options());
+    let run = greedy.step("run: concave parcel").unwrap();
+    assert!(run.detail.contains("best places 13 of 13"), "{greedy}");
+    let cancel = greedy.step(steps::CANCELLATION).unwrap();
+    assert!(cancel.detail.contains("it stopped"), "{greedy}");
+}
 
+#[test]
+fn conformance_also_runs_in_process() {
+    let report = check_plugin(rust_example_library(), &in_process_options());
+    assert!(report.passed(), "{report}");
+    assert!(report.isolation.starts_with("in process"), "{report}");
+}
+
+#[test]
+fn conformance_failures_are_precise() {
     let liar = check_plugin(&raw_plugin("liar"), &child_options());
     assert!(!liar.passed());
-    assert!(liar.steps[1].detail.contains("invalid layout"), "{liar:#?}");
+    let run = liar.step("run: rural demo").unwrap();
+    assert_eq!(run.outcome, StepOutcome::Failed);
+    assert!(run.detail.contains("invalid layout"), "{liar}");
+    assert!(
+        run.detail
+            .contains("duplicate_asset: assets[1]: building-1 is placed more than once"),
+        "{liar}"
+    );
+    assert!(liar.to_string().contains("the plugin does NOT conform."));
+    // The raw plugin declares no parameters and claims determinism.
+    assert_eq!(
+        liar.step(steps::DEFAULTS).unwrap().outcome,
+        StepOutcome::Skipped
+    );
+    assert_eq!(
+        liar.step(steps::INVALID_PARAMETERS).unwrap().outcome,
+        StepOutcome::Skipped
+    );
 
     let wrong = check_plugin(&raw_plugin("wrong_abi"), &child_options());
     assert!(!wrong.passed());
     assert_eq!(wrong.steps.len(), 1);
-    assert!(
-        wrong.steps[0].detail.contains("ABI version 99"),
-        "{wrong:#?}"
+    assert_eq!(
+        wrong.steps[0].detail,
+        "ABI version 99 is not supported (this host speaks version 1)"
     );
     assert_eq!(wrong.strategy, None);
+
+    let regress = check_plugin(&raw_plugin("regress"), &child_options());
+    let progress = regress.step(steps::PROGRESS).unwrap();
+    assert_eq!(progress.outcome, StepOutcome::Failed, "{regress}");
+    assert!(
+        progress
+            .detail
+            .starts_with("rural demo: report 1 goes back from 0.5 to 0.2"),
+        "{regress}"
+    );
+
+    // A plugin that never returns and ignores cancellation: short limits keep this quick.
+    let config = CheckConfig {
+        run_time_limit: Duration::from_millis(300),
+        time_limit: Duration::from_millis(300),
+        time_limit_slack: Duration::from_millis(300),
+        cancel_after: Duration::from_millis(100),
+        cancel_deadline: Duration::from_millis(300),
+    };
+    let options = RunOptions {
+        grace_ms: 200,
+        ..child_options()
+    };
+    let started = Instant::now();
+    let spin = check_plugin_with(&raw_plugin("spin"), &options, &config);
+    assert!(started.elapsed() < Duration::from_secs(30), "{spin}");
+    let run = spin.step("run: rural demo").unwrap();
+    assert_eq!(
+        run.detail,
+        "the strategy did not finish within its time limit of 300 ms plus 200 ms grace and was stopped"
+    );
+    let cancel = spin.step(steps::CANCELLATION).unwrap();
+    assert_eq!(cancel.outcome, StepOutcome::Failed);
+    assert!(
+        cancel
+            .detail
+            .starts_with("ignored the cancellation: still running 300 ms after it, and was killed"),
+        "{spin}"
+    );
+    let limit = spin.step(steps::TIME_LIMIT).unwrap();
+    assert!(
+        limit
+            .detail
+            .starts_with("ignored its time limit of 300 ms: still running 300 ms later"),
+        "{spin}"
+    );
+}
+
+#[test]
+fn cancellation_reaches_the_plugin_in_the_child() {
+    // greedy polls the cancel flag: SIGTERM to the runner flips it, and greedy stops long
+    // before the grace after which the host would kill it.
+    let info = load_plugin(greedy_library()).unwrap();
+    let problem = large_problem().unwrap().problem;
+    let cancel = AtomicBool::new(false);
+    let observation = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(400));
+            cancel.store(true, Ordering::Relaxed);
+        });
+        observe_run(
+            &RunOptions {
+                cancel_grace_ms: 5_000,
+                ..child_options()
+            },
+            &info,
+            &problem,
+            &RunRequest::default(),
+            &mut |_| {},
+            &cancel,
+        )
+    });
+    assert!(matches!(observation.result, Err(HostError::Cancelled)));
+    let RunEnding::StoppedOnCancel { latency } = observation.ending else {
+        panic!("{observation:?}");
+    };
+    assert!(latency < Duration::from_secs(1), "{latency:?}");
 }
 
 #[test]

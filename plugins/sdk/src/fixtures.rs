@@ -60,11 +60,137 @@ pub fn rural_demo_program(buildings: u32) -> Program {
             quantity: buildings,
             rotations: Rotations::QuarterTurns,
         }],
+        costs: None,
+        objectives: None,
+        roads: None,
+        max_slope_percent: None,
     }
+}
+
+/// South-west corner of the large ranch fixture, `[lon, lat]`.
+const RANCH_ORIGIN: [f64; 2] = [-103.46, 39.30];
+
+/// Kilometre offsets east/north of `RANCH_ORIGIN` as WGS84 `[lon, lat]` (local equirectangular
+/// scale; the parcel is a synthetic fixture, so exact distances do not matter).
+fn ranch_lon_lat(east_km: f64, north_km: f64) -> [f64; 2] {
+    let km_per_deg_lat = 111.32;
+    let km_per_deg_lon = km_per_deg_lat * RANCH_ORIGIN[1].to_radians().cos();
+    [
+        RANCH_ORIGIN[0] + east_km / km_per_deg_lon,
+        RANCH_ORIGIN[1] + north_km / km_per_deg_lat,
+    ]
+}
+
+/// A synthetic ~600-acre ranch (1.9 × 1.4 km with a notch in the north edge and a private
+/// inholding as a hole) with a wetland, a floodplain band, a utility easement line and an
+/// existing structure, and an entrance on the south edge.
+pub fn large_ranch_site() -> Site {
+    use crate::program::ExclusionKind;
+    use crate::site::Exclusion;
+    use geo::{Coord, Geometry, LineString, Point, Polygon};
+    let ring = |pts: &[(f64, f64)]| {
+        LineString::new(
+            pts.iter()
+                .map(|&(e, n)| {
+                    let [x, y] = ranch_lon_lat(e, n);
+                    Coord { x, y }
+                })
+                .collect(),
+        )
+    };
+    let outer = ring(&[
+        (0.0, 0.0),
+        (1.9, 0.0),
+        (1.9, 1.4),
+        (1.2, 1.4),
+        (1.2, 1.0),
+        (0.7, 1.0),
+        (0.7, 1.4),
+        (0.0, 1.4),
+        (0.0, 0.0),
+    ]);
+    let hole = ring(&[(1.5, 0.2), (1.5, 0.4), (1.7, 0.4), (1.7, 0.2), (1.5, 0.2)]);
+    let poly = |pts: &[(f64, f64)]| Geometry::Polygon(Polygon::new(ring(pts), vec![]));
+    let [sx, sy] = ranch_lon_lat(0.95, 0.0);
+    Site {
+        boundary: MultiPolygon::new(vec![Polygon::new(outer, vec![hole])]),
+        exclusions: vec![
+            Exclusion {
+                kind: ExclusionKind::Wetland,
+                buffer_m: 30.0,
+                geometry: poly(&[
+                    (0.3, 0.3),
+                    (0.6, 0.32),
+                    (0.62, 0.55),
+                    (0.35, 0.6),
+                    (0.3, 0.3),
+                ]),
+                name: Some("marsh".into()),
+            },
+            Exclusion {
+                kind: ExclusionKind::Floodplain,
+                buffer_m: 0.0,
+                geometry: poly(&[
+                    (1.25, 0.6),
+                    (1.9, 0.75),
+                    (1.9, 0.85),
+                    (1.25, 0.72),
+                    (1.25, 0.6),
+                ]),
+                name: Some("creek floodplain".into()),
+            },
+            Exclusion {
+                kind: ExclusionKind::Utility,
+                buffer_m: 15.0,
+                geometry: Geometry::LineString(ring(&[(0.0, 0.9), (0.65, 0.9)])),
+                name: Some("power line easement".into()),
+            },
+            Exclusion {
+                kind: ExclusionKind::ExistingStructure,
+                buffer_m: 20.0,
+                geometry: {
+                    let [x, y] = ranch_lon_lat(1.0, 0.5);
+                    Geometry::Point(Point::new(x, y))
+                },
+                name: Some("old barn".into()),
+            },
+        ],
+        entrances: vec![Coord { x: sx, y: sy }],
+    }
+}
+
+/// The large ranch's program: 200 mixed assets (metres, 15 m setback, 8 m spacing).
+pub const LARGE_RANCH_PROGRAM: &str = r#"{
+  "units": "m", "setback": 15, "min_spacing": 8,
+  "assets": [
+    {"name": "Warehouse", "type": "building", "width": 30, "length": 50, "quantity": 80},
+    {"name": "Office", "type": "building", "width": 20, "length": 25, "quantity": 40},
+    {"name": "Parking", "type": "parking_lot", "width": 40, "length": 60, "quantity": 20},
+    {"name": "Yard", "type": "equipment_yard", "width": 50, "length": 50, "quantity": 20},
+    {"name": "Tank", "type": "storage_tank", "width": 15, "length": 15, "quantity": 30, "rotations": "fixed"},
+    {"name": "Pond", "type": "pond", "width": 40, "length": 40, "quantity": 10}
+  ]
+}"#;
+
+/// The large ranch's program, parsed.
+pub fn large_ranch_program() -> Program {
+    // A constant checked by the `large_ranch_fixture_prepares` test; an unparsable constant
+    // would surface there, so fall back to the demo program rather than panic here.
+    Program::from_json_str(LARGE_RANCH_PROGRAM).unwrap_or_else(|_| rural_demo_program(1))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn large_ranch_fixture_prepares() {
+        let program = Program::from_json_str(LARGE_RANCH_PROGRAM).unwrap();
+        assert_eq!(program.assets.iter().map(|a| a.quantity).sum::<u32>(), 200);
+        let p = crate::prepare::prepare_problem(&large_ranch_site(), &program).unwrap();
+        let acres = p.boundary_area_m2 / 4046.856;
+        assert!(acres > 500.0, "{acres}");
+        assert_eq!(p.exclusions_m.len(), 4);
+    }
+
     use super::*;
 
     #[test]

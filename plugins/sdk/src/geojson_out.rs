@@ -70,7 +70,7 @@ pub fn layout_to_geojson(
     for r in &layout.roads {
         push(
             Geometry::LineString(LineString::from(r.points.clone())),
-            json!({"kind": "road", "width": r.width_m, "length_m": r.length_m()}),
+            json!({"kind": "road", "width": r.width_m, "length_m": r.length_m(), "class": r.class}),
         )?;
     }
     Ok(FeatureCollection {
@@ -104,10 +104,10 @@ mod tests {
                 length_m: spec.length_m,
                 rotation_deg: 90.0,
             }],
-            roads: vec![Road {
-                points: vec![problem.entrances_m[0], [c.x(), c.y() - 20.0]],
-                width_m: 6.0,
-            }],
+            roads: vec![Road::new(
+                vec![problem.entrances_m[0], [c.x(), c.y() - 20.0]],
+                6.0,
+            )],
         };
         let fc = layout_to_geojson(&problem, &layout).unwrap();
         let kinds: Vec<&str> = fc

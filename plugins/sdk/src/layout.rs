@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geometry::rectangle;
 use crate::program::AssetType;
+use crate::roads::RoadClass;
 
 /// One placed asset. The footprint is the `width_m` × `length_m` rectangle centred on
 /// `center`, its width axis rotated `rotation_deg` counter-clockwise from grid east.
@@ -33,17 +34,29 @@ impl PlacedAsset {
     }
 }
 
-/// A road: a centreline in metres and its paved width.
+/// A road: a centreline in metres, its paved width and its class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Road {
     pub points: Vec<[f64; 2]>,
     pub width_m: f64,
+    /// What the road is for (`access` when not given).
+    #[serde(default)]
+    pub class: RoadClass,
 }
 
 impl Road {
     /// The centreline as a geo LineString.
     pub fn centreline(&self) -> LineString<f64> {
         LineString::new(self.points.iter().map(|&[x, y]| Coord { x, y }).collect())
+    }
+
+    /// An access-class road along `points` with the given width.
+    pub fn new(points: Vec<[f64; 2]>, width_m: f64) -> Road {
+        Road {
+            points,
+            width_m,
+            class: RoadClass::Access,
+        }
     }
 
     /// Centreline length in metres.

@@ -7,18 +7,27 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod abi;
+pub mod bench;
+pub mod cost;
+pub mod earthwork;
 pub mod fixtures;
 pub mod geojson_out;
 pub mod geometry;
+pub mod geotiff;
 pub mod index;
 pub mod layout;
 pub mod metrics;
+pub mod objectives;
+pub mod packing;
+pub mod parking;
 pub mod prepare;
 pub mod problem;
 pub mod program;
 pub mod projection;
+pub mod roads;
 pub mod site;
 pub mod strategy;
+pub mod terrain;
 pub mod validate;
 
 /// The geometry crates, re-exported so plugins use the same versions as the sdk.
@@ -71,6 +80,11 @@ pub(crate) mod test_support {
             boundary_area_m2: 10_000.0,
             buildable_area_m2: 8_100.0,
             reference_angle_deg: 0.0,
+            roads: Default::default(),
+            costs: Default::default(),
+            objective_weights: Default::default(),
+            max_slope_percent: crate::problem::DEFAULT_MAX_SLOPE_PERCENT,
+            terrain: None,
         }
     }
 }

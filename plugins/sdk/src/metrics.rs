@@ -1,13 +1,24 @@
 //! Layout metrics: only quantities measured on the layout and problem, nothing estimated.
-//! Earthwork and cost need terrain and prices and are not computed here.
+//! Earthwork is measured on the problem's terrain and is `None` ("unknown") without it; the
+//! cost breakdown prices the measured quantities with the problem's unit costs; the objective
+//! scores (`objectives`) are computed from these metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-use geo::{Area, ConvexHull, MultiPolygon};
+use geo::{Area, ConvexHull, Distance, Euclidean, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
+use crate::cost::{CostBreakdown, cost_breakdown};
+use crate::earthwork::{EarthworkSummary, layout_earthwork};
 use crate::layout::Layout;
+use crate::objectives::ObjectiveScores;
+use crate::parking::stall_layout;
 use crate::problem::Problem;
+use crate::program::{AssetType, ExclusionKind};
+use crate::roads::grid::point_segment_distance;
+
+/// Assets closer than this to a wetland or floodplain count against environmental impact.
+pub const SENSITIVE_DISTANCE_M: f64 = 30.0;
 
 /// Measured properties of one layout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +45,32 @@ pub struct Metrics {
     /// Mean straight-line distance from each placed asset's centre to its nearest entrance, m;
     /// `None` without placed assets.
     pub mean_entrance_distance_m: Option<f64>,
+    /// Road centreline length per class (`main`, `secondary`, `access`), m.
+    #[serde(default)]
+    pub road_length_by_class: BTreeMap<String, f64>,
+    /// Paved road area (length × width), m².
+    #[serde(default)]
+    pub road_area_m2: f64,
+    /// Mean distance from an entrance to each served asset along the roads, m; `None`
+    /// without assets served by roads.
+    #[serde(default)]
+    pub mean_road_distance_m: Option<f64>,
+    /// Parking stalls of the placed parking lots (90° modules: 9 × 18 ft, 24 ft aisles).
+    #[serde(default)]
+    pub parking_stalls: u32,
+    /// Cut and fill to balanced pads; `None` means unknown (see `earthwork_status`).
+    #[serde(default)]
+    pub earthwork: Option<EarthworkSummary>,
+    /// `measured`, or why earthwork is unknown.
+    #[serde(default)]
+    pub earthwork_status: String,
+    /// Footprint-weighted mean terrain slope under the pads, percent; `None` without terrain.
+    #[serde(default)]
+    pub slope_disturbance_percent: Option<f64>,
+    /// Cost breakdown with the problem's unit costs.
+    pub cost: CostBreakdown,
+    /// The five objective scores and their weighted total.
+    pub objectives: ObjectiveScores,
 }
 
 /// Measures a layout.
@@ -79,7 +116,39 @@ pub fn layout_metrics(problem: &Problem, layout: &Layout) -> Metrics {
         Some(total / layout.assets.len() as f64)
     };
     let ratio = |num: f64, den: f64| if den > 0.0 { num / den } else { 0.0 };
-    Metrics {
+    let mut road_length_by_class = BTreeMap::new();
+    let mut road_area_m2 = 0.0;
+    for r in &layout.roads {
+        let len = r.length_m();
+        *road_length_by_class
+            .entry(r.class.as_str().to_string())
+            .or_insert(0.0) += len;
+        road_area_m2 += len * r.width_m;
+    }
+    let parking_stalls = layout
+        .assets
+        .iter()
+        .filter(|a| a.asset_type == AssetType::ParkingLot)
+        .map(|a| stall_layout(a.width_m, a.length_m).stalls)
+        .sum();
+    let (earthwork, earthwork_status) = match &problem.terrain {
+        None => (None, "unknown: no terrain (DEM) was given".to_string()),
+        Some(t) => match layout_earthwork(t, layout) {
+            Some(e) => (Some(e), "measured".to_string()),
+            None => (
+                None,
+                "unknown: the terrain has no data under some footprint".to_string(),
+            ),
+        },
+    };
+    let slope_disturbance_percent = earthwork.as_ref().map(|e| e.mean_slope_percent);
+    let cost = cost_breakdown(&problem.costs, layout, earthwork.as_ref());
+    let road_distances = road_distances(problem, layout);
+    let mean_road_distance_m = {
+        let known: Vec<f64> = road_distances.iter().flatten().copied().collect();
+        (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
+    };
+    let mut m = Metrics {
         requested: problem.assets.len(),
         placed: problem.assets.len() - unplaced_asset_ids.len(),
         unplaced_asset_ids,
@@ -95,6 +164,234 @@ pub fn layout_metrics(problem: &Problem, layout: &Layout) -> Metrics {
             .map(|r| r.length_m())
             .fold(0.0, |total, length| total + length),
         mean_entrance_distance_m,
+        road_length_by_class,
+        road_area_m2,
+        mean_road_distance_m,
+        parking_stalls,
+        earthwork,
+        earthwork_status,
+        slope_disturbance_percent,
+        cost,
+        objectives: ObjectiveScores::default(),
+    };
+    m.objectives = objective_scores(problem, layout, &m, &road_distances);
+    m
+}
+
+/// The objective scores (see `objectives` for the formulas).
+fn objective_scores(
+    problem: &Problem,
+    layout: &Layout,
+    m: &Metrics,
+    road_distances: &[Option<f64>],
+) -> ObjectiveScores {
+    let requested_area: f64 = problem.assets.iter().map(|a| a.area_m2()).sum();
+    let buildable_area = if problem.assets.is_empty() {
+        1.0
+    } else {
+        0.5 * m.placed as f64 / m.requested as f64
+            + 0.5
+                * if requested_area > 0.0 {
+                    m.footprint_m2 / requested_area
+                } else {
+                    0.0
+                }
+    };
+    let spend = m.cost.assets + m.cost.roads + m.cost.earthwork.unwrap_or(0.0);
+    let cost = if spend > 0.0 {
+        m.cost.assets / spend
+    } else {
+        0.0
+    };
+
+    let nearest_entrance = |c: [f64; 2]| {
+        problem
+            .entrances_m
+            .iter()
+            .map(|e| (c[0] - e[0]).hypot(c[1] - e[1]))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let reach = problem
+        .boundary_m
+        .0
+        .iter()
+        .flat_map(|p| p.exterior().coords())
+        .map(|c| nearest_entrance([c.x, c.y]))
+        .filter(|d| d.is_finite())
+        .fold(0.0, f64::max);
+    let accessibility = if layout.assets.is_empty() {
+        0.0
+    } else {
+        let n = layout.assets.len() as f64;
+        let directness: f64 = layout
+            .assets
+            .iter()
+            .zip(road_distances)
+            .map(|(a, d)| match d {
+                Some(d) if *d > 0.0 => (nearest_entrance(a.center) / d).min(1.0),
+                Some(_) => 1.0,
+                None => 0.0,
+            })
+            .sum::<f64>()
+            / n;
+        let nearness = match m.mean_entrance_distance_m {
+            Some(d) if reach > 0.0 => (1.0 - d / reach).clamp(0.0, 1.0),
+            _ => 0.0,
+        };
+        0.5 * directness + 0.5 * nearness
+    };
+
+    let mut env = Vec::new();
+    let built = m.road_area_m2 + m.footprint_m2;
+    env.push(if built > 0.0 {
+        1.0 - m.road_area_m2 / built
+    } else {
+        1.0
+    });
+    let sensitive: Vec<&MultiPolygon<f64>> = problem
+        .exclusions_m
+        .iter()
+        .filter(|e| matches!(e.kind, ExclusionKind::Wetland | ExclusionKind::Floodplain))
+        .map(|e| &e.keep_out)
+        .collect();
+    if !layout.assets.is_empty() {
+        let far = layout
+            .assets
+            .iter()
+            .filter(|a| {
+                let fp = a.footprint();
+                sensitive
+                    .iter()
+                    .all(|s| Euclidean.distance(&fp, *s) >= SENSITIVE_DISTANCE_M)
+            })
+            .count();
+        env.push(far as f64 / layout.assets.len() as f64);
+    }
+    if let Some(e) = &m.earthwork
+        && m.footprint_m2 > 0.0
+    {
+        let depth = (e.cut_m3 + e.fill_m3) / m.footprint_m2;
+        env.push(1.0 / (1.0 + depth));
+        if problem.max_slope_percent > 0.0 {
+            env.push((1.0 - e.mean_slope_percent / problem.max_slope_percent).clamp(0.0, 1.0));
+        }
+    }
+    let environmental_impact = env.iter().sum::<f64>() / env.len() as f64;
+
+    let aesthetics = if layout.assets.is_empty() {
+        0.0
+    } else {
+        let angle = crate::roads::natural_angle(problem, &layout.assets);
+        let aligned = layout
+            .assets
+            .iter()
+            .filter(|a| crate::geometry::angles_match(a.rotation_deg, angle, 90.0, 1e-3))
+            .count();
+        0.5 * m.compactness.unwrap_or(0.0) + 0.5 * aligned as f64 / layout.assets.len() as f64
+    };
+    ObjectiveScores {
+        cost,
+        buildable_area,
+        accessibility,
+        environmental_impact,
+        aesthetics,
+        weighted: 0.0,
+    }
+    .weigh(&problem.objective_weights)
+}
+
+/// Per asset (layout order), the distance from an entrance along the roads to the point of a
+/// road nearest the asset's centre, plus the straight stretch from there; `None` when no road
+/// that serves it is connected to an entrance.
+pub fn road_distances(problem: &Problem, layout: &Layout) -> Vec<Option<f64>> {
+    let key = |p: [f64; 2]| {
+        (
+            (p[0] * 1000.0).round() as i64,
+            (p[1] * 1000.0).round() as i64,
+        )
+    };
+    let mut ids: HashMap<(i64, i64), usize> = HashMap::new();
+    let mut points: Vec<[f64; 2]> = Vec::new();
+    let mut adj: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut id = |p: [f64; 2], points: &mut Vec<[f64; 2]>, adj: &mut Vec<Vec<(usize, f64)>>| {
+        *ids.entry(key(p)).or_insert_with(|| {
+            points.push(p);
+            adj.push(Vec::new());
+            points.len() - 1
+        })
+    };
+    let mut segments = Vec::new();
+    for r in &layout.roads {
+        for w in r.points.windows(2) {
+            let (a, b) = (
+                id(w[0], &mut points, &mut adj),
+                id(w[1], &mut points, &mut adj),
+            );
+            let len = (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]);
+            adj[a].push((b, len));
+            adj[b].push((a, len));
+            segments.push((a, b, r.width_m));
+        }
+    }
+    let mut dist = vec![f64::INFINITY; points.len()];
+    let mut heap = BinaryHeap::new();
+    for (k, p) in points.iter().enumerate() {
+        for e in &problem.entrances_m {
+            let d = (p[0] - e[0]).hypot(p[1] - e[1]);
+            if d <= crate::validate::ENTRANCE_SNAP_M && d < dist[k] {
+                dist[k] = d;
+                heap.push(std::cmp::Reverse((d.to_bits(), k)));
+            }
+        }
+    }
+    while let Some(std::cmp::Reverse((bits, k))) = heap.pop() {
+        let d = f64::from_bits(bits);
+        if d > dist[k] {
+            continue;
+        }
+        for &(o, len) in &adj[k] {
+            if d + len < dist[o] {
+                dist[o] = d + len;
+                heap.push(std::cmp::Reverse((dist[o].to_bits(), o)));
+            }
+        }
+    }
+    let gap = problem.roads.access_gap_m;
+    layout
+        .assets
+        .iter()
+        .map(|a| {
+            let c = a.center;
+            let radius = a.width_m.hypot(a.length_m) / 2.0;
+            let mut best: Option<f64> = None;
+            for &(u, v, width) in &segments {
+                let (pu, pv) = (points[u], points[v]);
+                let d = point_segment_distance(c, pu, pv);
+                if d > radius + width / 2.0 + gap {
+                    continue;
+                }
+                let along = |from: usize, p: [f64; 2]| {
+                    let t = project(c, pu, pv);
+                    let q = [pu[0] + t * (pv[0] - pu[0]), pu[1] + t * (pv[1] - pu[1])];
+                    dist[from] + (q[0] - p[0]).hypot(q[1] - p[1]) + d
+                };
+                let cand = along(u, pu).min(along(v, pv));
+                if cand.is_finite() {
+                    best = Some(best.map_or(cand, |b: f64| b.min(cand)));
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+fn project(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let d = [b[0] - a[0], b[1] - a[1]];
+    let len2 = d[0] * d[0] + d[1] * d[1];
+    if len2 > 0.0 {
+        (((p[0] - a[0]) * d[0] + (p[1] - a[1]) * d[1]) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -119,10 +416,7 @@ mod tests {
         };
         let layout = Layout {
             assets: vec![at("building-1", 20.0), at("building-2", 30.0)],
-            roads: vec![Road {
-                points: vec![[0.0, 0.0], [3.0, 4.0], [3.0, 10.0]],
-                width_m: 5.0,
-            }],
+            roads: vec![Road::new(vec![[0.0, 0.0], [3.0, 4.0], [3.0, 10.0]], 5.0)],
         };
         let m = layout_metrics(&p, &layout);
         assert_eq!(m.requested, 3);

@@ -7,11 +7,16 @@ use geo::{
     MultiPolygon, Point, Polygon, RemoveRepeatedPoints, Validation,
 };
 
+use crate::cost::UnitCosts;
 use crate::geometry::as_multipolygon;
+use crate::geotiff::Dem;
+use crate::objectives::ObjectiveWeights;
 use crate::problem::{Problem, ProblemAsset, ProblemExclusion};
 use crate::program::{FieldError, Program, ProgramError, join_errors};
 use crate::projection::{Projection, ProjectionError};
+use crate::roads::RoadSettings;
 use crate::site::Site;
+use crate::terrain::Terrain;
 
 /// Point and line exclusions are grown by at least this much (metres) so that a footprint can
 /// never straddle them, even with a zero buffer.
@@ -46,8 +51,19 @@ pub enum PrepareError {
     },
 }
 
-/// Prepares a problem (see the module documentation).
+/// Prepares a problem (see the module documentation) without terrain.
 pub fn prepare_problem(site: &Site, program: &Program) -> Result<Problem, PrepareError> {
+    prepare_problem_with_terrain(site, program, None)
+}
+
+/// Prepares a problem with an optional DEM: the terrain is resampled onto the problem's UTM
+/// grid, terrain steeper than the program's `max_slope_percent` is removed from the buildable
+/// area, and strategies, the validator (road grades) and the metrics (earthwork, slope) use it.
+pub fn prepare_problem_with_terrain(
+    site: &Site,
+    program: &Program,
+    dem: Option<&Dem>,
+) -> Result<Problem, PrepareError> {
     program.validate()?;
     site.validate().map_err(PrepareError::Site)?;
 
@@ -172,6 +188,40 @@ pub fn prepare_problem(site: &Site, program: &Program) -> Result<Problem, Prepar
         })?;
         entrances_m.push([c.x, c.y]);
     }
+    // An entrance is a point of the parcel's edge. A lon/lat point on a lon/lat edge lands a
+    // few centimetres off the projected (straight) edge, so snap every entrance onto it.
+    for e in &mut entrances_m {
+        if let Some(c) = nearest_boundary_point(&boundary_m, Point::new(e[0], e[1])) {
+            *e = [c.x, c.y];
+        }
+    }
+
+    let max_slope_percent = program
+        .max_slope_percent
+        .unwrap_or(crate::problem::DEFAULT_MAX_SLOPE_PERCENT);
+    let terrain = match dem {
+        None => None,
+        Some(dem) => {
+            let terrain = Terrain::from_dem(dem, &projection, &boundary_m).map_err(|e| {
+                PrepareError::Geometry {
+                    path: "terrain".into(),
+                    message: e.to_string(),
+                }
+            })?;
+            let steep = terrain.steep_area(max_slope_percent / 100.0);
+            if !steep.0.is_empty() {
+                let before = buildable.clone();
+                buildable = drop_slivers(buildable.difference(&steep));
+                if buildable.0.is_empty() {
+                    return Err(nothing_left(
+                        format!("terrain steeper than {max_slope_percent} %"),
+                        &before,
+                    ));
+                }
+            }
+            Some(terrain)
+        }
+    };
 
     let assets = expand_assets(program);
     let buildable_area_m2 = buildable.unsigned_area();
@@ -190,7 +240,41 @@ pub fn prepare_problem(site: &Site, program: &Program) -> Result<Problem, Prepar
         boundary_area_m2,
         buildable_area_m2,
         reference_angle_deg,
+        roads: road_settings(program),
+        costs: match &program.costs {
+            Some(o) => UnitCosts::default().with_overrides(o),
+            None => UnitCosts::default(),
+        },
+        objective_weights: match &program.objectives {
+            Some(o) => ObjectiveWeights::default().with_overrides(o),
+            None => ObjectiveWeights::default(),
+        },
+        max_slope_percent,
+        terrain,
     })
+}
+
+/// The problem's road settings: defaults with the program's options (converted to metres).
+pub fn road_settings(program: &Program) -> RoadSettings {
+    let mut s = RoadSettings::default();
+    if let Some(o) = &program.roads {
+        let m = |v: Option<f64>, d: f64| v.map_or(d, |v| program.to_metres(v));
+        s.main_width_m = m(o.main_width, s.main_width_m);
+        s.secondary_width_m = m(o.secondary_width, s.secondary_width_m);
+        s.access_width_m = m(o.access_width, s.access_width_m);
+        s.access_gap_m = m(o.access_gap, s.access_gap_m);
+        s.max_grade_percent = o.max_grade_percent.unwrap_or(s.max_grade_percent);
+    }
+    s
+}
+
+/// The area an exclusion itself covers (without its buffer): areal geometries as they are,
+/// points and lines grown by `MIN_LINEAR_EXCLUSION_BUFFER_M`. Roads may not enter it.
+pub fn exclusion_core(e: &ProblemExclusion) -> MultiPolygon<f64> {
+    match as_multipolygon(&e.geometry) {
+        Some(mp) => mp,
+        None => e.geometry.buffer(MIN_LINEAR_EXCLUSION_BUFFER_M),
+    }
 }
 
 /// One instance per unit of quantity; ids are `{type}-{n}` numbered per type in program order.
@@ -234,7 +318,14 @@ fn drop_slivers(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
 
 /// The point of the boundary nearest its centroid.
 fn default_entrance(boundary_m: &MultiPolygon<f64>) -> Option<Coord<f64>> {
-    let centroid = boundary_m.centroid()?;
+    nearest_boundary_point(boundary_m, boundary_m.centroid()?)
+}
+
+/// The point of the boundary's rings nearest `centroid`.
+fn nearest_boundary_point(
+    boundary_m: &MultiPolygon<f64>,
+    centroid: Point<f64>,
+) -> Option<Coord<f64>> {
     let mut best: Option<(f64, Point<f64>)> = None;
     for polygon in &boundary_m.0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {

@@ -5,9 +5,13 @@
 use geo::{Geometry, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
+use crate::cost::UnitCosts;
 use crate::geometry::{serde_geometry, serde_multipolygon};
+use crate::objectives::ObjectiveWeights;
 use crate::program::{AssetType, ExclusionKind, Rotations};
 use crate::projection::Projection;
+use crate::roads::RoadSettings;
+use crate::terrain::Terrain;
 
 /// One asset instance to place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +74,29 @@ pub struct Problem {
     /// degrees counter-clockwise from grid east, in `[0, 90)`. `quarter_turns` rotations are
     /// multiples of 90° from 0 or from this angle.
     pub reference_angle_deg: f64,
+    /// Road widths, classes and rules (defaults when absent).
+    #[serde(default)]
+    pub roads: RoadSettings,
+    /// Unit costs of the cost breakdown (defaults overridden by the program's `costs`).
+    #[serde(default)]
+    pub costs: UnitCosts,
+    /// Weights of the objectives (defaults overridden by the program's `objectives`).
+    #[serde(default)]
+    pub objective_weights: ObjectiveWeights,
+    /// Steepest terrain footprints may stand on, percent; applied when terrain is known.
+    #[serde(default = "default_max_slope_percent")]
+    pub max_slope_percent: f64,
+    /// Ground elevations resampled onto this problem's UTM grid; `None` when no DEM was
+    /// given, in which case earthwork and slope are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terrain: Option<Terrain>,
+}
+
+/// Default of `Problem::max_slope_percent` and the program's `max_slope_percent`.
+pub const DEFAULT_MAX_SLOPE_PERCENT: f64 = 15.0;
+
+fn default_max_slope_percent() -> f64 {
+    DEFAULT_MAX_SLOPE_PERCENT
 }
 
 impl Problem {

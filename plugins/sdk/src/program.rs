@@ -179,6 +179,37 @@ pub struct Program {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclusions: Vec<ExclusionInput>,
     pub assets: Vec<AssetSpec>,
+    /// Unit costs overriding the defaults (`cost::UnitCosts`); always metric (per m, m², m³).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costs: Option<crate::cost::CostOverrides>,
+    /// Objective weights overriding the defaults (cost 40, buildable area 30, accessibility 15,
+    /// environmental impact 10, aesthetics 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<crate::objectives::WeightOverrides>,
+    /// Road widths and rules overriding the defaults; lengths in the program's units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roads: Option<RoadOptions>,
+    /// Steepest terrain a footprint may stand on, percent (default 15); used with a DEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_slope_percent: Option<f64>,
+}
+
+/// Road options of a program (lengths in the program's units; absent fields keep defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoadOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_width: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_width: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_width: Option<f64>,
+    /// Largest gap between a road's paved edge and a footprint it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_gap: Option<f64>,
+    /// Steepest road grade, percent (default 10); used with a DEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grade_percent: Option<f64>,
 }
 
 /// One problem found in a program, located by its field path (`assets[2].width`).
@@ -315,6 +346,42 @@ impl Program {
         }
         if self.assets.is_empty() {
             p.push("assets", "must list at least one asset");
+        }
+        if let Some(costs) = &self.costs {
+            for (name, v) in costs.values() {
+                if let Some(v) = v {
+                    p.non_negative(format!("costs.{name}"), v);
+                }
+            }
+        }
+        if let Some(w) = &self.objectives {
+            for (name, v) in w.values() {
+                if let Some(v) = v {
+                    p.non_negative(format!("objectives.{name}"), v);
+                }
+            }
+        }
+        if let Some(r) = &self.roads {
+            for (name, v) in [
+                ("main_width", r.main_width),
+                ("secondary_width", r.secondary_width),
+                ("access_width", r.access_width),
+            ] {
+                if let Some(v) = v {
+                    p.positive(format!("roads.{name}"), v);
+                }
+            }
+            for (name, v) in [
+                ("access_gap", r.access_gap),
+                ("max_grade_percent", r.max_grade_percent),
+            ] {
+                if let Some(v) = v {
+                    p.non_negative(format!("roads.{name}"), v);
+                }
+            }
+        }
+        if let Some(v) = self.max_slope_percent {
+            p.positive("max_slope_percent", v);
         }
         let mut total: u64 = 0;
         for (i, asset) in self.assets.iter().enumerate() {

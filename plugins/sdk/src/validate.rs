@@ -41,8 +41,14 @@ pub enum Rule {
     InvalidRoad,
     /// A road centreline leaves the parcel boundary.
     RoadOutsideBoundary,
-    /// A road centreline runs through an asset's footprint.
+    /// A road's paved area (centreline ± half its width) overlaps an asset's footprint.
     RoadCrossesAsset,
+    /// A road centreline runs through an exclusion zone (the zone itself, not its buffer).
+    RoadCrossesExclusion,
+    /// A road is steeper than the maximum grade somewhere (only checked with terrain).
+    RoadTooSteep,
+    /// A placed asset is not reachable by road from an entrance.
+    UnreachableAsset,
 }
 
 impl Rule {
@@ -61,6 +67,9 @@ impl Rule {
             Rule::InvalidRoad => "invalid_road",
             Rule::RoadOutsideBoundary => "road_outside_boundary",
             Rule::RoadCrossesAsset => "road_crosses_asset",
+            Rule::RoadCrossesExclusion => "road_crosses_exclusion",
+            Rule::RoadTooSteep => "road_too_steep",
+            Rule::UnreachableAsset => "unreachable_asset",
         }
     }
 }
@@ -88,6 +97,12 @@ impl fmt::Display for Violation {
 
 /// Rotations may differ from an allowed angle by this much (degrees).
 pub const ROTATION_TOLERANCE_DEG: f64 = 1e-6;
+
+/// A road reaches an entrance when its centreline comes this close to it (metres).
+pub const ENTRANCE_SNAP_M: f64 = 1.0;
+
+/// Two roads are connected when their centrelines come this close (metres).
+pub const ROAD_JOIN_M: f64 = 0.01;
 
 /// Checks a layout against a problem; an empty list means valid.
 pub fn validate_layout(problem: &Problem, layout: &Layout) -> Vec<Violation> {
@@ -146,6 +161,7 @@ pub fn validate_layout(problem: &Problem, layout: &Layout) -> Vec<Violation> {
     check_pairs(problem, layout, &geometric, &mut out);
     check_coverage(problem, layout, &geometric, &mut out);
     check_roads(problem, layout, &geometric, &mut out);
+    check_reachable(problem, layout, &geometric, &mut out);
     out
 }
 
@@ -331,6 +347,13 @@ fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
         .collect();
     let index = FootprintIndex::from_polygons(footprints.iter().zip(0..));
     let boundary = PreparedGeometry::from(&problem.boundary_m);
+    let cores: Vec<_> = problem
+        .exclusions_m
+        .iter()
+        .map(|e| (e, crate::prepare::exclusion_core(e)))
+        .collect();
+    let max_grade = problem.roads.max_grade_percent / 100.0;
+    let mut grown_boundary: Option<geo::MultiPolygon<f64>> = None;
     for (r, road) in layout.roads.iter().enumerate() {
         let bad_point = road
             .points
@@ -354,7 +377,14 @@ fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
             continue;
         }
         let line = road.centreline();
-        if !boundary.relate(&line).is_covers() {
+        // Entrances lie on the boundary up to rounding; allow the tolerance before calling a
+        // centreline outside (the grown boundary is only built when needed).
+        if !boundary.relate(&line).is_covers()
+            && !grown_boundary
+                .get_or_insert_with(|| geo::Buffer::buffer(&problem.boundary_m, TOLERANCE_M))
+                .relate(&line)
+                .is_covers()
+        {
             out.push(Violation {
                 rule: Rule::RoadOutsideBoundary,
                 asset_ids: Vec::new(),
@@ -364,21 +394,159 @@ fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
         let Some(bbox) = geo::BoundingRect::bounding_rect(&line) else {
             continue;
         };
+        let half = road.width_m / 2.0;
         let mut hits = index.near_box(
             [bbox.min().x, bbox.min().y],
             [bbox.max().x, bbox.max().y],
-            0.0,
+            half,
         );
         hits.sort_unstable();
         for k in hits {
-            if footprints[k].intersects(&line) && footprints[k].unsigned_area() > 0.0 {
+            if footprints[k].unsigned_area() <= 0.0 {
+                continue;
+            }
+            let d = Euclidean.distance(&footprints[k], &line);
+            if d < half - TOLERANCE_M {
                 let a = &layout.assets[geometric[k]];
                 out.push(Violation {
                     rule: Rule::RoadCrossesAsset,
                     asset_ids: vec![a.asset_id.clone()],
-                    message: format!("roads[{r}]: the centreline runs through {}", a.asset_id),
+                    message: if d == 0.0 {
+                        format!("roads[{r}]: the centreline runs through {}", a.asset_id)
+                    } else {
+                        format!(
+                            "roads[{r}]: the {:.2} m wide pavement overlaps {} (centreline {d:.3} m from it)",
+                            road.width_m, a.asset_id
+                        )
+                    },
                 });
             }
+        }
+        for (e, core) in &cores {
+            let im = line.relate(core);
+            if im.is_intersects() && !im.is_touches() {
+                out.push(Violation {
+                    rule: Rule::RoadCrossesExclusion,
+                    asset_ids: Vec::new(),
+                    message: format!(
+                        "roads[{r}]: the centreline crosses the {} exclusion {}",
+                        e.kind,
+                        e.name.as_deref().unwrap_or(&e.source)
+                    ),
+                });
+            }
+        }
+        if let Some(terrain) = &problem.terrain {
+            let worst = road
+                .points
+                .windows(2)
+                .filter_map(|w| terrain.segment_max_grade(w[0], w[1]))
+                .fold(0.0, f64::max);
+            if worst > max_grade + 1e-6 {
+                out.push(Violation {
+                    rule: Rule::RoadTooSteep,
+                    asset_ids: Vec::new(),
+                    message: format!(
+                        "roads[{r}]: grade {:.1} % exceeds the maximum {:.1} %",
+                        100.0 * worst,
+                        problem.roads.max_grade_percent
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Every placed asset must be served by a road connected to an entrance (or lie next to an
+/// entrance): its footprint within the road's half width plus the access gap.
+fn check_reachable(
+    problem: &Problem,
+    layout: &Layout,
+    geometric: &[usize],
+    out: &mut Vec<Violation>,
+) {
+    if !problem.roads.required || geometric.is_empty() {
+        return;
+    }
+    let roads: Vec<(usize, geo::LineString<f64>)> = layout
+        .roads
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.points.len() >= 2
+                && r.width_m.is_finite()
+                && r.width_m > 0.0
+                && r.points
+                    .iter()
+                    .all(|p| p[0].is_finite() && p[1].is_finite())
+        })
+        .map(|(k, r)| (k, r.centreline()))
+        .collect();
+    let boxes: Vec<geo::Polygon<f64>> = roads
+        .iter()
+        .filter_map(|(_, l)| geo::BoundingRect::bounding_rect(l).map(|b| b.to_polygon()))
+        .collect();
+    let index = FootprintIndex::from_polygons(boxes.iter().zip(0..));
+    // Connected components of the road network, from the entrances.
+    let mut connected = vec![false; roads.len()];
+    let mut queue = Vec::new();
+    for (k, (_, line)) in roads.iter().enumerate() {
+        let near_entrance = problem
+            .entrances_m
+            .iter()
+            .any(|e| Euclidean.distance(&geo::Point::new(e[0], e[1]), line) <= ENTRANCE_SNAP_M);
+        if near_entrance {
+            connected[k] = true;
+            queue.push(k);
+        }
+    }
+    while let Some(k) = queue.pop() {
+        for m in index.near(&boxes[k], ROAD_JOIN_M) {
+            if !connected[m] && Euclidean.distance(&roads[k].1, &roads[m].1) <= ROAD_JOIN_M {
+                connected[m] = true;
+                queue.push(m);
+            }
+        }
+    }
+    let gap = problem.roads.access_gap_m;
+    let widest = problem
+        .roads
+        .main_width_m
+        .max(problem.roads.secondary_width_m)
+        .max(problem.roads.access_width_m)
+        .max(
+            layout
+                .roads
+                .iter()
+                .map(|r| r.width_m)
+                .filter(|w| w.is_finite())
+                .fold(0.0, f64::max),
+        );
+    for &i in geometric {
+        let a = &layout.assets[i];
+        let fp = a.footprint();
+        let by_entrance = problem.entrances_m.iter().any(|e| {
+            Euclidean.distance(&geo::Point::new(e[0], e[1]), &fp)
+                <= problem.roads.access_width_m / 2.0 + gap + TOLERANCE_M
+        });
+        let served = by_entrance
+            || index
+                .near(&fp, widest / 2.0 + gap + TOLERANCE_M)
+                .into_iter()
+                .any(|k| {
+                    connected[k]
+                        && Euclidean.distance(&fp, &roads[k].1)
+                            <= layout.roads[roads[k].0].width_m / 2.0 + gap + TOLERANCE_M
+                });
+        if !served {
+            out.push(Violation {
+                rule: Rule::UnreachableAsset,
+                asset_ids: vec![a.asset_id.clone()],
+                message: format!(
+                    "assets[{i}] ({}): no road connected to an entrance comes within {gap:.2} m of it",
+                    a.asset_id
+                ),
+            });
         }
     }
 }
@@ -416,10 +584,13 @@ mod tests {
                 place(problem, "building-2", [33.0, 20.0], 180.0),
                 place(problem, "building-3", [50.0, 50.0], 90.0),
             ],
-            roads: vec![Road {
-                points: vec![[50.0, 0.0], [50.0, 30.0]],
-                width_m: 6.0,
-            }],
+            // From the entrance at (50, 0) up to 6 m below building-3, with a branch along
+            // the tops of buildings 1 and 2 (5 m away: clear of the 3 m half width, within
+            // half width + 3 m access gap).
+            roads: vec![
+                Road::new(vec![[50.0, 0.0], [50.0, 39.0]], 6.0),
+                Road::new(vec![[50.0, 35.0], [20.0, 35.0]], 6.0),
+            ],
         }
     }
 
@@ -431,12 +602,15 @@ mod tests {
         let mut l = valid(&p);
         l.assets[0].center = [10.0, 15.0];
         l.assets[1].center = [23.0, 15.0];
+        l.roads[1] = Road::new(vec![[50.0, 30.0], [10.0, 30.0]], 6.0);
         assert_eq!(validate_layout(&p, &l), vec![]);
     }
 
     #[test]
     fn outside_buildable() {
-        let p = square_problem();
+        let mut p = square_problem();
+        // Reachability has its own test.
+        p.roads.required = false;
         let mut l = valid(&p);
         l.assets[2].center = [92.0, 50.0];
         let v = validate_layout(&p, &l);
@@ -473,7 +647,9 @@ mod tests {
 
     #[test]
     fn unknown_duplicate_and_mismatched_assets() {
-        let p = square_problem();
+        let mut p = square_problem();
+        // Reachability has its own test.
+        p.roads.required = false;
         let mut l = valid(&p);
         l.assets[2].asset_id = "building-1".into();
         l.assets[2].center = [70.0, 70.0];
@@ -496,7 +672,10 @@ mod tests {
     #[test]
     fn rotations() {
         let mut p = square_problem();
+        // Reachability has its own test.
+        p.roads.required = false;
         let mut l = valid(&p);
+        l.roads.clear();
         l.assets[2].rotation_deg = 30.0;
         assert_eq!(
             rules(&validate_layout(&p, &l)),
@@ -529,18 +708,11 @@ mod tests {
     fn roads() {
         let p = square_problem();
         let mut l = valid(&p);
-        l.roads.push(Road {
-            points: vec![[0.0, 20.0], [60.0, 20.0]],
-            width_m: 6.0,
-        });
-        l.roads.push(Road {
-            points: vec![[50.0, 50.0], [150.0, 50.0]],
-            width_m: 6.0,
-        });
-        l.roads.push(Road {
-            points: vec![[1.0, 1.0]],
-            width_m: 0.0,
-        });
+        l.roads
+            .push(Road::new(vec![[0.0, 20.0], [60.0, 20.0]], 6.0));
+        l.roads
+            .push(Road::new(vec![[50.0, 50.0], [150.0, 50.0]], 6.0));
+        l.roads.push(Road::new(vec![[1.0, 1.0]], 0.0));
         let v = validate_layout(&p, &l);
         assert_eq!(
             rules(&v),
@@ -556,8 +728,63 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_assets_exclusions_and_grades() {
+        let mut p = square_problem();
+        let l = valid(&p);
+        // Without the branch road, buildings 1 and 2 are not served.
+        let mut cut = l.clone();
+        cut.roads.pop();
+        let v = validate_layout(&p, &cut);
+        assert_eq!(
+            rules(&v),
+            vec![Rule::UnreachableAsset, Rule::UnreachableAsset]
+        );
+        assert_eq!(v[0].asset_ids, vec!["building-1"]);
+        // A branch that does not touch the trunk serves nothing either.
+        let mut detached = l.clone();
+        detached.roads[1] = Road::new(vec![[45.0, 35.0], [20.0, 35.0]], 6.0);
+        assert_eq!(
+            rules(&validate_layout(&p, &detached)),
+            vec![Rule::UnreachableAsset, Rule::UnreachableAsset]
+        );
+        // A wetland across the trunk.
+        let wetland = geo::Rect::new((45.0, 10.0), (55.0, 15.0)).to_polygon();
+        p.exclusions_m.push(crate::problem::ProblemExclusion {
+            kind: crate::program::ExclusionKind::Wetland,
+            buffer_m: 0.0,
+            name: Some("marsh".into()),
+            source: "site.exclusions[0]".into(),
+            geometry: geo::Geometry::Polygon(wetland.clone()),
+            keep_out: geo::MultiPolygon::new(vec![wetland]),
+        });
+        let v = validate_layout(&p, &l);
+        assert_eq!(rules(&v), vec![Rule::RoadCrossesExclusion]);
+        assert!(
+            v[0].message.contains("wetland exclusion marsh"),
+            "{}",
+            v[0].message
+        );
+        p.exclusions_m.clear();
+        // Terrain rising 20 % northwards makes the trunk too steep.
+        p.terrain = Some(crate::terrain::Terrain::from_fn(
+            [0.0, 0.0],
+            5.0,
+            21,
+            21,
+            |_, y| 0.2 * y,
+        ));
+        let v = validate_layout(&p, &l);
+        assert_eq!(rules(&v), vec![Rule::RoadTooSteep]);
+        assert!(v[0].message.contains("grade 20.0 %"), "{}", v[0].message);
+        p.roads.max_grade_percent = 25.0;
+        assert_eq!(validate_layout(&p, &l), vec![]);
+    }
+
+    #[test]
     fn many_assets_validate_quickly() {
         let mut p = square_problem();
+        // Reachability has its own test.
+        p.roads.required = false;
         p.boundary_m = geo::MultiPolygon::new(vec![
             geo::Rect::new((0.0, 0.0), (10_000.0, 10_000.0)).to_polygon(),
         ]);

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use entmoot_plugin_host::PluginRegistry;
 use sea_orm::DatabaseConnection;
 
-use crate::ports::{EventBus, JobQueue};
+use crate::ports::{EventBus, JobQueue, Observers};
 
 /// Everything the domain operations reach: cheap to clone, shared by the HTTP
 /// handlers, the GraphQL resolvers and the worker.
@@ -17,4 +17,5 @@ pub struct AppContext {
     pub event_bus: Arc<dyn EventBus>,
     /// Replaced wholesale on reload; a running job keeps the `StrategyInfo` it cloned.
     pub plugins: Arc<RwLock<PluginRegistry>>,
+    pub observers: Observers,
 }

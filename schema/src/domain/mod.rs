@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod context;
+pub mod files;
 pub mod geometry_storage;
 pub mod ids;
 pub mod jobs;

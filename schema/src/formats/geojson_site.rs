@@ -1,10 +1,17 @@
 //! GeoJSON polygons: a FeatureCollection, a Feature or a bare geometry; Polygons and
-//! MultiPolygons, named by the feature's `name` property.
+//! MultiPolygons, named by the feature's `name` property, its other scalar properties
+//! kept. Rings are checked and repaired (`repair`).
 
-use entmoot_plugin_sdk::geo::{LineString, Polygon};
+use std::collections::BTreeMap;
+
+use entmoot_plugin_sdk::geo::Polygon;
 use geojson::{GeoJson, Geometry, GeometryValue};
 
-use super::{ImportError, NamedPolygon, check_ring};
+use super::repair::{Repair, clean_polygon};
+use super::{ImportError, NamedPolygon};
+
+/// Deepest GeometryCollection nesting accepted.
+const MAX_COLLECTION_DEPTH: usize = 16;
 
 pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
     let parsed: GeoJson = text
@@ -16,16 +23,31 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
             for (index, feature) in collection.features.iter().enumerate() {
                 let name = feature_name(feature);
                 if let Some(geometry) = &feature.geometry {
-                    collect(geometry, &format!("features[{index}]"), name, &mut polygons)?;
+                    let start = polygons.len();
+                    collect(
+                        geometry,
+                        &format!("features[{index}]"),
+                        name,
+                        &mut polygons,
+                        0,
+                    )?;
+                    attach_properties(feature, &mut polygons[start..]);
                 }
             }
         }
         GeoJson::Feature(feature) => {
             if let Some(geometry) = &feature.geometry {
-                collect(geometry, "feature", feature_name(&feature), &mut polygons)?;
+                collect(
+                    geometry,
+                    "feature",
+                    feature_name(&feature),
+                    &mut polygons,
+                    0,
+                )?;
+                attach_properties(&feature, &mut polygons);
             }
         }
-        GeoJson::Geometry(geometry) => collect(&geometry, "geometry", None, &mut polygons)?,
+        GeoJson::Geometry(geometry) => collect(&geometry, "geometry", None, &mut polygons, 0)?,
     }
     Ok(polygons)
 }
@@ -37,9 +59,30 @@ fn feature_name(feature: &geojson::Feature) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The feature's scalar properties, as text, on every polygon it produced.
+fn attach_properties(feature: &geojson::Feature, polygons: &mut [NamedPolygon]) {
+    let Some(properties) = &feature.properties else {
+        return;
+    };
+    let mut kept = BTreeMap::new();
+    for (key, value) in properties {
+        let text = match value {
+            serde_json::Value::String(text) => text.clone(),
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            _ => continue,
+        };
+        kept.insert(key.clone(), text);
+    }
+    for polygon in polygons {
+        polygon.properties.extend(kept.clone());
+    }
+}
+
 fn to_polygon(
     rings: &[Vec<geojson::Position>],
     location: &str,
+    repairs: &mut Vec<Repair>,
 ) -> Result<Polygon<f64>, ImportError> {
     let mut converted = Vec::with_capacity(rings.len());
     for (index, ring) in rings.iter().enumerate() {
@@ -58,15 +101,30 @@ fn to_polygon(
             }
             points.push((position[0], position[1]));
         }
-        check_ring(&ring_location, &points)?;
-        converted.push(LineString::from(points));
+        converted.push(points);
     }
-    let mut rings = converted.into_iter();
-    let exterior = rings.next().ok_or_else(|| ImportError::InvalidGeometry {
-        location: location.to_owned(),
-        reason: "a Polygon needs at least its exterior ring".into(),
-    })?;
-    Ok(Polygon::new(exterior, rings.collect()))
+    if converted.is_empty() {
+        return Err(ImportError::InvalidGeometry {
+            location: location.to_owned(),
+            reason: "a Polygon needs at least its exterior ring (it is empty)".into(),
+        });
+    }
+    clean_polygon(location, &converted, repairs)
+}
+
+fn named(
+    name: Option<String>,
+    location: String,
+    rings: &[Vec<geojson::Position>],
+) -> Result<NamedPolygon, ImportError> {
+    let mut repairs = Vec::new();
+    Ok(NamedPolygon {
+        name,
+        polygon: to_polygon(rings, &location, &mut repairs)?,
+        location,
+        properties: BTreeMap::new(),
+        repairs,
+    })
 }
 
 fn collect(
@@ -74,30 +132,34 @@ fn collect(
     location: &str,
     name: Option<String>,
     polygons: &mut Vec<NamedPolygon>,
+    depth: usize,
 ) -> Result<(), ImportError> {
     match &geometry.value {
-        GeometryValue::Polygon { coordinates } => polygons.push(NamedPolygon {
-            name,
-            location: location.to_owned(),
-            polygon: to_polygon(coordinates, location)?,
-        }),
+        GeometryValue::Polygon { coordinates } => {
+            polygons.push(named(name, location.to_owned(), coordinates)?);
+        }
         GeometryValue::MultiPolygon { coordinates } => {
             for (index, rings) in coordinates.iter().enumerate() {
                 let part = format!("{location}, polygon {index}");
-                polygons.push(NamedPolygon {
-                    name: name.clone(),
-                    polygon: to_polygon(rings, &part)?,
-                    location: part,
-                });
+                polygons.push(named(name.clone(), part, rings)?);
             }
         }
         GeometryValue::GeometryCollection { geometries } => {
+            if depth >= MAX_COLLECTION_DEPTH {
+                return Err(ImportError::InvalidGeometry {
+                    location: location.to_owned(),
+                    reason: format!(
+                        "GeometryCollections nested deeper than {MAX_COLLECTION_DEPTH} levels"
+                    ),
+                });
+            }
             for (index, inner) in geometries.iter().enumerate() {
                 collect(
                     inner,
                     &format!("{location}, geometries[{index}]"),
                     name.clone(),
                     polygons,
+                    depth + 1,
                 )?;
             }
         }

@@ -1,17 +1,25 @@
 //! KML polygons: every `<Polygon>` (also inside `<MultiGeometry>`), with the name of
-//! its Placemark and its folders. Entities other than XML's five and character
-//! references are refused, which also disarms entity-expansion bombs.
+//! its Placemark, its folders, its description and its ExtendedData (`Data` and
+//! `SchemaData/SimpleData`) as properties. Rings are checked and repaired
+//! (`repair`). Entities other than XML's five and character references are refused,
+//! which also disarms entity-expansion bombs; so is nesting deeper than `MAX_DEPTH`.
 
-use entmoot_plugin_sdk::geo::{LineString, Polygon};
+use std::collections::BTreeMap;
+
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::{ImportError, NamedPolygon, check_ring};
+use super::repair::clean_polygon;
+use super::{ImportError, NamedPolygon};
+
+/// Deepest element nesting accepted.
+pub const MAX_DEPTH: usize = 256;
 
 #[derive(Default)]
 struct PlacemarkState {
     name: Option<String>,
     index: usize,
+    properties: BTreeMap<String, String>,
 }
 
 pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
@@ -25,6 +33,8 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
     let mut exterior: Option<Vec<(f64, f64)>> = None;
     let mut interiors: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut polygons = Vec::new();
+    // The `name` attribute of the open `<Data>` or `<SimpleData>`.
+    let mut data_name: Option<String> = None;
 
     let malformed = |reader: &Reader<&[u8]>, reason: String| ImportError::MalformedXml {
         position: reader.buffer_position(),
@@ -44,7 +54,16 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                         placemark = Some(PlacemarkState {
                             name: None,
                             index: placemark_count,
+                            properties: BTreeMap::new(),
                         });
+                    }
+                    "Data" | "SimpleData" => {
+                        data_name = start
+                            .try_get_attribute("name")
+                            .ok()
+                            .flatten()
+                            .and_then(|attribute| attribute.unescape_value().ok())
+                            .map(|value| value.into_owned());
                     }
                     "Folder" => folders.push(None),
                     "Polygon" => {
@@ -55,6 +74,12 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                 }
                 text_buffer.clear();
                 stack.push(name);
+                if stack.len() > MAX_DEPTH {
+                    return Err(malformed(
+                        &reader,
+                        format!("elements are nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
             }
             Event::Text(content) => {
                 let decoded = content
@@ -118,19 +143,31 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                             _ => {}
                         }
                     }
+                    "description" if parent == Some("Placemark") => {
+                        if let Some(state) = placemark.as_mut() {
+                            state
+                                .properties
+                                .insert("description".into(), text_buffer.trim().to_owned());
+                        }
+                    }
+                    "value" if parent == Some("Data") => {
+                        if let (Some(state), Some(key)) = (placemark.as_mut(), data_name.clone()) {
+                            state.properties.insert(key, text_buffer.trim().to_owned());
+                        }
+                    }
+                    "SimpleData" => {
+                        if let (Some(state), Some(key)) = (placemark.as_mut(), data_name.take()) {
+                            state.properties.insert(key, text_buffer.trim().to_owned());
+                        }
+                    }
                     "coordinates" => {
                         let location = location(placemark.as_ref(), &folders);
                         let ring = parse_coordinates(&text_buffer, &location)?;
                         let in_outer = stack.iter().any(|element| element == "outerBoundaryIs");
                         let in_inner = stack.iter().any(|element| element == "innerBoundaryIs");
                         if in_outer {
-                            check_ring(&format!("{location}, outer boundary"), &ring)?;
                             exterior = Some(ring);
                         } else if in_inner {
-                            check_ring(
-                                &format!("{location}, inner boundary {}", interiors.len()),
-                                &ring,
-                            )?;
                             interiors.push(ring);
                         }
                     }
@@ -142,16 +179,28 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                                 reason: "a Polygon without an outerBoundaryIs ring".into(),
                             });
                         };
+                        let mut rings = vec![outer];
+                        rings.append(&mut interiors);
+                        let mut repairs = Vec::new();
+                        let polygon = clean_polygon(&location, &rings, &mut repairs)?;
+                        let mut properties = placemark
+                            .as_ref()
+                            .map(|state| state.properties.clone())
+                            .unwrap_or_default();
+                        let folder_path: Vec<&str> =
+                            folders.iter().flatten().map(String::as_str).collect();
+                        if !folder_path.is_empty() {
+                            properties.insert("folder".into(), folder_path.join("/"));
+                        }
                         polygons.push(NamedPolygon {
                             name: placemark
                                 .as_ref()
                                 .and_then(|state| state.name.clone())
                                 .or_else(|| folders.iter().rev().flatten().next().cloned()),
                             location,
-                            polygon: Polygon::new(
-                                LineString::from(outer),
-                                interiors.drain(..).map(LineString::from).collect(),
-                            ),
+                            polygon,
+                            properties,
+                            repairs,
                         });
                     }
                     "Placemark" => placemark = None,
@@ -200,8 +249,11 @@ fn location(placemark: Option<&PlacemarkState>, folders: &[Option<String>]) -> S
         Some(PlacemarkState {
             name: Some(name),
             index,
+            ..
         }) => format!("{prefix}Placemark \"{name}\" (#{index})"),
-        Some(PlacemarkState { name: None, index }) => format!("{prefix}Placemark #{index}"),
+        Some(PlacemarkState {
+            name: None, index, ..
+        }) => format!("{prefix}Placemark #{index}"),
         None => format!("{prefix}a Polygon outside any Placemark"),
     }
 }
@@ -247,6 +299,24 @@ mod tests {
         assert_eq!(polygons[0].name.as_deref(), Some("Pond & marsh"));
         assert!(polygons[0].location.starts_with("Folder \"Constraints\""));
         assert_eq!(polygons[1].polygon.interiors().len(), 1);
+    }
+
+    #[test]
+    fn reads_extended_data_and_repairs_open_rings() {
+        let kml = r##"<kml><Document><Folder><name>Site boundary</name><Placemark><name>Lot 7</name>
+<description>Surveyed 2024</description>
+<ExtendedData><Data name="parcel_id"><value>APN-123</value></Data>
+<SchemaData schemaUrl="#s"><SimpleData name="zoning">A-1</SimpleData></SchemaData></ExtendedData>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>0,0 0.001,0 0.001,0.001 0,0.001</coordinates></LinearRing></outerBoundaryIs></Polygon>
+</Placemark></Folder></Document></kml>"##;
+        let polygons = read_polygons(kml).unwrap();
+        let properties = &polygons[0].properties;
+        assert_eq!(properties["parcel_id"], "APN-123");
+        assert_eq!(properties["zoning"], "A-1");
+        assert_eq!(properties["description"], "Surveyed 2024");
+        assert_eq!(properties["folder"], "Site boundary");
+        assert_eq!(polygons[0].repairs.len(), 1, "{:?}", polygons[0].repairs);
+        assert!(polygons[0].repairs[0].action.contains("closed the ring"));
     }
 
     #[test]

@@ -1,18 +1,36 @@
-//! Reading parcel files (KML, GeoJSON) into a `Site`: pick the boundary, offer the
-//! other polygons as exclusion candidates, and say precisely what is wrong with a bad
-//! file. The format is detected from the content, never from the file name.
+//! Reading parcel files into a `Site` and writing layouts out (`export`). Import reads
+//! KML, KMZ, GeoJSON, zipped Shapefiles (with their `.prj`) and DXF (with a declared
+//! CRS), converts the source CRS to WGS84, repairs geometry where that is safe and
+//! reports each repair, picks the boundary (by name, by folder or layer name, else the
+//! largest polygon; the caller may override the choice) and offers the other polygons
+//! as exclusion candidates. GeoTIFF DEMs are terrain, read by `geotiff`. The format is
+//! detected from the content, never from the file name, and every refusal names the
+//! problem and where it is.
 
+pub mod archive;
+pub mod crs;
+pub mod dxf;
+pub mod export;
 pub mod geojson_site;
+pub mod geotiff;
 pub mod kml;
+pub mod kmz;
+pub mod repair;
+pub mod shapefile;
+
+use std::collections::BTreeMap;
 
 use entmoot_plugin_sdk::Site;
 use entmoot_plugin_sdk::geo::{GeodesicArea, Polygon};
+
+pub use crs::Crs;
+pub use repair::Repair;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ImportError {
     #[error("the file is empty")]
     Empty,
-    #[error("unrecognised file content: expected KML (XML) or GeoJSON")]
+    #[error("unrecognised file content: expected KML, KMZ, GeoJSON, a zipped Shapefile or DXF")]
     UnknownFormat,
     #[error("KML is not well-formed XML at byte {position}: {reason}")]
     MalformedXml { position: u64, reason: String },
@@ -22,6 +40,20 @@ pub enum ImportError {
     InvalidGeometry { location: String, reason: String },
     #[error("the file contains no polygon to use as the parcel boundary")]
     NoPolygon,
+    #[error("{archive} archive refused: {reason}")]
+    Archive { archive: String, reason: String },
+    #[error("{location}: unknown coordinate reference system: {detail}")]
+    UnknownCrs { location: String, detail: String },
+    #[error("{file}: {reason}")]
+    Shapefile { file: String, reason: String },
+    #[error("DXF line {line}: {reason}")]
+    Dxf { line: usize, reason: String },
+    #[error("GeoTIFF: {0}")]
+    GeoTiff(String),
+    #[error("{0}")]
+    WrongKind(String),
+    #[error("boundary choice: {0}")]
+    BoundaryChoice(String),
 }
 
 /// A polygon found in a file, with the name the file gave it.
@@ -30,7 +62,101 @@ pub struct NamedPolygon {
     pub name: Option<String>,
     /// Where it came from, for messages: `Placemark "Pond" (#3)`, `features[2]`.
     pub location: String,
+    /// In WGS84, checked and repaired.
     pub polygon: Polygon<f64>,
+    /// The attributes the file gave it (KML ExtendedData and description, GeoJSON
+    /// properties, Shapefile columns, the DXF layer), plus `folder` for KML folders.
+    pub properties: BTreeMap<String, String>,
+    /// What was repaired in this polygon.
+    pub repairs: Vec<Repair>,
+}
+
+/// The formats a parcel or terrain file can have, recognised by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    Kml,
+    Kmz,
+    GeoJson,
+    ShapefileZip,
+    Dxf,
+    GeoTiff,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Kml => "kml",
+            SourceFormat::Kmz => "kmz",
+            SourceFormat::GeoJson => "geojson",
+            SourceFormat::ShapefileZip => "shapefile_zip",
+            SourceFormat::Dxf => "dxf",
+            SourceFormat::GeoTiff => "geotiff",
+        }
+    }
+
+    /// The media type uploads of this format are stored with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            SourceFormat::Kml => "application/vnd.google-earth.kml+xml",
+            SourceFormat::Kmz => "application/vnd.google-earth.kmz",
+            SourceFormat::GeoJson => "application/geo+json",
+            SourceFormat::ShapefileZip => "application/zip",
+            SourceFormat::Dxf => "image/vnd.dxf",
+            SourceFormat::GeoTiff => "image/tiff",
+        }
+    }
+}
+
+/// Recognises a file by its first bytes (and a zip by its entries).
+pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Some(SourceFormat::GeoTiff);
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        let names = archive::entry_names(bytes)?;
+        let has = |extension: &str| {
+            names
+                .iter()
+                .any(|name| name.to_ascii_lowercase().ends_with(extension))
+        };
+        return if has(".kml") {
+            Some(SourceFormat::Kmz)
+        } else if has(".shp") {
+            Some(SourceFormat::ShapefileZip)
+        } else {
+            None
+        };
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('<') {
+        return Some(SourceFormat::Kml);
+    }
+    if trimmed.starts_with('{') {
+        return Some(SourceFormat::GeoJson);
+    }
+    if dxf::looks_like_dxf(trimmed) {
+        return Some(SourceFormat::Dxf);
+    }
+    None
+}
+
+/// How the user wants the boundary picked, instead of the automatic choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundaryChoice {
+    /// The n-th polygon found (0-based, in file order).
+    Index(usize),
+    /// The polygon with this name (case-insensitive).
+    Name(String),
+}
+
+/// Choices the content cannot tell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportOptions {
+    /// The CRS of a file that does not declare one (DXF; a Shapefile without `.prj`).
+    pub crs: Option<Crs>,
+    pub boundary: Option<BoundaryChoice>,
 }
 
 /// The outcome of reading a parcel file.
@@ -43,6 +169,11 @@ pub struct ImportedSite {
     /// The other polygons: candidates for exclusion zones, with a suggested kind when
     /// their name says what they are.
     pub exclusion_candidates: Vec<ExclusionCandidate>,
+    pub format: SourceFormat,
+    /// The CRS the file was in (converted to WGS84).
+    pub source_crs: String,
+    /// Every repair made, in file order.
+    pub repairs: Vec<Repair>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,23 +182,47 @@ pub struct ExclusionCandidate {
     pub suggested_kind: Option<&'static str>,
 }
 
-/// Reads KML or GeoJSON, recognised by content.
+/// Reads a parcel file, recognised by content, with the automatic boundary choice.
 pub fn read_site_file(bytes: &[u8]) -> Result<ImportedSite, ImportError> {
+    read_site_file_with(bytes, &ImportOptions::default())
+}
+
+/// Reads a parcel file, recognised by content.
+pub fn read_site_file_with(
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> Result<ImportedSite, ImportError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImportError::Empty);
+    }
+    let format = sniff(bytes).ok_or(ImportError::UnknownFormat)?;
+    let (polygons, source_crs) = match format {
+        SourceFormat::Kml => (kml::read_polygons(text_of(bytes)?)?, Crs::wgs84().name),
+        SourceFormat::GeoJson => (
+            geojson_site::read_polygons(text_of(bytes)?)?,
+            Crs::wgs84().name,
+        ),
+        SourceFormat::Kmz => (kmz::read_polygons(bytes)?, Crs::wgs84().name),
+        SourceFormat::ShapefileZip => shapefile::read_polygons(bytes, options.crs.as_ref())?,
+        SourceFormat::Dxf => dxf::read_polygons(bytes, options.crs.as_ref())?,
+        SourceFormat::GeoTiff => {
+            return Err(ImportError::WrongKind(
+                "this is a GeoTIFF raster: upload it as the site's terrain (DEM), not as its boundary".into(),
+            ));
+        }
+    };
+    let mut site = choose_boundary(polygons, options.boundary.as_ref())?;
+    site.format = format;
+    site.source_crs = source_crs;
+    Ok(site)
+}
+
+fn text_of(bytes: &[u8]) -> Result<&str, ImportError> {
     let text = std::str::from_utf8(bytes).map_err(|error| ImportError::MalformedXml {
         position: error.valid_up_to() as u64,
         reason: "not UTF-8 text".into(),
     })?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let polygons = if trimmed.is_empty() {
-        return Err(ImportError::Empty);
-    } else if trimmed.starts_with('<') {
-        kml::read_polygons(trimmed)?
-    } else if trimmed.starts_with('{') {
-        geojson_site::read_polygons(trimmed)?
-    } else {
-        return Err(ImportError::UnknownFormat);
-    };
-    choose_boundary(polygons)
+    Ok(text.trim_start_matches('\u{feff}').trim_start())
 }
 
 const BOUNDARY_WORDS: &[&str] = &[
@@ -113,32 +268,129 @@ fn suggested_kind(name: Option<&str>) -> Option<&'static str> {
         .map(|(_, kind)| *kind)
 }
 
-/// The boundary is the polygon whose name says so; otherwise the largest polygon.
-fn choose_boundary(polygons: Vec<NamedPolygon>) -> Result<ImportedSite, ImportError> {
+/// Property keys whose values may say what a polygon is.
+const DESCRIPTIVE_KEYS: &[&str] = &[
+    "kind",
+    "type",
+    "category",
+    "class",
+    "use",
+    "landuse",
+    "layer",
+    "folder",
+    "description",
+];
+
+/// The exclusion kind a polygon's name, or else its descriptive properties, suggest.
+fn suggested_kind_of(polygon: &NamedPolygon) -> Option<&'static str> {
+    suggested_kind(polygon.name.as_deref()).or_else(|| {
+        polygon
+            .properties
+            .iter()
+            .filter(|(key, _)| DESCRIPTIVE_KEYS.contains(&key.to_ascii_lowercase().as_str()))
+            .find_map(|(_, value)| {
+                // An exact kind name (`wetland`, `steep_slope`) or a telling word.
+                EXCLUSION_WORDS
+                    .iter()
+                    .map(|(_, kind)| *kind)
+                    .find(|kind| value.eq_ignore_ascii_case(kind))
+                    .or_else(|| suggested_kind(Some(value)))
+            })
+    })
+}
+
+fn says_boundary(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    BOUNDARY_WORDS.iter().any(|word| lower.contains(word))
+}
+
+/// The boundary is the polygon the caller chose; else the one whose name says so; else
+/// the one whose folder (KML) or layer (DXF) says so; else the largest polygon.
+fn choose_boundary(
+    polygons: Vec<NamedPolygon>,
+    choice: Option<&BoundaryChoice>,
+) -> Result<ImportedSite, ImportError> {
     if polygons.is_empty() {
         return Err(ImportError::NoPolygon);
     }
-    let named = polygons.iter().position(|p| {
-        p.name.as_deref().is_some_and(|name| {
-            let lower = name.to_lowercase();
-            BOUNDARY_WORDS.iter().any(|word| lower.contains(word))
-        })
-    });
-    let (index, reason) = match named {
-        Some(index) => (index, "its name marks it as the parcel boundary".to_owned()),
-        None => {
-            let mut largest = 0;
-            for (index, candidate) in polygons.iter().enumerate() {
-                if candidate.polygon.geodesic_area_unsigned()
-                    > polygons[largest].polygon.geodesic_area_unsigned()
-                {
-                    largest = index;
-                }
-            }
-            (largest, "it is the largest polygon in the file".to_owned())
-        }
+    let described = || {
+        polygons
+            .iter()
+            .enumerate()
+            .map(|(index, p)| format!("{index}: {}", p.location))
+            .collect::<Vec<_>>()
+            .join("; ")
     };
+    let chosen = match choice {
+        Some(BoundaryChoice::Index(index)) => {
+            if *index >= polygons.len() {
+                return Err(ImportError::BoundaryChoice(format!(
+                    "polygon {index} does not exist; the file has {} ({})",
+                    polygons.len(),
+                    described()
+                )));
+            }
+            Some((*index, format!("it was chosen as polygon {index}")))
+        }
+        Some(BoundaryChoice::Name(name)) => {
+            let index = polygons
+                .iter()
+                .position(|p| {
+                    p.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .ok_or_else(|| {
+                    ImportError::BoundaryChoice(format!(
+                        "no polygon is named `{name}` ({})",
+                        described()
+                    ))
+                })?;
+            Some((index, format!("it was chosen by its name `{name}`")))
+        }
+        None => None,
+    };
+    let by_name = || {
+        polygons
+            .iter()
+            .position(|p| p.name.as_deref().is_some_and(says_boundary))
+            .map(|index| (index, "its name marks it as the parcel boundary".to_owned()))
+    };
+    let by_container = || {
+        polygons
+            .iter()
+            .position(|p| {
+                ["folder", "layer"]
+                    .iter()
+                    .any(|key| p.properties.get(*key).is_some_and(|v| says_boundary(v)))
+            })
+            .map(|index| {
+                (
+                    index,
+                    "its folder or layer name marks it as the parcel boundary".to_owned(),
+                )
+            })
+    };
+    let largest = || {
+        let mut largest = 0;
+        for (index, candidate) in polygons.iter().enumerate() {
+            if candidate.polygon.geodesic_area_unsigned()
+                > polygons[largest].polygon.geodesic_area_unsigned()
+            {
+                largest = index;
+            }
+        }
+        (largest, "it is the largest polygon in the file".to_owned())
+    };
+    let (index, reason) = chosen
+        .or_else(by_name)
+        .or_else(by_container)
+        .unwrap_or_else(largest);
     let mut polygons = polygons;
+    let repairs: Vec<Repair> = polygons
+        .iter()
+        .flat_map(|p| p.repairs.iter().cloned())
+        .collect();
     let boundary = polygons.remove(index);
     Ok(ImportedSite {
         site: Site::from_boundary(entmoot_plugin_sdk::geo::MultiPolygon::new(vec![
@@ -149,33 +401,14 @@ fn choose_boundary(polygons: Vec<NamedPolygon>) -> Result<ImportedSite, ImportEr
         exclusion_candidates: polygons
             .into_iter()
             .map(|polygon| ExclusionCandidate {
-                suggested_kind: suggested_kind(polygon.name.as_deref()),
+                suggested_kind: suggested_kind_of(&polygon),
                 polygon,
             })
             .collect(),
+        format: SourceFormat::Kml,
+        source_crs: Crs::wgs84().name,
+        repairs,
     })
-}
-
-/// Checks one ring's coordinates: finite, WGS84 range, at least 4 positions.
-pub(crate) fn check_ring(location: &str, ring: &[(f64, f64)]) -> Result<(), ImportError> {
-    if ring.len() < 4 {
-        return Err(ImportError::InvalidGeometry {
-            location: location.to_owned(),
-            reason: format!(
-                "a ring needs at least 4 positions (3 corners and the closing one), got {}",
-                ring.len()
-            ),
-        });
-    }
-    for (index, (lon, lat)) in ring.iter().enumerate() {
-        if !lon.is_finite() || !lat.is_finite() || lon.abs() > 180.0 || lat.abs() > 90.0 {
-            return Err(ImportError::InvalidGeometry {
-                location: format!("{location}, position {index}"),
-                reason: format!("({lon}, {lat}) is not a WGS84 longitude, latitude"),
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! operation, map its error once.
 
 pub mod errors;
+pub mod limits;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
@@ -21,6 +22,9 @@ pub type EntmootSchema =
 pub struct SchemaLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
+    pub document: limits::DocumentLimits,
     /// Off in production: introspection and "did you mean" suggestions help attackers.
     pub introspection: bool,
 }
@@ -30,6 +34,8 @@ impl Default for SchemaLimits {
         Self {
             max_depth: 15,
             max_complexity: 5_000,
+            max_directives: 50,
+            document: limits::DocumentLimits::default(),
             introspection: true,
         }
     }
@@ -43,7 +49,9 @@ pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema
     )
     .data(context)
     .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity);
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives)
+    .extension(limits::DocumentLimitsExtension(limits.document));
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -197,6 +197,26 @@ impl SiteAndJobMutations {
             .map_err(IntoGraphqlError::into_graphql_error)
     }
 
+    /// Stops a job: a queued job ends at once, a running one within a second.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
+        jobs::cancel_job(app(ctx), caller, id)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Queues a failed or cancelled job again.
+    async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
+        jobs::retry_job(app(ctx), caller, id)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
     /// Queues an optimization job; follow it with `job(id)`.
     async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
         let caller = caller(ctx)?;

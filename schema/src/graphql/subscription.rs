@@ -9,11 +9,13 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::domain::ids::{decode_typed_id, encode_global_id};
-use crate::domain::jobs::{self, active_jobs_of_project, event_of, find_job, is_terminal};
+use crate::domain::jobs::{
+    self, active_jobs_of_project, event_of, find_job, is_terminal, jobs_of_project_changed_since,
+};
 use crate::domain::projects::find_project;
 use crate::graphql::errors::{IntoGraphqlError, database_error};
 use crate::graphql::query::{app, caller};
-use crate::ports::JobEvent;
+use crate::ports::{BusMessage, JobEvent};
 
 /// One step of a job's life.
 #[derive(SimpleObject, Clone)]
@@ -50,25 +52,27 @@ impl From<JobEvent> for JobProgress {
     }
 }
 
-/// Turns a broadcast receiver into a stream of the events `keep` accepts. A lagging
-/// subscriber skips what it missed rather than ending.
-fn events(
-    receiver: broadcast::Receiver<JobEvent>,
-    keep: impl Fn(&JobEvent) -> bool + Send + 'static,
-) -> impl Stream<Item = JobEvent> + Send {
+/// Turns a broadcast receiver into a stream. A subscriber that fell behind gets a
+/// resynchronisation, as after a reconnect, instead of silently missing events.
+fn messages(receiver: broadcast::Receiver<BusMessage>) -> impl Stream<Item = BusMessage> + Send {
     stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(event) => return Some((event, receiver)),
-                Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                    tracing::warn!(skipped, "a subscriber fell behind and skipped job events");
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
+        match receiver.recv().await {
+            Ok(message) => Some((message, receiver)),
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                tracing::warn!(
+                    skipped,
+                    "a subscriber fell behind; resynchronising it from the database"
+                );
+                let since = Utc::now() - chrono::Duration::minutes(1);
+                Some((BusMessage::Reconnected { since }, receiver))
             }
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     })
-    .filter(move |event| std::future::ready(keep(event)))
 }
+
+/// Events may have been lost shortly before a disconnect was noticed.
+const RESYNC_MARGIN_SECONDS: i64 = 10;
 
 #[derive(Default)]
 pub struct SubscriptionRoot;
@@ -92,9 +96,27 @@ impl SubscriptionRoot {
         let initial = event_of(&job, None);
         let finished = is_terminal(&initial.status);
         let organization = caller.organization_id;
-        let live = events(receiver, move |event| {
-            event.job_id == id && event.organization_id == organization
-        });
+        let live = messages(receiver)
+            .then(move |message| {
+                let app = app.clone();
+                let caller = caller.clone();
+                async move {
+                    match message {
+                        BusMessage::Job(event) if event.job_id == id && event.organization_id == organization => {
+                            vec![event]
+                        }
+                        BusMessage::Job(_) => Vec::new(),
+                        BusMessage::Reconnected { .. } => match find_job(&app.database, &caller, id).await {
+                            Ok(job) => vec![event_of(&job, None)],
+                            Err(error) => {
+                                tracing::warn!(%error, "resynchronising a job subscription failed");
+                                Vec::new()
+                            }
+                        },
+                    }
+                }
+            })
+            .flat_map(stream::iter);
         let live = if finished {
             live.take(0).boxed()
         } else {
@@ -135,9 +157,30 @@ impl SubscriptionRoot {
             .map(|job| jobs::event_of(job, None))
             .collect();
         let organization = caller.organization_id;
-        let live = events(receiver, move |event| {
-            event.project_id == id && event.organization_id == organization
-        });
+        let live = messages(receiver)
+            .then(move |message| {
+                let app = app.clone();
+                let caller = caller.clone();
+                async move {
+                    match message {
+                        BusMessage::Job(event) if event.project_id == id && event.organization_id == organization => {
+                            vec![event]
+                        }
+                        BusMessage::Job(_) => Vec::new(),
+                        BusMessage::Reconnected { since } => {
+                            let since = since - chrono::Duration::seconds(RESYNC_MARGIN_SECONDS);
+                            match jobs_of_project_changed_since(&app.database, &caller, id, since).await {
+                                Ok(jobs) => jobs.iter().map(|job| event_of(job, None)).collect(),
+                                Err(error) => {
+                                    tracing::warn!(%error, "resynchronising a project subscription failed");
+                                    Vec::new()
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+            .flat_map(stream::iter);
         Ok(stream::iter(current).chain(live).map(JobProgress::from))
     }
 }

@@ -54,12 +54,16 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, Database
     }
     let url = database_url(settings);
     let options = connect_options(&url, &settings.database);
-    Database::connect(options)
-        .await
-        .map_err(|error| DatabaseError::Connect {
-            url: redact_url(&url),
-            reason: first_line(&error.to_string()),
-        })
+    let mut connection =
+        Database::connect(options)
+            .await
+            .map_err(|error| DatabaseError::Connect {
+                url: redact_url(&url),
+                reason: first_line(&error.to_string()),
+            })?;
+    // Statement latency and errors for /metrics (a no-op before the registry exists).
+    crate::metrics_registry::instrument_database(&mut connection);
+    Ok(connection)
 }
 
 fn connect_options(url: &str, database: &DatabaseSettings) -> ConnectOptions {

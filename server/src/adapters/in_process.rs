@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entmoot_schema::ports::{EventBus, EventBusError, JobDelivery, JobEvent, JobQueue, QueueError};
+use entmoot_schema::ports::{
+    BusMessage, EventBus, EventBusError, JobDelivery, JobEvent, JobQueue, QueueError,
+};
 use tokio::sync::{Mutex, broadcast, mpsc};
 use uuid::Uuid;
 
@@ -65,6 +67,10 @@ impl JobQueue for InProcessQueue {
         Ok(())
     }
 
+    async fn depth(&self) -> Result<u64, QueueError> {
+        Ok(self.receiver.lock().await.len() as u64)
+    }
+
     async fn ping(&self) -> Result<(), QueueError> {
         Ok(())
     }
@@ -75,7 +81,7 @@ impl JobQueue for InProcessQueue {
 const EVENT_BUFFER: usize = 1024;
 
 pub struct InProcessEventBus {
-    sender: broadcast::Sender<JobEvent>,
+    sender: broadcast::Sender<BusMessage>,
 }
 
 impl InProcessEventBus {
@@ -100,11 +106,11 @@ impl EventBus for InProcessEventBus {
 
     async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError> {
         // No subscriber is not an error: nobody is watching this job right now.
-        let _ = self.sender.send(event.clone());
+        let _ = self.sender.send(BusMessage::Job(event.clone()));
         Ok(())
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
         self.sender.subscribe()
     }
 

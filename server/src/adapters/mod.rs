@@ -1,7 +1,14 @@
 //! Adapters from configuration to the concrete services behind the domain's ports:
-//! the database, object storage, the job queue and the event bus.
+//! the database, object storage, the job queue and the event bus; and the cache and
+//! e-mail adapters the application calls directly.
 
+// The cache and the mailer are called from the job and read paths of the application;
+// until those call sites exist only their tests use them.
+#[allow(dead_code)]
+pub mod cache;
 pub mod database;
+#[allow(dead_code)]
+pub mod email;
 pub mod in_process;
 pub mod redis_bus;
 pub mod redis_queue;

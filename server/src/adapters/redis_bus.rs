@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entmoot_schema::ports::{EventBus, EventBusError, JobEvent};
+use chrono::Utc;
+use entmoot_schema::ports::{BusMessage, EventBus, EventBusError, JobEvent};
 use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::Client;
@@ -17,7 +18,7 @@ pub struct RedisEventBus {
     commands: ConnectionManager,
     /// `<prefix>:job-events`.
     channel: String,
-    local: broadcast::Sender<JobEvent>,
+    local: broadcast::Sender<BusMessage>,
 }
 
 impl RedisEventBus {
@@ -50,9 +51,11 @@ impl RedisEventBus {
 async fn forward_events(
     client: Client,
     channel: String,
-    local: broadcast::Sender<JobEvent>,
+    local: broadcast::Sender<BusMessage>,
     mut ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
+    // Set when the subscription dropped: the time from which events may be missing.
+    let mut lost_since: Option<chrono::DateTime<Utc>> = None;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
@@ -62,20 +65,28 @@ async fn forward_events(
                     if let Some(ready) = ready.take() {
                         let _ = ready.send(());
                     }
+                    if let Some(since) = lost_since.take() {
+                        tracing::info!(%since, "job events reconnected; subscribers resynchronise");
+                        let _ = local.send(BusMessage::Reconnected { since });
+                    }
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         let payload: Vec<u8> = message.get_payload_bytes().to_vec();
                         match serde_json::from_slice::<JobEvent>(&payload) {
                             Ok(event) => {
-                                let _ = local.send(event);
+                                let _ = local.send(BusMessage::Job(event));
                             }
                             Err(error) => tracing::warn!(%error, "ignoring a malformed job event"),
                         }
                     }
                     tracing::warn!("job event subscription closed; reconnecting");
+                    lost_since.get_or_insert_with(Utc::now);
                 }
             }
-            Err(error) => tracing::warn!(%error, "connecting for job events failed; retrying"),
+            Err(error) => {
+                tracing::warn!(%error, "connecting for job events failed; retrying");
+                lost_since.get_or_insert_with(Utc::now);
+            }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -98,7 +109,7 @@ impl EventBus for RedisEventBus {
         Ok(())
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+    fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
         self.local.subscribe()
     }
 

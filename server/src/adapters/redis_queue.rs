@@ -186,6 +186,11 @@ impl JobQueue for RedisQueue {
         Ok(())
     }
 
+    async fn depth(&self) -> Result<u64, QueueError> {
+        let mut commands = self.commands.clone();
+        commands.xlen(&self.stream).await.map_err(unavailable)
+    }
+
     async fn ping(&self) -> Result<(), QueueError> {
         let mut commands = self.commands.clone();
         let _: String = redis::cmd("PING")

@@ -12,6 +12,10 @@ pub struct StorageError {
 }
 
 pub fn build_operator(settings: &StorageSettings) -> Result<Operator, StorageError> {
+    // opendal's HTTP services (s3, gcs, azblob) need its process-wide HTTP transport
+    // (reqwest with rustls); without the facade's `auto-register-services` constructor it
+    // must be installed explicitly. Installing twice is harmless.
+    opendal::install_default();
     let provider = settings.provider_name();
     let fail = |error: opendal::Error| StorageError {
         provider,

@@ -1,4 +1,9 @@
-//! `entmoot plugins list`.
+//! `entmoot plugins list` and `entmoot plugins check PATH`.
+
+use std::path::Path;
+
+use anyhow::bail;
+use entmoot_plugin_host::{RunOptions, check_plugin};
 
 use crate::cli::PluginsAction;
 use crate::config::Settings;
@@ -39,5 +44,27 @@ pub fn run(settings: Settings, action: PluginsAction) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        PluginsAction::Check { path, json } => check(&path, json),
     }
+}
+
+/// Prints the conformance report of the plugin at `path`; fails when a check failed.
+fn check(path: &Path, json: bool) -> anyhow::Result<()> {
+    // Child-process isolation with the runner installed beside this binary (in-process, with
+    // a warning, when it is missing), exactly as the server runs jobs.
+    let report = check_plugin(path, &RunOptions::default());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if !report.passed() {
+        let failed = report.steps.iter().filter(|s| s.failed()).count();
+        bail!(
+            "{} does not conform: {failed} of {} checks failed",
+            path.display(),
+            report.steps.len()
+        );
+    }
+    Ok(())
 }

@@ -1,4 +1,9 @@
 //! `entmoot serve`: the API, plus an in-process worker unless `--no-worker`.
+//!
+//! Shutdown: on SIGTERM or SIGINT readiness starts failing (`/health` and
+//! `/health/ready` answer 503 naming `shutdown`), the listener stops accepting, and
+//! in-flight requests get up to `http::SHUTDOWN_TIMEOUT_SECONDS` to finish; then the
+//! metrics listener and the in-process worker stop.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -9,46 +14,120 @@ use entmoot_schema::domain::caller::Role;
 use entmoot_schema::graphql::{SchemaLimits, build_schema};
 
 use crate::config::Settings;
-use crate::http::metrics::HttpMetrics;
-use crate::http::{self, HttpState};
-use crate::{runtime, worker};
+use crate::http::health::{Lifecycle, shutdown_signal};
+use crate::http::{self, HttpState, OpsState};
+use crate::{metrics_registry, runtime, worker};
+
+fn bind(host: &str, port: u16, variables: &str) -> anyhow::Result<TcpListener> {
+    let address = format!("{host}:{port}");
+    TcpListener::bind(&address).with_context(|| format!("{variables}: cannot listen on {address}"))
+}
 
 pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     settings.check_for_server()?;
     // Bind first: a taken port should fail before any connection is made.
-    let address = format!("{}:{}", settings.api_host, settings.api_port);
-    let listener = TcpListener::bind(&address)
-        .with_context(|| format!("API_HOST/API_PORT: cannot listen on {address}"))?;
+    let listener = bind(&settings.api_host, settings.api_port, "API_HOST/API_PORT")?;
     let local_address = listener.local_addr().context("reading the bound address")?;
+    let metrics_listener = match (settings.prometheus_enabled, settings.prometheus_port) {
+        (true, Some(port)) => Some(bind(&settings.api_host, port, "API_HOST/PROMETHEUS_PORT")?),
+        _ => None,
+    };
 
+    let metrics = metrics_registry::install()?;
     let runtime = runtime::build(&settings).await?;
     let limits = SchemaLimits {
         introspection: settings.environment != "production",
         ..SchemaLimits::default()
     };
+    let lifecycle = Arc::new(Lifecycle::default());
+    let ops = OpsState {
+        app: runtime.app.clone(),
+        lifecycle: lifecycle.clone(),
+        metrics,
+        serve_metrics: settings.prometheus_enabled && metrics_listener.is_none(),
+        metrics_port: settings.prometheus_port,
+        data_dir: settings.data_dir.clone(),
+        started_at: chrono::Utc::now(),
+        role: "api",
+    };
     let state = HttpState {
         schema: build_schema(runtime.app.clone(), &limits),
-        app: runtime.app.clone(),
-        metrics: Arc::new(HttpMetrics::new()?),
         default_caller: Caller {
             organization_id: runtime.local_organization_id,
             role: Role::Admin,
         },
-        serve_metrics: settings.prometheus_enabled,
-        started_at: chrono::Utc::now(),
     };
-    let server = http::start(state, listener, settings.api_workers)
-        .with_context(|| format!("starting the HTTP server on {local_address}"))?;
+    if settings.debug_routes {
+        tracing::warn!(
+            "ENTMOOT_DEBUG_ROUTES=true: /debug/panic, /debug/error and /debug/sleep are mounted"
+        );
+    }
+    let server = http::start(
+        state,
+        ops.clone(),
+        listener,
+        settings.api_workers,
+        settings.debug_routes,
+    )
+    .with_context(|| format!("starting the HTTP server on {local_address}"))?;
     tracing::info!("listening on http://{local_address}");
 
+    let metrics_server = match metrics_listener {
+        None => None,
+        Some(listener) => {
+            let address = listener
+                .local_addr()
+                .context("reading the metrics address")?;
+            let server = http::start_operations(
+                OpsState {
+                    serve_metrics: true,
+                    ..ops.clone()
+                },
+                listener,
+            )
+            .with_context(|| format!("starting the metrics server on {address}"))?;
+            tracing::info!("serving /metrics on http://{address}/metrics");
+            Some(server)
+        }
+    };
+    let metrics_handle = metrics_server.as_ref().map(|server| server.handle());
+    let metrics_task = metrics_server.map(tokio::spawn);
+
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_task = with_worker.then(|| {
         let app = runtime.app.clone();
         let settings = settings.clone();
-        tokio::spawn(async move { worker::run_loop(app, settings).await })
+        tokio::spawn(async move { worker::run_loop(app, settings, worker_stopped).await })
+    });
+
+    let handle = server.handle();
+    let signal_task = tokio::spawn(async move {
+        let signal = shutdown_signal().await;
+        lifecycle.begin_shutdown();
+        tracing::info!(
+            signal,
+            "shutting down: readiness fails, in-flight requests get up to {} s",
+            http::SHUTDOWN_TIMEOUT_SECONDS
+        );
+        handle.stop(true).await;
     });
     let served = server.await.context("HTTP server");
+    signal_task.abort();
+    if let Some(handle) = metrics_handle {
+        handle.stop(true).await;
+    }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    // The in-process worker drains the way `entmoot worker` does: running jobs get a
+    // grace period, then are handed back to the queue.
+    let _ = stop_worker.send(true);
     if let Some(task) = worker_task {
-        task.abort();
+        match task.await {
+            Ok(Err(error)) => tracing::warn!(%error, "the in-process worker stopped with an error"),
+            Err(error) => tracing::warn!(%error, "the in-process worker panicked"),
+            Ok(Ok(())) => {}
+        }
     }
     tracing::info!("stopped");
     served

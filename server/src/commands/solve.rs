@@ -6,14 +6,19 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use entmoot_plugin_sdk::Program;
 use entmoot_schema::domain::solve::{SolveRequest, solve};
+use entmoot_schema::formats::export::{ExportFormat, ExportInput, ExportOptions};
 use entmoot_schema::formats::read_site_file;
 use serde_json::json;
 
 use crate::cli::SolveArgs;
+use crate::commands::export;
 use crate::config::Settings;
 use crate::runtime;
 
 pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
+    // Refuse an unknown output extension before a long solve, not after.
+    let out_format = ExportFormat::from_file_name(&args.out.to_string_lossy())
+        .with_context(|| format!("--out {}", args.out.display()))?;
     let site_bytes =
         std::fs::read(&args.site).with_context(|| format!("--site {}", args.site.display()))?;
     let imported =
@@ -57,8 +62,25 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
         .layouts
         .first()
         .context("the strategy returned no layout")?;
-    let geojson = serde_json::to_string_pretty(&best.geojson)?;
-    std::fs::write(&args.out, geojson).with_context(|| format!("--out {}", args.out.display()))?;
+    let site_name = args
+        .site
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let title = format!("Entmoot layout of {site_name}");
+    let (format, _) = export::write_layout_file(
+        &args.out,
+        Some(out_format),
+        &ExportInput {
+            title: &title,
+            problem: &outcome.problem,
+            layout: &best.layout,
+            metrics: &best.metrics,
+            earthwork: None,
+            cost: None,
+        },
+        &ExportOptions::default(),
+    )?;
 
     let summary = json!({
         "strategy": {"name": outcome.strategy.name, "version": outcome.strategy.version},
@@ -75,6 +97,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
         "buildable_area_m2": outcome.problem.buildable_area_m2,
         "elapsed_ms": outcome.elapsed.as_secs_f64() * 1000.0,
         "out": args.out,
+        "format": format.as_str(),
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -287,7 +287,27 @@ pub async fn graphql_post(
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
     };
-    let response = state.schema.execute(into_request(parameters, &state)).await;
+    execute(&state, media, parameters).await
+}
+
+/// Runs a request and records it in the GraphQL metrics.
+async fn execute(
+    state: &HttpState,
+    media: ResponseMediaType,
+    parameters: Parameters,
+) -> HttpResponse {
+    let operation = match operation_type(&parameters.query, parameters.operation_name.as_deref()) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    let started = std::time::Instant::now();
+    let response = state.schema.execute(into_request(parameters, state)).await;
+    crate::metrics_registry::graphql_operation(
+        operation,
+        response.errors.is_empty(),
+        started.elapsed(),
+    );
     render(media, response)
 }
 
@@ -334,8 +354,7 @@ pub async fn graphql_get(
             .content_type(media.content_type())
             .body(error_body("mutations are only accepted over POST").to_string());
     }
-    let response = state.schema.execute(into_request(parameters, &state)).await;
-    render(media, response)
+    execute(&state, media, parameters).await
 }
 
 fn is_websocket_upgrade(request: &HttpRequest) -> bool {

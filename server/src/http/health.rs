@@ -1,17 +1,43 @@
-//! GET /health (readiness: every dependency answers) and GET /health/live (the
-//! process is up). The body follows the deployment guide:
-//! `{"status":"healthy","version":…,"timestamp":…,"checks":{…}}`.
+//! Health endpoints, as load balancers and Kubernetes use them:
+//!
+//! - `GET /health` — the deployment guide's check (ALB, Cloud Load Balancing):
+//!   `{"status":"healthy","version":…,"timestamp":…,"uptime_seconds":…,"failing":[],
+//!   "checks":{…}}`; 503 with `"status":"unhealthy"` and the failing checks named in
+//!   `failing` when a dependency (database, queue, events, storage) does not answer,
+//!   or when the process is shutting down (`shutdown`).
+//! - `GET /health/ready` — readiness: the same checks and answer. A failing readiness
+//!   takes the instance out of the load balancer; it does not restart it.
+//! - `GET /health/live` — liveness: 200 while the process can answer at all. It checks
+//!   no dependency, so a database outage does not make Kubernetes restart every pod.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::adapters::storage;
-use crate::http::HttpState;
+use crate::http::OpsState;
 
 /// A dependency that does not answer within this time counts as down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whether the process still accepts work. Flipped once, by the shutdown signal.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    /// From now on readiness fails with the `shutdown` check.
+    pub fn begin_shutdown(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
 
 async fn timed<F, E>(backend: &str, check: F) -> (bool, Value)
 where
@@ -37,7 +63,12 @@ where
     }
 }
 
-pub async fn health(state: web::Data<HttpState>) -> HttpResponse {
+fn timestamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// GET /health and GET /health/ready.
+pub async fn health(state: web::Data<OpsState>) -> HttpResponse {
     let app = &state.app;
     let database_backend = match app.database.get_database_backend() {
         sea_orm::DbBackend::Postgres => "postgresql",
@@ -50,11 +81,21 @@ pub async fn health(state: web::Data<HttpState>) -> HttpResponse {
         timed(app.event_bus.backend_name(), app.event_bus.ping()),
         timed(app.storage.info().scheme(), storage::probe(&app.storage)),
     );
+    let shutting_down = state.lifecycle.is_shutting_down();
+    let shutdown = if shutting_down {
+        (
+            false,
+            json!({"status": "failing", "error": "the process is shutting down"}),
+        )
+    } else {
+        (true, json!({"status": "ok"}))
+    };
     let checks = [
         ("database", database),
         ("queue", queue),
         ("events", events),
         ("storage", files),
+        ("shutdown", shutdown),
     ];
     let failing: Vec<&str> = checks
         .iter()
@@ -65,8 +106,9 @@ pub async fn health(state: web::Data<HttpState>) -> HttpResponse {
     let body = json!({
         "status": if healthy { "healthy" } else { "unhealthy" },
         "version": env!("CARGO_PKG_VERSION"),
-        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "timestamp": timestamp(),
         "uptime_seconds": (chrono::Utc::now() - state.started_at).num_seconds(),
+        "role": state.role,
         "failing": failing,
         "checks": checks.iter().map(|(name, (_, detail))| (name.to_string(), detail.clone())).collect::<serde_json::Map<_, _>>(),
     });
@@ -77,10 +119,38 @@ pub async fn health(state: web::Data<HttpState>) -> HttpResponse {
     }
 }
 
-pub async fn liveness() -> HttpResponse {
+/// GET /health/live.
+pub async fn liveness(state: web::Data<OpsState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "status": "alive",
         "version": env!("CARGO_PKG_VERSION"),
-        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "timestamp": timestamp(),
+        "role": state.role,
+        "shutting_down": state.lifecycle.is_shutting_down(),
     }))
+}
+
+/// Waits for SIGTERM (what Kubernetes, ECS, Cloud Run and `docker stop` send) or
+/// SIGINT (Ctrl-C) and returns its name.
+pub async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }

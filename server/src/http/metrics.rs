@@ -1,4 +1,9 @@
-//! Prometheus metrics of the HTTP layer and the GET /metrics endpoint.
+//! The HTTP metrics middleware and GET /metrics (Prometheus text format).
+//!
+//! `/metrics` is served on the API port, or only on PROMETHEUS_PORT when that is set
+//! (see `http::start_operations`), and not at all with PROMETHEUS_ENABLED=false.
+//! Each scrape first refreshes the gauges sampled from the database, the pool and the
+//! file system (at most every few seconds; see `metrics_registry`).
 
 use std::time::Instant;
 
@@ -6,70 +11,15 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
 
-use crate::http::HttpState;
+use crate::http::OpsState;
 
-pub struct HttpMetrics {
-    pub registry: Registry,
-    requests_total: IntCounterVec,
-    request_duration_seconds: HistogramVec,
-}
+/// Decrements the in-flight gauge however the request ends.
+struct InFlight(&'static crate::metrics_registry::Metrics);
 
-#[derive(Debug, thiserror::Error)]
-#[error("registering metric {name}: {source}")]
-pub struct MetricsError {
-    name: &'static str,
-    source: prometheus::Error,
-}
-
-impl HttpMetrics {
-    pub fn new() -> Result<Self, MetricsError> {
-        let registry = Registry::new();
-        let requests_total = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by method, route pattern and status",
-            ),
-            &["method", "route", "status"],
-        )
-        .map_err(|source| MetricsError {
-            name: "http_requests_total",
-            source,
-        })?;
-        let request_duration_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by method and route pattern",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-            &["method", "route"],
-        )
-        .map_err(|source| MetricsError {
-            name: "http_request_duration_seconds",
-            source,
-        })?;
-        registry
-            .register(Box::new(requests_total.clone()))
-            .map_err(|source| MetricsError {
-                name: "http_requests_total",
-                source,
-            })?;
-        registry
-            .register(Box::new(request_duration_seconds.clone()))
-            .map_err(|source| MetricsError {
-                name: "http_request_duration_seconds",
-                source,
-            })?;
-        Ok(Self {
-            registry,
-            requests_total,
-            request_duration_seconds,
-        })
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.http_requests_in_flight.dec();
     }
 }
 
@@ -84,33 +34,45 @@ pub async fn record(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let metrics = request
-        .app_data::<web::Data<HttpState>>()
-        .map(|state| state.metrics.clone());
-    let response = next.call(request).await?;
+    let metrics = crate::metrics_registry::get();
+    let _in_flight = metrics.map(|metrics| {
+        metrics.http_requests_in_flight.inc();
+        InFlight(metrics)
+    });
+    let response = next.call(request).await;
     if let Some(metrics) = metrics {
-        let status = response.status().as_u16().to_string();
+        let status = match &response {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        let status = status.as_u16().to_string();
         metrics
-            .requests_total
+            .http_requests_total
             .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
             .inc();
         metrics
-            .request_duration_seconds
+            .http_request_duration_seconds
             .with_label_values(&[method.as_str(), route.as_str()])
             .observe(started.elapsed().as_secs_f64());
     }
-    Ok(response)
+    response
 }
 
-pub async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
+/// GET /metrics.
+pub async fn metrics(state: web::Data<OpsState>) -> HttpResponse {
     if !state.serve_metrics {
-        return HttpResponse::NotFound().body("metrics are disabled (PROMETHEUS_ENABLED=false)");
+        return HttpResponse::NotFound().body(if state.metrics_port.is_some() {
+            "metrics are served on PROMETHEUS_PORT"
+        } else {
+            "metrics are disabled (PROMETHEUS_ENABLED=false)"
+        });
     }
-    let mut families = state.metrics.registry.gather();
-    families.extend(prometheus::gather());
-    let mut buffer = Vec::new();
-    match TextEncoder::new().encode(&families, &mut buffer) {
-        Ok(()) => HttpResponse::Ok()
+    state
+        .metrics
+        .sample(&state.app.database, &state.data_dir)
+        .await;
+    match state.metrics.encode() {
+        Ok(buffer) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(buffer),
         Err(error) => {

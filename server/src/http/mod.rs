@@ -1,48 +1,196 @@
-//! The HTTP surface: /graphql (with GraphiQL), /health, /metrics. Handlers are a
+//! The HTTP surface: /graphql (with GraphiQL), /health, /health/ready, /health/live,
+//! /metrics, and the `/debug/*` routes when ENTMOOT_DEBUG_ROUTES=true. Handlers are a
 //! few lines each and call into the domain through the shared `AppContext`.
+//!
+//! Middleware, outermost first: Sentry (a hub, a transaction and the request context
+//! per request) → metrics (`http_requests_total`, latency, in flight) → request id (the
+//! `X-Request-ID` header, the request span and log line, panics caught as 500).
+//!
+//! Signals are not handled by actix: `commands::serve` turns SIGTERM/SIGINT into a
+//! failing readiness and a graceful stop (in-flight requests get up to 30 s).
 
+pub mod debug;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod request_id;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use entmoot_schema::graphql::EntmootSchema;
 use entmoot_schema::{AppContext, Caller};
 
-use crate::http::metrics::HttpMetrics;
+use anyhow::Context;
+use tokio::sync::watch;
 
-/// What every handler can reach.
+use crate::config::Settings;
+use crate::http::health::Lifecycle;
+use crate::metrics_registry::{self, Metrics};
+
+/// Seconds in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_TIMEOUT_SECONDS: u64 = 30;
+
+/// What the GraphQL handlers reach.
 #[derive(Clone)]
 pub struct HttpState {
-    pub app: AppContext,
     pub schema: EntmootSchema,
-    pub metrics: Arc<HttpMetrics>,
     /// The identity of requests until authentication is configured (the embedded
     /// default's local organization).
     pub default_caller: Caller,
-    pub serve_metrics: bool,
-    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub fn start(state: HttpState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+/// What the health and metrics handlers reach; the worker has one too.
+#[derive(Clone)]
+pub struct OpsState {
+    pub app: AppContext,
+    pub lifecycle: Arc<Lifecycle>,
+    pub metrics: &'static Metrics,
+    /// Whether this listener answers /metrics.
+    pub serve_metrics: bool,
+    /// PROMETHEUS_PORT, for the message of a /metrics refused on the API port.
+    pub metrics_port: Option<u16>,
+    /// ENTMOOT_DATA_DIR, whose file system `entmoot_data_dir_*_bytes` describe.
+    pub data_dir: PathBuf,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// `api` or `worker`, reported by the health endpoints.
+    pub role: &'static str,
+}
+
+fn operations_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/health", web::get().to(health::health))
+        .route("/health/live", web::get().to(health::liveness))
+        .route("/health/ready", web::get().to(health::health))
+        .route("/metrics", web::get().to(metrics::metrics));
+}
+
+/// The API server.
+pub fn start(
+    state: HttpState,
+    ops: OpsState,
+    listener: TcpListener,
+    workers: usize,
+    debug_routes: bool,
+) -> std::io::Result<Server> {
+    let sentry_enabled = sentry::Hub::main().client().is_some();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .wrap(actix_web::middleware::from_fn(metrics::record))
-            .route("/health", web::get().to(health::health))
-            .route("/health/live", web::get().to(health::liveness))
-            .route("/health/ready", web::get().to(health::health))
-            .route("/metrics", web::get().to(metrics::metrics))
+            .app_data(web::Data::new(ops.clone()))
+            .wrap(from_fn(request_id::middleware))
+            .wrap(from_fn(metrics::record))
+            .wrap(Condition::new(
+                sentry_enabled,
+                // 5xx are captured by request_id (once, with the id); this
+                // middleware gives each request its hub and request context.
+                sentry::integrations::actix::Sentry::builder()
+                    .start_transaction(true)
+                    .capture_server_errors(false)
+                    .finish(),
+            ))
+            .configure(operations_routes)
             .route("/graphql", web::post().to(graphql::graphql_post))
             .route("/graphql", web::get().to(graphql::graphql_get))
+            .configure(|config| {
+                if debug_routes {
+                    debug::routes(config);
+                }
+            })
     })
     .workers(workers)
-    .shutdown_timeout(30)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The operations listener on PROMETHEUS_PORT: /metrics and the health endpoints,
+/// for the API (when the port is set) and for workers (which serve nothing else).
+pub fn start_operations(ops: OpsState, listener: TcpListener) -> std::io::Result<Server> {
+    let sentry_enabled = sentry::Hub::main().client().is_some();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(ops.clone()))
+            .wrap(from_fn(request_id::middleware))
+            // A hub per request, so the request id tag never lands on the main hub.
+            .wrap(Condition::new(
+                sentry_enabled,
+                sentry::integrations::actix::Sentry::builder()
+                    .capture_server_errors(false)
+                    .finish(),
+            ))
+            .configure(operations_routes)
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The operations listener of `entmoot worker`, running until `stop`.
+pub struct WorkerOperations {
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl WorkerOperations {
+    /// Stops the listener (after the worker loop has drained).
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+/// For `entmoot worker`: serves /metrics, /health, /health/ready and /health/live on
+/// PROMETHEUS_PORT when it is set (and PROMETHEUS_ENABLED is not false); `None`
+/// otherwise. Readiness fails from the moment `stop` turns true.
+pub fn start_worker_operations(
+    settings: &Settings,
+    app: &AppContext,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<WorkerOperations>> {
+    let (true, Some(port)) = (settings.prometheus_enabled, settings.prometheus_port) else {
+        return Ok(None);
+    };
+    let metrics = metrics_registry::install()?;
+    let address = format!("{}:{port}", settings.api_host);
+    let listener = TcpListener::bind(&address)
+        .with_context(|| format!("API_HOST/PROMETHEUS_PORT: cannot listen on {address}"))?;
+    let bound = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    let lifecycle = Arc::new(Lifecycle::default());
+    let ops = OpsState {
+        app: app.clone(),
+        lifecycle: lifecycle.clone(),
+        metrics,
+        serve_metrics: true,
+        metrics_port: Some(port),
+        data_dir: settings.data_dir.clone(),
+        started_at: chrono::Utc::now(),
+        role: "worker",
+    };
+    let server = start_operations(ops, listener)
+        .with_context(|| format!("starting the metrics server on {bound}"))?;
+    tracing::info!("serving /metrics on http://{bound}/metrics");
+    tokio::spawn(async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+        lifecycle.begin_shutdown();
+    });
+    Ok(Some(WorkerOperations {
+        handle: server.handle(),
+        task: tokio::spawn(server),
+    }))
 }

@@ -1,6 +1,7 @@
 //! `entmoot-plugin-runner`: the child process the host runs a strategy plugin in. Loads the
 //! plugin, reads one `RunInput` JSON from stdin, writes `RunnerEvent` lines to stdout (see
-//! `entmoot_plugin_host::protocol`). Applies resource limits to itself before loading.
+//! `entmoot_plugin_host::protocol`). Applies resource limits to itself before loading, and
+//! turns SIGTERM into the cancel flag the plugin polls (the host's polite "stop now").
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -10,7 +11,6 @@ use std::sync::atomic::AtomicBool;
 use entmoot_plugin_host::protocol::RunnerEvent;
 use entmoot_plugin_host::{HostError, LoadedPlugin};
 use entmoot_plugin_sdk::StrategyError;
-use entmoot_plugin_sdk::abi::RunInput;
 
 const USAGE: &str = "usage: entmoot-plugin-runner --plugin PATH [--max-memory-mb N] [--max-cpu-seconds N] < request.json";
 
@@ -47,7 +47,12 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// Set by SIGTERM: the host asks the plugin to stop. Read by the plugin's cancel callback.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
 fn main() -> ExitCode {
+    // First, so that a stop request arriving during start-up is not lost.
+    os::cancel_on_sigterm(&CANCELLED);
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
@@ -87,15 +92,8 @@ fn main() -> ExitCode {
         });
         return ExitCode::from(1);
     }
-    let input: RunInput = match serde_json::from_slice(&request) {
-        Ok(input) => input,
-        Err(e) => {
-            send(&RunnerEvent::Error {
-                error: StrategyError::BadRequest(format!("request JSON: {e}")),
-            });
-            return ExitCode::from(1);
-        }
-    };
+    // The request goes to the plugin as the host wrote it: decoding and encoding it again
+    // would only cost time (the plugin validates what it reads).
     let plugin = match LoadedPlugin::load(&args.plugin) {
         Ok(plugin) => plugin,
         Err(e) => {
@@ -105,18 +103,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // The host cancels by killing this process, so the in-process flag never flips.
-    let never = AtomicBool::new(false);
     let mut progress_send = |p| {
         send(&RunnerEvent::Progress(p));
     };
-    let result = plugin.run_in_process(&input, &mut progress_send, &never);
+    let result = plugin.run_encoded(&request, &mut progress_send, &CANCELLED);
     let event = match result {
         Ok(layouts) => RunnerEvent::Result { layouts },
         Err(HostError::Strategy(error)) => RunnerEvent::Error { error },
         Err(HostError::Cancelled) => RunnerEvent::Error {
             error: StrategyError::Cancelled,
         },
+        Err(HostError::Protocol(message)) => RunnerEvent::ProtocolError { message },
         Err(other) => RunnerEvent::Error {
             error: StrategyError::Failed(other.to_string()),
         },
@@ -132,6 +129,31 @@ fn main() -> ExitCode {
 mod os {
     use std::fs::File;
     use std::os::fd::FromRawFd;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static FLAG: OnceLock<&'static AtomicBool> = OnceLock::new();
+
+    extern "C" fn on_sigterm(_signal: libc::c_int) {
+        // Async-signal-safe: an already-initialised OnceLock read and an atomic store.
+        if let Some(flag) = FLAG.get() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Makes SIGTERM set `flag` instead of ending the process.
+    pub fn cancel_on_sigterm(flag: &'static AtomicBool) {
+        let _ = FLAG.set(flag);
+        // SAFETY: installs a handler that only performs an atomic store; `sa` is fully
+        // initialised (zeroed, then the handler and an empty mask set).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        }
+    }
 
     /// Moves the real stdout to a private descriptor for the protocol and points fd 1 at
     /// stderr, so whatever the plugin prints cannot corrupt the protocol.
@@ -197,6 +219,7 @@ mod os {
 
 #[cfg(not(unix))]
 mod os {
+    pub fn cancel_on_sigterm(_: &'static std::sync::atomic::AtomicBool) {}
     pub fn take_stdout_for_protocol() -> std::io::Result<std::io::Stdout> {
         Ok(std::io::stdout())
     }

@@ -1,7 +1,15 @@
 //! A strategy plugin written against the raw C ABI without the sdk, the way a third party in
-//! another language would. The host tests compile it with rustc in several broken variants
-//! (`--cfg 'variant="…"'`): wrong_abi, no_symbol, liar (returns an invalid layout), abort
-//! (crashes in run), spin (never returns and ignores cancellation).
+//! another language would. The host tests compile it with rustc in many variants
+//! (`--cfg 'variant="…"'`), most of them broken on purpose:
+//!
+//! * refused at load: `wrong_abi` (table says ABI 99), `no_symbol` (no entry symbol),
+//!   `small_table` (struct_size too small), `bad_manifest` (manifest is not JSON);
+//! * broken at run time: `liar` (an invalid layout), `abort` (crashes), `spin` (never returns,
+//!   ignores cancellation), `panic` (a Rust panic escaping `extern "C"`, which aborts),
+//!   `garbage` (status 0 with bytes that are not JSON), `bad_status` (status 7),
+//!   `null_output` (status 0 without writing `*out`), `regress` (progress goes backwards);
+//! * well-behaved: `reload_v1` and `reload_v2` (strategy `reloadable` in two versions, each
+//!   saying which it is in its progress message), `raw` (the default: an empty layout).
 
 #![allow(clippy::missing_safety_doc)]
 
@@ -43,8 +51,28 @@ fn name() -> &'static str {
         "abort"
     } else if cfg!(variant = "spin") {
         "spin"
+    } else if cfg!(variant = "panic") {
+        "panic"
+    } else if cfg!(variant = "garbage") {
+        "garbage"
+    } else if cfg!(variant = "bad_status") {
+        "bad-status"
+    } else if cfg!(variant = "null_output") {
+        "null-output"
+    } else if cfg!(variant = "regress") {
+        "regress"
+    } else if cfg!(any(variant = "reload_v1", variant = "reload_v2")) {
+        "reloadable"
     } else {
         "raw"
+    }
+}
+
+fn version() -> &'static str {
+    if cfg!(variant = "reload_v2") {
+        "2.0.0"
+    } else {
+        "1.0.0"
     }
 }
 
@@ -58,12 +86,22 @@ fn buffer(s: String) -> Buffer {
 }
 
 extern "C" fn manifest() -> Buffer {
+    if cfg!(variant = "bad_manifest") {
+        return buffer("this is not a manifest".into());
+    }
     buffer(format!(
-        r#"{{"name":"{}","version":"1.0.0","abi_version":{ABI},"description":"test plugin",
+        r#"{{"name":"{}","version":"{}","abi_version":{ABI},"description":"test plugin",
             "capabilities":{{"rotations":false,"alternatives":false,"terrain_aware":false,"deterministic":true}},
             "parameters":{{"type":"object"}}}}"#,
-        name()
+        name(),
+        version()
     ))
+}
+
+unsafe fn report(progress: Option<ProgressFn>, user_data: *mut c_void, json: &str) {
+    if let Some(p) = progress {
+        unsafe { p(user_data, json.as_ptr(), json.len()) };
+    }
 }
 
 unsafe extern "C" fn run(
@@ -74,23 +112,62 @@ unsafe extern "C" fn run(
     user_data: *mut c_void,
     out: *mut Buffer,
 ) -> i32 {
-    if let Some(p) = progress {
-        let msg = br#"{"fraction":0.5,"message":"raw plugin at work"}"#;
-        unsafe { p(user_data, msg.as_ptr(), msg.len()) };
+    let message = if cfg!(variant = "reload_v1") {
+        "reloadable v1"
+    } else if cfg!(variant = "reload_v2") {
+        "reloadable v2"
+    } else {
+        "raw plugin at work"
+    };
+    unsafe {
+        report(
+            progress,
+            user_data,
+            &format!(r#"{{"fraction":0.5,"message":"{message}"}}"#),
+        )
+    };
+    if cfg!(variant = "regress") {
+        unsafe { report(progress, user_data, r#"{"fraction":0.2,"message":"oops"}"#) };
     }
     if cfg!(variant = "abort") {
         std::process::abort();
+    }
+    if cfg!(variant = "panic") {
+        panic!("deliberate panic across the C ABI");
     }
     if cfg!(variant = "spin") {
         loop {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
-    // Two copies of the same building on top of each other, nowhere near the site.
-    let asset = r#"{"asset_id":"building-1","name":"Building","asset_type":"building",
-        "center":[0.0,0.0],"width_m":18.288,"length_m":24.384,"rotation_deg":0.0}"#;
-    let json = format!(r#"{{"layouts":[{{"assets":[{asset},{asset}],"roads":[]}}]}}"#);
-    unsafe { out.write(buffer(json)) };
+    if cfg!(variant = "garbage") {
+        let junk: Vec<u8> = (0u8..=255).cycle().take(1000).collect();
+        let b = junk.into_boxed_slice();
+        let len = b.len();
+        unsafe {
+            out.write(Buffer {
+                ptr: Box::into_raw(b) as *mut u8,
+                len,
+            })
+        };
+        return 0;
+    }
+    if cfg!(variant = "bad_status") {
+        unsafe { out.write(buffer(r#"{"layouts":[]}"#.into())) };
+        return 7;
+    }
+    if cfg!(variant = "null_output") {
+        return 0;
+    }
+    if cfg!(variant = "liar") {
+        // Two copies of the same building on top of each other, nowhere near the site.
+        let asset = r#"{"asset_id":"building-1","name":"Building","asset_type":"building",
+            "center":[0.0,0.0],"width_m":18.288,"length_m":24.384,"rotation_deg":0.0}"#;
+        let json = format!(r#"{{"layouts":[{{"assets":[{asset},{asset}],"roads":[]}}]}}"#);
+        unsafe { out.write(buffer(json)) };
+        return 0;
+    }
+    unsafe { out.write(buffer(r#"{"layouts":[{"assets":[],"roads":[]}]}"#.into())) };
     0
 }
 
@@ -102,7 +179,11 @@ unsafe extern "C" fn free(b: Buffer) {
 
 static TABLE: Table = Table {
     abi_version: ABI,
-    struct_size: std::mem::size_of::<Table>() as u32,
+    struct_size: if cfg!(variant = "small_table") {
+        16
+    } else {
+        std::mem::size_of::<Table>() as u32
+    },
     manifest,
     run,
     free,

@@ -1,28 +1,22 @@
 //! The built-in `greedy` strategy: a fast, deterministic constructive placement. It packs the
 //! assets largest first, bottom-left, in up to eight variants (grid-aligned and aligned with the
-//! buildable area's dominant edge, each from the four corners), ranks the results and returns
-//! the best distinct ones. Every returned layout passes the sdk validator by construction.
+//! buildable area's dominant edge, each from the four corners), each with a few street plans
+//! that keep corridors free for roads (`entmoot_plugin_sdk::packing::construct`), connects every
+//! candidate to the entrances by a road tree, drops what no road reaches, ranks the results and
+//! returns the best distinct ones. Every returned layout passes the sdk validator.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod frame;
-pub mod packer;
 pub mod params;
-pub mod region;
 
-use std::cmp::Ordering;
-use std::collections::HashSet;
-
-use entmoot_plugin_sdk::geo::Centroid;
-use entmoot_plugin_sdk::metrics::layout_metrics;
+use entmoot_plugin_sdk::packing::construct::{
+    Candidate, construct, placement_order, rank_distinct, street_plans, variants,
+};
 use entmoot_plugin_sdk::strategy::{Capabilities, Manifest};
 use entmoot_plugin_sdk::{
     Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, abi, validate_layout,
 };
 
-use crate::frame::Frame;
-use crate::packer::{Packing, Pass};
 use crate::params::Parameters;
-use crate::region::Region;
 
 /// Registry name of this strategy.
 pub const NAME: &str = "greedy";
@@ -69,14 +63,6 @@ impl From<GreedyError> for StrategyError {
     }
 }
 
-/// One packing variant: a frame angle and the corner it packs from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Variant {
-    angle_deg: f64,
-    sx: f64,
-    sy: f64,
-}
-
 impl Strategy for GreedyStrategy {
     fn manifest(&self) -> Manifest {
         Manifest {
@@ -110,51 +96,48 @@ impl Strategy for GreedyStrategy {
         let wanted = request.alternatives.max(1) as usize;
 
         let order = placement_order(problem);
-        let origin = problem
-            .buildable_m
-            .centroid()
-            .map_or([0.0, 0.0], |c| [c.x(), c.y()]);
-        let variants = variants(problem, &params);
+        let variants = variants(problem, params.align_to_site, params.mirrors);
+        let plans = street_plans(problem);
         let total = variants.len();
-        let mut results: Vec<(usize, Packing)> = Vec::new();
-        for (k, v) in variants.iter().enumerate() {
+        let mut results: Vec<Candidate> = Vec::new();
+        'variants: for (k, v) in variants.iter().enumerate() {
             ctx.check_cancelled()?;
             if ctx.is_out_of_time() && !results.is_empty() {
                 break;
             }
-            let frame = Frame::new(v.angle_deg, v.sx, v.sy, origin);
-            let Some(region) = Region::new(frame.area_to_local(&problem.buildable_m)) else {
-                return Err(GreedyError::NoBuildableArea.into());
-            };
-            let packing = Pass {
-                problem,
-                frame,
-                region: &region,
-                order: &order,
-                grid_step_m: params.grid_step_m,
+            let mut truncated = false;
+            for &plan in &plans {
+                let Some(candidate) =
+                    construct(problem, v, k, plan, &order, params.grid_step_m, ctx)?
+                else {
+                    return Err(GreedyError::NoBuildableArea.into());
+                };
+                truncated |= candidate.truncated;
+                let complete = candidate.layout.assets.len() == problem.assets.len();
+                results.push(candidate);
+                if complete || truncated || ctx.should_stop() {
+                    break;
+                }
             }
-            .run(ctx)?;
-            let truncated = packing.truncated;
-            results.push((k, packing));
             let best = results
                 .iter()
-                .map(|(_, p)| p.layout.assets.len())
+                .map(|c| c.layout.assets.len())
                 .max()
                 .unwrap_or(0);
             ctx.report(
                 (k + 1) as f64 / total as f64,
                 Some(best as f64),
                 format!(
-                    "variant {}/{total} (frame {:.2}°, corner {}{}): best so far places {best} of {}",
+                    "variant {}/{total} (frame {:.2}°, corner {}{}): best so far places {best} of {} with roads",
                     k + 1,
                     v.angle_deg,
-                    corner_name(v),
+                    v.corner_name(),
                     if truncated { ", cut short by the time limit" } else { "" },
                     problem.assets.len()
                 ),
             );
             if truncated {
-                break;
+                break 'variants;
             }
         }
 
@@ -175,15 +158,6 @@ impl Strategy for GreedyStrategy {
             }
         }
         Ok(layouts)
-    }
-}
-
-fn corner_name(v: &Variant) -> &'static str {
-    match (v.sx > 0.0, v.sy > 0.0) {
-        (true, true) => "bottom-left",
-        (false, true) => "bottom-right",
-        (true, false) => "top-left",
-        (false, false) => "top-right",
     }
 }
 
@@ -219,97 +193,6 @@ fn check_problem(problem: &Problem) -> Result<(), GreedyError> {
         return Err(GreedyError::NoBuildableArea);
     }
     Ok(())
-}
-
-/// Asset indices, largest footprint first (ties keep problem order).
-fn placement_order(problem: &Problem) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..problem.assets.len()).collect();
-    order.sort_by(|&a, &b| {
-        problem.assets[b]
-            .area_m2()
-            .total_cmp(&problem.assets[a].area_m2())
-            .then(a.cmp(&b))
-    });
-    order
-}
-
-/// The frames to pack in: grid-aligned, and aligned with the site's dominant edge if that
-/// differs; each from one or four corners.
-fn variants(problem: &Problem, params: &Parameters) -> Vec<Variant> {
-    let mut angles = vec![0.0];
-    let reference = problem.reference_angle_deg;
-    if params.align_to_site && reference.is_finite() && reference.abs() > 1e-9 {
-        angles.insert(0, reference);
-    }
-    let corners: &[(f64, f64)] = if params.mirrors {
-        &[(1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0)]
-    } else {
-        &[(1.0, 1.0)]
-    };
-    angles
-        .iter()
-        .flat_map(|&angle_deg| {
-            corners
-                .iter()
-                .map(move |&(sx, sy)| Variant { angle_deg, sx, sy })
-        })
-        .collect()
-}
-
-/// Best first: most assets placed, then most footprint, then most compact, then variant order;
-/// identical layouts are returned once.
-fn rank_distinct(problem: &Problem, results: Vec<(usize, Packing)>, wanted: usize) -> Vec<Layout> {
-    let mut scored: Vec<(usize, f64, f64, usize, Layout)> = results
-        .into_iter()
-        .map(|(k, p)| {
-            let compactness = layout_metrics(problem, &p.layout)
-                .compactness
-                .unwrap_or(0.0);
-            (
-                p.layout.assets.len(),
-                p.footprint_m2,
-                compactness,
-                k,
-                p.layout,
-            )
-        })
-        .collect();
-    scored.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(b.1.total_cmp(&a.1))
-            .then(b.2.total_cmp(&a.2))
-            .then(a.3.cmp(&b.3))
-            .then(Ordering::Equal)
-    });
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (.., layout) in scored {
-        if out.len() == wanted {
-            break;
-        }
-        if seen.insert(fingerprint(&layout)) {
-            out.push(layout);
-        }
-    }
-    out
-}
-
-/// Placements rounded to the millimetre, sorted: equal for layouts that look the same.
-fn fingerprint(layout: &Layout) -> Vec<(String, i64, i64, i64)> {
-    let mut f: Vec<_> = layout
-        .assets
-        .iter()
-        .map(|a| {
-            (
-                a.asset_id.clone(),
-                (a.center[0] * 1000.0).round() as i64,
-                (a.center[1] * 1000.0).round() as i64,
-                (a.rotation_deg * 1000.0).round() as i64,
-            )
-        })
-        .collect();
-    f.sort();
-    f
 }
 
 #[cfg(test)]
@@ -391,5 +274,20 @@ mod tests {
         let mut problem = prepare_problem(&rural_demo_site(), &rural_demo_program(3)).unwrap();
         problem.assets[2].width_m = 100.0;
         assert_eq!(placement_order(&problem), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn placed_assets_have_roads() {
+        let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(3)).unwrap();
+        let layout = &GreedyStrategy
+            .run(
+                &problem,
+                &RunRequest::default(),
+                &mut RunContext::detached(),
+            )
+            .unwrap()[0];
+        assert_eq!(layout.assets.len(), 3);
+        assert!(!layout.roads.is_empty());
+        assert_eq!(validate_layout(&problem, layout), vec![]);
     }
 }

@@ -224,3 +224,20 @@ fn mixed_sizes_and_progress() {
         .collect();
     assert_eq!(&ids[..2], ["building-1", "building-2"]);
 }
+
+#[test]
+fn large_ranch_200_mixed_assets_zero_violations_within_a_minute() {
+    use entmoot_plugin_sdk::fixtures::{large_ranch_program, large_ranch_site};
+    let problem = prepare_problem(&large_ranch_site(), &large_ranch_program()).unwrap();
+    assert!(problem.boundary_area_m2 / 4046.856 > 500.0);
+    let started = Instant::now();
+    let layout = &solve(&problem, &RunRequest::default())[0];
+    let elapsed = started.elapsed();
+    println!(
+        "large ranch: placed {} of 200 in {elapsed:?}",
+        layout.assets.len()
+    );
+    assert_eq!(validate_layout(&problem, layout), vec![]);
+    assert_eq!(layout.assets.len(), 200);
+    assert!(elapsed.as_secs_f64() < 60.0, "{elapsed:?}");
+}

@@ -1,7 +1,7 @@
 //! A packing frame: the world (UTM metres) rotated by `angle_deg` and optionally mirrored, so
 //! that the packer always works with axis-aligned boxes and fills from the bottom-left corner.
 
-use entmoot_plugin_sdk::geo::{Coord, MapCoords, MultiPolygon};
+use crate::geo::{Coord, MapCoords, MultiPolygon};
 
 /// World ⇄ local transform: `local = mirror(R(-angle) · (world - origin))`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,6 +19,7 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame rotated by `angle_deg`, mirrored by `sx`/`sy` (±1), centred on `origin`.
     pub fn new(angle_deg: f64, sx: f64, sy: f64, origin: [f64; 2]) -> Frame {
         let (sin, cos) = angle_deg.to_radians().sin_cos();
         Frame {
@@ -47,6 +48,18 @@ impl Frame {
             x: self.origin[0] + x * self.cos - y * self.sin,
             y: self.origin[1] + x * self.sin + y * self.cos,
         }
+    }
+
+    /// The local axis-aligned bounding box `[min, max]` of a world polygon.
+    pub fn local_box(&self, polygon: &crate::geo::Polygon<f64>) -> ([f64; 2], [f64; 2]) {
+        let mut min = [f64::INFINITY; 2];
+        let mut max = [f64::NEG_INFINITY; 2];
+        for c in polygon.exterior().coords() {
+            let l = self.to_local(*c);
+            min = [min[0].min(l.x), min[1].min(l.y)];
+            max = [max[0].max(l.x), max[1].max(l.y)];
+        }
+        (min, max)
     }
 
     /// A world area in local coordinates.

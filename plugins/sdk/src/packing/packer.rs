@@ -8,14 +8,14 @@
 
 use std::collections::HashMap;
 
-use entmoot_plugin_sdk::geo::Coord;
-use entmoot_plugin_sdk::geometry::normalize_deg;
-use entmoot_plugin_sdk::index::FootprintIndex;
-use entmoot_plugin_sdk::validate::rotation_allowed;
-use entmoot_plugin_sdk::{Layout, PlacedAsset, Problem, ProblemAsset, RunContext, StrategyError};
+use crate::geo::Coord;
+use crate::geometry::normalize_deg;
+use crate::index::FootprintIndex;
+use crate::validate::rotation_allowed;
+use crate::{Layout, PlacedAsset, Problem, ProblemAsset, RunContext, StrategyError};
 
-use crate::frame::Frame;
-use crate::region::Region;
+use crate::packing::frame::Frame;
+use crate::packing::region::Region;
 
 /// Slack (metres) in the spacing test, far below the validator's 1 mm tolerance; it keeps
 /// boxes placed at exactly the spacing from being rejected by rounding.
@@ -45,6 +45,14 @@ pub struct Pass<'a> {
     /// Asset indices in placement order.
     pub order: &'a [usize],
     pub grid_step_m: Option<f64>,
+    /// Local boxes `[min, max]` no footprint may enter (touching is allowed): street corridors
+    /// and entrance aprons kept free for roads.
+    pub obstacles: &'a [([f64; 2], [f64; 2])],
+    /// Clear distance kept between footprints, at least the problem's minimum spacing; a
+    /// larger value leaves room for roads between every pair of assets.
+    pub spacing_m: f64,
+    /// Assets already placed (kept, and packed around); they appear first in the result.
+    pub fixed: &'a [PlacedAsset],
 }
 
 /// One first-fit search: a `w` × `l` box, grid `step`, rows from `from_y` up.
@@ -54,6 +62,7 @@ struct Search {
     l: f64,
     step: f64,
     from_y: f64,
+    spacing: f64,
 }
 
 /// Placed boxes in local coordinates.
@@ -61,24 +70,41 @@ struct Placed {
     index: FootprintIndex,
     /// Candidate rows contributed by placed boxes.
     rows: Vec<f64>,
+    /// Boxes kept free (no spacing needed, touching allowed).
+    obstacles: FootprintIndex,
 }
 
 impl Pass<'_> {
     /// Runs the pass. Stops early (returning what is placed) when out of time; fails only on
     /// cancellation.
     pub fn run(&self, ctx: &RunContext<'_>) -> Result<Packing, StrategyError> {
-        let spacing = self.problem.min_spacing_m;
+        let spacing = self.spacing_m.max(self.problem.min_spacing_m);
         let limit = self.problem.max_footprint_m2();
         let mut placed = Placed {
             index: FootprintIndex::new(),
             rows: Vec::new(),
+            obstacles: FootprintIndex::new(),
         };
+        for (k, (min, max)) in self.obstacles.iter().enumerate() {
+            placed.obstacles.insert_box(*min, *max, k);
+            placed.rows.push(max[1]);
+        }
         // Lowest row still worth scanning for boxes of a given local size: rows below were
         // rejected before and placements only add obstacles.
         let mut hints: HashMap<(u64, u64), f64> = HashMap::new();
         let mut layout = Layout::default();
         let mut footprint = 0.0;
         let mut truncated = false;
+        let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for a in self.fixed {
+            let (min, max) = self.frame.local_box(&a.footprint());
+            placed.index.insert_box(min, max, layout.assets.len());
+            placed.rows.push(min[1]);
+            placed.rows.push(max[1] + spacing);
+            footprint += a.area_m2();
+            done.insert(a.asset_id.as_str());
+            layout.assets.push(a.clone());
+        }
 
         for &i in self.order {
             if ctx.is_cancelled() {
@@ -89,6 +115,9 @@ impl Pass<'_> {
                 break;
             }
             let asset = &self.problem.assets[i];
+            if done.contains(asset.asset_id.as_str()) {
+                continue;
+            }
             let area = asset.area_m2();
             if footprint + area > limit {
                 continue;
@@ -100,7 +129,13 @@ impl Pass<'_> {
             for (w, l, local_rot) in self.orientations(asset) {
                 let key = (w.to_bits(), l.to_bits());
                 let from_y = hints.get(&key).copied().unwrap_or(f64::NEG_INFINITY);
-                let search = Search { w, l, step, from_y };
+                let search = Search {
+                    w,
+                    l,
+                    step,
+                    from_y,
+                    spacing,
+                };
                 let Some(found) = self.first_fit(&placed, &search, ctx) else {
                     // Out of time (or cancelled) in the middle of a scan.
                     if ctx.is_cancelled() {
@@ -174,8 +209,13 @@ impl Pass<'_> {
         search: &Search,
         ctx: &RunContext<'_>,
     ) -> Option<Option<[f64; 2]>> {
-        let Search { w, l, step, from_y } = *search;
-        let spacing = self.problem.min_spacing_m;
+        let Search {
+            w,
+            l,
+            step,
+            from_y,
+            spacing,
+        } = *search;
         let (min, max) = (self.region.min, self.region.max);
         let (x_last, y_last) = (max[0] - w + 1e-9, max[1] - l + 1e-9);
         if x_last < min[0] || y_last < min[1] {
@@ -211,10 +251,17 @@ impl Pass<'_> {
     }
 }
 
-/// If the box `[bmin, bmax]` comes closer than `spacing` to placed boxes, the smallest x (for
-/// the box's left side) that clears all of them by moving right.
+/// If the box `[bmin, bmax]` comes closer than `spacing` to placed boxes (or enters a kept-free
+/// box), the smallest x (for the box's left side) that clears all of them by moving right.
 fn past_conflicts(placed: &Placed, bmin: [f64; 2], bmax: [f64; 2], spacing: f64) -> Option<f64> {
     let mut next: Option<f64> = None;
+    for (pmin, pmax, _) in placed.obstacles.boxes_near(bmin, bmax, 0.0) {
+        let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]);
+        let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]);
+        if gx < -SPACING_EPS && gy < -SPACING_EPS {
+            next = Some(next.map_or(pmax[0], |n: f64| n.max(pmax[0])));
+        }
+    }
     for (pmin, pmax, _) in placed.index.boxes_near(bmin, bmax, spacing) {
         let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]);
         let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]);

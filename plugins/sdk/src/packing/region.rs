@@ -1,7 +1,7 @@
 //! The buildable area in a packing frame, with an R-tree of its edges: answers "is this
 //! axis-aligned box inside the area?" in logarithmic time.
 
-use entmoot_plugin_sdk::geo::{BoundingRect, Coord, Intersects, MultiPolygon};
+use crate::geo::{BoundingRect, Coord, Intersects, MultiPolygon};
 use rstar::{AABB, RTree, primitives::Line};
 
 /// Boxes are shrunk by this much (metres) before the edge test, so a box lying exactly on an
@@ -94,7 +94,7 @@ pub fn segment_hits_box(a: [f64; 2], b: [f64; 2], min: [f64; 2], max: [f64; 2]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entmoot_plugin_sdk::geo::{Polygon, Rect, polygon};
+    use crate::geo::{Polygon, Rect, polygon};
 
     fn square_with_hole() -> Region {
         let outer = Rect::new((0.0, 0.0), (100.0, 100.0)).to_polygon();

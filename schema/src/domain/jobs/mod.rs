@@ -1,0 +1,391 @@
+//! Jobs: one optimization run of a strategy on a site and program. The database row
+//! is the source of truth (queued → running → succeeded | failed | cancelled); the
+//! queue only tells a worker to look at it. `execution` runs a job under a lease,
+//! `recovery` finds jobs that a dead worker or a lost queue left behind.
+
+pub mod execution;
+pub mod recovery;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use entmoot_entities::{jobs, layouts};
+use entmoot_plugin_sdk::Program;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+use crate::domain::caller::Caller;
+use crate::domain::context::AppContext;
+use crate::domain::sites::{SiteError, load_site};
+use crate::domain::solve::{SolveError, choose_strategy};
+use crate::ports::{JobEvent, QueueError};
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// The most alternatives one job may ask for.
+pub const MAX_ALTERNATIVES: u32 = 20;
+
+/// A validated request to run a strategy.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub site_id: Uuid,
+    pub program: Program,
+    pub strategy: Option<String>,
+    pub parameters: serde_json::Value,
+    pub alternatives: u32,
+    pub seed: Option<u64>,
+    pub time_limit: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobInputError {
+    #[error("alternatives: must be between 1 and {MAX_ALTERNATIVES}, got {0}")]
+    Alternatives(i64),
+    #[error("timeLimitSeconds: must be between 1 and 86400, got {0}")]
+    TimeLimit(i64),
+    #[error("seed: must not be negative, got {0}")]
+    Seed(i64),
+    #[error("program: {0}")]
+    Program(String),
+    #[error("parameters: must be a JSON object")]
+    Parameters,
+}
+
+impl NewJob {
+    pub fn parse(
+        site_id: Uuid,
+        program: serde_json::Value,
+        strategy: Option<String>,
+        parameters: Option<serde_json::Value>,
+        alternatives: Option<i64>,
+        seed: Option<i64>,
+        time_limit_seconds: Option<i64>,
+    ) -> Result<Self, JobInputError> {
+        let program = Program::from_json_str(&program.to_string())
+            .map_err(|error| JobInputError::Program(error.to_string()))?;
+        let alternatives = alternatives.unwrap_or(1);
+        if !(1..=i64::from(MAX_ALTERNATIVES)).contains(&alternatives) {
+            return Err(JobInputError::Alternatives(alternatives));
+        }
+        let time_limit = match time_limit_seconds {
+            None => None,
+            Some(seconds) if (1..=86_400).contains(&seconds) => {
+                Some(Duration::from_secs(seconds as u64))
+            }
+            Some(seconds) => return Err(JobInputError::TimeLimit(seconds)),
+        };
+        let seed = match seed {
+            None => None,
+            Some(seed) if seed >= 0 => Some(seed as u64),
+            Some(seed) => return Err(JobInputError::Seed(seed)),
+        };
+        let parameters = parameters.unwrap_or_else(|| serde_json::json!({}));
+        if !parameters.is_object() {
+            return Err(JobInputError::Parameters);
+        }
+        Ok(Self {
+            site_id,
+            program,
+            strategy,
+            parameters,
+            alternatives: alternatives as u32,
+            seed,
+            time_limit,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitJobError {
+    #[error("this caller may not start jobs")]
+    Forbidden,
+    #[error("no site with this id")]
+    SiteNotFound,
+    #[error(transparent)]
+    Strategy(SolveError),
+    #[error("optimization is disabled on this server (ENABLE_OPTIMIZATION=false)")]
+    Disabled,
+    #[error("the job was stored but could not be dispatched: {0}")]
+    Queue(#[from] QueueError),
+    #[error("reading or writing jobs failed")]
+    Database(#[from] DbErr),
+    #[error("reading the site failed")]
+    Site(#[source] SiteError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadJobError {
+    #[error("no job with this id")]
+    NotFound,
+    #[error("reading jobs failed")]
+    Database(#[from] DbErr),
+}
+
+pub async fn submit_job(
+    app: &AppContext,
+    caller: &Caller,
+    new_job: NewJob,
+) -> Result<jobs::Model, SubmitJobError> {
+    if !caller.can_write() {
+        return Err(SubmitJobError::Forbidden);
+    }
+    let (site, _) = load_site(&app.database, caller.organization_id, new_job.site_id)
+        .await
+        .map_err(|error| match error {
+            SiteError::NotFound => SubmitJobError::SiteNotFound,
+            other => SubmitJobError::Site(other),
+        })?;
+    let strategy = {
+        let registry = app
+            .plugins
+            .read()
+            .map_err(|_| DbErr::Custom("plugin registry lock poisoned".into()))?;
+        choose_strategy(&registry, new_job.strategy.as_deref()).map_err(SubmitJobError::Strategy)?
+    };
+    let job = jobs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(caller.organization_id),
+        project_id: Set(site.project_id),
+        site_id: Set(site.id),
+        strategy: Set(strategy.name.clone()),
+        strategy_version: Set(Some(strategy.version.clone())),
+        program: Set(serde_json::to_value(&new_job.program)
+            .map_err(|error| DbErr::Custom(error.to_string()))?),
+        parameters: Set(new_job.parameters),
+        objective_weights: Set(serde_json::json!({})),
+        alternatives: Set(new_job.alternatives as i32),
+        seed: Set(new_job.seed.map(|seed| seed as i64)),
+        time_limit_s: Set(new_job.time_limit.map(|limit| limit.as_secs() as i32)),
+        status: Set(QUEUED.to_owned()),
+        stage: Set(None),
+        progress: Set(0.0),
+        best_objective: Set(None),
+        attempts: Set(0),
+        max_attempts: Set(3),
+        worker_id: Set(None),
+        lease_expires_at: Set(None),
+        heartbeat_at: Set(None),
+        error: Set(None),
+        cancel_requested: Set(false),
+        history: Set(serde_json::json!([])),
+        created_at: Set(Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+    }
+    .insert(&app.database)
+    .await?;
+    // The job is accepted once stored: if the queue is down, recovery dispatches it
+    // from the database when the queue is back.
+    if let Err(error) = app.job_queue.enqueue(job.id).await {
+        tracing::warn!(job_id = %job.id, %error, "dispatching a new job failed; recovery will dispatch it");
+    }
+    (app.observers.job_submitted)();
+    publish(app, &job, None).await;
+    Ok(job)
+}
+
+pub async fn find_job(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<jobs::Model, ReadJobError> {
+    jobs::Entity::find_by_id(id)
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await?
+        .ok_or(ReadJobError::NotFound)
+}
+
+/// The queued and running jobs of a project, oldest first.
+pub async fn active_jobs_of_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    project_id: Uuid,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .filter(jobs::Column::ProjectId.eq(project_id))
+        .filter(jobs::Column::Status.is_in([QUEUED, RUNNING]))
+        .order_by_asc(jobs::Column::CreatedAt)
+        .all(database)
+        .await
+}
+
+/// Jobs of a project that are active or ended after `since`: what a subscriber may
+/// have missed while the event bus was disconnected.
+pub async fn jobs_of_project_changed_since(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    project_id: Uuid,
+    since: chrono::DateTime<Utc>,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .filter(jobs::Column::ProjectId.eq(project_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(jobs::Column::Status.is_in([QUEUED, RUNNING]))
+                .add(jobs::Column::FinishedAt.gte(since)),
+        )
+        .order_by_asc(jobs::Column::CreatedAt)
+        .all(database)
+        .await
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    matches!(status, SUCCEEDED | FAILED | CANCELLED)
+}
+
+pub async fn layouts_of_job(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    job_id: Uuid,
+) -> Result<Vec<layouts::Model>, DbErr> {
+    layouts::Entity::find()
+        .filter(layouts::Column::JobId.eq(job_id))
+        .filter(layouts::Column::OrganizationId.eq(caller.organization_id))
+        .order_by_asc(layouts::Column::Rank)
+        .all(database)
+        .await
+}
+
+pub fn event_of(job: &jobs::Model, message: Option<String>) -> JobEvent {
+    JobEvent {
+        job_id: job.id,
+        organization_id: job.organization_id,
+        project_id: job.project_id,
+        status: job.status.clone(),
+        stage: job.stage.clone(),
+        progress: job.progress,
+        best_objective: job.best_objective,
+        message,
+        cancel_requested: job.cancel_requested,
+        started_at: job.started_at,
+        at: Utc::now(),
+    }
+}
+
+pub(crate) async fn publish(app: &AppContext, job: &jobs::Model, message: Option<String>) {
+    let event = event_of(job, message);
+    if let Err(error) = app.event_bus.publish(&event).await {
+        tracing::warn!(job_id = %job.id, %error, "publishing a job event failed");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeJobError {
+    #[error("this caller may not change jobs")]
+    Forbidden,
+    #[error("no job with this id")]
+    NotFound,
+    #[error("the job is {status}; {action} needs {allowed}")]
+    Conflict {
+        status: String,
+        action: &'static str,
+        allowed: &'static str,
+    },
+    #[error("the job could not be dispatched: {0}")]
+    Queue(#[from] QueueError),
+    #[error("reading or writing jobs failed")]
+    Database(#[from] DbErr),
+}
+
+/// Asks for a job to stop. A queued job is cancelled at once; a running one is told
+/// through the event bus (its worker stops the plugin) and ends as cancelled.
+pub async fn cancel_job(
+    app: &AppContext,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<jobs::Model, ChangeJobError> {
+    if !caller.can_write() {
+        return Err(ChangeJobError::Forbidden);
+    }
+    let job = find_job(&app.database, caller, id)
+        .await
+        .map_err(|error| match error {
+            ReadJobError::NotFound => ChangeJobError::NotFound,
+            ReadJobError::Database(error) => ChangeJobError::Database(error),
+        })?;
+    if is_terminal(&job.status) {
+        return Err(ChangeJobError::Conflict {
+            status: job.status,
+            action: "cancelling",
+            allowed: "a queued or running job",
+        });
+    }
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::CancelRequested, Expr::value(true))
+        .filter(jobs::Column::Id.eq(id))
+        .exec(&app.database)
+        .await?;
+    // A queued job never reached a worker: end it here.
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(CANCELLED))
+        .col_expr(jobs::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::Status.eq(QUEUED))
+        .exec(&app.database)
+        .await?;
+    let job = jobs::Entity::find_by_id(id)
+        .one(&app.database)
+        .await?
+        .ok_or(ChangeJobError::NotFound)?;
+    publish(app, &job, Some("cancellation requested".into())).await;
+    Ok(job)
+}
+
+/// Queues a failed or cancelled job again, with a fresh attempt budget.
+pub async fn retry_job(
+    app: &AppContext,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<jobs::Model, ChangeJobError> {
+    if !caller.can_write() {
+        return Err(ChangeJobError::Forbidden);
+    }
+    let reset = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(QUEUED))
+        .col_expr(jobs::Column::Attempts, Expr::value(0))
+        .col_expr(jobs::Column::CancelRequested, Expr::value(false))
+        .col_expr(jobs::Column::Error, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::Stage, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::Progress, Expr::value(0.0))
+        .col_expr(jobs::Column::WorkerId, Expr::value(Option::<String>::None))
+        .col_expr(
+            jobs::Column::LeaseExpiresAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            jobs::Column::FinishedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .filter(jobs::Column::Status.is_in([FAILED, CANCELLED]))
+        .exec(&app.database)
+        .await?;
+    let job = find_job(&app.database, caller, id)
+        .await
+        .map_err(|error| match error {
+            ReadJobError::NotFound => ChangeJobError::NotFound,
+            ReadJobError::Database(error) => ChangeJobError::Database(error),
+        })?;
+    if reset.rows_affected == 0 {
+        return Err(ChangeJobError::Conflict {
+            status: job.status,
+            action: "retrying",
+            allowed: "a failed or cancelled job",
+        });
+    }
+    app.job_queue.enqueue(job.id).await?;
+    publish(app, &job, Some("retry requested".into())).await;
+    Ok(job)
+}

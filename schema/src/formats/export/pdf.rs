@@ -1,0 +1,760 @@
+//! PDF report, written by hand (PDF 1.4, the standard Helvetica fonts, vector paths):
+//! page 1 is the site plan drawn to scale with its legend; the following pages hold the
+//! metrics table, the earthwork and cost tables and the placed assets. Earthwork and
+//! cost are printed as stored with the layout, or as "unknown" with the reason; no
+//! figure is made up.
+
+use std::fmt::Write as _;
+
+use entmoot_plugin_sdk::geo::{Geometry, LineString};
+
+use super::svg::{Paint, PlanFrame, Rgb, paint_of};
+use super::{ExportInput, FeatureKind, Scene, Value, label_point, polygons_of};
+
+const PAGE_WIDTH: f64 = 612.0;
+const PAGE_HEIGHT: f64 = 792.0;
+const MARGIN: f64 = 50.0;
+const SQ_FT_PER_M2: f64 = 10.763_910_416_709_722;
+const M2_PER_ACRE: f64 = 4_046.856_422_4;
+
+/// One page's content stream, in PDF user space (y up).
+#[derive(Default)]
+struct Page {
+    content: String,
+}
+
+impl Page {
+    fn colour(&mut self, colour: Rgb, operator: &str) {
+        let _ = writeln!(
+            self.content,
+            "{:.3} {:.3} {:.3} {operator}",
+            f64::from(colour.0) / 255.0,
+            f64::from(colour.1) / 255.0,
+            f64::from(colour.2) / 255.0
+        );
+    }
+
+    fn text(&mut self, x: f64, y: f64, size: f64, bold: bool, text: &str) {
+        let _ = writeln!(
+            self.content,
+            "0 g BT /{} {size} Tf {x:.2} {y:.2} Td ({}) Tj ET",
+            if bold { "F2" } else { "F1" },
+            pdf_string(text)
+        );
+    }
+
+    /// Right-aligned text ending at `right`.
+    fn text_right(&mut self, right: f64, y: f64, size: f64, text: &str) {
+        self.text(right - text_width(text, size), y, size, false, text);
+    }
+
+    fn line(&mut self, from: (f64, f64), to: (f64, f64), width: f64, colour: Rgb) {
+        self.colour(colour, "RG");
+        let _ = writeln!(
+            self.content,
+            "{width:.2} w {:.2} {:.2} m {:.2} {:.2} l S",
+            from.0, from.1, to.0, to.1
+        );
+    }
+}
+
+/// Helvetica advance widths (per 1000 em) of the characters reports use most; others
+/// count as 556. Good enough to right-align numbers.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' | '$' | '_' => 556.0,
+            '.' | ',' | ' ' | ':' | ';' | '!' | 'i' | 'j' | 'l' | '/' | 'f' | 't' | 'I' => 278.0,
+            '-' | '(' | ')' | 'r' => 333.0,
+            '%' => 889.0,
+            'm' | 'M' | 'W' => 833.0,
+            'w' => 722.0,
+            c if c.is_ascii_uppercase() => 667.0,
+            _ => 556.0,
+        })
+        .sum::<f64>()
+        * size
+        / 1000.0
+}
+
+/// A PDF literal string in WinAnsiEncoding (characters outside it become `?`).
+fn pdf_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let byte: u32 = match c {
+            '\\' | '(' | ')' => {
+                out.push('\\');
+                out.push(c);
+                continue;
+            }
+            ' '..='~' => {
+                out.push(c);
+                continue;
+            }
+            '€' => 0x80,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '•' => 0x95,
+            '–' => 0x96,
+            '—' => 0x97,
+            c if (0xA0..=0xFF).contains(&(c as u32)) => c as u32,
+            _ => u32::from(b'?'),
+        };
+        let _ = write!(out, "\\{byte:03o}");
+    }
+    out
+}
+
+fn path(page: &mut Page, frame: &PlanFrame, line: &LineString<f64>, close: bool) {
+    for (index, c) in line.0.iter().enumerate() {
+        let (x, y) = frame.map(c.x, c.y);
+        let _ = write!(
+            page.content,
+            "{x:.2} {:.2} {} ",
+            PAGE_HEIGHT - y,
+            if index == 0 { 'm' } else { 'l' }
+        );
+    }
+    if close {
+        page.content.push_str("h ");
+    }
+}
+
+/// `paint`'s fill blended with white by its opacity (the report uses no transparency).
+fn blended_fill(paint: &Paint) -> Option<Rgb> {
+    paint.fill.map(|(r, g, b)| {
+        let mix = |channel: u8| {
+            (f64::from(channel) * paint.fill_opacity + 255.0 * (1.0 - paint.fill_opacity)).round()
+                as u8
+        };
+        (mix(r), mix(g), mix(b))
+    })
+}
+
+fn plan_page(scene: &Scene) -> Page {
+    let mut page = Page::default();
+    page.text(MARGIN, PAGE_HEIGHT - MARGIN, 18.0, true, &scene.title);
+    page.text(
+        MARGIN,
+        PAGE_HEIGHT - MARGIN - 18.0,
+        10.0,
+        false,
+        &format!("Site plan, north up. UTM EPSG:{}", scene.epsg),
+    );
+    let plan_top = MARGIN + 40.0;
+    let plan_height = 520.0;
+    let frame = PlanFrame::fit(
+        scene.bounds_m(),
+        MARGIN,
+        plan_top,
+        PAGE_WIDTH - 2.0 * MARGIN,
+        plan_height,
+    );
+    for feature in &scene.features {
+        let paint = paint_of(feature);
+        page.content.push_str("q\n");
+        page.colour(paint.stroke, "RG");
+        match &feature.metres {
+            Geometry::Point(point) => {
+                let (x, y) = frame.map(point.x(), point.y());
+                let y = PAGE_HEIGHT - y;
+                page.colour(paint.fill.unwrap_or(paint.stroke), "rg");
+                let _ = writeln!(page.content, "{:.2} {:.2} 8 8 re f", x - 4.0, y - 4.0);
+            }
+            Geometry::LineString(line) => {
+                let width = match feature.attribute("width") {
+                    Some(Value::Number(width)) => (width * frame.scale).max(0.5),
+                    _ => paint.width,
+                };
+                let _ = write!(page.content, "{width:.2} w 1 J 1 j ");
+                path(&mut page, &frame, line, false);
+                page.content.push_str("S\n");
+            }
+            other => {
+                let _ = write!(page.content, "{:.2} w ", paint.width * 0.75);
+                if paint.dashed {
+                    page.content.push_str("[4 3] 0 d ");
+                }
+                for polygon in polygons_of(other) {
+                    path(&mut page, &frame, polygon.exterior(), true);
+                    for hole in polygon.interiors() {
+                        path(&mut page, &frame, hole, true);
+                    }
+                }
+                match blended_fill(&paint) {
+                    Some(fill) => {
+                        page.colour(fill, "rg");
+                        page.content.push_str("B*\n");
+                    }
+                    None => page.content.push_str("S\n"),
+                }
+            }
+        }
+        page.content.push_str("Q\n");
+    }
+    for feature in scene
+        .features
+        .iter()
+        .filter(|f| matches!(f.kind, FeatureKind::Asset | FeatureKind::Exclusion))
+    {
+        if let Some((x, y)) = label_point(&feature.metres) {
+            let (x, y) = frame.map(x, y);
+            let text = match feature.attribute("asset_id") {
+                Some(id) => id.display(),
+                None => feature.label.clone(),
+            };
+            // As large as fits across the feature, between 3 and 7 points; else none.
+            let across = match feature.attribute("width") {
+                Some(Value::Number(width)) => width * frame.scale,
+                _ => f64::INFINITY,
+            };
+            let size = (across / text_width(&text, 1.0) * 0.9).min(7.0);
+            if size < 3.0 {
+                continue;
+            }
+            page.text(
+                x - text_width(&text, size) / 2.0,
+                PAGE_HEIGHT - y - size / 3.0,
+                size,
+                false,
+                &text,
+            );
+        }
+    }
+    // Scale bar.
+    let bar_m = frame.scale_bar_m(PAGE_WIDTH - 2.0 * MARGIN);
+    let bar_y = PAGE_HEIGHT - plan_top - plan_height - 20.0;
+    page.colour((0, 0, 0), "rg");
+    let _ = writeln!(
+        page.content,
+        "{MARGIN:.2} {bar_y:.2} {:.2} 4 re f",
+        bar_m * frame.scale
+    );
+    page.text(
+        MARGIN,
+        bar_y - 12.0,
+        9.0,
+        false,
+        &format!("0 to {} m", super::format_number(bar_m)),
+    );
+    // Legend.
+    let mut x = MARGIN + bar_m * frame.scale + 30.0;
+    let mut seen: Vec<&'static str> = Vec::new();
+    for feature in &scene.features {
+        let name = match feature.kind {
+            FeatureKind::Boundary => "Boundary",
+            FeatureKind::Setback => "Setback line",
+            FeatureKind::Exclusion => "Exclusion zone",
+            FeatureKind::Entrance => "Entrance",
+            FeatureKind::Road => "Road",
+            FeatureKind::Asset => "Asset",
+        };
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let paint = paint_of(feature);
+        page.colour(blended_fill(&paint).unwrap_or((255, 255, 255)), "rg");
+        page.colour(paint.stroke, "RG");
+        let _ = writeln!(page.content, "0.75 w {x:.2} {bar_y:.2} 12 8 re B");
+        page.text(x + 16.0, bar_y, 9.0, false, name);
+        x += 22.0 + text_width(name, 9.0);
+        if x > PAGE_WIDTH - MARGIN - 60.0 {
+            break;
+        }
+    }
+    // North arrow.
+    let (nx, ny) = (PAGE_WIDTH - MARGIN - 10.0, bar_y + 16.0);
+    page.colour((0, 0, 0), "rg");
+    let _ = writeln!(
+        page.content,
+        "{nx:.2} {ny:.2} m {:.2} {:.2} l {nx:.2} {:.2} l {:.2} {:.2} l h f",
+        nx + 6.0,
+        ny - 24.0,
+        ny - 18.0,
+        nx - 6.0,
+        ny - 24.0
+    );
+    page.text(nx - 4.0, ny - 36.0, 10.0, true, "N");
+    page
+}
+
+/// Flows tables over as many pages as they need.
+struct TablePages {
+    pages: Vec<Page>,
+    y: f64,
+}
+
+impl TablePages {
+    fn new() -> Self {
+        TablePages {
+            pages: vec![Page::default()],
+            y: PAGE_HEIGHT - MARGIN,
+        }
+    }
+
+    fn page(&mut self) -> &mut Page {
+        if self.pages.is_empty() {
+            self.pages.push(Page::default());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    fn need(&mut self, height: f64) {
+        if self.y - height < MARGIN {
+            self.pages.push(Page::default());
+            self.y = PAGE_HEIGHT - MARGIN;
+        }
+    }
+
+    fn heading(&mut self, text: &str) {
+        self.need(40.0);
+        self.y -= 8.0;
+        let y = self.y;
+        self.page().text(MARGIN, y, 14.0, true, text);
+        self.y -= 8.0;
+        let y = self.y;
+        self.page()
+            .line((MARGIN, y), (PAGE_WIDTH - MARGIN, y), 0.5, (120, 120, 120));
+        self.y -= 14.0;
+    }
+
+    fn paragraph(&mut self, text: &str) {
+        self.need(14.0);
+        let y = self.y;
+        self.page().text(MARGIN, y, 10.0, false, text);
+        self.y -= 14.0;
+    }
+
+    /// A row of cells; `columns` are the left edges, the last cell of a row with
+    /// `right_aligned` ends at the right margin.
+    fn row(&mut self, cells: &[String], columns: &[f64], bold: bool) {
+        self.need(14.0);
+        let y = self.y;
+        let page = self.page();
+        for (cell, x) in cells.iter().zip(columns) {
+            page.text(*x, y, 9.5, bold, cell);
+        }
+        self.y -= 13.0;
+    }
+
+    fn key_value(&mut self, key: &str, value: &str) {
+        self.need(14.0);
+        let y = self.y;
+        let page = self.page();
+        page.text(MARGIN, y, 10.0, false, key);
+        page.text_right(PAGE_WIDTH - MARGIN, y, 10.0, value);
+        self.y -= 14.0;
+    }
+}
+
+/// `{"status":"unknown","reason":…}`, null or absent → the reason it is unknown.
+fn unknown_reason(value: Option<&serde_json::Value>, what: &str) -> Option<String> {
+    match value {
+        None | Some(serde_json::Value::Null) => {
+            Some(format!("no {what} was computed for this layout"))
+        }
+        Some(serde_json::Value::Object(map))
+            if map.get("status").and_then(|s| s.as_str()) == Some("unknown") =>
+        {
+            Some(
+                map.get("reason")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("not known")
+                    .to_owned(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Flattens a JSON object into `(dotted key, display value)` rows.
+fn flatten(prefix: &str, value: &serde_json::Value, rows: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&key, inner, rows);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, inner) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{index}]"), inner, rows);
+            }
+        }
+        serde_json::Value::Number(number) => rows.push((
+            prefix.replace('_', " "),
+            number
+                .as_f64()
+                .map(|n| format!("{n:.2}"))
+                .unwrap_or_else(|| number.to_string()),
+        )),
+        serde_json::Value::String(text) => rows.push((prefix.replace('_', " "), text.clone())),
+        serde_json::Value::Bool(flag) => rows.push((prefix.replace('_', " "), flag.to_string())),
+        serde_json::Value::Null => rows.push((prefix.replace('_', " "), "unknown".into())),
+    }
+}
+
+/// A cost breakdown: its priced lines as a table, then its totals; `null` amounts are
+/// printed as unknown.
+fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
+    let Some(serde_json::Value::Object(map)) = cost else {
+        let mut rows = Vec::new();
+        if let Some(value) = cost {
+            flatten("", value, &mut rows);
+        }
+        for (key, shown) in rows {
+            t.key_value(&key, &shown);
+        }
+        return;
+    };
+    let currency = map
+        .get("currency")
+        .and_then(|c| c.as_str())
+        .unwrap_or("")
+        .to_owned();
+    let money = |value: Option<&serde_json::Value>| match value.and_then(|v| v.as_f64()) {
+        Some(amount) => format!("{amount:.2} {currency}"),
+        None => "unknown".to_owned(),
+    };
+    if let Some(serde_json::Value::Array(lines)) = map.get("lines") {
+        let columns = [
+            MARGIN,
+            MARGIN + 150.0,
+            MARGIN + 240.0,
+            MARGIN + 290.0,
+            MARGIN + 380.0,
+        ];
+        t.row(
+            &[
+                "Item".into(),
+                "Quantity".into(),
+                "Unit".into(),
+                "Unit cost".into(),
+                "Amount".into(),
+            ],
+            &columns,
+            true,
+        );
+        for line in lines {
+            let text = |key: &str| {
+                line.get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .replace('_', " ")
+            };
+            let number = |key: &str| {
+                line.get(key)
+                    .and_then(|v| v.as_f64())
+                    .map(|n| format!("{n:.2}"))
+                    .unwrap_or_else(|| "unknown".into())
+            };
+            t.row(
+                &[
+                    text("item"),
+                    number("quantity"),
+                    text("unit"),
+                    number("unit_cost"),
+                    money(line.get("amount")),
+                ],
+                &columns,
+                false,
+            );
+        }
+        t.y -= 6.0;
+    }
+    for key in [
+        "earthwork",
+        "roads",
+        "assets",
+        "subtotal",
+        "contingency",
+        "total",
+    ] {
+        if map.contains_key(key) {
+            let label = format!("{}{}", key[..1].to_ascii_uppercase(), &key[1..]);
+            t.key_value(&label, &money(map.get(key)));
+        }
+    }
+    if map.get("complete").and_then(|c| c.as_bool()) == Some(false) {
+        t.paragraph("The total leaves out what is unknown (earthwork without terrain).");
+    }
+}
+
+fn tables(input: &ExportInput<'_>) -> Vec<Page> {
+    let problem = input.problem;
+    let metrics = input.metrics;
+    let mut t = TablePages::new();
+    t.heading("Layout metrics");
+    t.key_value(
+        "Placed assets",
+        &format!("{} of {}", metrics.placed, metrics.requested),
+    );
+    t.key_value(
+        "Unplaced assets",
+        &if metrics.unplaced_asset_ids.is_empty() {
+            "none".to_owned()
+        } else {
+            metrics.unplaced_asset_ids.join(", ")
+        },
+    );
+    for (asset_type, count) in &metrics.placed_by_type {
+        t.key_value(
+            &format!("Placed {}", asset_type.replace('_', " ")),
+            &count.to_string(),
+        );
+    }
+    let area = |m2: f64| {
+        format!(
+            "{m2:.1} m2 ({:.0} ft2, {:.2} acres)",
+            m2 * SQ_FT_PER_M2,
+            m2 / M2_PER_ACRE
+        )
+    };
+    t.key_value("Site area", &area(problem.boundary_area_m2));
+    t.key_value("Buildable area", &area(problem.buildable_area_m2));
+    t.key_value("Total footprint", &area(metrics.footprint_m2));
+    t.key_value(
+        "Coverage (footprint / site)",
+        &format!(
+            "{:.2} % (limit {:.1} %)",
+            metrics.coverage * 100.0,
+            problem.max_coverage * 100.0
+        ),
+    );
+    t.key_value(
+        "Buildable area used",
+        &format!("{:.2} %", metrics.buildable_utilization * 100.0),
+    );
+    t.key_value(
+        "Compactness",
+        &metrics
+            .compactness
+            .map(|c| format!("{c:.3}"))
+            .unwrap_or_else(|| "n/a (nothing placed)".into()),
+    );
+    t.key_value("Road length", &format!("{:.1} m", metrics.road_length_m));
+    t.key_value(
+        "Mean distance to entrance",
+        &metrics
+            .mean_entrance_distance_m
+            .map(|d| format!("{d:.1} m"))
+            .unwrap_or_else(|| "n/a (nothing placed)".into()),
+    );
+    t.key_value("Setback", &format!("{:.2} m", problem.setback_m));
+    t.key_value(
+        "Minimum spacing",
+        &format!("{:.2} m", problem.min_spacing_m),
+    );
+
+    // Earthwork and cost as given with the layout, else as the metrics carry them.
+    let metrics_json = serde_json::to_value(metrics).unwrap_or_default();
+    let from_metrics = |key: &str| {
+        metrics_json
+            .get(key)
+            .filter(|value| !value.is_null())
+            .cloned()
+    };
+    let earthwork = input.earthwork.cloned().or_else(|| {
+        from_metrics("earthwork").or_else(|| {
+            metrics_json
+                .get("earthwork_status")
+                .and_then(|status| status.as_str())
+                .map(|status| {
+                    serde_json::json!({
+                        "status": "unknown",
+                        "reason": status.trim_start_matches("unknown: "),
+                    })
+                })
+        })
+    });
+    let cost = input.cost.cloned().or_else(|| from_metrics("cost"));
+    t.heading("Earthwork");
+    match unknown_reason(earthwork.as_ref(), "earthwork") {
+        Some(reason) => t.key_value("Earthwork: unknown", &reason),
+        None => {
+            let mut rows = Vec::new();
+            if let Some(value) = &earthwork {
+                flatten("", value, &mut rows);
+            }
+            for (key, shown) in rows {
+                t.key_value(&key, &shown);
+            }
+        }
+    }
+    t.heading("Cost");
+    match unknown_reason(cost.as_ref(), "cost estimate") {
+        Some(reason) => t.key_value("Cost: unknown", &reason),
+        None => cost_table(&mut t, cost.as_ref()),
+    }
+
+    t.heading("Placed assets");
+    let columns = [
+        MARGIN,
+        MARGIN + 80.0,
+        MARGIN + 190.0,
+        MARGIN + 270.0,
+        MARGIN + 320.0,
+        MARGIN + 370.0,
+        MARGIN + 420.0,
+    ];
+    t.row(
+        &[
+            "Asset id".into(),
+            "Name".into(),
+            "Type".into(),
+            "Width m".into(),
+            "Length m".into(),
+            "Rotation".into(),
+            "Centre E, N (m)".into(),
+        ],
+        &columns,
+        true,
+    );
+    for asset in &input.layout.assets {
+        let mut name = asset.name.clone();
+        if name.chars().count() > 20 {
+            name = name.chars().take(19).collect::<String>() + "…";
+        }
+        t.row(
+            &[
+                asset.asset_id.clone(),
+                name,
+                asset.asset_type.to_string(),
+                format!("{:.2}", asset.width_m),
+                format!("{:.2}", asset.length_m),
+                format!("{:.1}", asset.rotation_deg),
+                format!("{:.1}, {:.1}", asset.center[0], asset.center[1]),
+            ],
+            &columns,
+            false,
+        );
+    }
+    if input.layout.assets.is_empty() {
+        t.paragraph("No asset is placed.");
+    }
+    t.pages
+}
+
+pub fn write(scene: &Scene, input: &ExportInput<'_>) -> Vec<u8> {
+    let mut pages = vec![plan_page(scene)];
+    pages.extend(tables(input));
+    let total = pages.len();
+    for (index, page) in pages.iter_mut().enumerate() {
+        page.colour((0, 0, 0), "rg");
+        let footer = format!("{} - page {} of {total}", scene.title, index + 1);
+        page.text(MARGIN, MARGIN / 2.0, 8.0, false, &footer);
+    }
+    assemble(&pages)
+}
+
+/// Objects: 1 catalog, 2 page tree, 3 Helvetica, 4 Helvetica-Bold, 5 info, then a page
+/// object and its content stream per page.
+fn assemble(pages: &[Page]) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new();
+    let page_ids: Vec<usize> = (0..pages.len()).map(|i| 6 + 2 * i).collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objects.push(format!(
+        "<< /Type /Pages /Count {} /Kids [{}] >>",
+        pages.len(),
+        page_ids
+            .iter()
+            .map(|id| format!("{id} 0 R"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+    );
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
+            .into(),
+    );
+    objects.push("<< /Producer (Entmoot) /Title (Entmoot layout report) >>".into());
+    for (index, page) in pages.iter().enumerate() {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
+            page_ids[index] + 1
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{}\nendstream",
+            page.content.len() + 1,
+            page.content
+        ));
+    }
+    // The binary comment (bytes ≥ 128) tells transfer tools the file is binary.
+    let mut bytes: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(bytes.len());
+        bytes.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
+    }
+    let xref = bytes.len();
+    let mut out = String::new();
+    let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        let _ = writeln!(out, "{offset:010} 00000 n ");
+    }
+    let _ = write!(
+        out,
+        "trailer\n<< /Size {} /Root 1 0 R /Info 5 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    bytes.extend_from_slice(out.as_bytes());
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::demo;
+    use super::*;
+
+    #[test]
+    fn writes_a_consistent_xref_and_unknown_earthwork() {
+        let (problem, layout, metrics) = demo();
+        let earthwork =
+            serde_json::json!({"status": "unknown", "reason": "no terrain (DEM) was given"});
+        let input = ExportInput {
+            title: "Demo (rural)",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: Some(&earthwork),
+            cost: None,
+        };
+        let scene = Scene::build(&input).unwrap();
+        let pdf = write(&scene, &input);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.starts_with("%PDF-1.4"));
+        assert!(text.contains("(Earthwork: unknown) Tj"));
+        assert!(text.contains("(no terrain \\(DEM\\) was given) Tj"));
+        // Every xref offset points at its object.
+        let xref_at: usize = text
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let table = &pdf[xref_at..];
+        let table = String::from_utf8_lossy(table);
+        for (number, line) in table.lines().skip(3).take(5).enumerate() {
+            let offset: usize = line[..10].parse().unwrap();
+            assert!(
+                pdf[offset..].starts_with(format!("{} 0 obj", number + 1).as_bytes()),
+                "object {}",
+                number + 1
+            );
+        }
+        assert_eq!(pdf_string("é(x)"), "\\351\\(x\\)");
+    }
+}

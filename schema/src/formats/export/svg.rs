@@ -1,0 +1,346 @@
+//! SVG site plan: the layout drawn to scale (north up) with a title, labels, a legend,
+//! a scale bar and a north arrow. The plan geometry (`PlanFrame`, `Paint`) is shared
+//! with the PDF report so both draw the same picture.
+
+use std::fmt::Write as _;
+
+use entmoot_plugin_sdk::geo::{Geometry, LineString};
+
+use super::{
+    FeatureKind, Scene, SceneFeature, Value, format_number, label_point, polygons_of, xml_escape,
+};
+
+/// RGB colour in 0..=255.
+pub type Rgb = (u8, u8, u8);
+
+/// How a feature is painted.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    pub stroke: Rgb,
+    pub fill: Option<Rgb>,
+    pub fill_opacity: f64,
+    /// Line width in points / pixels (roads: their paved width to scale instead).
+    pub width: f64,
+    pub dashed: bool,
+}
+
+pub fn paint_of(feature: &SceneFeature) -> Paint {
+    let plain = |stroke: Rgb, width: f64| Paint {
+        stroke,
+        fill: None,
+        fill_opacity: 0.0,
+        width,
+        dashed: false,
+    };
+    match feature.kind {
+        FeatureKind::Boundary => Paint {
+            fill: Some((244, 241, 222)),
+            fill_opacity: 1.0,
+            ..plain((60, 60, 60), 2.0)
+        },
+        FeatureKind::Setback => Paint {
+            dashed: true,
+            ..plain((230, 140, 0), 1.0)
+        },
+        FeatureKind::Exclusion => Paint {
+            fill: Some((240, 120, 120)),
+            fill_opacity: 0.45,
+            ..plain((200, 30, 30), 1.0)
+        },
+        FeatureKind::Entrance => Paint {
+            fill: Some((20, 160, 20)),
+            fill_opacity: 1.0,
+            ..plain((0, 100, 0), 1.0)
+        },
+        FeatureKind::Road => plain((120, 120, 120), 1.0),
+        FeatureKind::Asset => {
+            let asset_type = feature
+                .attribute("asset_type")
+                .map(Value::display)
+                .unwrap_or_default();
+            let fill = match asset_type.as_str() {
+                "building" => (90, 130, 220),
+                "parking_lot" => (170, 170, 170),
+                "equipment_yard" => (200, 190, 80),
+                "storage_tank" => (180, 90, 180),
+                "pond" => (90, 190, 230),
+                _ => (140, 140, 140),
+            };
+            Paint {
+                fill: Some(fill),
+                fill_opacity: 0.85,
+                ..plain((30, 50, 110), 1.0)
+            }
+        }
+    }
+}
+
+/// Maps metres to a drawing area (y down), keeping the aspect ratio.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanFrame {
+    pub min_x: f64,
+    pub max_y: f64,
+    pub scale: f64,
+    pub left: f64,
+    pub top: f64,
+}
+
+impl PlanFrame {
+    /// Fits `bounds` (`[min_x, min_y, max_x, max_y]` in metres) into a box.
+    pub fn fit(bounds: [f64; 4], left: f64, top: f64, width: f64, height: f64) -> PlanFrame {
+        let span_x = (bounds[2] - bounds[0]).max(1e-6);
+        let span_y = (bounds[3] - bounds[1]).max(1e-6);
+        let scale = (width / span_x).min(height / span_y);
+        PlanFrame {
+            min_x: bounds[0],
+            max_y: bounds[3],
+            scale,
+            left: left + (width - span_x * scale) / 2.0,
+            top: top + (height - span_y * scale) / 2.0,
+        }
+    }
+
+    /// A point in metres → drawing coordinates (y down).
+    pub fn map(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.left + (x - self.min_x) * self.scale,
+            self.top + (self.max_y - y) * self.scale,
+        )
+    }
+
+    /// A round scale-bar length in metres about a fifth of `width` drawing units.
+    pub fn scale_bar_m(&self, width: f64) -> f64 {
+        let target = width / 5.0 / self.scale;
+        let magnitude = 10f64.powf(target.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|step| step * magnitude)
+            .rfind(|length| *length <= target)
+            .unwrap_or(magnitude)
+    }
+}
+
+const WIDTH: f64 = 1000.0;
+const HEIGHT: f64 = 800.0;
+const MARGIN: f64 = 40.0;
+const TITLE_HEIGHT: f64 = 40.0;
+const LEGEND_WIDTH: f64 = 180.0;
+
+fn rgb(colour: Rgb) -> String {
+    format!("rgb({},{},{})", colour.0, colour.1, colour.2)
+}
+
+fn path_data(frame: &PlanFrame, line: &LineString<f64>, close: bool) -> String {
+    let mut d = String::new();
+    for (index, c) in line.0.iter().enumerate() {
+        let (x, y) = frame.map(c.x, c.y);
+        let _ = write!(d, "{}{x:.2},{y:.2} ", if index == 0 { 'M' } else { 'L' });
+    }
+    if close {
+        d.push('Z');
+    }
+    d
+}
+
+pub fn write(scene: &Scene) -> String {
+    let frame = PlanFrame::fit(
+        scene.bounds_m(),
+        MARGIN,
+        MARGIN + TITLE_HEIGHT,
+        WIDTH - 2.0 * MARGIN - LEGEND_WIDTH,
+        HEIGHT - 2.0 * MARGIN - TITLE_HEIGHT - 30.0,
+    );
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"Helvetica, Arial, sans-serif\">"
+    );
+    let _ = writeln!(out, "<title>{}</title>", xml_escape(&scene.title));
+    out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let _ = writeln!(
+        out,
+        "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"22\" font-weight=\"bold\">{}</text>",
+        MARGIN + 10.0,
+        xml_escape(&scene.title)
+    );
+    let _ = writeln!(
+        out,
+        "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"12\" fill=\"#555\">Site plan, north up; UTM EPSG:{}</text>",
+        MARGIN + 28.0,
+        scene.epsg
+    );
+    for feature in &scene.features {
+        let paint = paint_of(feature);
+        let class = feature.kind.as_str();
+        let dash = if paint.dashed {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        match &feature.metres {
+            Geometry::Point(point) => {
+                let (x, y) = frame.map(point.x(), point.y());
+                let _ = writeln!(
+                    out,
+                    "<circle class=\"{class}\" cx=\"{x:.2}\" cy=\"{y:.2}\" r=\"6\" fill=\"{}\" stroke=\"{}\"/>",
+                    rgb(paint.fill.unwrap_or(paint.stroke)),
+                    rgb(paint.stroke)
+                );
+            }
+            Geometry::LineString(line) => {
+                let width = match feature.attribute("width") {
+                    Some(Value::Number(width)) => (width * frame.scale).max(1.0),
+                    _ => paint.width,
+                };
+                let _ = writeln!(
+                    out,
+                    "<path class=\"{class}\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{width:.2}\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>",
+                    path_data(&frame, line, false),
+                    rgb(paint.stroke)
+                );
+            }
+            other => {
+                let mut d = String::new();
+                for polygon in polygons_of(other) {
+                    d.push_str(&path_data(&frame, polygon.exterior(), true));
+                    for hole in polygon.interiors() {
+                        d.push_str(&path_data(&frame, hole, true));
+                    }
+                }
+                let fill = match paint.fill {
+                    Some(colour) => format!(
+                        "fill=\"{}\" fill-opacity=\"{}\"",
+                        rgb(colour),
+                        paint.fill_opacity
+                    ),
+                    None => "fill=\"none\"".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "<path class=\"{class}\" d=\"{d}\" fill-rule=\"evenodd\" {fill} stroke=\"{}\" stroke-width=\"{}\"{dash}/>",
+                    rgb(paint.stroke),
+                    paint.width
+                );
+            }
+        }
+    }
+    for feature in &scene.features {
+        if !matches!(feature.kind, FeatureKind::Asset | FeatureKind::Exclusion) {
+            continue;
+        }
+        if let Some((x, y)) = label_point(&feature.metres) {
+            let (x, y) = frame.map(x, y);
+            let _ = writeln!(
+                out,
+                "<text x=\"{x:.2}\" y=\"{y:.2}\" font-size=\"10\" text-anchor=\"middle\" dominant-baseline=\"middle\">{}</text>",
+                xml_escape(&feature.label)
+            );
+        }
+    }
+    legend(&mut out, scene);
+    // Scale bar and north arrow.
+    let bar_m = frame.scale_bar_m(WIDTH - 2.0 * MARGIN - LEGEND_WIDTH);
+    let bar = bar_m * frame.scale;
+    let y = HEIGHT - MARGIN;
+    let _ = writeln!(
+        out,
+        "<g class=\"scale\"><rect x=\"{MARGIN}\" y=\"{}\" width=\"{bar:.2}\" height=\"6\" fill=\"black\"/><text x=\"{MARGIN}\" y=\"{}\" font-size=\"11\">0</text><text x=\"{:.2}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{} m</text></g>",
+        y - 6.0,
+        y + 12.0,
+        MARGIN + bar,
+        y + 12.0,
+        format_number(bar_m)
+    );
+    let nx = WIDTH - MARGIN - 20.0;
+    let ny = HEIGHT - MARGIN - 40.0;
+    let _ = writeln!(
+        out,
+        "<g class=\"north\"><path d=\"M{nx},{} L{},{} L{nx},{} L{},{} Z\" fill=\"black\"/><text x=\"{nx}\" y=\"{}\" font-size=\"14\" text-anchor=\"middle\">N</text></g>",
+        ny - 30.0,
+        nx + 8.0,
+        ny,
+        ny - 8.0,
+        nx - 8.0,
+        ny,
+        ny + 16.0
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+fn legend(out: &mut String, scene: &Scene) {
+    let x = WIDTH - MARGIN - LEGEND_WIDTH + 20.0;
+    let mut y = MARGIN + TITLE_HEIGHT + 10.0;
+    let _ = writeln!(
+        out,
+        "<text x=\"{x}\" y=\"{y}\" font-size=\"13\" font-weight=\"bold\">Legend</text>"
+    );
+    let mut seen: Vec<String> = Vec::new();
+    for feature in &scene.features {
+        let name = match feature.kind {
+            FeatureKind::Asset => feature
+                .attribute("asset_type")
+                .map(Value::display)
+                .unwrap_or_else(|| "asset".into())
+                .replace('_', " "),
+            FeatureKind::Boundary => "boundary".into(),
+            FeatureKind::Setback => "setback line".into(),
+            FeatureKind::Exclusion => "exclusion zone".into(),
+            FeatureKind::Entrance => "entrance".into(),
+            FeatureKind::Road => "road".into(),
+        };
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        y += 20.0;
+        let paint = paint_of(feature);
+        let _ = writeln!(
+            out,
+            "<rect x=\"{x}\" y=\"{}\" width=\"18\" height=\"12\" fill=\"{}\" stroke=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+            y - 10.0,
+            rgb(paint.fill.unwrap_or(paint.stroke)),
+            rgb(paint.stroke),
+            x + 26.0,
+            y,
+            xml_escape(&name)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::demo;
+    use super::super::{ExportInput, Scene};
+    use super::*;
+
+    #[test]
+    fn draws_every_feature_inside_the_canvas() {
+        let (problem, layout, metrics) = demo();
+        let scene = Scene::build(&ExportInput {
+            title: "Demo",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+        })
+        .unwrap();
+        let svg = write(&scene);
+        assert_eq!(svg.matches("class=\"asset\"").count(), 2);
+        assert_eq!(svg.matches("class=\"road\"").count(), 1);
+        // Our own XML reader accepts it.
+        let mut reader = quick_xml::Reader::from_str(&svg);
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Eof => break,
+                _ => continue,
+            }
+        }
+        let frame = PlanFrame::fit(scene.bounds_m(), 10.0, 10.0, 100.0, 50.0);
+        let [min_x, min_y, max_x, max_y] = scene.bounds_m();
+        let (x0, y0) = frame.map(min_x, max_y);
+        let (x1, y1) = frame.map(max_x, min_y);
+        assert!(x0 >= 10.0 - 1e-9 && x1 <= 110.0 + 1e-9 && y0 >= 10.0 - 1e-9 && y1 <= 60.0 + 1e-9);
+    }
+}

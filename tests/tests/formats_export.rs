@@ -1,0 +1,440 @@
+//! Every export format, read back by an independent reader: GDAL's `ogrinfo` for
+//! GeoJSON, KML, KMZ, DXF and the zipped Shapefile, poppler's `pdftotext` for the
+//! report. The features and figures must match the layout `entmoot solve` produced.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use entmoot_tests::gis::{OgrFeature, lon_lat_area_m2, ogr_features, pdf_text, run_tool};
+use entmoot_tests::{embedded_env, fixture, run_entmoot};
+use serde_json::Value;
+
+const METRES_PER_FOOT: f64 = 0.3048;
+
+struct Demo {
+    dir: tempfile::TempDir,
+    document: Value,
+}
+
+impl Demo {
+    /// Solves the rural demo (three 60 × 80 ft buildings) into a layout document.
+    fn solve() -> Demo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("demo.layout.json");
+        entmoot(
+            dir.path(),
+            &[
+                "solve",
+                "--site",
+                fixture("rural_demo.kml").to_str().unwrap(),
+                "--program",
+                fixture("programs/three_buildings_ft.json")
+                    .to_str()
+                    .unwrap(),
+                "--seed",
+                "7",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let document: Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("layout document"))
+                .expect("JSON");
+        Demo { dir, document }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `entmoot export --layout demo.layout.json --out NAME [extra…]`.
+    fn export(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        let layout = self.path("demo.layout.json");
+        let mut args = vec![
+            "export",
+            "--layout",
+            layout.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let summary: Value = serde_json::from_slice(&entmoot(self.dir.path(), &args)).unwrap();
+        assert_eq!(summary["out"], out.to_str().unwrap());
+        out
+    }
+
+    fn assets(&self) -> Vec<&Value> {
+        self.document["layout"]["assets"]
+            .as_array()
+            .expect("assets")
+            .iter()
+            .collect()
+    }
+
+    fn asset(&self, id: &str) -> &Value {
+        self.assets()
+            .into_iter()
+            .find(|a| a["asset_id"] == id)
+            .unwrap_or_else(|| panic!("no asset {id}"))
+    }
+
+    fn metrics(&self) -> &Value {
+        &self.document["metrics"]
+    }
+}
+
+fn entmoot(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let output = run_entmoot(dir, &embedded_env(dir), args);
+    assert!(
+        output.status.success(),
+        "entmoot {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The footprint corners in metres, computed here from centre, size and rotation.
+fn corners_m(asset: &Value) -> Vec<(f64, f64)> {
+    let centre = (
+        asset["center"][0].as_f64().unwrap(),
+        asset["center"][1].as_f64().unwrap(),
+    );
+    let (w, l) = (
+        asset["width_m"].as_f64().unwrap() / 2.0,
+        asset["length_m"].as_f64().unwrap() / 2.0,
+    );
+    let (s, c) = asset["rotation_deg"]
+        .as_f64()
+        .unwrap()
+        .to_radians()
+        .sin_cos();
+    [(-w, -l), (w, -l), (w, l), (-w, l)]
+        .iter()
+        .map(|(dx, dy)| (centre.0 + dx * c - dy * s, centre.1 + dx * s + dy * c))
+        .collect()
+}
+
+fn close(a: (f64, f64), b: (f64, f64), tolerance: f64) -> bool {
+    (a.0 - b.0).abs() <= tolerance && (a.1 - b.1).abs() <= tolerance
+}
+
+/// Every expected corner appears among `positions`.
+fn has_corners(positions: &[(f64, f64)], corners: &[(f64, f64)], tolerance: f64) -> bool {
+    corners
+        .iter()
+        .all(|c| positions.iter().any(|p| close(*p, *c, tolerance)))
+}
+
+fn of_layer<'a>(features: &'a [OgrFeature], layer: &str) -> Vec<&'a OgrFeature> {
+    features.iter().filter(|f| f.layer == layer).collect()
+}
+
+/// The asset features of a WGS84 dataset match the layout: ids, names, sizes, and a
+/// footprint whose area is width × length.
+fn check_wgs84_assets(demo: &Demo, assets: &[&OgrFeature], format: &str) {
+    assert_eq!(
+        assets.len() as u64,
+        demo.metrics()["placed"].as_u64().unwrap(),
+        "{format}: one feature per placed asset"
+    );
+    for feature in assets {
+        let id = feature
+            .field("asset_id")
+            .unwrap_or_else(|| panic!("{format}: asset_id missing in {feature:?}"));
+        let asset = demo.asset(id);
+        // KML readers take the Placemark name as `Name`.
+        let name = feature.field("name").or_else(|| feature.field("Name"));
+        assert_eq!(name, asset["name"].as_str(), "{format}");
+        assert_eq!(feature.field("asset_type"), Some("building"), "{format}");
+        let width: f64 = feature.field("width").unwrap().parse().unwrap();
+        assert!(
+            (width - asset["width_m"].as_f64().unwrap()).abs() < 1e-5,
+            "{format}: width {width}"
+        );
+        let ring = feature.positions();
+        assert_eq!(ring.len(), 5, "{format}: a closed rectangle, got {ring:?}");
+        let area = lon_lat_area_m2(&ring);
+        let expected = asset["width_m"].as_f64().unwrap() * asset["length_m"].as_f64().unwrap();
+        assert!(
+            (area - expected).abs() / expected < 0.01,
+            "{format}: footprint area {area} m², expected {expected} m²"
+        );
+        for (lon, lat) in ring {
+            assert!(
+                (-103.402..=-103.397).contains(&lon) && (39.35..=39.354).contains(&lat),
+                "{format}: ({lon}, {lat}) is outside the parcel"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_export_reads_back_in_independent_readers() {
+    let demo = Demo::solve();
+    assert_eq!(demo.metrics()["placed"], 3);
+
+    // GeoJSON: the DESIGN.md contract.
+    let geojson = demo.export("demo.geojson", &[]);
+    let features = ogr_features(geojson.to_str().unwrap());
+    let assets: Vec<&OgrFeature> = features
+        .iter()
+        .filter(|f| f.field("kind") == Some("asset"))
+        .collect();
+    check_wgs84_assets(&demo, &assets, "GeoJSON");
+    let reference: Vec<(String, Vec<(f64, f64)>)> = assets
+        .iter()
+        .map(|f| (f.field("asset_id").unwrap().to_owned(), f.positions()))
+        .collect();
+    assert_eq!(
+        features
+            .iter()
+            .filter(|f| f.field("kind") == Some("road"))
+            .count(),
+        demo.document["layout"]["roads"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        features
+            .iter()
+            .filter(|f| f.field("kind") == Some("boundary"))
+            .count(),
+        1
+    );
+    let same_as_geojson = |features: &[&OgrFeature], format: &str| {
+        for feature in features {
+            let id = feature.field("asset_id").unwrap();
+            let (_, expected) = reference.iter().find(|(r, _)| r == id).unwrap();
+            let got = feature.positions();
+            assert!(
+                has_corners(&got, expected, 1e-7),
+                "{format}: {id} corners {got:?} differ from the GeoJSON's {expected:?}"
+            );
+        }
+    };
+
+    // KML and KMZ: one folder (layer) per kind, ExtendedData as fields.
+    let kml = demo.export("demo.kml", &[]);
+    let features = ogr_features(kml.to_str().unwrap());
+    let layers: Vec<&str> = features.iter().map(|f| f.layer.as_str()).collect();
+    for layer in ["Boundary", "Setback", "Entrances", "Roads", "Assets"] {
+        assert!(
+            layers.contains(&layer),
+            "KML layer {layer} missing: {layers:?}"
+        );
+    }
+    let assets = of_layer(&features, "Assets");
+    check_wgs84_assets(&demo, &assets, "KML");
+    same_as_geojson(&assets, "KML");
+    let text = std::fs::read_to_string(&kml).unwrap();
+    assert!(text.contains("<Style id=\"asset-building\">"));
+    assert!(text.contains("<styleUrl>#asset-building</styleUrl>"));
+
+    let kmz = demo.export("demo.kmz", &[]);
+    let inside = format!("/vsizip/{}/doc.kml", kmz.display());
+    let features = ogr_features(&inside);
+    let assets = of_layer(&features, "Assets");
+    check_wgs84_assets(&demo, &assets, "KMZ");
+    same_as_geojson(&assets, "KMZ");
+
+    // Shapefile: one layer per kind, in WGS84 per its .prj.
+    let shapefile = demo.export("demo.shp.zip", &[]);
+    let dataset = format!("/vsizip/{}", shapefile.display());
+    let listing = run_tool("ogrinfo", &["-ro", "-so", &dataset, "assets"], "gdal-bin");
+    assert!(listing.contains("Geometry: Polygon"), "{listing}");
+    assert!(
+        listing.contains("WGS 84") || listing.contains("WGS_1984"),
+        "{listing}"
+    );
+    let features = ogr_features(&dataset);
+    let assets = of_layer(&features, "assets");
+    check_wgs84_assets(&demo, &assets, "Shapefile");
+    same_as_geojson(&assets, "Shapefile");
+    assert_eq!(of_layer(&features, "boundary").len(), 1);
+    assert_eq!(
+        of_layer(&features, "roads").len(),
+        demo.document["layout"]["roads"].as_array().unwrap().len()
+    );
+
+    // DXF in metres and in feet: layers by name, corners at the layout's UTM metres.
+    for (name, factor, extra) in [
+        ("demo.dxf", 1.0, vec![]),
+        ("demo_ft.dxf", 1.0 / METRES_PER_FOOT, vec!["--units", "ft"]),
+    ] {
+        let dxf = demo.export(name, &extra);
+        let features = ogr_features(dxf.to_str().unwrap());
+        let on = |layer: &str| -> Vec<&OgrFeature> {
+            features
+                .iter()
+                .filter(|f| f.field("Layer") == Some(layer))
+                .collect()
+        };
+        for layer in ["BOUNDARY", "SETBACK", "ASSETS", "ROADS", "LABELS"] {
+            assert!(!on(layer).is_empty(), "{name}: no entity on layer {layer}");
+        }
+        let outlines = on("ASSETS");
+        assert_eq!(outlines.len(), 3, "{name}");
+        for asset in demo.assets() {
+            let expected: Vec<(f64, f64)> = corners_m(asset)
+                .into_iter()
+                .map(|(x, y)| (x * factor, y * factor))
+                .collect();
+            assert!(
+                outlines
+                    .iter()
+                    .any(|f| has_corners(&f.positions(), &expected, 1e-3)),
+                "{name}: no outline at {expected:?}"
+            );
+            let id = asset["asset_id"].as_str().unwrap();
+            assert!(
+                on("LABELS")
+                    .iter()
+                    .any(|f| f.field("Text").is_some_and(|t| t.contains(id))),
+                "{name}: no label for {id}"
+            );
+        }
+    }
+
+    // PDF: the plan and the figures.
+    let pdf = demo.export("demo.pdf", &["--title", "Rural demo report"]);
+    let text = pdf_text(&pdf);
+    let metrics = demo.metrics();
+    for expected in [
+        "Rural demo report".to_owned(),
+        "Layout metrics".to_owned(),
+        format!(
+            "{} of {}",
+            metrics["placed"].as_u64().unwrap(),
+            metrics["requested"].as_u64().unwrap()
+        ),
+        format!("{:.1} m2", metrics["footprint_m2"].as_f64().unwrap()),
+        format!(
+            "{:.1} m2",
+            demo.document["problem"]["boundary_area_m2"]
+                .as_f64()
+                .unwrap()
+        ),
+        format!("{:.1} m", metrics["road_length_m"].as_f64().unwrap()),
+        "Earthwork: unknown".to_owned(),
+        "no terrain (DEM) was given".to_owned(),
+        "Cost".to_owned(),
+    ] {
+        assert!(
+            text.contains(&expected),
+            "the report lacks `{expected}`:\n{text}"
+        );
+    }
+    if let Some(total) = metrics["cost"]["total"].as_f64() {
+        assert!(
+            text.contains(&format!("{total:.2}")),
+            "cost total {total:.2}:\n{text}"
+        );
+    }
+    for asset in demo.assets() {
+        let id = asset["asset_id"].as_str().unwrap();
+        let centre = format!(
+            "{:.1}, {:.1}",
+            asset["center"][0].as_f64().unwrap(),
+            asset["center"][1].as_f64().unwrap()
+        );
+        assert!(
+            text.lines()
+                .any(|line| line.contains(id) && line.contains(&centre)),
+            "the asset table lacks {id} at {centre}:\n{text}"
+        );
+    }
+    let pages = run_tool("pdfinfo", &[pdf.to_str().unwrap()], "poppler-utils");
+    assert!(
+        pages
+            .lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with('2')),
+        "{pages}"
+    );
+
+    // SVG: well-formed, one path per asset.
+    let svg = std::fs::read_to_string(demo.export("demo.svg", &[])).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_eq!(svg.matches("class=\"asset\"").count(), 3);
+}
+
+#[test]
+fn solve_writes_the_format_its_out_extension_names_and_refuses_others_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = fixture("rural_demo.kml");
+    let program = fixture("programs/three_buildings_ft.json");
+    let solve = |out: &Path| {
+        run_entmoot(
+            dir.path(),
+            &embedded_env(dir.path()),
+            &[
+                "solve",
+                "--site",
+                site.to_str().unwrap(),
+                "--program",
+                program.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
+    let kmz = dir.path().join("direct.kmz");
+    let output = solve(&kmz);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["format"], "kmz");
+    let features = ogr_features(&format!("/vsizip/{}/doc.kml", kmz.display()));
+    assert_eq!(of_layer(&features, "Assets").len(), 3);
+
+    let wrong = dir.path().join("plan.zip");
+    let output = solve(&wrong);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("plan.zip") && stderr.contains("unknown export format"),
+        "{stderr}"
+    );
+    assert!(!wrong.exists());
+}
+
+#[test]
+fn export_can_solve_first_and_refuses_a_bad_layout_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svg = dir.path().join("plan.svg");
+    let stdout = entmoot(
+        dir.path(),
+        &[
+            "export",
+            "--site",
+            fixture("rural_demo.kml").to_str().unwrap(),
+            "--program",
+            fixture("programs/three_buildings_ft.json")
+                .to_str()
+                .unwrap(),
+            "--out",
+            svg.to_str().unwrap(),
+        ],
+    );
+    let summary: Value = serde_json::from_slice(&stdout).unwrap();
+    assert_eq!(summary["format"], "svg");
+    assert_eq!(summary["placed"], 3);
+
+    let bad = dir.path().join("bad.layout.json");
+    std::fs::write(&bad, "{\"layout\": {}}").unwrap();
+    let output = run_entmoot(
+        dir.path(),
+        &embedded_env(dir.path()),
+        &[
+            "export",
+            "--layout",
+            bad.to_str().unwrap(),
+            "--out",
+            "x.pdf",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a layout document"), "{stderr}");
+}
