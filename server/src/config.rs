@@ -334,6 +334,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "Extra strategy plugin directories, separated by ':'",
     ),
     (
+        "ENTMOOT_PLUGIN_CACHE_DIR",
+        "Private directory where plugin files are copied before loading (default: the temporary directory)",
+    ),
+    (
         "SMTP_HOST",
         "SMTP server for job e-mails; unset disables e-mail",
     ),

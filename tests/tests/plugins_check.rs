@@ -1,5 +1,5 @@
-//! `entmoot plugins check PATH` as a plugin author runs it in CI: the built-in greedy
-//! strategy and both example plugins (Rust, built by the workspace; C, compiled here with the
+//! `entmoot plugins check PATH` as a plugin author runs it in CI: the built-in strategies
+//! (greedy, anneal) and both example plugins (Rust, built by the workspace; C, compiled here with the
 //! system C compiler against the public header) pass; a broken plugin fails with a report and
 //! a non-zero exit code.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -96,6 +96,13 @@ fn the_builtin_greedy_strategy_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let output = check(dir.path(), &beside_binary("entmoot_strategy_greedy"), false);
     assert_conforms(&output, "greedy");
+}
+
+#[test]
+fn the_builtin_anneal_strategy_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = check(dir.path(), &beside_binary("entmoot_strategy_anneal"), false);
+    assert_conforms(&output, "anneal");
 }
 
 #[test]

@@ -20,8 +20,8 @@
 //! Per problem: `run_strategy_with` in-process (request encoded to JSON, the plugin's `run`
 //! called through the C ABI, result decoded, every layout re-validated) and in a child
 //! process (plus spawn, load and handshake in the child, request and result through pipes and
-//! one more decode and encode of the result in the runner); the overhead is the median of the
-//! per-pair differences. The JSON column is encoding plus decoding the request and the result
+//! one more decode and encode of the result in the runner); the overhead is the median (and
+//! the quartiles) of the per-pair differences. The JSON column is encoding plus decoding the request and the result
 //! once, in this process.
 
 use std::path::PathBuf;
@@ -130,7 +130,7 @@ fn main() -> Result<(), String> {
 
     println!();
     println!(
-        "| problem | assets placed | request / result JSON | in-process | child process | overhead | JSON encode+decode (request, result) |"
+        "| problem | assets placed | request / result JSON | in-process | child process | overhead (quartiles) | JSON encode+decode (request, result) |"
     );
     println!("|---|---|---|---|---|---|---|");
     let mut large = large_problem()?;
@@ -166,13 +166,15 @@ fn main() -> Result<(), String> {
             json_costs(&problem, &request, &layouts, runs)?;
         overhead.sort_by(f64::total_cmp);
         println!(
-            "| {name} | {} | {} / {} | {} | {} | {:+.2} ms | {}, {} |",
+            "| {name} | {} | {} / {} | {} | {} | {:+.2} ms ({:+.2} to {:+.2}) | {}, {} |",
             layouts.first().map_or(0, |l| l.assets.len()),
             kib(request_bytes),
             kib(result_bytes),
             ms(median(&mut inside)),
             ms(median(&mut outside)),
             overhead[overhead.len() / 2] * 1000.0,
+            overhead[overhead.len() / 4] * 1000.0,
+            overhead[3 * overhead.len() / 4] * 1000.0,
             ms(request_json),
             ms(result_json),
         );

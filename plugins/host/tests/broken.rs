@@ -2,7 +2,8 @@
 //! in the same process, before, during and after, still succeed. The broken behaviours come
 //! from the sdk-based `misbehaving_plugin` fixture (panic, segfault, abort, endless loop,
 //! memory hog, invalid layout, stdout noise) and from raw-ABI variants (a panic escaping the C
-//! ABI, garbage output, an unknown status, no output, a wrong ABI version).
+//! ABI, garbage output, an unknown status, no output, a wrong ABI version). The runner's CPU
+//! limit is checked on its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -280,6 +281,37 @@ fn a_plugin_that_ignores_cancellation_is_killed_after_the_grace() {
     );
     assert!(matches!(observation.result, Err(HostError::Cancelled)));
     assert_eq!(observation.ending, RunEnding::KilledOnCancel);
+}
+
+#[test]
+fn the_runner_enforces_its_cpu_limit() {
+    // The host sets RLIMIT_CPU from the time limit as a backstop (the wall-clock deadline
+    // normally comes first); run the runner by hand with a 1 s budget on a busy loop.
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    let input = entmoot_plugin_sdk::abi::RunInput {
+        problem: demo_problem(),
+        request: mode("spin"),
+    };
+    let mut child = std::process::Command::new(runner())
+        .arg("--plugin")
+        .arg(misbehaving_library())
+        .args(["--max-cpu-seconds", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&serde_json::to_vec(&input).unwrap())
+        .unwrap();
+    drop(stdin);
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    // SIGXCPU (24 on Linux) at the soft limit, which the host reports as "CPU time limit".
+    assert_eq!(status.signal(), Some(24), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[test]

@@ -385,9 +385,17 @@ fn hatch_loops(groups: &[Group<'_>], line: usize) -> Result<Vec<Ring>, ImportErr
                         let (cx, cy, r) = (next(10)?, next(20)?, next(40)?);
                         let (a0, a1) = (next(50)?, next(51)?);
                         let ccw = next(73)? != 0.0;
-                        let mut sweep = if ccw { a1 - a0 } else { a0 - a1 };
+                        if ![cx, cy, r, a0, a1].iter().all(|value| value.is_finite()) {
+                            return Err(dxf_error(
+                                line,
+                                "HATCH arc edge has a non-finite centre, radius or angle",
+                            ));
+                        }
+                        // Normalised to (0, 360]: a huge angle must not become millions of
+                        // segments (the fuzz test found that hang).
+                        let mut sweep = (if ccw { a1 - a0 } else { a0 - a1 }).rem_euclid(360.0);
                         if sweep <= 0.0 {
-                            sweep += 360.0;
+                            sweep = 360.0;
                         }
                         let steps = ((sweep / 360.0 * ARC_SEGMENTS).ceil() as usize).max(1);
                         for step in 0..steps {

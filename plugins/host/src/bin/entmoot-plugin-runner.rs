@@ -191,10 +191,13 @@ mod os {
         cpu_seconds: Option<u64>,
     ) -> std::io::Result<()> {
         if let Some(mb) = memory_mb {
-            set(libc::RLIMIT_AS, mb.saturating_mul(1024 * 1024))?;
+            let bytes = mb.saturating_mul(1024 * 1024);
+            set(libc::RLIMIT_AS, bytes, bytes)?;
         }
         if let Some(s) = cpu_seconds {
-            set(libc::RLIMIT_CPU, s)?;
+            // SIGXCPU at the soft limit (so the host can name the cause), SIGKILL a second
+            // later should the plugin catch or ignore it.
+            set(libc::RLIMIT_CPU, s, s.saturating_add(1))?;
         }
         Ok(())
     }
@@ -204,10 +207,10 @@ mod os {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     type Resource = libc::c_int;
 
-    fn set(resource: Resource, value: u64) -> std::io::Result<()> {
+    fn set(resource: Resource, soft: u64, hard: u64) -> std::io::Result<()> {
         let limit = libc::rlimit {
-            rlim_cur: value as libc::rlim_t,
-            rlim_max: value as libc::rlim_t,
+            rlim_cur: soft as libc::rlim_t,
+            rlim_max: hard as libc::rlim_t,
         };
         // SAFETY: setrlimit reads the struct we pass and only affects this process.
         if unsafe { libc::setrlimit(resource, &limit) } != 0 {
