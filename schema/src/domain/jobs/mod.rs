@@ -298,6 +298,15 @@ pub enum ChangeJobError {
     Database(#[from] DbErr),
 }
 
+impl From<ReadJobError> for ChangeJobError {
+    fn from(error: ReadJobError) -> Self {
+        match error {
+            ReadJobError::NotFound => Self::NotFound,
+            ReadJobError::Database(error) => Self::Database(error),
+        }
+    }
+}
+
 /// Asks for a job to stop. A queued job is cancelled at once; a running one is told
 /// through the event bus (its worker stops the plugin) and ends as cancelled.
 pub async fn cancel_job(
@@ -308,12 +317,7 @@ pub async fn cancel_job(
     if !caller.can_write() {
         return Err(ChangeJobError::Forbidden);
     }
-    let job = find_job(&app.database, caller, id)
-        .await
-        .map_err(|error| match error {
-            ReadJobError::NotFound => ChangeJobError::NotFound,
-            ReadJobError::Database(error) => ChangeJobError::Database(error),
-        })?;
+    let job = find_job(&app.database, caller, id).await?;
     if is_terminal(&job.status) {
         return Err(ChangeJobError::Conflict {
             status: job.status,
@@ -372,12 +376,7 @@ pub async fn retry_job(
         .filter(jobs::Column::Status.is_in([FAILED, CANCELLED]))
         .exec(&app.database)
         .await?;
-    let job = find_job(&app.database, caller, id)
-        .await
-        .map_err(|error| match error {
-            ReadJobError::NotFound => ChangeJobError::NotFound,
-            ReadJobError::Database(error) => ChangeJobError::Database(error),
-        })?;
+    let job = find_job(&app.database, caller, id).await?;
     if reset.rows_affected == 0 {
         return Err(ChangeJobError::Conflict {
             status: job.status,
