@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use entmoot_schema::AppContext;
 use entmoot_schema::domain::jobs::execution::{Execution, ExecutionSettings, execute_job};
-use entmoot_schema::domain::jobs::recovery::{enqueue_queued_jobs, recover_jobs};
+use entmoot_schema::domain::jobs::recovery::recover_jobs;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -43,18 +43,17 @@ pub async fn run_loop(
     let (hand_back, hand_back_signal) = watch::channel(false);
     let mut running = JoinSet::new();
     tracing::info!(worker = %consumer, max_concurrent_jobs = settings.max_concurrent_jobs, "worker started");
-    match enqueue_queued_jobs(&app).await {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(count, "re-dispatched queued jobs from the database"),
-        Err(error) => tracing::warn!(%error, "re-dispatching queued jobs failed"),
-    }
     // Look for abandoned jobs at least twice per lease, so a takeover waits at most
-    // about one and a half leases.
-    let mut recovery = tokio::time::interval(
+    // about one and a half leases. Recovery runs beside the receive loop, never raced
+    // against it: a receive dropped mid-flight can leave a delivered entry that no one
+    // sees until the queue's claim timeout.
+    let recovery = tokio::spawn(recovery_loop(
+        app.clone(),
         RECOVERY_INTERVAL
             .min(settings.job_lease / 2)
             .max(Duration::from_millis(200)),
-    );
+        stop.clone(),
+    ));
     loop {
         if *stop.borrow() {
             break;
@@ -64,20 +63,9 @@ pub async fn run_loop(
             permit = slots.clone().acquire_owned() => permit?,
             _ = stop.changed() => break,
         };
-        let delivery = tokio::select! {
-            delivery = app.job_queue.receive(&consumer, RECEIVE_WAIT) => delivery,
-            _ = stop.changed() => break,
-            _ = recovery.tick() => {
-                match recover_jobs(&app).await {
-                    Ok(report) if report.expired_leases > 0 || report.requeued > 0 => {
-                        tracing::info!(expired_leases = report.expired_leases, requeued = report.requeued, "recovered jobs");
-                    }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "job recovery failed"),
-                }
-                continue;
-            }
-        };
+        // Not cancelled on stop either: it returns within RECEIVE_WAIT, and what it
+        // received is run (and drained) like any other job.
+        let delivery = app.job_queue.receive(&consumer, RECEIVE_WAIT).await;
         let delivery = match delivery {
             Ok(Some(delivery)) => delivery,
             Ok(None) => continue,
@@ -118,6 +106,7 @@ pub async fn run_loop(
             }
         });
     }
+    recovery.abort();
     tracing::info!(
         running = running.len(),
         grace_seconds = SHUTDOWN_GRACE.as_secs(),
@@ -136,4 +125,25 @@ pub async fn run_loop(
     }
     tracing::info!("worker stopped");
     Ok(())
+}
+
+async fn recovery_loop(app: AppContext, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match recover_jobs(&app).await {
+            Ok(report) if report.expired_leases > 0 || report.requeued > 0 => {
+                tracing::info!(
+                    expired_leases = report.expired_leases,
+                    requeued = report.requeued,
+                    "recovered jobs"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "job recovery failed"),
+        }
+    }
 }

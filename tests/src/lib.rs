@@ -300,11 +300,18 @@ impl TestWorker {
     }
 
     pub fn start(working_dir: &Path, env: &HashMap<String, String>) -> anyhow::Result<Self> {
+        // Each worker logs to its own file in the working directory, for diagnosis.
+        let log_path = working_dir.join(format!(
+            "worker-{}.log",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
         let child = entmoot_command(working_dir, env)
             .arg("worker")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .context("spawning entmoot worker")?;
         Ok(Self { child })

@@ -120,10 +120,6 @@ async fn two_hundred_jobs_survive_killed_workers_and_a_redis_restart() {
     let connection = Database::connect(database.url.as_str())
         .await
         .expect("connect");
-    let mut workers: Vec<TestWorker> = (0..WORKERS)
-        .map(|_| TestWorker::start(dir.path(), &env).expect("worker"))
-        .collect();
-
     let program = json_fixture("programs/three_buildings_ft.json");
     for index in 0..JOBS {
         let body = api[index % 2]
@@ -135,6 +131,11 @@ async fn two_hundred_jobs_survive_killed_workers_and_a_redis_restart() {
             .expect("createJob");
         assert!(body.get("errors").is_none(), "{body}");
     }
+    // Workers start on a full backlog, so that there is work to interrupt: submitting
+    // through GraphQL is slower than solving this small program.
+    let mut workers: Vec<TestWorker> = (0..WORKERS)
+        .map(|_| TestWorker::start(dir.path(), &env).expect("worker"))
+        .collect();
 
     // Chaos: kill busy workers, restart them, and restart Redis once, while jobs run.
     let mut kills = 0;

@@ -2,6 +2,9 @@
 //! state (read after subscribing, so nothing falls between the two), then every event
 //! from any worker, on every API instance, until the job ends.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
@@ -10,7 +13,8 @@ use uuid::Uuid;
 
 use crate::domain::ids::{decode_typed_id, encode_global_id};
 use crate::domain::jobs::{
-    self, active_jobs_of_project, event_of, find_job, is_terminal, jobs_of_project_changed_since,
+    self, active_jobs_of_project, ended_jobs_among, event_of, find_job, is_terminal,
+    jobs_of_project_changed_since,
 };
 use crate::domain::projects::find_project;
 use crate::graphql::errors::{IntoGraphqlError, database_error};
@@ -74,6 +78,32 @@ fn messages(receiver: broadcast::Receiver<BusMessage>) -> impl Stream<Item = Bus
 /// Events may have been lost shortly before a disconnect was noticed.
 const RESYNC_MARGIN_SECONDS: i64 = 10;
 
+/// How often a subscription checks the database for jobs it still believes open. The
+/// bus is fast but not transactional: a worker killed between storing a result and
+/// publishing it leaves no event, and this check is what still ends the job for the
+/// subscriber.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+enum Incoming {
+    Bus(BusMessage),
+    Reconcile,
+}
+
+/// Bus messages interleaved with a periodic reconciliation tick.
+fn incoming(receiver: broadcast::Receiver<BusMessage>) -> impl Stream<Item = Incoming> + Send {
+    let ticks = stream::unfold((), |()| async {
+        tokio::time::sleep(RECONCILE_EVERY).await;
+        Some((Incoming::Reconcile, ()))
+    });
+    stream::select(messages(receiver).map(Incoming::Bus), ticks)
+}
+
+/// The set is only touched by one subscription's stream, so a poisoned lock means an
+/// earlier panic in that same stream; its contents are still a valid set of ids.
+fn lock_open_jobs(open: &Mutex<HashSet<Uuid>>) -> MutexGuard<'_, HashSet<Uuid>> {
+    open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -96,20 +126,31 @@ impl SubscriptionRoot {
         let initial = event_of(&job, None);
         let finished = is_terminal(&initial.status);
         let organization = caller.organization_id;
-        let live = messages(receiver)
+        let live = incoming(receiver)
             .then(move |message| {
                 let app = app.clone();
                 let caller = caller.clone();
                 async move {
                     match message {
-                        BusMessage::Job(event) if event.job_id == id && event.organization_id == organization => {
+                        Incoming::Bus(BusMessage::Job(event))
+                            if event.job_id == id && event.organization_id == organization =>
+                        {
                             vec![event]
                         }
-                        BusMessage::Job(_) => Vec::new(),
-                        BusMessage::Reconnected { .. } => match find_job(&app.database, &caller, id).await {
-                            Ok(job) => vec![event_of(&job, None)],
+                        Incoming::Bus(BusMessage::Job(_)) => Vec::new(),
+                        Incoming::Bus(BusMessage::Reconnected { .. }) => {
+                            match find_job(&app.database, &caller, id).await {
+                                Ok(job) => vec![event_of(&job, None)],
+                                Err(error) => {
+                                    tracing::warn!(%error, "resynchronising a job subscription failed");
+                                    Vec::new()
+                                }
+                            }
+                        }
+                        Incoming::Reconcile => match ended_jobs_among(&app.database, &caller, vec![id]).await {
+                            Ok(ended) => ended.iter().map(|job| event_of(job, None)).collect(),
                             Err(error) => {
-                                tracing::warn!(%error, "resynchronising a job subscription failed");
+                                tracing::warn!(%error, "reconciling a job subscription failed");
                                 Vec::new()
                             }
                         },
@@ -157,17 +198,25 @@ impl SubscriptionRoot {
             .map(|job| jobs::event_of(job, None))
             .collect();
         let organization = caller.organization_id;
-        let live = messages(receiver)
+        // Jobs this subscriber has seen start but not end, for the reconciliation.
+        let open: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(
+            current.iter().map(|event| event.job_id).collect(),
+        ));
+        let open_for_reconcile = open.clone();
+        let live = incoming(receiver)
             .then(move |message| {
                 let app = app.clone();
                 let caller = caller.clone();
+                let open = open_for_reconcile.clone();
                 async move {
                     match message {
-                        BusMessage::Job(event) if event.project_id == id && event.organization_id == organization => {
+                        Incoming::Bus(BusMessage::Job(event))
+                            if event.project_id == id && event.organization_id == organization =>
+                        {
                             vec![event]
                         }
-                        BusMessage::Job(_) => Vec::new(),
-                        BusMessage::Reconnected { since } => {
+                        Incoming::Bus(BusMessage::Job(_)) => Vec::new(),
+                        Incoming::Bus(BusMessage::Reconnected { since }) => {
                             let since = since - chrono::Duration::seconds(RESYNC_MARGIN_SECONDS);
                             match jobs_of_project_changed_since(&app.database, &caller, id, since).await {
                                 Ok(jobs) => jobs.iter().map(|job| event_of(job, None)).collect(),
@@ -177,10 +226,30 @@ impl SubscriptionRoot {
                                 }
                             }
                         }
+                        Incoming::Reconcile => {
+                            let ids: Vec<Uuid> = lock_open_jobs(&open).iter().copied().collect();
+                            match ended_jobs_among(&app.database, &caller, ids).await {
+                                Ok(ended) => ended.iter().map(|job| event_of(job, None)).collect(),
+                                Err(error) => {
+                                    tracing::warn!(%error, "reconciling a project subscription failed");
+                                    Vec::new()
+                                }
+                            }
+                        }
                     }
                 }
             })
             .flat_map(stream::iter);
-        Ok(stream::iter(current).chain(live).map(JobProgress::from))
+        Ok(stream::iter(current)
+            .chain(live)
+            .inspect(move |event| {
+                let mut open = lock_open_jobs(&open);
+                if is_terminal(&event.status) {
+                    open.remove(&event.job_id);
+                } else {
+                    open.insert(event.job_id);
+                }
+            })
+            .map(JobProgress::from))
     }
 }

@@ -13,6 +13,8 @@ use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
 const EVENT_BUFFER: usize = 1024;
+/// 100 ms doubling: about 3 s of retries before an event is given up.
+const PUBLISH_ATTEMPTS: u32 = 6;
 
 pub struct RedisEventBus {
     commands: ConnectionManager,
@@ -101,12 +103,28 @@ impl EventBus for RedisEventBus {
     async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError> {
         let payload = serde_json::to_string(event)
             .map_err(|error| EventBusError::Encoding(error.to_string()))?;
-        let mut commands = self.commands.clone();
-        let _: i64 = commands
-            .publish(&self.channel, payload)
-            .await
-            .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
-        Ok(())
+        // Right after a Redis restart the first command on the old connection fails
+        // while the connection manager reconnects. Retrying for a few seconds keeps a
+        // job's final event from being lost in that window, which a subscriber that
+        // already resynchronised after its own reconnect would never see otherwise.
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            let mut commands = self.commands.clone();
+            let published: Result<i64, _> = commands.publish(&self.channel, &payload).await;
+            match published {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt >= PUBLISH_ATTEMPTS => {
+                    return Err(EventBusError::Unavailable(error.to_string()));
+                }
+                Err(error) => {
+                    tracing::debug!(%error, attempt, "publishing a job event failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+            }
+        }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<BusMessage> {

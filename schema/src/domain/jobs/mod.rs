@@ -240,6 +240,25 @@ pub async fn jobs_of_project_changed_since(
         .await
 }
 
+/// Those of `job_ids` that have ended: a subscriber's check that it did not miss a
+/// final event, for instance one a worker never published because it was killed
+/// between storing the result and publishing.
+pub async fn ended_jobs_among(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    job_ids: Vec<Uuid>,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    if job_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .filter(jobs::Column::Id.is_in(job_ids))
+        .filter(jobs::Column::Status.is_in([SUCCEEDED, FAILED, CANCELLED]))
+        .all(database)
+        .await
+}
+
 pub fn is_terminal(status: &str) -> bool {
     matches!(status, SUCCEEDED | FAILED | CANCELLED)
 }

@@ -28,16 +28,6 @@ pub struct RecoveryReport {
     pub requeued: usize,
 }
 
-/// Re-enqueues every queued job; used at worker start.
-pub async fn enqueue_queued_jobs(app: &AppContext) -> Result<usize, RecoveryError> {
-    let ids = ids_with_status_condition(app, Condition::all().add(jobs::Column::Status.eq(QUEUED)))
-        .await?;
-    for id in &ids {
-        app.job_queue.enqueue(*id).await?;
-    }
-    Ok(ids.len())
-}
-
 async fn ids_with_status_condition(
     app: &AppContext,
     condition: Condition,
