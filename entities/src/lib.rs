@@ -8,6 +8,7 @@
 //! Query it with `Expr::cust_with_values("ST_Intersects(geom, ...)")` on PostgreSQL only.
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod buildings;
 pub mod exclusion_zones;
 pub mod files;

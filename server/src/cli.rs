@@ -104,10 +104,104 @@ pub enum Command {
         #[command(subcommand)]
         action: StorageAction,
     },
+    /// Manage organizations, users and API keys (operators, with database access).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Print the GraphQL schema (SDL); `--check FILE` fails when FILE differs.
     GraphqlSchema {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Organizations own every object.
+    Organizations {
+        #[command(subcommand)]
+        action: OrganizationsAction,
+    },
+    /// People in an organization, each with a role.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+    /// API keys: bearer tokens for scripts and third parties.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// The newest entries of an organization's audit log of mutations.
+    Audit {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrganizationsAction {
+    /// Create an organization.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Lowercase letters, digits and dashes; how commands refer to it.
+        #[arg(long)]
+        slug: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Add a person to an organization.
+    Create {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// viewer, editor or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Issue a key and print its token (shown only this once).
+    Create {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        /// What the key is for, e.g. "CI deploy script".
+        #[arg(long)]
+        name: String,
+        /// viewer, editor or admin; a key of a user never exceeds the user's role.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// The key stops working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Tie the key to this user of the organization.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON (`{"token": …, "id": …, …}`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an organization's keys (never their tokens).
+    List {
+        #[arg(long, default_value = "local")]
+        organization: String,
+    },
+    /// Revoke a key by id or by its visible prefix (`emk_xxxxxxxxxxxx`).
+    Revoke {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        key: String,
     },
 }
 

@@ -85,6 +85,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             cli::StorageAction::Check { keep } => commands::storage::check(settings, keep).await,
             cli::StorageAction::Delete { key } => commands::storage::delete(settings, &key).await,
         },
+        Command::Admin { action } => commands::admin::run(settings, action).await,
         Command::GraphqlSchema { check } => commands::graphql_schema::run(check),
     }
 }

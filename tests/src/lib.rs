@@ -136,7 +136,10 @@ pub struct TestServer {
     pub base_url: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
+    /// Sends the admin key of the local organization with every request.
     pub client: reqwest::Client,
+    /// The admin key of the local organization issued for this server.
+    pub api_key: String,
 }
 
 impl TestServer {
@@ -196,11 +199,41 @@ impl TestServer {
                 bail!("entmoot serve did not listen within 60 s");
             }
         };
+        // Every GraphQL request needs a key: issue an admin key of the local
+        // organization the way an operator would, and send it with every request.
+        let issued = run_entmoot(
+            working_dir,
+            &env,
+            &[
+                "admin", "keys", "create", "--name", "tests", "--role", "admin", "--json",
+            ],
+        );
+        if !issued.status.success() {
+            let _ = child.kill();
+            bail!(
+                "entmoot admin keys create failed:\n{}",
+                String::from_utf8_lossy(&issued.stderr)
+            );
+        }
+        let issued: Value = serde_json::from_slice(&issued.stdout)
+            .context("entmoot admin keys create --json printed no JSON")?;
+        let api_key = issued["token"]
+            .as_str()
+            .context("no token in the issued key")?
+            .to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {api_key}").parse()?,
+        );
         Ok(Self {
             base_url,
             child,
             log,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()?,
+            api_key,
         })
     }
 
@@ -345,7 +378,17 @@ pub fn json_fixture(relative: &str) -> Value {
 /// A GraphQL subscription over websocket (`graphql-transport-ws`): every `next`
 /// payload arrives on the returned channel; the connection closes when it is dropped.
 pub async fn subscribe(
+    server: &TestServer,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Value>> {
+    subscribe_with_token(&server.base_url, Some(&server.api_key), query, variables).await
+}
+
+/// `subscribe`, sending `token` (if any) in the `connection_init` payload.
+pub async fn subscribe_with_token(
     base_url: &str,
+    token: Option<&str>,
     query: &str,
     variables: Value,
 ) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Value>> {
@@ -361,7 +404,11 @@ pub async fn subscribe(
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
     socket
         .send(Message::text(
-            json!({"type": "connection_init", "payload": {}}).to_string(),
+            json!({
+                "type": "connection_init",
+                "payload": token.map_or(json!({}), |token| json!({"Authorization": format!("Bearer {token}")})),
+            })
+            .to_string(),
         ))
         .await?;
     loop {

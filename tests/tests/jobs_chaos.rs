@@ -111,7 +111,7 @@ async fn two_hundred_jobs_survive_killed_workers_and_a_redis_restart() {
     let mut subscribers = Vec::new();
     for server in &api {
         subscribers.push(
-            subscribe(&server.base_url, subscription, json!({"p": project_id}))
+            subscribe(server, subscription, json!({"p": project_id}))
                 .await
                 .expect("subscribe"),
         );

@@ -672,10 +672,7 @@ mod tests {
         (
             database,
             storage,
-            Caller {
-                organization_id,
-                role: Role::Editor,
-            },
+            Caller::acting_for(organization_id, Role::Editor),
         )
     }
 
@@ -763,10 +760,7 @@ mod tests {
             }
         );
         // Another organization cannot see it.
-        let stranger = Caller {
-            organization_id: Uuid::now_v7(),
-            role: Role::Admin,
-        };
+        let stranger = Caller::acting_for(Uuid::now_v7(), Role::Admin);
         assert!(matches!(
             find_file(&database, &stranger, stored.file.id).await,
             Err(FileError::NotFound)

@@ -1,6 +1,8 @@
 //! Domain services: plain async functions over the database and the ports, shared by
 //! the GraphQL resolvers, the CLI and the worker.
 
+pub mod access;
+pub mod audit;
 pub mod caller;
 pub mod context;
 pub mod files;

@@ -14,6 +14,11 @@ use async_graphql::Schema;
 
 use crate::domain::context::AppContext;
 
+/// Put in a request's data instead of a `Caller` when its credential was refused; the
+/// resolvers turn it into an UNAUTHENTICATED field error carrying this reason.
+#[derive(Debug, Clone)]
+pub struct AuthenticationRefused(pub String);
+
 pub type EntmootSchema =
     Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 

@@ -19,8 +19,13 @@ pub struct ProjectQueries;
 /// The caller of this request; a missing one is a field error, so the transport stays
 /// per spec and other fields still resolve.
 pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
-    ctx.data_opt::<Caller>()
-        .ok_or_else(|| coded_error(ErrorCode::Unauthenticated, "authentication required"))
+    ctx.data_opt::<Caller>().ok_or_else(|| {
+        let reason = ctx
+            .data_opt::<crate::graphql::AuthenticationRefused>()
+            .map(|refused| refused.0.as_str())
+            .unwrap_or("authentication required: send `Authorization: Bearer <API key>`");
+        coded_error(ErrorCode::Unauthenticated, reason)
+    })
 }
 
 pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> &'a AppContext {
@@ -31,8 +36,10 @@ pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> &'a AppContext {
 #[Object]
 impl ProjectQueries {
     /// The version of the running server.
-    async fn api_version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
+    async fn api_version(&self, ctx: &Context<'_>) -> Result<&'static str> {
+        // Like every field, for callers only: a version tells an attacker what to try.
+        caller(ctx)?;
+        Ok(env!("CARGO_PKG_VERSION"))
     }
 
     /// Refetches any object by its global id.

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin edge over the runtime and the domain.
 
+pub mod admin;
 pub mod export;
 pub mod graphql_schema;
 pub mod import;

@@ -9,8 +9,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context;
-use entmoot_schema::Caller;
-use entmoot_schema::domain::caller::Role;
+use entmoot_schema::domain::access::issue_first_admin_key;
 use entmoot_schema::graphql::{SchemaLimits, build_schema};
 
 use crate::config::Settings;
@@ -21,6 +20,24 @@ use crate::{metrics_registry, runtime, worker};
 fn bind(host: &str, port: u16, variables: &str) -> anyhow::Result<TcpListener> {
     let address = format!("{host}:{port}");
     TcpListener::bind(&address).with_context(|| format!("{variables}: cannot listen on {address}"))
+}
+
+/// The embedded default's first start issues an admin key and prints it once, on
+/// stdout and not in the log, as a notebook server prints its token. Deployments on
+/// PostgreSQL get their keys from `entmoot admin keys create` instead, so that no
+/// secret lands in a log collector.
+async fn print_first_admin_key(runtime: &runtime::Runtime) -> anyhow::Result<()> {
+    let issued = issue_first_admin_key(&runtime.app.database, runtime.local_organization_id)
+        .await
+        .context("issuing the first admin API key")?;
+    if let Some(issued) = issued {
+        println!(
+            "\nThe first start created an admin API key for the local organization. It is shown\n\
+             only this once; send it as `Authorization: Bearer <key>`:\n\n    {}\n",
+            issued.token.expose()
+        );
+    }
+    Ok(())
 }
 
 pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
@@ -39,6 +56,9 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
         introspection: settings.environment != "production",
         ..SchemaLimits::default()
     };
+    if settings.is_embedded_default() {
+        print_first_admin_key(&runtime).await?;
+    }
     let lifecycle = Arc::new(Lifecycle::default());
     let ops = OpsState {
         app: runtime.app.clone(),
@@ -52,10 +72,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     };
     let state = HttpState {
         schema: build_schema(runtime.app.clone(), &limits),
-        default_caller: Caller {
-            organization_id: runtime.local_organization_id,
-            role: Role::Admin,
-        },
+        app: runtime.app.clone(),
     };
     if settings.debug_routes {
         tracing::warn!(

@@ -9,14 +9,20 @@
 //! this module owns the transport and hands only a parsed `Request` to the schema.
 
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Data, Request, Response, ServerError, Variables};
+use async_graphql::{Request, Response, ServerError, Variables};
 use async_graphql_actix_web::GraphQLSubscription;
 use serde_json::{Map, Value, json};
 
+use entmoot_schema::Caller;
+use entmoot_schema::domain::access::AuthenticationError;
+use entmoot_schema::domain::audit::{AuditEntry, record_mutations};
+
 use crate::http::HttpState;
+use crate::http::authentication::{self, Credential};
+use crate::http::request_id::RequestId;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -221,7 +227,10 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     }
 }
 
-fn into_request(parameters: Parameters, state: &HttpState) -> Request {
+fn into_request(
+    parameters: Parameters,
+    authentication: &Result<Caller, AuthenticationError>,
+) -> Request {
     let mut request = Request::new(parameters.query);
     if let Some(name) = parameters.operation_name {
         request = request.operation_name(name);
@@ -236,7 +245,7 @@ fn into_request(parameters: Parameters, state: &HttpState) -> Request {
             }
         }
     }
-    request.data(state.default_caller.clone())
+    authentication::add_to_request(request, authentication)
 }
 
 pub async fn graphql_post(
@@ -287,28 +296,117 @@ pub async fn graphql_post(
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
     };
-    execute(&state, media, parameters).await
+    execute(&state, &http_request, media, parameters).await
 }
 
-/// Runs a request and records it in the GraphQL metrics.
+/// Authenticates and runs a request, records it in the GraphQL metrics and, for a
+/// mutation by a caller, in the audit log.
 async fn execute(
     state: &HttpState,
+    http_request: &HttpRequest,
     media: ResponseMediaType,
     parameters: Parameters,
 ) -> HttpResponse {
-    let operation = match operation_type(&parameters.query, parameters.operation_name.as_deref()) {
+    let operation_kind = operation_type(&parameters.query, parameters.operation_name.as_deref());
+    let operation = match operation_kind {
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
         _ => "query",
     };
+    let authentication =
+        authentication::authenticate(&state.app, &authentication::credential_of(http_request))
+            .await;
+    let audited_fields = match (&authentication, operation_kind) {
+        (Ok(_), Some(OperationType::Mutation)) => {
+            mutation_fields(&parameters.query, parameters.operation_name.as_deref())
+        }
+        _ => Vec::new(),
+    };
     let started = std::time::Instant::now();
-    let response = state.schema.execute(into_request(parameters, state)).await;
+    let response = state
+        .schema
+        .execute(into_request(parameters, &authentication))
+        .await;
     crate::metrics_registry::graphql_operation(
         operation,
         response.errors.is_empty(),
         started.elapsed(),
     );
+    if let (Ok(caller), false) = (&authentication, audited_fields.is_empty()) {
+        audit(state, http_request, caller, audited_fields, &response).await;
+    }
     render(media, response)
+}
+
+/// `(response key, field name)` of each root field of the mutation that would run.
+fn mutation_fields(query: &str, operation_name: Option<&str>) -> Vec<(String, String)> {
+    use async_graphql::parser::types::Selection;
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return Vec::new();
+    };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
+    };
+    let Some(operation) = operation else {
+        return Vec::new();
+    };
+    operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => (
+                field.node.response_key().node.to_string(),
+                field.node.name.node.to_string(),
+            ),
+            // Fragments on the mutation root are rare; they are logged as such.
+            _ => ("…".to_owned(), "(fragment)".to_owned()),
+        })
+        .collect()
+}
+
+async fn audit(
+    state: &HttpState,
+    http_request: &HttpRequest,
+    caller: &Caller,
+    fields: Vec<(String, String)>,
+    response: &Response,
+) {
+    use async_graphql::PathSegment;
+    let request_id = http_request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone());
+    let client_address = http_request
+        .connection_info()
+        .realip_remote_addr()
+        .map(str::to_owned);
+    let failed_keys: Vec<&str> = response
+        .errors
+        .iter()
+        .filter_map(|error| match error.path.first() {
+            Some(PathSegment::Field(key)) => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    // An error without a path (validation, limits) means nothing ran.
+    let nothing_ran = response.errors.iter().any(|error| error.path.is_empty());
+    let entries = fields
+        .into_iter()
+        .map(|(key, name)| AuditEntry {
+            succeeded: !nothing_ran && !failed_keys.contains(&key.as_str()),
+            action: name,
+            request_id: request_id.clone(),
+            client_address: client_address.clone(),
+        })
+        .collect();
+    if let Err(error) = record_mutations(&state.app.database, caller, entries).await {
+        tracing::error!(%error, "writing the audit log failed");
+    }
 }
 
 pub async fn graphql_get(
@@ -317,10 +415,19 @@ pub async fn graphql_get(
     payload: web::Payload,
 ) -> HttpResponse {
     if is_websocket_upgrade(&http_request) {
-        let mut data = Data::default();
-        data.insert(state.default_caller.clone());
+        // The token may come with the upgrade request (non-browser clients) or in the
+        // connection_init payload (browsers cannot set headers on a websocket).
+        let header_credential = authentication::credential_of(&http_request);
+        let app = state.app.clone();
         return GraphQLSubscription::new(state.schema.clone())
-            .with_data(data)
+            .on_connection_init(move |payload| async move {
+                let credential = match authentication::credential_of_init_payload(&payload) {
+                    Credential::Absent => header_credential,
+                    from_payload => from_payload,
+                };
+                let outcome = authentication::authenticate(&app, &credential).await;
+                Ok(authentication::into_data(&outcome))
+            })
             .start(&http_request, payload)
             .unwrap_or_else(HttpResponse::from_error);
     }
@@ -354,7 +461,7 @@ pub async fn graphql_get(
             .content_type(media.content_type())
             .body(error_body("mutations are only accepted over POST").to_string());
     }
-    execute(&state, media, parameters).await
+    execute(&state, &http_request, media, parameters).await
 }
 
 fn is_websocket_upgrade(request: &HttpRequest) -> bool {

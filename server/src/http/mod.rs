@@ -9,6 +9,7 @@
 //! Signals are not handled by actix: `commands::serve` turns SIGTERM/SIGINT into a
 //! failing readiness and a graceful stop (in-flight requests get up to 30 s).
 
+pub mod authentication;
 pub mod debug;
 pub mod graphql;
 pub mod health;
@@ -22,8 +23,8 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
+use entmoot_schema::AppContext;
 use entmoot_schema::graphql::EntmootSchema;
-use entmoot_schema::{AppContext, Caller};
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -39,9 +40,8 @@ pub const SHUTDOWN_TIMEOUT_SECONDS: u64 = 30;
 #[derive(Clone)]
 pub struct HttpState {
     pub schema: EntmootSchema,
-    /// The identity of requests until authentication is configured (the embedded
-    /// default's local organization).
-    pub default_caller: Caller,
+    /// For authentication and the audit log.
+    pub app: AppContext,
 }
 
 /// What the health and metrics handlers reach; the worker has one too.

@@ -1,0 +1,175 @@
+//! `entmoot admin …`: organizations, users and API keys for operators, who act with
+//! the database's authority rather than a caller's. Tokens are printed once, on
+//! stdout, and never logged.
+
+use anyhow::{Context, bail};
+use entmoot_schema::domain::access::{self, NewApiKey};
+use entmoot_schema::domain::audit::recent_audit_records;
+use entmoot_schema::domain::caller::Role;
+use entmoot_schema::domain::organizations::{
+    LOCAL_ORGANIZATION_SLUG, create_organization, create_user, ensure_organization, find_by_slug,
+    find_user_by_email,
+};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::adapters::database;
+use crate::cli::{AdminAction, KeysAction, OrganizationsAction, UsersAction};
+use crate::config::Settings;
+
+async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let connection = database::connect(settings).await?;
+    if database::is_sqlite(&connection) {
+        database::migrate_up(&connection).await?;
+    } else {
+        database::ensure_migrated(&connection, settings).await?;
+    }
+    Ok(connection)
+}
+
+/// The organization's id; `local` exists once any server has started, and is created
+/// here otherwise so that the first key can be issued before the first start.
+async fn organization_id(connection: &DatabaseConnection, slug: &str) -> anyhow::Result<Uuid> {
+    if slug == LOCAL_ORGANIZATION_SLUG {
+        return Ok(ensure_organization(connection, LOCAL_ORGANIZATION_SLUG, "Local").await?);
+    }
+    match find_by_slug(connection, slug).await? {
+        Some(organization) => Ok(organization.id),
+        None => bail!("--organization {slug}: no organization with this slug"),
+    }
+}
+
+fn role(raw: &str) -> anyhow::Result<Role> {
+    Role::parse(raw).with_context(|| format!("--role {raw}"))
+}
+
+pub async fn run(settings: Settings, action: AdminAction) -> anyhow::Result<()> {
+    let connection = open(&settings).await?;
+    match action {
+        AdminAction::Organizations {
+            action: OrganizationsAction::Create { name, slug },
+        } => {
+            let organization = create_organization(&connection, &name, &slug).await?;
+            println!(
+                "created organization {} ({})",
+                organization.slug, organization.id
+            );
+        }
+        AdminAction::Users {
+            action:
+                UsersAction::Create {
+                    organization,
+                    email,
+                    name,
+                    role: role_name,
+                },
+        } => {
+            let organization_id = organization_id(&connection, &organization).await?;
+            let user = create_user(
+                &connection,
+                organization_id,
+                &email,
+                &name,
+                role(&role_name)?,
+            )
+            .await?;
+            println!("created user {} ({}) as {}", user.email, user.id, user.role);
+        }
+        AdminAction::Keys { action } => keys(&connection, action).await?,
+        AdminAction::Audit {
+            organization,
+            limit,
+        } => {
+            let organization_id = organization_id(&connection, &organization).await?;
+            for record in recent_audit_records(&connection, organization_id, limit).await? {
+                println!(
+                    "{}",
+                    json!({
+                        "at": record.at,
+                        "action": record.action,
+                        "succeeded": record.succeeded,
+                        "apiKeyId": record.api_key_id,
+                        "userId": record.user_id,
+                        "requestId": record.request_id,
+                        "clientAddress": record.client_address,
+                    })
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(connection: &DatabaseConnection, action: KeysAction) -> anyhow::Result<()> {
+    match action {
+        KeysAction::Create {
+            organization,
+            name,
+            role: role_name,
+            expires_in_days,
+            user,
+            json: as_json,
+        } => {
+            let organization_id = organization_id(connection, &organization).await?;
+            let user_id = match user {
+                None => None,
+                Some(email) => Some(
+                    find_user_by_email(connection, organization_id, &email)
+                        .await?
+                        .with_context(|| format!("--user {email}: no such user in {organization}"))?
+                        .id,
+                ),
+            };
+            let expires_at = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let new_key = NewApiKey::parse(&name, role(&role_name)?, expires_at, user_id)?;
+            let issued = access::issue_api_key(connection, organization_id, new_key).await?;
+            if as_json {
+                println!(
+                    "{}",
+                    json!({
+                        "token": issued.token.expose(),
+                        "id": issued.key.id,
+                        "prefix": issued.key.prefix,
+                        "role": issued.key.role.as_str(),
+                        "expiresAt": issued.key.expires_at,
+                    })
+                );
+            } else {
+                println!(
+                    "key {} ({}), role {}; its token is shown only this once:\n{}",
+                    issued.key.prefix,
+                    issued.key.id,
+                    issued.key.role.as_str(),
+                    issued.token.expose()
+                );
+            }
+        }
+        KeysAction::List { organization } => {
+            let organization_id = organization_id(connection, &organization).await?;
+            for key in access::list_api_keys(connection, organization_id).await? {
+                println!(
+                    "{}",
+                    json!({
+                        "id": key.id,
+                        "prefix": key.prefix,
+                        "name": key.name,
+                        "role": key.role.as_str(),
+                        "userId": key.user_id,
+                        "expiresAt": key.expires_at,
+                        "revokedAt": key.revoked_at,
+                        "lastUsedAt": key.last_used_at,
+                        "createdAt": key.created_at,
+                    })
+                );
+            }
+        }
+        KeysAction::Revoke { organization, key } => {
+            let organization_id = organization_id(connection, &organization).await?;
+            let revoked = access::revoke_api_key(connection, organization_id, &key).await?;
+            println!("revoked key {} ({})", revoked.prefix, revoked.id);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,589 @@
+//! Authorization on every field: the schema is introspected, and every query, mutation
+//! and subscription field is called with no token, a malformed one, an expired key, a
+//! revoked key and another organization's admin key. Each is refused with the right
+//! code, no response carries the organization's data, and its rows do not change.
+//! Also: viewers cannot mutate, mutations land in the audit log, and the embedded
+//! default prints an admin key on its first start only.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use entmoot_tests::{
+    FreshPostgres, TestServer, embedded_env, entmoot_command, json_fixture, production_like_env,
+    run_entmoot, rural_demo_boundary, subscribe_with_token,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Map, Value, json};
+
+const INTROSPECTION: &str = r#"
+{ __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { name kind enumValues { name }
+      inputFields { name defaultValue type { ...T } }
+      fields { name args { name type { ...T } } type { ...T } } } } }
+fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } }
+"#;
+
+/// Org A's objects, by the global ids the API gave them.
+struct Objects {
+    project: String,
+    site: String,
+    job: String,
+}
+
+fn issue_key(dir: &std::path::Path, env: &HashMap<String, String>, args: &[&str]) -> String {
+    let mut full = vec!["admin", "keys", "create", "--json"];
+    full.extend_from_slice(args);
+    let output = run_entmoot(dir, env, &full);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let issued: Value = serde_json::from_slice(&output.stdout).expect("json");
+    issued["token"].as_str().expect("token").to_owned()
+}
+
+fn type_string(ty: &Value) -> String {
+    match ty["kind"].as_str() {
+        Some("NON_NULL") => format!("{}!", type_string(&ty["ofType"])),
+        Some("LIST") => format!("[{}]", type_string(&ty["ofType"])),
+        _ => ty["name"].as_str().expect("named type").to_owned(),
+    }
+}
+
+fn named_type(ty: &Value) -> &Value {
+    if ty["ofType"].is_object() {
+        named_type(&ty["ofType"])
+    } else {
+        ty
+    }
+}
+
+/// A value of `ty` good enough to reach the authorization check: ids name org A's
+/// objects (chosen by the argument's and the field's names), geometry is a real parcel.
+fn value_for(
+    ty: &Value,
+    name: &str,
+    field: &str,
+    types: &HashMap<String, Value>,
+    objects: &Objects,
+) -> Value {
+    match ty["kind"].as_str() {
+        Some("NON_NULL") => value_for(&ty["ofType"], name, field, types, objects),
+        Some("LIST") => json!([value_for(&ty["ofType"], name, field, types, objects)]),
+        Some("ENUM") => {
+            let definition = &types[ty["name"].as_str().expect("enum name")];
+            definition["enumValues"][0]["name"].clone()
+        }
+        Some("INPUT_OBJECT") => {
+            let definition = &types[ty["name"].as_str().expect("input name")];
+            let mut object = Map::new();
+            for input in definition["inputFields"].as_array().expect("input fields") {
+                if input["type"]["kind"] == "NON_NULL" && input["defaultValue"].is_null() {
+                    let input_name = input["name"].as_str().expect("name");
+                    object.insert(
+                        input_name.to_owned(),
+                        value_for(&input["type"], input_name, field, types, objects),
+                    );
+                }
+            }
+            Value::Object(object)
+        }
+        _ => match ty["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}.{name}: unnamed type {ty}"))
+        {
+            "ID" => {
+                let hint = if name == "id" { field } else { name }.to_ascii_lowercase();
+                let id = if hint.contains("job") {
+                    &objects.job
+                } else if hint.contains("site") {
+                    &objects.site
+                } else {
+                    &objects.project
+                };
+                json!(id)
+            }
+            "String" => json!("Probe"),
+            "Int" => json!(1),
+            "Float" => json!(1.0),
+            "Boolean" => json!(false),
+            "GeoJSON" => rural_demo_boundary(),
+            "JSON" if name == "program" => json_fixture("programs/three_buildings_ft.json"),
+            "JSON" => json!({}),
+            other => panic!("no probe value for scalar {other}"),
+        },
+    }
+}
+
+/// One operation calling `field` with every required argument.
+fn probe(
+    operation: &str,
+    field: &Value,
+    types: &HashMap<String, Value>,
+    objects: &Objects,
+) -> (String, Value) {
+    let field_name = field["name"].as_str().expect("field name");
+    let mut declarations = Vec::new();
+    let mut arguments = Vec::new();
+    let mut variables = Map::new();
+    for argument in field["args"].as_array().expect("args") {
+        if argument["type"]["kind"] != "NON_NULL" {
+            continue;
+        }
+        let name = argument["name"].as_str().expect("arg name");
+        declarations.push(format!("${name}: {}", type_string(&argument["type"])));
+        arguments.push(format!("{name}: ${name}"));
+        variables.insert(
+            name.to_owned(),
+            value_for(&argument["type"], name, field_name, types, objects),
+        );
+    }
+    let selection = match named_type(&field["type"])["kind"].as_str() {
+        Some("OBJECT" | "INTERFACE" | "UNION") => " { __typename }",
+        _ => "",
+    };
+    let declarations = if declarations.is_empty() {
+        String::new()
+    } else {
+        format!("({})", declarations.join(", "))
+    };
+    let arguments = if arguments.is_empty() {
+        String::new()
+    } else {
+        format!("({})", arguments.join(", "))
+    };
+    (
+        format!("{operation} Probe{declarations} {{ {field_name}{arguments}{selection} }}"),
+        Value::Object(variables),
+    )
+}
+
+fn error_codes(errors: &Value) -> Vec<String> {
+    errors
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| {
+                    error["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Org A's rows, as one fingerprint per table: any insert, update or delete changes it.
+async fn fingerprint(connection: &DatabaseConnection, organization: &str) -> Vec<String> {
+    let mut prints = Vec::new();
+    for table in [
+        "projects",
+        "sites",
+        "exclusion_zones",
+        "jobs",
+        "layouts",
+        "buildings",
+        "files",
+        "users",
+    ] {
+        let sql = format!(
+            "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t.id)), '') \
+             FROM {table} t WHERE organization_id = '{organization}'"
+        );
+        let row = connection
+            .query_one_raw(Statement::from_string(
+                connection.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("fingerprint")
+            .expect("row");
+        prints.push(format!(
+            "{table}={}",
+            row.try_get_by_index::<String>(0).expect("text")
+        ));
+    }
+    prints
+}
+
+async fn post(server: &TestServer, token: Option<&str>, query: &str, variables: &Value) -> Value {
+    // A client of its own: the server's client sends the local admin key.
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/graphql", server.base_url))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    request
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_refuses_callers_that_are_not_of_the_organization() {
+    let database = FreshPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = production_like_env(&database.url, dir.path());
+    let migrated = run_entmoot(dir.path(), &env, &["migrate", "up"]);
+    assert!(migrated.status.success());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+
+    // Org A (local) with a project, a site and a finished job.
+    let created = server
+        .graphql(
+            "mutation { createProject(input: {name: \"Secret Ridge\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("project");
+    let project = created["data"]["createProject"]["id"]
+        .as_str()
+        .expect("project id")
+        .to_owned();
+    let site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": "North parcel", "boundary": rural_demo_boundary()}}),
+        )
+        .await
+        .expect("site")["data"]["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned();
+    let job = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("job")["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job status");
+        if status["data"]["job"]["status"] == "succeeded" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not finish: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let objects = Objects {
+        project: project.clone(),
+        site: site.clone(),
+        job: job.clone(),
+    };
+
+    // The callers that must be refused.
+    let other_org = run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "organizations",
+            "create",
+            "--name",
+            "Other",
+            "--slug",
+            "other",
+        ],
+    );
+    assert!(other_org.status.success());
+    let other_admin = issue_key(
+        dir.path(),
+        &env,
+        &[
+            "--organization",
+            "other",
+            "--name",
+            "other admin",
+            "--role",
+            "admin",
+        ],
+    );
+    let revoked = issue_key(
+        dir.path(),
+        &env,
+        &["--name", "to revoke", "--role", "admin"],
+    );
+    let revoke = run_entmoot(
+        dir.path(),
+        &env,
+        &["admin", "keys", "revoke", &revoked[..16]],
+    );
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    let expired = issue_key(
+        dir.path(),
+        &env,
+        &["--name", "to expire", "--role", "admin"],
+    );
+    let connection = Database::connect(database.url.as_str())
+        .await
+        .expect("connect");
+    connection
+        .execute_unprepared(&format!(
+            "UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE prefix = '{}'",
+            &expired[4..16]
+        ))
+        .await
+        .expect("expire the key");
+    let viewer = issue_key(dir.path(), &env, &["--name", "viewer", "--role", "viewer"]);
+
+    let organization: String = connection
+        .query_one_raw(Statement::from_string(
+            connection.get_database_backend(),
+            "SELECT id::text FROM organizations WHERE slug = 'local'",
+        ))
+        .await
+        .expect("org")
+        .expect("row")
+        .try_get_by_index(0)
+        .expect("id");
+    let before = fingerprint(&connection, &organization).await;
+
+    // The schema, as its admin sees it.
+    let schema = server
+        .graphql(INTROSPECTION, json!({}))
+        .await
+        .expect("introspection");
+    let schema = &schema["data"]["__schema"];
+    let types: HashMap<String, Value> = schema["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|ty| (ty["name"].as_str().expect("name").to_owned(), ty.clone()))
+        .collect();
+    let roots = [
+        (
+            "query",
+            schema["queryType"]["name"].as_str().expect("query"),
+        ),
+        (
+            "mutation",
+            schema["mutationType"]["name"].as_str().expect("mutation"),
+        ),
+        (
+            "subscription",
+            schema["subscriptionType"]["name"]
+                .as_str()
+                .expect("subscription"),
+        ),
+    ];
+    let unauthenticated: [(&str, Option<&str>); 4] = [
+        ("no token", None),
+        ("a malformed token", Some("not-an-entmoot-key")),
+        ("an expired key", Some(&expired)),
+        ("a revoked key", Some(&revoked)),
+    ];
+    let secrets = ["Secret Ridge", "North parcel", &project, &site, &job];
+    let mut probed = 0;
+    for (operation, root) in roots {
+        for field in types[root]["fields"].as_array().expect("fields") {
+            let field_name = field["name"].as_str().expect("name");
+            let (document, variables) = probe(operation, field, &types, &objects);
+            let targets_an_object = field["args"]
+                .as_array()
+                .expect("args")
+                .iter()
+                .any(|argument| named_type(&argument["type"])["name"] == "ID")
+                || document.contains("projectId")
+                || document.contains("siteId");
+            let mut callers: Vec<(&str, Option<&str>)> = unauthenticated.to_vec();
+            callers.push(("another organization's admin key", Some(&other_admin)));
+            if operation == "mutation" {
+                callers.push(("a viewer key", Some(&viewer)));
+            }
+            for (who, token) in callers {
+                let body = if operation == "subscription" {
+                    let mut events =
+                        subscribe_with_token(&server.base_url, token, &document, variables.clone())
+                            .await
+                            .expect("subscribe");
+                    let message = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                        .await
+                        .unwrap_or_else(|_| panic!("{field_name} with {who}: no answer"))
+                        .expect("an answer");
+                    if message["type"] == "error" {
+                        json!({"errors": message["payload"]})
+                    } else {
+                        message
+                    }
+                } else {
+                    post(&server, token, &document, &variables).await
+                };
+                let codes = error_codes(&body["errors"]);
+                let text = body.to_string();
+                for secret in secrets {
+                    assert!(
+                        !text.contains(secret),
+                        "{field_name} with {who} leaked `{secret}`: {text}"
+                    );
+                }
+                let expected: &[&str] = match who {
+                    "another organization's admin key" if targets_an_object => {
+                        &["NOT_FOUND", "FORBIDDEN"]
+                    }
+                    // Its own (empty) organization: allowed, and checked for leaks above.
+                    "another organization's admin key" => &[],
+                    "a viewer key" => &["FORBIDDEN"],
+                    _ => &["UNAUTHENTICATED"],
+                };
+                // Relay's `node` answers null for an id it does not know, as it must
+                // for another organization's object: not even existence is revealed.
+                let nullable = field["type"]["kind"] != "NON_NULL";
+                let quietly_null = nullable
+                    && codes.is_empty()
+                    && body["data"][field_name].is_null()
+                    && who == "another organization's admin key";
+                if !expected.is_empty() && !quietly_null {
+                    assert!(
+                        !codes.is_empty()
+                            && codes.iter().all(|code| expected.contains(&code.as_str())),
+                        "{operation} {field_name} with {who}: expected {expected:?}, got {text}"
+                    );
+                    assert!(
+                        body["data"].is_null() || body["data"][field_name].is_null(),
+                        "{field_name} with {who} returned data: {text}"
+                    );
+                }
+                probed += 1;
+            }
+        }
+    }
+    assert!(probed >= 40, "only {probed} calls were made");
+    assert_eq!(
+        fingerprint(&connection, &organization).await,
+        before,
+        "the organization's rows changed"
+    );
+}
+
+#[tokio::test]
+async fn mutations_are_audited_and_the_first_start_prints_an_admin_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = embedded_env(dir.path());
+
+    // First start: the key is printed on stdout, once.
+    let first_start_key = |expect_key: bool| {
+        let mut child = entmoot_command(dir.path(), &env)
+            .args(["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let key_sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.trim().starts_with("emk_") {
+                    let _ = key_sender.send(Some(line.trim().to_owned()));
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("listening on http://") {
+                    let _ = sender.send(None);
+                }
+            }
+        });
+        let mut key = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // The key is printed before the server listens.
+        while Instant::now() < deadline {
+            match receiver.recv_timeout(Duration::from_millis(200)) {
+                Ok(Some(token)) => key = Some(token),
+                Ok(None) => break,
+                Err(_) => {}
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            key.is_some(),
+            expect_key,
+            "first start prints a key: {key:?}"
+        );
+        key
+    };
+    let key = first_start_key(true).expect("key");
+    first_start_key(false);
+
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let answer = post(
+        &server,
+        Some(&key),
+        "{ projects { edges { cursor } } }",
+        &json!({}),
+    )
+    .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let created = post(
+        &server,
+        Some(&key),
+        "mutation { createProject(input: {name: \"Audited\"}) { id } }",
+        &json!({}),
+    )
+    .await;
+    assert!(created.get("errors").is_none(), "{created}");
+    let refused = post(
+        &server,
+        Some(&key),
+        "mutation { createProject(input: {name: \"\"}) { id } }",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(error_codes(&refused["errors"]), ["BAD_USER_INPUT"]);
+
+    let audit = run_entmoot(dir.path(), &env, &["admin", "audit"]);
+    assert!(audit.status.success());
+    let entries: Vec<Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json line"))
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    // Newest first.
+    assert_eq!(entries[0]["action"], "createProject");
+    assert_eq!(entries[0]["succeeded"], false);
+    assert_eq!(entries[1]["succeeded"], true);
+    assert!(entries[1]["apiKeyId"].is_string());
+    assert!(entries[1]["requestId"].is_string());
+    // The token itself is nowhere in the server's log.
+    assert!(
+        server
+            .log_lines()
+            .iter()
+            .all(|line| !line.contains(&key[16..])),
+        "the key's secret reached the log"
+    );
+}
