@@ -17,10 +17,11 @@ use sea_orm_migration::sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-const APP_TABLES: [&str; 10] = [
+const APP_TABLES: [&str; 11] = [
     "organizations",
     "users",
     "api_keys",
+    "audit_log",
     "projects",
     "files",
     "sites",
@@ -116,7 +117,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0001_organizations_users_keys",
             "m0002_projects_files_sites",
             "m0003_jobs_layouts_buildings",
-            "m0004_job_history"
+            "m0004_job_history",
+            "m0005_audit_log"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());

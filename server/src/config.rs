@@ -46,6 +46,11 @@ pub struct Settings {
     pub secret_key: Option<Secret>,
     pub cors_enabled: bool,
     pub allowed_origins: Vec<String>,
+    /// Requests per minute and API key; 0 is no limit.
+    pub rate_limit_per_key: u32,
+    /// Requests per minute and client address; 0 is no limit.
+    pub rate_limit_per_address: u32,
+    pub trust_forwarded_headers: bool,
     pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub prometheus_enabled: bool,
@@ -178,6 +183,18 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "ENTMOOT_ENV",
         "development | staging | production; production turns GraphQL introspection off",
+    ),
+    (
+        "ENTMOOT_RATE_LIMIT_PER_KEY",
+        "requests per minute one API key may make to /graphql, counted across all API instances through Redis (default 600; 0 turns the limit off)",
+    ),
+    (
+        "ENTMOOT_RATE_LIMIT_PER_ADDRESS",
+        "requests per minute one client address may make to /graphql, signed in or not (default 1200; 0 turns the limit off)",
+    ),
+    (
+        "ENTMOOT_TRUST_FORWARDED_HEADERS",
+        "true | false: take the client address from the last X-Forwarded-For entry, the one a trusted load balancer appends (default false: the peer address)",
     ),
     (
         "ENTMOOT_DEBUG_ROUTES",
@@ -617,6 +634,21 @@ impl Settings {
             api_workers: parse_integer(sources, "API_WORKERS", cpus, 1, 1024)?,
             secret_key,
             cors_enabled: parse_bool(sources, "CORS_ENABLED", true)?,
+            rate_limit_per_key: parse_integer(
+                sources,
+                "ENTMOOT_RATE_LIMIT_PER_KEY",
+                600,
+                0,
+                1_000_000,
+            )?,
+            rate_limit_per_address: parse_integer(
+                sources,
+                "ENTMOOT_RATE_LIMIT_PER_ADDRESS",
+                1200,
+                0,
+                1_000_000,
+            )?,
+            trust_forwarded_headers: parse_bool(sources, "ENTMOOT_TRUST_FORWARDED_HEADERS", false)?,
             allowed_origins: text(sources, "ALLOWED_ORIGINS")
                 .map(|origins| {
                     origins

@@ -587,3 +587,190 @@ async fn mutations_are_audited_and_the_first_start_prints_an_admin_key() {
         "the key's secret reached the log"
     );
 }
+
+#[tokio::test]
+async fn browsers_get_cors_for_allowed_origins_only_and_security_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    env.insert(
+        "ALLOWED_ORIGINS".into(),
+        "https://app.example.com, https://www.example.com".into(),
+    );
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let preflight = |origin: &'static str| {
+        reqwest::Client::new()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/graphql", server.base_url),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com")
+        .await
+        .expect("preflight");
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "bearer tokens need no credentials"
+    );
+    let refused = preflight("https://evil.example.net")
+        .await
+        .expect("preflight");
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "an origin not in ALLOWED_ORIGINS must not be allowed"
+    );
+
+    let answer = server
+        .client
+        .post(format!("{}/graphql", server.base_url))
+        .header("Origin", "https://www.example.com")
+        .json(&json!({"query": "{ apiVersion }"}))
+        .send()
+        .await
+        .expect("POST");
+    let headers = answer.headers().clone();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://www.example.com"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'")
+    );
+    let graphiql = reqwest::Client::new()
+        .get(format!("{}/graphql", server.base_url))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("GraphiQL");
+    let policy = graphiql.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(policy.contains("https://unpkg.com"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+}
+
+/// Seconds left in the current minute: the rate limit windows are calendar minutes.
+fn seconds_left_in_minute() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    60 - now % 60
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rate_limit_per_key_holds_across_two_api_instances() {
+    let database = FreshPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = production_like_env(&database.url, dir.path());
+    env.insert("ENTMOOT_RATE_LIMIT_PER_KEY".into(), "20".into());
+    env.insert("ENTMOOT_RATE_LIMIT_PER_ADDRESS".into(), "0".into());
+    assert!(
+        run_entmoot(dir.path(), &env, &["migrate", "up"])
+            .status
+            .success()
+    );
+    let first = TestServer::start_with_args(dir.path(), &env, &["--no-worker"])
+        .await
+        .expect("api 1");
+    let second = TestServer::start_with_args(dir.path(), &env, &["--no-worker"])
+        .await
+        .expect("api 2");
+    let key = issue_key(dir.path(), &env, &["--name", "load", "--role", "viewer"]);
+    // All 40 requests must fall in one window.
+    if seconds_left_in_minute() < 15 {
+        tokio::time::sleep(Duration::from_secs(seconds_left_in_minute() + 1)).await;
+    }
+    let mut requests = Vec::new();
+    for index in 0..40 {
+        let server = if index % 2 == 0 { &first } else { &second };
+        let url = format!("{}/graphql", server.base_url);
+        let key = key.clone();
+        requests.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("Authorization", format!("Bearer {key}"))
+                .json(&json!({"query": "{ apiVersion }"}))
+                .send()
+                .await
+                .expect("POST")
+        }));
+    }
+    let mut allowed = 0;
+    let mut limited = 0;
+    for request in requests {
+        let response = request.await.expect("task");
+        match response.status().as_u16() {
+            200 => allowed += 1,
+            429 => {
+                limited += 1;
+                let retry_after: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .expect("retry-after")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=60).contains(&retry_after));
+                let body: Value = response.json().await.expect("json");
+                assert_eq!(error_codes(&body["errors"]), ["LIMIT_EXCEEDED"]);
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        (allowed, limited),
+        (20, 20),
+        "the two instances share one budget of 20"
+    );
+    // Another key has a budget of its own.
+    let other = issue_key(dir.path(), &env, &["--name", "other", "--role", "viewer"]);
+    let answer = post(&first, Some(&other), "{ apiVersion }", &json!({})).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+}
+
+#[tokio::test]
+async fn one_address_is_limited_even_without_a_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    env.insert("ENTMOOT_RATE_LIMIT_PER_ADDRESS".into(), "5".into());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    if seconds_left_in_minute() < 10 {
+        tokio::time::sleep(Duration::from_secs(seconds_left_in_minute() + 1)).await;
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", server.base_url))
+            .json(&json!({"query": "{ apiVersion }"}))
+            .send()
+            .await
+            .expect("POST");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+}

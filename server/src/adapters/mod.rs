@@ -10,6 +10,7 @@ pub mod database;
 #[allow(dead_code)]
 pub mod email;
 pub mod in_process;
+pub mod rate_limit;
 pub mod redis_bus;
 pub mod redis_queue;
 pub mod storage;

@@ -12,9 +12,10 @@ use anyhow::Context;
 use entmoot_schema::domain::access::issue_first_admin_key;
 use entmoot_schema::graphql::{SchemaLimits, build_schema};
 
+use crate::adapters::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::http::health::{Lifecycle, shutdown_signal};
-use crate::http::{self, HttpState, OpsState};
+use crate::http::{self, HttpState, OpsState, RateLimits};
 use crate::{metrics_registry, runtime, worker};
 
 fn bind(host: &str, port: u16, variables: &str) -> anyhow::Result<TcpListener> {
@@ -38,6 +39,20 @@ async fn print_first_admin_key(runtime: &runtime::Runtime) -> anyhow::Result<()>
         );
     }
     Ok(())
+}
+
+/// Counters in Redis when there is one, so every API instance shares the budget.
+async fn rate_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
+    match &settings.redis {
+        None => Ok(RateLimiter::in_process()),
+        Some(redis) => {
+            let client = redis::Client::open(redis.url.expose())
+                .context("REDIS_URL: not a valid Redis URL")?;
+            RateLimiter::redis(client, &redis.key_prefix)
+                .await
+                .context("REDIS_URL: cannot connect for rate limits")
+        }
+    }
 }
 
 pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
@@ -73,20 +88,20 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     let state = HttpState {
         schema: build_schema(runtime.app.clone(), &limits),
         app: runtime.app.clone(),
+        rate_limiter: Arc::new(rate_limiter(&settings).await?),
+        rate_limits: RateLimits {
+            per_key: settings.rate_limit_per_key,
+            per_address: settings.rate_limit_per_address,
+            trust_forwarded_headers: settings.trust_forwarded_headers,
+        },
     };
     if settings.debug_routes {
         tracing::warn!(
             "ENTMOOT_DEBUG_ROUTES=true: /debug/panic, /debug/error and /debug/sleep are mounted"
         );
     }
-    let server = http::start(
-        state,
-        ops.clone(),
-        listener,
-        settings.api_workers,
-        settings.debug_routes,
-    )
-    .with_context(|| format!("starting the HTTP server on {local_address}"))?;
+    let server = http::start(state, ops.clone(), listener, &settings)
+        .with_context(|| format!("starting the HTTP server on {local_address}"))?;
     tracing::info!("listening on http://{local_address}");
 
     let metrics_server = match metrics_listener {

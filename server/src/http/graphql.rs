@@ -20,6 +20,7 @@ use entmoot_schema::Caller;
 use entmoot_schema::domain::access::AuthenticationError;
 use entmoot_schema::domain::audit::{AuditEntry, record_mutations};
 
+use crate::adapters::rate_limit::Decision;
 use crate::http::HttpState;
 use crate::http::authentication::{self, Credential};
 use crate::http::request_id::RequestId;
@@ -97,6 +98,60 @@ fn request_error(media: ResponseMediaType, status: StatusCode, message: &str) ->
     HttpResponse::build(status)
         .content_type(media.content_type())
         .body(error_body(message).to_string())
+}
+
+/// 429 with Retry-After: a rate limit is a property of the HTTP exchange, not of a
+/// field, so it is answered before any GraphQL runs.
+fn limited(media: ResponseMediaType, retry_after_seconds: u64, what: &str) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()))
+        .content_type(media.content_type())
+        .body(
+            json!({"errors": [{
+                "message": format!("rate limit exceeded for this {what}; retry in {retry_after_seconds} s"),
+                "extensions": {"code": "LIMIT_EXCEEDED"},
+            }]})
+            .to_string(),
+        )
+}
+
+/// The client address rate limits and the audit log use.
+pub fn client_address(state: &HttpState, request: &HttpRequest) -> Option<String> {
+    if state.rate_limits.trust_forwarded_headers {
+        // The last entry is the one our own load balancer appended; earlier ones are
+        // whatever the client claimed.
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .last()
+            .map(str::to_owned);
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request.peer_addr().map(|address| address.ip().to_string())
+}
+
+async fn address_limit(
+    state: &HttpState,
+    request: &HttpRequest,
+    media: ResponseMediaType,
+) -> Option<HttpResponse> {
+    let address = client_address(state, request)?;
+    match state
+        .rate_limiter
+        .hit(&format!("address:{address}"), state.rate_limits.per_address)
+        .await
+    {
+        Decision::Allowed => None,
+        Decision::Limited {
+            retry_after_seconds,
+        } => Some(limited(media, retry_after_seconds, "address")),
+    }
 }
 
 /// Request errors (parse, validation, variable coercion) have no path and leave no
@@ -258,6 +313,9 @@ pub async fn graphql_post(
             .content_type("text/plain; charset=utf-8")
             .body("accept application/graphql-response+json or application/json");
     };
+    if let Some(refused) = address_limit(&state, &http_request, media).await {
+        return refused;
+    }
     let content_type = http_request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -316,6 +374,19 @@ async fn execute(
     let authentication =
         authentication::authenticate(&state.app, &authentication::credential_of(http_request))
             .await;
+    if let Ok(Caller {
+        api_key_id: Some(key),
+        ..
+    }) = &authentication
+        && let Decision::Limited {
+            retry_after_seconds,
+        } = state
+            .rate_limiter
+            .hit(&format!("key:{key}"), state.rate_limits.per_key)
+            .await
+    {
+        return limited(media, retry_after_seconds, "API key");
+    }
     let audited_fields = match (&authentication, operation_kind) {
         (Ok(_), Some(OperationType::Mutation)) => {
             mutation_fields(&parameters.query, parameters.operation_name.as_deref())
@@ -381,10 +452,7 @@ async fn audit(
         .extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone());
-    let client_address = http_request
-        .connection_info()
-        .realip_remote_addr()
-        .map(str::to_owned);
+    let client_address = client_address(state, http_request);
     let failed_keys: Vec<&str> = response
         .errors
         .iter()
@@ -435,6 +503,10 @@ pub async fn graphql_get(
     if query_string.is_empty() && wants_html(&http_request) {
         return HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                crate::http::browser_policy::GRAPHIQL_CONTENT_SECURITY_POLICY,
+            ))
             .body(
                 GraphiQLSource::build()
                     .endpoint("/graphql")
@@ -448,6 +520,9 @@ pub async fn graphql_get(
             .content_type("text/plain; charset=utf-8")
             .body("accept application/graphql-response+json or application/json");
     };
+    if let Some(refused) = address_limit(&state, &http_request, media).await {
+        return refused;
+    }
     let parameters = match parameters_from_query_string(query_string) {
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),

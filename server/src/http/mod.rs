@@ -10,6 +10,7 @@
 //! failing readiness and a graceful stop (in-flight requests get up to 30 s).
 
 pub mod authentication;
+pub mod browser_policy;
 pub mod debug;
 pub mod graphql;
 pub mod health;
@@ -29,6 +30,7 @@ use entmoot_schema::graphql::EntmootSchema;
 use anyhow::Context;
 use tokio::sync::watch;
 
+use crate::adapters::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::http::health::Lifecycle;
 use crate::metrics_registry::{self, Metrics};
@@ -42,6 +44,16 @@ pub struct HttpState {
     pub schema: EntmootSchema,
     /// For authentication and the audit log.
     pub app: AppContext,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub rate_limits: RateLimits,
+}
+
+/// Requests per minute; 0 is no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub per_key: u32,
+    pub per_address: u32,
+    pub trust_forwarded_headers: bool,
 }
 
 /// What the health and metrics handlers reach; the worker has one too.
@@ -74,14 +86,18 @@ pub fn start(
     state: HttpState,
     ops: OpsState,
     listener: TcpListener,
-    workers: usize,
-    debug_routes: bool,
+    settings: &Settings,
 ) -> std::io::Result<Server> {
     let sentry_enabled = sentry::Hub::main().client().is_some();
+    let debug_routes = settings.debug_routes;
+    let cors_enabled = settings.cors_enabled;
+    let allowed_origins = settings.allowed_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(web::Data::new(ops.clone()))
+            .wrap(browser_policy::cors(cors_enabled, &allowed_origins))
+            .wrap(browser_policy::security_headers())
             .wrap(from_fn(request_id::middleware))
             .wrap(from_fn(metrics::record))
             .wrap(Condition::new(
@@ -102,7 +118,7 @@ pub fn start(
                 }
             })
     })
-    .workers(workers)
+    .workers(settings.api_workers)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
     .disable_signals()
     .listen(listener)?
