@@ -15,7 +15,8 @@ use crate::adapters::in_process::{InProcessEventBus, InProcessQueue};
 use crate::adapters::redis_bus::RedisEventBus;
 use crate::adapters::redis_queue::RedisQueue;
 use crate::adapters::{database, storage};
-use crate::config::{Settings, redact_url};
+use crate::config::{Settings, StorageSettings, redact_url};
+use entmoot_schema::domain::files::FileSettings;
 
 /// How long a delivered job may stay unacknowledged before another worker claims it.
 const JOB_CLAIM_IDLE: Duration = Duration::from_secs(60);
@@ -38,6 +39,28 @@ pub fn discover_plugins(settings: &Settings) -> PluginRegistry {
         tracing::warn!(path = %refused.path.display(), reason = %refused.reason, "strategy plugin refused");
     }
     registry
+}
+
+/// Upload and export settings from the guide's variables.
+pub fn file_settings(settings: &Settings) -> FileSettings {
+    let defaults = FileSettings::default();
+    let (upload_prefix, export_prefix) = match &settings.storage {
+        StorageSettings::S3 {
+            upload_prefix,
+            export_prefix,
+            ..
+        } => (upload_prefix.clone(), export_prefix.clone()),
+        _ => (
+            defaults.upload_prefix.clone(),
+            defaults.export_prefix.clone(),
+        ),
+    };
+    FileSettings {
+        upload_prefix,
+        export_prefix,
+        max_upload_bytes: settings.max_file_size_mb.saturating_mul(1024 * 1024),
+        upload_ttl: defaults.upload_ttl,
+    }
 }
 
 pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
@@ -94,6 +117,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             observers: entmoot_schema::ports::Observers {
                 job_submitted: crate::metrics_registry::job_submitted,
             },
+            files: file_settings(settings),
+            download_signing_key: Arc::new(match &settings.secret_key {
+                Some(key) => key.expose().as_bytes().to_vec(),
+                None => rand::random::<[u8; 32]>().to_vec(),
+            }),
         },
         local_organization_id,
     })

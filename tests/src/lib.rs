@@ -369,6 +369,46 @@ pub fn rural_demo_boundary() -> Value {
     })
 }
 
+const MULTIPART_BOUNDARY: &str = "entmoot-test-boundary-7d2f";
+/// The Content-Type of `graphql_multipart_body`.
+pub const MULTIPART_CONTENT_TYPE: &str = "multipart/form-data; boundary=entmoot-test-boundary-7d2f";
+
+/// A GraphQL multipart request body (graphql-multipart-request-spec) carrying one file
+/// as the variable `file_variable` (which `variables` holds as null).
+pub fn graphql_multipart_body(
+    query: &str,
+    variables: Value,
+    file_variable: &str,
+    file_name: &str,
+    file: &[u8],
+) -> Vec<u8> {
+    let operations = json!({"query": query, "variables": variables});
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("operations", operations.to_string()),
+        (
+            "map",
+            json!({"0": [format!("variables.{file_variable}")]}).to_string(),
+        ),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
 /// Reads a JSON fixture.
 pub fn json_fixture(relative: &str) -> Value {
     let text = std::fs::read_to_string(fixture(relative)).expect("fixture exists");

@@ -12,8 +12,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, embedded_env, entmoot_command, json_fixture, production_like_env,
-    run_entmoot, rural_demo_boundary, subscribe_with_token,
+    FreshPostgres, MULTIPART_CONTENT_TYPE, TestServer, embedded_env, entmoot_command,
+    graphql_multipart_body, json_fixture, production_like_env, run_entmoot, rural_demo_boundary,
+    subscribe_with_token,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Map, Value, json};
@@ -32,6 +33,8 @@ struct Objects {
     project: String,
     site: String,
     job: String,
+    layout: String,
+    file: String,
 }
 
 fn issue_key(dir: &std::path::Path, env: &HashMap<String, String>, args: &[&str]) -> String {
@@ -103,6 +106,10 @@ fn value_for(
                     &objects.job
                 } else if hint.contains("site") {
                     &objects.site
+                } else if hint.contains("layout") {
+                    &objects.layout
+                } else if hint.contains("file") {
+                    &objects.file
                 } else {
                     &objects.project
                 };
@@ -115,6 +122,8 @@ fn value_for(
             "GeoJSON" => rural_demo_boundary(),
             "JSON" if name == "program" => json_fixture("programs/three_buildings_ft.json"),
             "JSON" => json!({}),
+            // Sent as a multipart file part; the variable itself is null.
+            "Upload" => Value::Null,
             other => panic!("no probe value for scalar {other}"),
         },
     }
@@ -215,9 +224,25 @@ async fn fingerprint(connection: &DatabaseConnection, organization: &str) -> Vec
 
 async fn post(server: &TestServer, token: Option<&str>, query: &str, variables: &Value) -> Value {
     // A client of its own: the server's client sends the local admin key.
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/graphql", server.base_url))
-        .json(&json!({"query": query, "variables": variables}));
+    let url = format!("{}/graphql", server.base_url);
+    let mut request = if query.contains("Upload!") {
+        let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
+        reqwest::Client::new()
+            .post(url)
+            .header("Content-Type", MULTIPART_CONTENT_TYPE)
+            .header("Apollo-Require-Preflight", "true")
+            .body(graphql_multipart_body(
+                query,
+                variables.clone(),
+                "file",
+                "parcel.kml",
+                &kml,
+            ))
+    } else {
+        reqwest::Client::new()
+            .post(url)
+            .json(&json!({"query": query, "variables": variables}))
+    };
     if let Some(token) = token {
         request = request.header("Authorization", format!("Bearer {token}"));
     }
@@ -274,27 +299,43 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         .expect("job id")
         .to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let layout = loop {
         let status = server
             .graphql(
-                "query($id: ID!) { job(id: $id) { status } }",
+                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
                 json!({"id": job}),
             )
             .await
             .expect("job status");
         if status["data"]["job"]["status"] == "succeeded" {
-            break;
+            break status["data"]["job"]["layouts"][0]["id"]
+                .as_str()
+                .expect("layout")
+                .to_owned();
         }
         assert!(
             Instant::now() < deadline,
             "the job did not finish: {status}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    let exported = server
+        .graphql(
+            "mutation($id: ID!) { exportLayout(layoutId: $id, format: GEOJSON) { file { id } } }",
+            json!({"id": layout}),
+        )
+        .await
+        .expect("export");
+    let file = exported["data"]["exportLayout"]["file"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{exported}"))
+        .to_owned();
     let objects = Objects {
         project: project.clone(),
         site: site.clone(),
         job: job.clone(),
+        layout: layout.clone(),
+        file: file.clone(),
     };
 
     // The callers that must be refused.
@@ -402,7 +443,15 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         ("an expired key", Some(&expired)),
         ("a revoked key", Some(&revoked)),
     ];
-    let secrets = ["Secret Ridge", "North parcel", &project, &site, &job];
+    let secrets = [
+        "Secret Ridge",
+        "North parcel",
+        &project,
+        &site,
+        &job,
+        &layout,
+        &file,
+    ];
     let mut probed = 0;
     for (operation, root) in roots {
         for field in types[root]["fields"].as_array().expect("fields") {

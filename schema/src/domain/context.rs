@@ -18,4 +18,9 @@ pub struct AppContext {
     /// Replaced wholesale on reload; a running job keeps the `StrategyInfo` it cloned.
     pub plugins: Arc<RwLock<PluginRegistry>>,
     pub observers: Observers,
+    /// Upload limits, storage prefixes and the upload lifetime.
+    pub files: crate::domain::files::FileSettings,
+    /// Signs download links served through the API (SECRET_KEY, or a per-process
+    /// random key in the embedded default, which runs one process).
+    pub download_signing_key: Arc<Vec<u8>>,
 }

@@ -597,6 +597,24 @@ pub async fn open_file(
     Ok((file, reader))
 }
 
+/// Opens a file by id alone, for a signed download link: the signature stands for the
+/// authorization checked when the link was issued (`domain::download_links`).
+pub async fn open_linked_file(
+    database: &DatabaseConnection,
+    storage: &opendal::Operator,
+    file_id: Uuid,
+) -> Result<(files::Model, opendal::Reader), FileError> {
+    let file = files::Entity::find_by_id(file_id)
+        .one(database)
+        .await?
+        .ok_or(FileError::NotFound)?;
+    let reader = storage
+        .reader(&file.storage_key)
+        .await
+        .map_err(storage_error(&file.storage_key))?;
+    Ok((file, reader))
+}
+
 /// Deletes a file: the object, then its row.
 pub async fn delete_file(
     database: &DatabaseConnection,

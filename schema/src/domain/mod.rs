@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod caller;
 pub mod context;
+pub mod download_links;
 pub mod files;
 pub mod geometry_storage;
 pub mod ids;

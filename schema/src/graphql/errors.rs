@@ -163,3 +163,24 @@ impl IntoGraphqlError for crate::domain::jobs::ChangeJobError {
         }
     }
 }
+
+impl IntoGraphqlError for crate::domain::files::FileError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::files::FileError;
+        match self {
+            FileError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            FileError::ProjectNotFound | FileError::NotFound | FileError::LayoutNotFound => {
+                coded_error(ErrorCode::NotFound, self.to_string())
+            }
+            FileError::TooLarge { .. } => coded_error(ErrorCode::LimitExceeded, self.to_string()),
+            FileError::Empty
+            | FileError::UnrecognisedContent { .. }
+            | FileError::Import { .. }
+            | FileError::Upload { .. } => coded_error(ErrorCode::BadUserInput, self.to_string()),
+            FileError::Site(error) => error.into_graphql_error(),
+            FileError::Layout(_) | FileError::Export(_) => internal_error(&self),
+            FileError::Storage { ref source, .. } => internal_error(source),
+            FileError::Database(ref error) => internal_error(error),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! operation, map its error once.
 
 pub mod errors;
+pub mod files;
 pub mod limits;
 pub mod mutation;
 pub mod query;

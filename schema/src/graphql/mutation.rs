@@ -19,7 +19,11 @@ use crate::graphql::scalars::{GeoJson, JsonValue};
 use crate::graphql::types::{JobNode, ProjectNode, SiteNode};
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(ProjectMutations, SiteAndJobMutations);
+pub struct MutationRoot(
+    ProjectMutations,
+    SiteAndJobMutations,
+    crate::graphql::files::FileMutations,
+);
 
 #[derive(Default)]
 pub struct ProjectMutations;

@@ -11,7 +11,11 @@ use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
 use crate::graphql::types::{Node, PageInfo, ProjectConnection, ProjectEdge, ProjectNode};
 
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(ProjectQueries, SiteAndJobQueries);
+pub struct QueryRoot(
+    ProjectQueries,
+    SiteAndJobQueries,
+    crate::graphql::files::FileQueries,
+);
 
 #[derive(Default)]
 pub struct ProjectQueries;

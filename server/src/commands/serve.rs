@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use entmoot_schema::domain::access::issue_first_admin_key;
+use entmoot_schema::domain::files::cleanup_expired;
 use entmoot_schema::graphql::{SchemaLimits, build_schema};
 
 use crate::adapters::rate_limit::RateLimiter;
@@ -55,6 +56,28 @@ async fn rate_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
     }
 }
 
+/// Temporary uploads expire (7 days by default). Every API instance sweeps; deleting an
+/// object or a row twice is harmless, so they need not coordinate.
+async fn remove_expired_files_periodically(app: entmoot_schema::AppContext) {
+    let mut interval = tokio::time::interval(EXPIRED_FILES_SWEEP);
+    loop {
+        interval.tick().await;
+        match cleanup_expired(&app.database, &app.storage, chrono::Utc::now()).await {
+            Ok(report) if report.deleted > 0 || !report.failed.is_empty() => {
+                tracing::info!(
+                    deleted = report.deleted,
+                    failed = ?report.failed,
+                    "expired files swept"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sweeping expired files failed"),
+        }
+    }
+}
+
+const EXPIRED_FILES_SWEEP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     settings.check_for_server()?;
     // Bind first: a taken port should fail before any connection is made.
@@ -88,6 +111,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     let state = HttpState {
         schema: build_schema(runtime.app.clone(), &limits),
         app: runtime.app.clone(),
+        max_upload_bytes: runtime.app.files.max_upload_bytes,
         rate_limiter: Arc::new(rate_limiter(&settings).await?),
         rate_limits: RateLimits {
             per_key: settings.rate_limit_per_key,
@@ -125,6 +149,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     let metrics_handle = metrics_server.as_ref().map(|server| server.handle());
     let metrics_task = metrics_server.map(tokio::spawn);
 
+    let cleanup_task = tokio::spawn(remove_expired_files_periodically(runtime.app.clone()));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker_task = with_worker.then(|| {
         let app = runtime.app.clone();
@@ -145,6 +170,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     });
     let served = server.await.context("HTTP server");
     signal_task.abort();
+    cleanup_task.abort();
     if let Some(handle) = metrics_handle {
         handle.stop(true).await;
     }

@@ -17,7 +17,6 @@ use async_graphql_actix_web::GraphQLSubscription;
 use serde_json::{Map, Value, json};
 
 use entmoot_schema::Caller;
-use entmoot_schema::domain::access::AuthenticationError;
 use entmoot_schema::domain::audit::{AuditEntry, record_mutations};
 
 use crate::adapters::rate_limit::Decision;
@@ -282,10 +281,7 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     }
 }
 
-fn into_request(
-    parameters: Parameters,
-    authentication: &Result<Caller, AuthenticationError>,
-) -> Request {
+fn into_request(parameters: Parameters) -> Request {
     let mut request = Request::new(parameters.query);
     if let Some(name) = parameters.operation_name {
         request = request.operation_name(name);
@@ -300,13 +296,13 @@ fn into_request(
             }
         }
     }
-    authentication::add_to_request(request, authentication)
+    request
 }
 
 pub async fn graphql_post(
     state: web::Data<HttpState>,
     http_request: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let Some(media) = negotiate(&http_request) else {
         return HttpResponse::NotAcceptable()
@@ -316,37 +312,40 @@ pub async fn graphql_post(
     if let Some(refused) = address_limit(&state, &http_request, media).await {
         return refused;
     }
-    let content_type = http_request
+    let full_content_type = http_request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-    match content_type.as_deref() {
-        Some(JSON) => {}
+        .unwrap_or_default()
+        .to_owned();
+    let content_type = full_content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match content_type.as_str() {
+        JSON => {}
+        MULTIPART => {
+            return multipart(&state, &http_request, media, &full_content_type, payload).await;
+        }
         // Simple content types (text/plain, form posts) are what a CSRF attack can send
         // from a browser without a preflight; they are refused.
         _ => {
             return HttpResponse::UnsupportedMediaType()
                 .content_type(media.content_type())
                 .body(
-                    error_body("POST /graphql needs Content-Type: application/json").to_string(),
+                    error_body(
+                        "POST /graphql needs Content-Type: application/json (or multipart/form-data for uploads)",
+                    )
+                    .to_string(),
                 );
         }
     }
-    if body.len() > MAX_BODY_BYTES {
-        return request_error(
-            media,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
-        );
-    }
+    let body = match read_limited(payload, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response(media),
+    };
     let parameters = match serde_json::from_slice::<Value>(&body)
         .map_err(|error| format!("the body is not JSON: {error}"))
         .and_then(parameters_from_json)
@@ -354,8 +353,109 @@ pub async fn graphql_post(
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
     };
-    execute(&state, &http_request, media, parameters).await
+    execute(&state, &http_request, media, into_request(parameters)).await
 }
+
+type DeferredResponse = Box<dyn FnOnce(ResponseMediaType) -> HttpResponse>;
+
+/// The body, or the response that refuses it (too large, or the client went away).
+async fn read_limited(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, DeferredResponse> {
+    use futures::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| -> DeferredResponse {
+            let message = format!("reading the request body failed: {error}");
+            Box::new(move |media| request_error(media, StatusCode::BAD_REQUEST, &message))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(Box::new(move |media| {
+                request_error(
+                    media,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("the request body exceeds {limit} bytes"),
+                )
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Headers a browser only sends after a CORS preflight; one of them must come with a
+/// multipart request, which is otherwise a "simple" request a hostile page could send.
+const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "graphql-preflight",
+];
+
+/// A multipart request (GraphQL multipart request spec): files are streamed to
+/// temporary files, each limited by MAX_FILE_SIZE_MB, before the operation runs.
+async fn multipart(
+    state: &HttpState,
+    http_request: &HttpRequest,
+    media: ResponseMediaType,
+    content_type: &str,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    use futures::{StreamExt, TryStreamExt};
+    let has_preflight_header = PREFLIGHT_HEADERS.iter().any(|name| {
+        http_request
+            .headers()
+            .get(*name)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| !value.trim().is_empty())
+    });
+    if !has_preflight_header {
+        return request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            "multipart requests need a non-empty `Apollo-Require-Preflight` (or `GraphQL-Preflight`) header, so that a browser checks CORS first",
+        );
+    }
+    // actix's payload is tied to this thread; the parser wants a Send reader. A small
+    // bounded channel bridges the two and keeps memory flat for large files.
+    let (sender, receiver) = futures::channel::mpsc::channel::<std::io::Result<web::Bytes>>(8);
+    actix_web::rt::spawn(async move {
+        let mut sender = sender;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(std::io::Error::other);
+            let failed = chunk.is_err();
+            if futures::SinkExt::send(&mut sender, chunk).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let reader = receiver.into_async_read();
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_file_size(usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX))
+        .max_num_files(MAX_FILES_PER_REQUEST);
+    let request = match async_graphql::http::receive_body(Some(content_type), reader, options).await
+    {
+        Ok(request) => request,
+        Err(error) => {
+            let limit_mb = state.max_upload_bytes / (1024 * 1024);
+            let (status, message) = match error {
+                async_graphql::ParseRequestError::PayloadTooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("an uploaded file exceeds MAX_FILE_SIZE_MB ({limit_mb} MiB)"),
+                ),
+                other => (
+                    StatusCode::BAD_REQUEST,
+                    format!("the multipart request is malformed: {other}"),
+                ),
+            };
+            return request_error(media, status, &message);
+        }
+    };
+    execute(state, http_request, media, request).await
+}
+
+const MULTIPART: &str = "multipart/form-data";
+const MAX_FILES_PER_REQUEST: usize = 10;
 
 /// Authenticates and runs a request, records it in the GraphQL metrics and, for a
 /// mutation by a caller, in the audit log.
@@ -363,9 +463,9 @@ async fn execute(
     state: &HttpState,
     http_request: &HttpRequest,
     media: ResponseMediaType,
-    parameters: Parameters,
+    request: Request,
 ) -> HttpResponse {
-    let operation_kind = operation_type(&parameters.query, parameters.operation_name.as_deref());
+    let operation_kind = operation_type(&request.query, request.operation_name.as_deref());
     let operation = match operation_kind {
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
@@ -389,14 +489,14 @@ async fn execute(
     }
     let audited_fields = match (&authentication, operation_kind) {
         (Ok(_), Some(OperationType::Mutation)) => {
-            mutation_fields(&parameters.query, parameters.operation_name.as_deref())
+            mutation_fields(&request.query, request.operation_name.as_deref())
         }
         _ => Vec::new(),
     };
     let started = std::time::Instant::now();
     let response = state
         .schema
-        .execute(into_request(parameters, &authentication))
+        .execute(authentication::add_to_request(request, &authentication))
         .await;
     crate::metrics_registry::graphql_operation(
         operation,
@@ -536,7 +636,7 @@ pub async fn graphql_get(
             .content_type(media.content_type())
             .body(error_body("mutations are only accepted over POST").to_string());
     }
-    execute(&state, &http_request, media, parameters).await
+    execute(&state, &http_request, media, into_request(parameters)).await
 }
 
 fn is_websocket_upgrade(request: &HttpRequest) -> bool {

@@ -12,6 +12,7 @@
 pub mod authentication;
 pub mod browser_policy;
 pub mod debug;
+pub mod files;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -46,6 +47,8 @@ pub struct HttpState {
     pub app: AppContext,
     pub rate_limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
+    /// MAX_FILE_SIZE_MB in bytes, per uploaded file.
+    pub max_upload_bytes: u64,
 }
 
 /// Requests per minute; 0 is no limit.
@@ -112,6 +115,7 @@ pub fn start(
             .configure(operations_routes)
             .route("/graphql", web::post().to(graphql::graphql_post))
             .route("/graphql", web::get().to(graphql::graphql_get))
+            .route("/files/{id}", web::get().to(files::download))
             .configure(|config| {
                 if debug_routes {
                     debug::routes(config);

@@ -1,0 +1,253 @@
+//! Files through the API: a parcel uploaded as a GraphQL multipart request (with the
+//! CSRF preflight header, within MAX_FILE_SIZE_MB), a site and a job made from it, the
+//! layout exported through the `exportLayout` mutation, and the file downloaded by its
+//! signed link, by bearer token, and refused to everyone else.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use entmoot_tests::{
+    MULTIPART_CONTENT_TYPE, TestServer, embedded_env, graphql_multipart_body, json_fixture,
+    run_entmoot,
+};
+use serde_json::{Value, json};
+
+const UPLOAD: &str = "mutation($projectId: ID!, $file: Upload!) { uploadParcel(projectId: $projectId, file: $file) { file { id filename sizeBytes expiresAt } format boundary boundaryReason exclusionCandidates { name } } }";
+
+async fn upload(
+    server: &TestServer,
+    project: &str,
+    file_name: &str,
+    file: &[u8],
+    preflight: bool,
+) -> (u16, Value) {
+    let mut request = server
+        .client
+        .post(format!("{}/graphql", server.base_url))
+        .header("Content-Type", MULTIPART_CONTENT_TYPE)
+        .body(graphql_multipart_body(
+            UPLOAD,
+            json!({"projectId": project, "file": null}),
+            "file",
+            file_name,
+            file,
+        ));
+    if preflight {
+        request = request.header("Apollo-Require-Preflight", "true");
+    }
+    let response = request.send().await.expect("POST multipart");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    env.insert("MAX_FILE_SIZE_MB".into(), "1".into());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let project = server
+        .graphql(
+            "mutation { createProject(input: {name: \"Uploads\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("project")["data"]["createProject"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
+
+    // Without the preflight header a browser could have sent it cross-site: refused.
+    let (status, body) = upload(&server, &project, "parcel.kml", &kml, false).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("Apollo-Require-Preflight")
+    );
+
+    // Over MAX_FILE_SIZE_MB: refused by size, with the variable named.
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let (status, body) = upload(&server, &project, "big.kml", &big, true).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.to_string().contains("MAX_FILE_SIZE_MB"), "{body}");
+
+    // A file that is not a parcel is refused by content, whatever its name.
+    let (status, body) = upload(
+        &server,
+        &project,
+        "parcel.kml",
+        b"hello, not a parcel",
+        true,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+
+    // The real parcel.
+    let (status, body) = upload(&server, &project, "rural_demo.kml", &kml, true).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    let uploaded = &body["data"]["uploadParcel"];
+    assert_eq!(uploaded["format"], "kml");
+    assert_eq!(uploaded["file"]["sizeBytes"], kml.len());
+    assert!(
+        uploaded["file"]["expiresAt"].is_string(),
+        "uploads are temporary"
+    );
+    assert!(matches!(
+        uploaded["boundary"]["type"].as_str(),
+        Some("Polygon" | "MultiPolygon")
+    ));
+
+    // A site from the uploaded boundary, a job, its layout exported.
+    let site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": "From upload", "boundary": uploaded["boundary"]}}),
+        )
+        .await
+        .expect("site");
+    let site = site["data"]["createSite"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{site}"))
+        .to_owned();
+    let job = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("job")["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let layout = loop {
+        let answer = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job");
+        if answer["data"]["job"]["status"] == "succeeded" {
+            break answer["data"]["job"]["layouts"][0]["id"]
+                .as_str()
+                .expect("layout id")
+                .to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not finish: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let exported = server
+        .graphql(
+            "mutation($id: ID!) { exportLayout(layoutId: $id, format: KML) { url expiresAt file { id filename contentType } } }",
+            json!({"id": layout}),
+        )
+        .await
+        .expect("export");
+    assert!(exported.get("errors").is_none(), "{exported}");
+    let download = &exported["data"]["exportLayout"];
+    let link = download["url"].as_str().expect("url");
+    assert!(
+        link.starts_with("/files/"),
+        "local disk has no presigned URLs: {link}"
+    );
+
+    // The signed link works without a token; a tampered one does not.
+    let fetched = reqwest::get(format!("{}{link}", server.base_url))
+        .await
+        .expect("GET link");
+    assert_eq!(fetched.status(), 200);
+    assert!(
+        fetched.headers()["content-disposition"]
+            .to_str()
+            .expect("disposition")
+            .contains(".kml")
+    );
+    let text = fetched.text().await.expect("body");
+    assert!(text.contains("<kml"), "{text}");
+    let tampered = link.replace("signature=", "signature=0");
+    let refused = reqwest::get(format!("{}{tampered}", server.base_url))
+        .await
+        .expect("GET tampered");
+    assert_eq!(refused.status(), 403);
+
+    // Without a link: the bearer token of the organization, and nobody else.
+    let bare = link.split('?').next().expect("path").to_owned();
+    let with_token = server
+        .client
+        .get(format!("{}{bare}", server.base_url))
+        .send()
+        .await
+        .expect("GET with token");
+    assert_eq!(with_token.status(), 200);
+    let anonymous = reqwest::get(format!("{}{bare}", server.base_url))
+        .await
+        .expect("GET anonymous");
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let other = run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "organizations",
+            "create",
+            "--name",
+            "Other",
+            "--slug",
+            "other",
+        ],
+    );
+    assert!(other.status.success());
+    let issued = run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "keys",
+            "create",
+            "--organization",
+            "other",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--json",
+        ],
+    );
+    let other_key: Value = serde_json::from_slice(&issued.stdout).expect("key json");
+    let stranger = reqwest::Client::new()
+        .get(format!("{}{bare}", server.base_url))
+        .header(
+            "Authorization",
+            format!("Bearer {}", other_key["token"].as_str().expect("token")),
+        )
+        .send()
+        .await
+        .expect("GET as stranger");
+    assert_eq!(stranger.status(), 404);
+
+    // A fresh link for the same file.
+    let again = server
+        .graphql(
+            "query($id: ID!) { fileDownload(id: $id) { url file { filename } } }",
+            json!({"id": download["file"]["id"]}),
+        )
+        .await
+        .expect("fileDownload");
+    assert_eq!(
+        again["data"]["fileDownload"]["file"]["filename"],
+        download["file"]["filename"]
+    );
+}
