@@ -21,4 +21,10 @@ impl Caller {
     pub fn can_write(&self) -> bool {
         matches!(self.role, Role::Editor | Role::Admin)
     }
+
+    /// Operations on the server itself (reloading plugins) rather than on an
+    /// organization's data.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
 }

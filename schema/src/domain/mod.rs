@@ -12,3 +12,4 @@ pub mod paging;
 pub mod projects;
 pub mod sites;
 pub mod solve;
+pub mod strategies;
