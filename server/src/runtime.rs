@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use entmoot_plugin_host::{PluginRegistry, default_plugin_dirs};
+use entmoot_plugin_host::{PluginRegistry, PluginWatcher, default_plugin_dirs};
 use entmoot_schema::AppContext;
 use entmoot_schema::domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_organization};
 use entmoot_schema::ports::{EventBus, JobQueue};
@@ -20,6 +20,11 @@ use entmoot_schema::domain::files::FileSettings;
 
 /// How long a delivered job may stay unacknowledged before another worker claims it.
 const JOB_CLAIM_IDLE: Duration = Duration::from_secs(60);
+
+/// How often `serve` and `worker` look for changed plugin files. A poll that finds
+/// nothing only `stat`s the libraries; a change is loaded once it has held still for one
+/// more poll, so a new file is in service within two to three seconds.
+const PLUGIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct Runtime {
     pub app: AppContext,
@@ -61,6 +66,15 @@ pub fn file_settings(settings: &Settings) -> FileSettings {
         max_upload_bytes: settings.max_file_size_mb.saturating_mul(1024 * 1024),
         upload_ttl: defaults.upload_ttl,
     }
+}
+
+/// Reloads the plugins in the background whenever a file in their directories is added,
+/// replaced or removed, until the returned watcher is dropped. The registry logs each
+/// strategy loaded, replaced or removed and each file refused.
+pub fn watch_plugins(app: &AppContext) -> PluginWatcher {
+    entmoot_plugin_host::watch_plugins(app.plugins.clone(), PLUGIN_POLL_INTERVAL, |report| {
+        tracing::info!(%report, "strategy plugins reloaded");
+    })
 }
 
 pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {

@@ -525,8 +525,14 @@ static int box_inside(const area *a, double xmin, double ymin, double xmax, doub
  * noise never makes a layout fail the host's validator (whose tolerance is 1 mm). */
 #define SAFETY_M 0.01
 
+/* Another version of the same strategy builds with -DEXAMPLE_C_GRID_VERSION='"0.2.0"' (the
+ * hot-reload tests install two versions in turn). */
+#ifndef EXAMPLE_C_GRID_VERSION
+#define EXAMPLE_C_GRID_VERSION "0.1.0"
+#endif
+
 static const char MANIFEST[] =
-    "{\"name\":\"example-c-grid\",\"version\":\"0.1.0\",\"abi_version\":1,"
+    "{\"name\":\"example-c-grid\",\"version\":\"" EXAMPLE_C_GRID_VERSION "\",\"abi_version\":1,"
     "\"description\":\"Example plugin in C: largest assets first, each at the first free "
     "position of a grid scanned bottom-up, unrotated.\","
     "\"authors\":[\"Entmoot\"],\"license\":\"Apache-2.0\","

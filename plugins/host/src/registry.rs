@@ -111,8 +111,12 @@ impl Fingerprint {
 struct FileState {
     path: PathBuf,
     fingerprint: Fingerprint,
-    /// The handshake's outcome for this version of the file.
+    /// The handshake's outcome for this version of the file, or the last good version of
+    /// the file when this one was refused (see `kept_because`).
     loaded: Result<StrategyInfo, String>,
+    /// Why the current version of the file was refused while `loaded` still holds the
+    /// version before it: a broken replacement must not take a working strategy away.
+    kept_because: Option<String>,
 }
 
 /// The strategies found in a set of directories; `reload` rescans them.
@@ -238,6 +242,17 @@ fn scan(dirs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// Every library file in `dirs` with its current fingerprint.
+fn fingerprints(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<Fingerprint>)> {
+    scan(dirs)
+        .into_iter()
+        .map(|path| {
+            let fingerprint = Fingerprint::of(&path);
+            (path, fingerprint)
+        })
+        .collect()
+}
+
 /// Scans each directory (not recursively) for plugins. Refused files are logged with
 /// `tracing::warn!` and listed in `refused()`; discovery carries on.
 pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
@@ -280,8 +295,9 @@ impl PluginRegistry {
     /// touched. A `StrategyInfo` cloned before keeps its own library loaded and keeps working,
     /// so a running job finishes with the version it started with.
     ///
-    /// A file replaced by a broken one is refused and its strategy disappears: the registry
-    /// always reflects what is installed.
+    /// A file replaced by a broken one (a wrong ABI, a half-written copy) is refused with the
+    /// reason, and the version it replaced stays in service until a good file takes its
+    /// place or the file is removed: a bad deployment never takes a working strategy away.
     pub fn reload(&mut self) -> ReloadReport {
         let mut previous: HashMap<PathBuf, FileState> = std::mem::take(&mut self.files)
             .into_iter()
@@ -293,11 +309,34 @@ impl PluginRegistry {
             };
             let state = match previous.remove(&path) {
                 Some(old) if old.fingerprint == fingerprint => old,
-                _ => FileState {
-                    loaded: load_plugin(&path).map_err(|e| e.to_string()),
-                    path,
-                    fingerprint,
-                },
+                old => {
+                    let loaded = load_plugin(&path).map_err(|e| e.to_string());
+                    match (loaded, old) {
+                        // The file was good and its new content is not: keep serving the
+                        // version already loaded until a good file replaces it.
+                        (
+                            Err(reason),
+                            Some(FileState {
+                                loaded: Ok(previous_good),
+                                ..
+                            }),
+                        ) => FileState {
+                            kept_because: Some(format!(
+                                "{reason}; still serving the previously loaded {} {}",
+                                previous_good.name, previous_good.version
+                            )),
+                            loaded: Ok(previous_good),
+                            path,
+                            fingerprint,
+                        },
+                        (loaded, _) => FileState {
+                            loaded,
+                            kept_because: None,
+                            path,
+                            fingerprint,
+                        },
+                    }
+                }
             };
             self.files.push(state);
         }
@@ -320,7 +359,15 @@ impl PluginRegistry {
                 }
             });
             match accepted {
-                Ok(info) => strategies.push(info),
+                Ok(info) => {
+                    strategies.push(info);
+                    if let Some(reason) = &file.kept_because {
+                        refused.push(RefusedPlugin {
+                            path: file.path.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
                 Err(reason) => refused.push(RefusedPlugin {
                     path: file.path.clone(),
                     reason,
@@ -458,8 +505,9 @@ impl Drop for PluginWatcher {
     }
 }
 
-/// Polls the registry's directories every `every` and reloads when a file changed (a poll
-/// that finds nothing changed only `stat`s the files). `on_change` is called with each report
+/// Polls the registry's directories every `every` and reloads when a file changed and then
+/// stayed the same for one more poll (a poll that finds nothing changed only `stat`s the
+/// files), so a change is picked up within two to three periods. `on_change` is called with each report
 /// that changed something, after the new registry is in place (changes are also logged).
 ///
 /// Install plugins with an atomic rename (`install -m 755 new.so DIR/` writes in place, so
@@ -474,20 +522,32 @@ pub fn watch_plugins(
     let thread = std::thread::Builder::new()
         .name("plugin-watcher".into())
         .spawn(move || {
+            // What the directories looked like at the poll that first saw a change.
+            let mut settling: Option<Vec<(PathBuf, Option<Fingerprint>)>> = None;
             loop {
                 match stopped.recv_timeout(every) {
                     Err(RecvTimeoutError::Timeout) => {}
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
                 }
-                let stale = registry
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .needs_reload();
-                if stale {
-                    let report = reload_plugins(&registry);
-                    if report.changed() {
-                        on_change(&report);
-                    }
+                let (stale, dirs) = {
+                    let current = registry.read().unwrap_or_else(PoisonError::into_inner);
+                    (current.needs_reload(), current.dirs().to_vec())
+                };
+                if !stale {
+                    settling = None;
+                    continue;
+                }
+                // Load only once the files have stopped changing for one poll: a copy in
+                // progress would otherwise be loaded (and refused) half-written.
+                let now = fingerprints(&dirs);
+                if settling.as_ref() != Some(&now) {
+                    settling = Some(now);
+                    continue;
+                }
+                settling = None;
+                let report = reload_plugins(&registry);
+                if report.changed() {
+                    on_change(&report);
                 }
             }
         });

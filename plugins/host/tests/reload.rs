@@ -150,21 +150,52 @@ fn reload_reports_added_removed_and_refused_files() {
     );
     assert_eq!(registry.find(None).unwrap().name, "greedy");
 
-    // A good file replaced by a broken one: refused, and its strategy is gone.
+    // A good file replaced by a broken one: refused, and the version it replaced stays in
+    // service (a bad deployment does not take a working strategy away).
+    let before = registry.find(Some("reloadable")).unwrap();
     overwrite(&raw_plugin("wrong_abi"), &reloadable);
     let report = registry.reload();
-    assert_eq!(
-        report.removed,
-        vec![change("reloadable", "1.0.0", &reloadable)]
+    assert!(
+        report.removed.is_empty() && report.replaced.is_empty(),
+        "{report}"
     );
     assert_eq!(
         report.refused,
         vec![RefusedPlugin {
             path: reloadable.clone(),
-            reason: "ABI version 99 is not supported (this host speaks version 1)".into()
+            reason: "ABI version 99 is not supported (this host speaks version 1); \
+                     still serving the previously loaded reloadable 1.0.0"
+                .into()
         }]
     );
+    let kept = registry.find(Some("reloadable")).unwrap();
+    assert!(kept.same_library(&before));
+    assert_eq!(run_says(&kept, true), "reloadable v1");
+    assert!(
+        !registry.reload().changed(),
+        "refused once, not at every reload"
+    );
+
+    // A good file again: it replaces the kept version and the refusal is gone.
+    overwrite(&raw_plugin("reload_v2"), &reloadable);
+    let report = registry.reload();
+    assert_eq!(
+        report.replaced,
+        vec![change("reloadable", "2.0.0", &reloadable)]
+    );
+    assert!(registry.refused().iter().all(|r| r.path != reloadable));
+
+    // Removing the file removes the strategy, broken or not.
+    overwrite(&raw_plugin("wrong_abi"), &reloadable);
+    registry.reload();
+    std::fs::remove_file(&reloadable).unwrap();
+    let report = registry.reload();
+    assert_eq!(
+        report.removed,
+        vec![change("reloadable", "2.0.0", &reloadable)]
+    );
     assert!(registry.find(Some("reloadable")).is_none());
+    assert!(registry.refused().iter().all(|r| r.path != reloadable));
 }
 
 #[test]

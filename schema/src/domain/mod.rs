@@ -15,3 +15,4 @@ pub mod paging;
 pub mod projects;
 pub mod sites;
 pub mod solve;
+pub mod strategies;

@@ -93,8 +93,21 @@ pub fn solve(
     on_progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<SolveOutcome, SolveError> {
-    let started = Instant::now();
     let strategy = choose_strategy(registry, request.strategy.as_deref())?;
+    solve_with(strategy, request, on_progress, cancel)
+}
+
+/// Solves with a strategy chosen beforehand; call it from a blocking thread. The
+/// `StrategyInfo` keeps its library loaded, so a job holding one runs the version it
+/// chose even if the registry reloads a newer file meanwhile; `request.strategy` is
+/// ignored.
+pub fn solve_with(
+    strategy: StrategyInfo,
+    request: &SolveRequest,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<SolveOutcome, SolveError> {
+    let started = Instant::now();
     let problem = prepare_problem(&request.site, &request.program)?;
     let run_request = RunRequest {
         parameters: request.parameters.clone(),

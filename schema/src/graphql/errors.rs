@@ -184,3 +184,31 @@ impl IntoGraphqlError for crate::domain::files::FileError {
         }
     }
 }
+
+impl IntoGraphqlError for crate::domain::strategies::ReloadStrategiesError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::strategies::ReloadStrategiesError;
+        match self {
+            ReloadStrategiesError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            ReloadStrategiesError::Task(ref error) => internal_error(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_admin_reload_is_forbidden() {
+        let error =
+            crate::domain::strategies::ReloadStrategiesError::Forbidden.into_graphql_error();
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("FORBIDDEN")));
+        assert_eq!(error.message, "only an administrator can reload strategies");
+    }
+}

@@ -14,6 +14,7 @@ use crate::domain::projects::{
 use crate::domain::sites::{self, NewSite};
 use crate::formats::geojson_site::read_polygons;
 use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::graphql::query::StrategyView;
 use crate::graphql::query::{app, caller};
 use crate::graphql::scalars::{GeoJson, JsonValue};
 use crate::graphql::types::{JobNode, ProjectNode, SiteNode};
@@ -22,6 +23,7 @@ use crate::graphql::types::{JobNode, ProjectNode, SiteNode};
 pub struct MutationRoot(
     ProjectMutations,
     SiteAndJobMutations,
+    StrategyMutations,
     crate::graphql::files::FileMutations,
 );
 
@@ -240,5 +242,55 @@ impl SiteAndJobMutations {
             .await
             .map(JobNode)
             .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+/// A plugin file that is not loaded, and why.
+#[derive(async_graphql::SimpleObject)]
+pub struct PluginRefusal {
+    /// The file as installed.
+    pub path: String,
+    pub reason: String,
+}
+
+/// The strategies after a reload, and the files that were not loaded.
+#[derive(async_graphql::SimpleObject)]
+pub struct ReloadStrategiesPayload {
+    /// Every strategy now loaded, by name then version (newest first).
+    pub strategies: Vec<StrategyView>,
+    /// Every plugin file currently refused, with the reason (a replaced file refused
+    /// this way leaves the version it replaced in service).
+    pub refused: Vec<PluginRefusal>,
+    /// What this reload changed, in one line ("no change" when the file watcher was
+    /// faster).
+    pub summary: String,
+}
+
+#[derive(Default)]
+pub struct StrategyMutations;
+
+#[Object]
+impl StrategyMutations {
+    /// Rescans the plugin directories now (administrators only). The server also
+    /// reloads by itself within seconds of a file change; jobs already running keep the
+    /// version they started with. Reloads this process only: separate workers watch
+    /// their own directories.
+    async fn reload_strategies(&self, ctx: &Context<'_>) -> Result<ReloadStrategiesPayload> {
+        let caller = caller(ctx)?;
+        let reloaded = crate::domain::strategies::reload_strategies(&app(ctx).plugins, caller)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(ReloadStrategiesPayload {
+            strategies: reloaded.strategies.iter().map(StrategyView::from).collect(),
+            refused: reloaded
+                .refused
+                .into_iter()
+                .map(|refused| PluginRefusal {
+                    path: refused.path.display().to_string(),
+                    reason: refused.reason,
+                })
+                .collect(),
+            summary: reloaded.report.to_string(),
+        })
     }
 }

@@ -124,6 +124,26 @@ pub struct StrategyView {
     pub parameters_schema: crate::graphql::scalars::JsonValue,
 }
 
+impl From<&entmoot_plugin_host::StrategyInfo> for StrategyView {
+    fn from(strategy: &entmoot_plugin_host::StrategyInfo) -> Self {
+        let manifest = &strategy.manifest;
+        StrategyView {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            description: manifest.description.clone(),
+            authors: manifest.authors.clone(),
+            license: manifest.license.clone(),
+            capabilities: async_graphql::Json(serde_json::json!({
+                "rotations": manifest.capabilities.rotations,
+                "alternatives": manifest.capabilities.alternatives,
+                "terrainAware": manifest.capabilities.terrain_aware,
+                "deterministic": manifest.capabilities.deterministic,
+            })),
+            parameters_schema: async_graphql::Json(manifest.parameters.clone()),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct SiteAndJobQueries;
 
@@ -147,21 +167,8 @@ impl SiteAndJobQueries {
             .map_err(|_| coded_error(ErrorCode::InternalServerError, "internal server error"))?;
         Ok(registry
             .strategies()
-            .into_iter()
-            .map(|strategy| StrategyView {
-                name: strategy.manifest.name.clone(),
-                version: strategy.manifest.version.clone(),
-                description: strategy.manifest.description.clone(),
-                authors: strategy.manifest.authors.clone(),
-                license: strategy.manifest.license.clone(),
-                capabilities: async_graphql::Json(serde_json::json!({
-                    "rotations": strategy.manifest.capabilities.rotations,
-                    "alternatives": strategy.manifest.capabilities.alternatives,
-                    "terrainAware": strategy.manifest.capabilities.terrain_aware,
-                    "deterministic": strategy.manifest.capabilities.deterministic,
-                })),
-                parameters_schema: async_graphql::Json(strategy.manifest.parameters.clone()),
-            })
+            .iter()
+            .map(StrategyView::from)
             .collect())
     }
 }

@@ -105,8 +105,20 @@ impl JobNode {
     async fn strategy(&self) -> &str {
         &self.0.strategy
     }
+    /// The version asked for (`strategy: "name@version"`); null when the job runs the
+    /// newest version installed when it starts.
     async fn strategy_version(&self) -> Option<&str> {
         self.0.strategy_version.as_deref()
+    }
+    /// The version of the strategy the latest attempt ran (the one that produced the
+    /// layouts of a succeeded job); null before an attempt has ended.
+    async fn strategy_version_used(&self) -> Option<&str> {
+        self.0
+            .history
+            .as_array()?
+            .iter()
+            .rev()
+            .find_map(|attempt| attempt.get("strategy_version")?.as_str())
     }
     async fn attempts(&self) -> i32 {
         self.0.attempts

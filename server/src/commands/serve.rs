@@ -90,6 +90,8 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
 
     let metrics = metrics_registry::install()?;
     let runtime = runtime::build(&settings).await?;
+    // Held to the end: dropping it stops the polling thread.
+    let _plugin_watcher = runtime::watch_plugins(&runtime.app);
     let limits = SchemaLimits {
         introspection: settings.environment != "production",
         ..SchemaLimits::default()

@@ -1,5 +1,5 @@
 //! `entmoot worker`: runs jobs from the queue without serving the API, until SIGTERM
-//! or Ctrl-C.
+//! or Ctrl-C, reloading strategy plugins when their files change.
 
 use tokio::sync::watch;
 
@@ -8,6 +8,8 @@ use crate::{runtime, worker};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let runtime = runtime::build(&settings).await?;
+    // Held to the end: dropping it stops the polling thread.
+    let _plugin_watcher = runtime::watch_plugins(&runtime.app);
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         let signal = crate::http::health::shutdown_signal().await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entmoot_entities::{buildings, jobs, layouts};
-use entmoot_plugin_host::HostError;
+use entmoot_plugin_host::{HostError, StrategyInfo};
 use entmoot_plugin_sdk::geo::Geometry;
 use entmoot_plugin_sdk::{Program, Progress, StrategyError};
 use sea_orm::sea_query::Expr;
@@ -25,7 +25,7 @@ use crate::domain::context::AppContext;
 use crate::domain::geometry_storage::{GeometryStorageError, encode_geometry};
 use crate::domain::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, publish};
 use crate::domain::sites::load_site;
-use crate::domain::solve::{SolveError, SolveOutcome, SolveRequest, solve};
+use crate::domain::solve::{SolveError, SolveOutcome, SolveRequest, choose_strategy, solve_with};
 
 /// How a worker runs jobs.
 #[derive(Debug, Clone)]
@@ -106,11 +106,14 @@ fn classify(error: &SolveError) -> RunFailure {
     }
 }
 
+/// `strategy_version` is the version the attempt ran (provenance: which plugin file
+/// produced the layouts), `None` when no strategy was started.
 fn history_entry(
     job: &jobs::Model,
     worker_id: &str,
     outcome: &str,
     error: Option<&str>,
+    strategy_version: Option<&str>,
 ) -> serde_json::Value {
     json!({
         "attempt": job.attempts,
@@ -119,6 +122,7 @@ fn history_entry(
         "ended_at": Utc::now(),
         "outcome": outcome,
         "error": error,
+        "strategy_version": strategy_version,
     })
 }
 
@@ -178,6 +182,7 @@ async fn finish(
     status: &str,
     error: Option<String>,
     outcome: Option<&SolveOutcome>,
+    strategy_version: Option<&str>,
 ) -> Result<bool, ExecuteJobError> {
     let transaction = app.database.begin().await?;
     let mut update = jobs::Entity::update_many()
@@ -191,7 +196,13 @@ async fn finish(
             jobs::Column::History,
             Expr::value(with_history(
                 job,
-                history_entry(job, &settings.worker_id, status, error.as_deref()),
+                history_entry(
+                    job,
+                    &settings.worker_id,
+                    status,
+                    error.as_deref(),
+                    strategy_version,
+                ),
             )),
         )
         .filter(jobs::Column::Id.eq(job.id))
@@ -237,16 +248,27 @@ pub async fn execute_job(
             "dead-lettered: the job was taken over {} times without finishing (its workers stopped or crashed); see its history",
             job.attempts - 1
         );
-        finish(app, &job, settings, FAILED, Some(error.clone()), None).await?;
+        finish(app, &job, settings, FAILED, Some(error.clone()), None, None).await?;
         publish_current(app, job.id, Some(error)).await;
         return Ok(Execution::Failed);
     }
     publish(app, &job, None).await;
 
-    let result = run_with_lease(app, &job, settings, shutdown).await;
+    // The strategy is chosen once per attempt, and the attempt holds on to it: a reload
+    // meanwhile changes what the next attempt gets, never what this one runs.
+    let strategy = job_strategy(app, &job);
+    let used = strategy
+        .as_ref()
+        .ok()
+        .map(|strategy| strategy.version.clone());
+    let used = used.as_deref();
+    let result = match strategy {
+        Ok(strategy) => run_with_lease(app, &job, strategy, settings, shutdown).await,
+        Err(failure) => Err(failure),
+    };
     let execution = match result {
         Ok(outcome) => {
-            if finish(app, &job, settings, SUCCEEDED, None, Some(&outcome)).await? {
+            if finish(app, &job, settings, SUCCEEDED, None, Some(&outcome), used).await? {
                 Execution::Succeeded
             } else {
                 Execution::LeaseLost
@@ -261,13 +283,14 @@ pub async fn execute_job(
                 CANCELLED,
                 Some("cancelled on request".into()),
                 None,
+                used,
             )
             .await?;
             Execution::Cancelled
         }
         Err(RunFailure::ShuttingDown) => {
             // Not the job's fault: give the attempt back.
-            let handed_back = finish(app, &job, settings, QUEUED, None, None).await?;
+            let handed_back = finish(app, &job, settings, QUEUED, None, None, used).await?;
             if handed_back {
                 jobs::Entity::update_many()
                     .col_expr(
@@ -284,7 +307,7 @@ pub async fn execute_job(
             Execution::HandedBack
         }
         Err(RunFailure::Permanent(message)) => {
-            finish(app, &job, settings, FAILED, Some(message), None).await?;
+            finish(app, &job, settings, FAILED, Some(message), None, used).await?;
             Execution::Failed
         }
         Err(RunFailure::Transient(message)) => {
@@ -293,10 +316,10 @@ pub async fn execute_job(
                     "dead-lettered after {} attempts; last error: {message}",
                     job.attempts
                 );
-                finish(app, &job, settings, FAILED, Some(error), None).await?;
+                finish(app, &job, settings, FAILED, Some(error), None, used).await?;
                 Execution::Failed
             } else {
-                finish(app, &job, settings, QUEUED, Some(message), None).await?;
+                finish(app, &job, settings, QUEUED, Some(message), None, used).await?;
                 let after =
                     settings.retry_backoff * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
                 let queue = app.job_queue.clone();
@@ -350,11 +373,27 @@ async fn renew_lease(
     Ok((renewed.rows_affected == 1, cancel_requested))
 }
 
+/// The strategy a job runs: the version it was pinned to (`name@version` at
+/// submission), or else the newest installed now. Read under a short lock, so a reload
+/// never waits for running jobs.
+fn job_strategy(app: &AppContext, job: &jobs::Model) -> Result<StrategyInfo, RunFailure> {
+    let requested = match &job.strategy_version {
+        Some(version) => format!("{}@{version}", job.strategy),
+        None => job.strategy.clone(),
+    };
+    let registry = app
+        .plugins
+        .read()
+        .map_err(|_| RunFailure::Transient("the plugin registry is unavailable".to_owned()))?;
+    choose_strategy(&registry, Some(&requested)).map_err(|error| classify(&error))
+}
+
 /// Solves on a blocking thread while renewing the lease, forwarding progress and
 /// watching for cancellation (event bus, database flag) and shutdown.
 async fn run_with_lease(
     app: &AppContext,
     job: &jobs::Model,
+    strategy: StrategyInfo,
     settings: &ExecutionSettings,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<SolveOutcome, RunFailure> {
@@ -372,26 +411,19 @@ async fn run_with_lease(
     let request = SolveRequest {
         site,
         program,
-        strategy: Some(match &job.strategy_version {
-            Some(version) => format!("{}@{version}", job.strategy),
-            None => job.strategy.clone(),
-        }),
+        strategy: Some(format!("{}@{}", strategy.name, strategy.version)),
         parameters: job.parameters.clone(),
         seed: job.seed.unwrap_or(0) as u64,
         time_limit: Some(limit),
         alternatives: job.alternatives.max(1) as u32,
     };
-    let registry = app.plugins.clone();
     let cancel = Arc::new(AtomicBool::new(false));
     let cancel_for_solver = cancel.clone();
     let (progress_sender, mut progress_receiver) =
         tokio::sync::mpsc::unbounded_channel::<Progress>();
     let solver = tokio::task::spawn_blocking(move || {
-        let registry = registry
-            .read()
-            .map_err(|_| RunFailure::Transient("the plugin registry is unavailable".to_owned()))?;
-        solve(
-            &registry,
+        solve_with(
+            strategy,
             &request,
             &mut |progress| {
                 let _ = progress_sender.send(progress);

@@ -156,7 +156,14 @@ pub async fn submit_job(
         project_id: Set(site.project_id),
         site_id: Set(site.id),
         strategy: Set(strategy.name.clone()),
-        strategy_version: Set(Some(strategy.version.clone())),
+        // Pinned only when the caller asked for a version: otherwise the job runs the
+        // newest version installed when it starts (plugins reload while it waits), and
+        // its history records the version each attempt ran.
+        strategy_version: Set(new_job
+            .strategy
+            .as_deref()
+            .is_some_and(|spec| spec.contains('@'))
+            .then(|| strategy.version.clone())),
         program: Set(serde_json::to_value(&new_job.program)
             .map_err(|error| DbErr::Custom(error.to_string()))?),
         parameters: Set(new_job.parameters),
