@@ -7,6 +7,7 @@
 //! deliberately *not* part of these entities, so the same entities work on both backends.
 //! Query it with `Expr::cust_with_values("ST_Intersects(geom, ...)")` on PostgreSQL only.
 
+pub mod account_tokens;
 pub mod api_keys;
 pub mod audit_log;
 pub mod buildings;
@@ -14,6 +15,7 @@ pub mod exclusion_zones;
 pub mod files;
 pub mod jobs;
 pub mod layouts;
+pub mod memberships;
 pub mod organizations;
 pub mod prelude;
 pub mod projects;

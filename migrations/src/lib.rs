@@ -16,6 +16,7 @@ mod m0002_projects_files_sites;
 mod m0003_jobs_layouts_buildings;
 mod m0004_job_history;
 mod m0005_audit_log;
+mod m0006_memberships_account_tokens;
 mod pg;
 
 pub use pg::{
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_jobs_layouts_buildings::Migration),
             Box::new(m0004_job_history::Migration),
             Box::new(m0005_audit_log::Migration),
+            Box::new(m0006_memberships_account_tokens::Migration),
         ]
     }
 }

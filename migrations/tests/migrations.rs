@@ -17,9 +17,11 @@ use sea_orm_migration::sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-const APP_TABLES: [&str; 11] = [
+const APP_TABLES: [&str; 13] = [
     "organizations",
     "users",
+    "memberships",
+    "account_tokens",
     "api_keys",
     "audit_log",
     "projects",
@@ -118,7 +120,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0002_projects_files_sites",
             "m0003_jobs_layouts_buildings",
             "m0004_job_history",
-            "m0005_audit_log"
+            "m0005_audit_log",
+            "m0006_memberships_account_tokens"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());

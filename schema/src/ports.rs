@@ -111,3 +111,50 @@ impl Default for Observers {
         }
     }
 }
+
+/// A signed-in session as the store keeps it, under the SHA-256 of its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the session store is unavailable: {0}")]
+pub struct SessionStoreError(pub String);
+
+/// Sign-in sessions: Redis in production (REDIS_SESSION_EXPIRY, sliding), process
+/// memory in the embedded default.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create(
+        &self,
+        token_hash: &str,
+        session: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), SessionStoreError>;
+    /// The session, with its lifetime renewed to `ttl`; `None` once expired or ended.
+    async fn touch(
+        &self,
+        token_hash: &str,
+        ttl: Duration,
+    ) -> Result<Option<SessionRecord>, SessionStoreError>;
+    async fn end(&self, token_hash: &str) -> Result<(), SessionStoreError>;
+    /// Ends every session of a user; returns how many there were.
+    async fn end_all_of_user(&self, user_id: Uuid) -> Result<usize, SessionStoreError>;
+}
+
+/// Counts attempts per bucket and minute (sign-in brute-force protection); shared
+/// through Redis across API instances in production.
+#[async_trait]
+pub trait AttemptLimiter: Send + Sync {
+    /// Counts one attempt; `false` when the bucket is over `per_minute`.
+    async fn allow(&self, bucket: &str, per_minute: u32) -> bool;
+}
+
+/// Sends account e-mails (invitations, password resets) when SMTP is configured.
+#[async_trait]
+pub trait AccountMailer: Send + Sync {
+    async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String>;
+}

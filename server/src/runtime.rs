@@ -11,12 +11,20 @@ use entmoot_schema::domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_orga
 use entmoot_schema::ports::{EventBus, JobQueue};
 use uuid::Uuid;
 
+use crate::adapters::email::Mailer;
 use crate::adapters::in_process::{InProcessEventBus, InProcessQueue};
+use crate::adapters::rate_limit::RateLimiter;
 use crate::adapters::redis_bus::RedisEventBus;
 use crate::adapters::redis_queue::RedisQueue;
+use crate::adapters::sessions::{InProcessSessions, RedisSessions};
 use crate::adapters::{database, storage};
 use crate::config::{Settings, StorageSettings, redact_url};
 use entmoot_schema::domain::files::FileSettings;
+use entmoot_schema::ports::{AccountMailer, SessionStore};
+
+/// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
+/// without use, the guide's default.
+const EMBEDDED_SESSION_TTL: Duration = Duration::from_secs(86_400);
 
 /// How long a delivered job may stay unacknowledged before another worker claims it.
 const JOB_CLAIM_IDLE: Duration = Duration::from_secs(60);
@@ -28,6 +36,8 @@ const PLUGIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct Runtime {
     pub app: AppContext,
+    /// Rate limit counters, shared by the API's limits and sign-in protection.
+    pub rate_limiter: Arc<RateLimiter>,
     /// The organization requests act for until authentication is configured.
     pub local_organization_id: Uuid,
 }
@@ -89,10 +99,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
     let storage = storage::build_operator(&settings.storage)?;
     tracing::info!(backend = settings.storage.provider_name(), "file storage");
 
-    let (job_queue, event_bus): (Arc<dyn JobQueue>, Arc<dyn EventBus>) = match &settings.redis {
+    type RedisBacked = (
+        Arc<dyn JobQueue>,
+        Arc<dyn EventBus>,
+        Arc<dyn SessionStore>,
+        Arc<RateLimiter>,
+    );
+    let (job_queue, event_bus, sessions, rate_limiter): RedisBacked = match &settings.redis {
         None => (
             Arc::new(InProcessQueue::new()),
             Arc::new(InProcessEventBus::new()),
+            Arc::new(InProcessSessions::default()),
+            Arc::new(RateLimiter::in_process()),
         ),
         Some(redis) => {
             let shown = redact_url(redis.url.expose());
@@ -101,12 +119,30 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             let queue = RedisQueue::connect(client.clone(), &redis.key_prefix, JOB_CLAIM_IDLE)
                 .await
                 .with_context(|| format!("REDIS_URL {shown}: cannot connect"))?;
-            let bus = RedisEventBus::connect(client, &redis.key_prefix)
+            let bus = RedisEventBus::connect(client.clone(), &redis.key_prefix)
                 .await
                 .with_context(|| format!("REDIS_URL {shown}: cannot connect"))?;
-            (Arc::new(queue), Arc::new(bus))
+            let sessions = RedisSessions::connect(client.clone(), &redis.key_prefix)
+                .await
+                .with_context(|| format!("REDIS_URL {shown}: cannot connect for sessions"))?;
+            let rate_limiter = RateLimiter::redis(client, &redis.key_prefix)
+                .await
+                .with_context(|| format!("REDIS_URL {shown}: cannot connect for rate limits"))?;
+            (
+                Arc::new(queue),
+                Arc::new(bus),
+                Arc::new(sessions),
+                Arc::new(rate_limiter),
+            )
         }
     };
+    let session_ttl = settings
+        .redis
+        .as_ref()
+        .map_or(EMBEDDED_SESSION_TTL, |redis| redis.session_expiry);
+    let mailer = Mailer::from_settings(settings.smtp.as_ref())
+        .context("SMTP_HOST / EMAIL_FROM: cannot set up e-mail")?
+        .map(|mailer| Arc::new(mailer) as Arc<dyn AccountMailer>);
     tracing::info!(backend = job_queue.backend_name(), "job queue");
     tracing::info!(backend = event_bus.backend_name(), "job events");
 
@@ -136,7 +172,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
                 Some(key) => key.expose().as_bytes().to_vec(),
                 None => rand::random::<[u8; 32]>().to_vec(),
             }),
+            sessions,
+            session_ttl,
+            attempts: rate_limiter.clone(),
+            mailer,
         },
+        rate_limiter,
         local_organization_id,
     })
 }

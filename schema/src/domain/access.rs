@@ -132,9 +132,9 @@ pub enum ApiKeyError {
 /// Why a bearer token was not accepted. The messages are safe to show the client.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticationError {
-    #[error("authentication required: send `Authorization: Bearer <API key>`")]
+    #[error("authentication required: send `Authorization: Bearer <API key or session token>`")]
     Missing,
-    #[error("the bearer token is not an Entmoot API key")]
+    #[error("the bearer token is not an Entmoot API key or session token")]
     Malformed,
     #[error("the API key is not valid")]
     Unknown,
@@ -142,6 +142,8 @@ pub enum AuthenticationError {
     Revoked,
     #[error("the API key expired at {0}")]
     Expired(DateTime<Utc>),
+    #[error(transparent)]
+    Session(#[from] crate::domain::accounts::SessionError),
     #[error("checking the API key failed")]
     Database(#[from] DbErr),
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use entmoot_plugin_host::PluginRegistry;
 use sea_orm::DatabaseConnection;
 
-use crate::ports::{EventBus, JobQueue, Observers};
+use crate::ports::{AccountMailer, AttemptLimiter, EventBus, JobQueue, Observers, SessionStore};
 
 /// Everything the domain operations reach: cheap to clone, shared by the HTTP
 /// handlers, the GraphQL resolvers and the worker.
@@ -23,4 +23,11 @@ pub struct AppContext {
     /// Signs download links served through the API (SECRET_KEY, or a per-process
     /// random key in the embedded default, which runs one process).
     pub download_signing_key: Arc<Vec<u8>>,
+    /// Sign-in sessions and how long one lives without use (REDIS_SESSION_EXPIRY).
+    pub sessions: Arc<dyn SessionStore>,
+    pub session_ttl: std::time::Duration,
+    /// Brute-force protection of sign-in (and the API's rate limits).
+    pub attempts: Arc<dyn AttemptLimiter>,
+    /// Invitation and password-reset e-mails; `None` without SMTP.
+    pub mailer: Option<Arc<dyn AccountMailer>>,
 }

@@ -2,6 +2,7 @@
 //! the GraphQL resolvers, the CLI and the worker.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod caller;
 pub mod context;

@@ -2,7 +2,7 @@
 //! organization until API keys and sign-in arrive.
 
 use chrono::Utc;
-use entmoot_entities::{organizations, users};
+use entmoot_entities::{memberships, organizations, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
@@ -132,7 +132,7 @@ pub async fn create_user(
     if taken.is_some() {
         return Err(OrganizationError::EmailTaken(email));
     }
-    Ok(users::ActiveModel {
+    let user = users::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization_id),
         email: Set(email),
@@ -142,7 +142,42 @@ pub async fn create_user(
         created_at: Set(Utc::now()),
     }
     .insert(database)
-    .await?)
+    .await?;
+    add_membership(database, user.id, organization_id, role).await?;
+    Ok(user)
+}
+
+/// Gives a user a role in an organization, or changes the role they have there.
+pub async fn add_membership(
+    database: &DatabaseConnection,
+    user_id: Uuid,
+    organization_id: Uuid,
+    role: crate::domain::caller::Role,
+) -> Result<(), DbErr> {
+    let existing = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::OrganizationId.eq(organization_id))
+        .one(database)
+        .await?;
+    match existing {
+        Some(membership) => {
+            let mut active: memberships::ActiveModel = membership.into();
+            active.role = Set(role.as_str().to_owned());
+            active.update(database).await?;
+        }
+        None => {
+            memberships::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                user_id: Set(user_id),
+                organization_id: Set(organization_id),
+                role: Set(role.as_str().to_owned()),
+                created_at: Set(Utc::now()),
+            }
+            .insert(database)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A user of an organization by email.

@@ -195,6 +195,31 @@ impl IntoGraphqlError for crate::domain::strategies::ReloadStrategiesError {
     }
 }
 
+impl IntoGraphqlError for crate::domain::accounts::AccountError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::accounts::AccountError;
+        match self {
+            AccountError::WrongCredentials => {
+                coded_error(ErrorCode::Unauthenticated, self.to_string())
+            }
+            AccountError::TooManyAttempts => {
+                coded_error(ErrorCode::LimitExceeded, self.to_string())
+            }
+            AccountError::WeakPassword(_)
+            | AccountError::InvalidEmail(_)
+            | AccountError::InvalidDisplayName
+            | AccountError::InvalidToken => coded_error(ErrorCode::BadUserInput, self.to_string()),
+            AccountError::NotAMember(_)
+            | AccountError::NoOrganization
+            | AccountError::Forbidden
+            | AccountError::NotAPerson => coded_error(ErrorCode::Forbidden, self.to_string()),
+            AccountError::Mail(_) | AccountError::Hashing => internal_error(&self),
+            AccountError::Sessions(ref error) => internal_error(error),
+            AccountError::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! resolver is a few lines: read the caller, convert the input, call one domain
 //! operation, map its error once.
 
+pub mod accounts;
 pub mod errors;
 pub mod files;
 pub mod limits;
@@ -19,6 +20,14 @@ use crate::domain::context::AppContext;
 /// resolvers turn it into an UNAUTHENTICATED field error carrying this reason.
 #[derive(Debug, Clone)]
 pub struct AuthenticationRefused(pub String);
+
+/// The session token a request was authenticated with, so that `signOut` can end it.
+#[derive(Debug, Clone)]
+pub struct SessionCredential(pub String);
+
+/// The client's address as the transport sees it (sign-in attempt limits).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
 
 pub type EntmootSchema =
     Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;

@@ -25,6 +25,7 @@ pub struct MutationRoot(
     SiteAndJobMutations,
     StrategyMutations,
     crate::graphql::files::FileMutations,
+    crate::graphql::accounts::AccountMutations,
 );
 
 #[derive(Default)]

@@ -15,6 +15,7 @@ pub struct QueryRoot(
     ProjectQueries,
     SiteAndJobQueries,
     crate::graphql::files::FileQueries,
+    crate::graphql::accounts::AccountQueries,
 );
 
 #[derive(Default)]

@@ -169,6 +169,18 @@ impl Mailer {
         result
     }
 
+    /// An account e-mail (invitation, password reset).
+    pub async fn send_account_email(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+    ) -> Result<(), EmailError> {
+        let result = self.send(to, subject, body).await;
+        metrics_registry::email_attempt(result.is_ok());
+        result
+    }
+
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), EmailError> {
         let recipient: Mailbox =
             to.parse().map_err(
@@ -191,6 +203,15 @@ impl Mailer {
                 host: self.host.clone(),
                 reason: error.to_string(),
             })
+    }
+}
+
+#[async_trait::async_trait]
+impl entmoot_schema::ports::AccountMailer for Mailer {
+    async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        self.send_account_email(to, subject, body)
+            .await
+            .map_err(|error| error.to_string())
     }
 }
 

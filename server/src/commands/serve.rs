@@ -13,7 +13,6 @@ use entmoot_schema::domain::access::issue_first_admin_key;
 use entmoot_schema::domain::files::cleanup_expired;
 use entmoot_schema::graphql::{SchemaLimits, build_schema};
 
-use crate::adapters::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::http::health::{Lifecycle, shutdown_signal};
 use crate::http::{self, HttpState, OpsState, RateLimits};
@@ -40,20 +39,6 @@ async fn print_first_admin_key(runtime: &runtime::Runtime) -> anyhow::Result<()>
         );
     }
     Ok(())
-}
-
-/// Counters in Redis when there is one, so every API instance shares the budget.
-async fn rate_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
-    match &settings.redis {
-        None => Ok(RateLimiter::in_process()),
-        Some(redis) => {
-            let client = redis::Client::open(redis.url.expose())
-                .context("REDIS_URL: not a valid Redis URL")?;
-            RateLimiter::redis(client, &redis.key_prefix)
-                .await
-                .context("REDIS_URL: cannot connect for rate limits")
-        }
-    }
 }
 
 /// Temporary uploads expire (7 days by default). Every API instance sweeps; deleting an
@@ -114,7 +99,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
         schema: build_schema(runtime.app.clone(), &limits),
         app: runtime.app.clone(),
         max_upload_bytes: runtime.app.files.max_upload_bytes,
-        rate_limiter: Arc::new(rate_limiter(&settings).await?),
+        rate_limiter: runtime.rate_limiter.clone(),
         rate_limits: RateLimits {
             per_key: settings.rate_limit_per_key,
             per_address: settings.rate_limit_per_address,

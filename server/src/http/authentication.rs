@@ -7,7 +7,8 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 use async_graphql::Data;
 use entmoot_schema::domain::access::{AuthenticationError, authenticate_api_key};
-use entmoot_schema::graphql::AuthenticationRefused;
+use entmoot_schema::domain::accounts::{SESSION_TOKEN_START, SessionError, authenticate_session};
+use entmoot_schema::graphql::{AuthenticationRefused, SessionCredential};
 use entmoot_schema::{AppContext, Caller};
 use serde_json::Value;
 
@@ -73,6 +74,9 @@ pub async fn authenticate(
     match credential {
         Credential::Absent => Err(AuthenticationError::Missing),
         Credential::NotBearer => Err(AuthenticationError::Malformed),
+        Credential::Bearer(token) if token.starts_with(SESSION_TOKEN_START) => {
+            Ok(authenticate_session(app, token).await?)
+        }
         Credential::Bearer(token) => authenticate_api_key(&app.database, token).await,
     }
 }
@@ -81,7 +85,12 @@ pub async fn authenticate(
 /// reported without its details; they go to the log.
 fn refusal_of(refused: &AuthenticationError) -> AuthenticationRefused {
     match refused {
-        AuthenticationError::Database(error) => {
+        AuthenticationError::Session(SessionError::Store(error)) => {
+            tracing::error!(%error, "the session store failed");
+            AuthenticationRefused("authentication is unavailable right now; try again".to_owned())
+        }
+        AuthenticationError::Session(SessionError::Database(error))
+        | AuthenticationError::Database(error) => {
             tracing::error!(%error, "authenticating a request failed");
             AuthenticationRefused("authentication is unavailable right now; try again".to_owned())
         }
@@ -95,11 +104,18 @@ fn refusal_of(refused: &AuthenticationError) -> AuthenticationRefused {
 /// Adds the outcome to a GraphQL request's data.
 pub fn add_to_request(
     request: async_graphql::Request,
+    credential: &Credential,
     outcome: &Result<Caller, AuthenticationError>,
 ) -> async_graphql::Request {
-    match outcome {
+    let request = match outcome {
         Ok(caller) => request.data(caller.clone()),
         Err(refused) => request.data(refusal_of(refused)),
+    };
+    match (credential, outcome) {
+        (Credential::Bearer(token), Ok(_)) if token.starts_with(SESSION_TOKEN_START) => {
+            request.data(SessionCredential(token.clone()))
+        }
+        _ => request,
     }
 }
 

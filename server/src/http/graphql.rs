@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use entmoot_schema::Caller;
 use entmoot_schema::domain::audit::{AuditEntry, record_mutations};
+use entmoot_schema::graphql::ClientAddress;
 
 use crate::adapters::rate_limit::Decision;
 use crate::http::HttpState;
@@ -471,9 +472,8 @@ async fn execute(
         Some(OperationType::Subscription) => "subscription",
         _ => "query",
     };
-    let authentication =
-        authentication::authenticate(&state.app, &authentication::credential_of(http_request))
-            .await;
+    let credential = authentication::credential_of(http_request);
+    let authentication = authentication::authenticate(&state.app, &credential).await;
     if let Ok(Caller {
         api_key_id: Some(key),
         ..
@@ -496,7 +496,11 @@ async fn execute(
     let started = std::time::Instant::now();
     let response = state
         .schema
-        .execute(authentication::add_to_request(request, &authentication))
+        .execute(
+            authentication::add_to_request(request, &credential, &authentication).data(
+                ClientAddress(client_address(state, http_request).unwrap_or_default()),
+            ),
+        )
         .await;
     crate::metrics_registry::graphql_operation(
         operation,
