@@ -94,6 +94,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             observers: entmoot_schema::ports::Observers {
                 job_submitted: crate::metrics_registry::job_submitted,
             },
+            optimization_enabled: settings.enable_optimization,
         },
         local_organization_id,
     })

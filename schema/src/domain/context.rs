@@ -18,4 +18,7 @@ pub struct AppContext {
     /// Replaced wholesale on reload; a running job keeps the `StrategyInfo` it cloned.
     pub plugins: Arc<RwLock<PluginRegistry>>,
     pub observers: Observers,
+    /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
+    /// serves stored results); `entmoot solve` does not go through here and still works.
+    pub optimization_enabled: bool,
 }

@@ -137,6 +137,9 @@ pub async fn submit_job(
     if !caller.can_write() {
         return Err(SubmitJobError::Forbidden);
     }
+    if !app.optimization_enabled {
+        return Err(SubmitJobError::Disabled);
+    }
     let (site, _) = load_site(&app.database, caller.organization_id, new_job.site_id)
         .await
         .map_err(|error| match error {
