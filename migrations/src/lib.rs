@@ -15,6 +15,7 @@ mod m0001_organizations_users_keys;
 mod m0002_projects_files_sites;
 mod m0003_jobs_layouts_buildings;
 mod m0004_job_history;
+mod m0005_job_retry_at;
 mod pg;
 
 pub use pg::{
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_projects_files_sites::Migration),
             Box::new(m0003_jobs_layouts_buildings::Migration),
             Box::new(m0004_job_history::Migration),
+            Box::new(m0005_job_retry_at::Migration),
         ]
     }
 }

@@ -244,6 +244,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         worker_id: Set(Some("worker-1".into())),
         lease_expires_at: Set(None),
         heartbeat_at: Set(Some(now)),
+        retry_at: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),

@@ -128,6 +128,15 @@ fn with_history(job: &jobs::Model, entry: serde_json::Value) -> serde_json::Valu
     serde_json::Value::Array(history)
 }
 
+/// A queued job may run: it is not waiting out a retry backoff. A delivery that comes
+/// early (another worker's clock, a stray duplicate) is a no-op; recovery dispatches the
+/// job again once it is due.
+pub(crate) fn due_for_retry(now: chrono::DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(jobs::Column::RetryAt.is_null())
+        .add(jobs::Column::RetryAt.lte(now))
+}
+
 /// Atomically moves a job to running for this worker; `None` when it is not ours to run.
 async fn claim(
     app: &AppContext,
@@ -146,6 +155,10 @@ async fn claim(
         .col_expr(jobs::Column::StartedAt, Expr::value(now))
         .col_expr(jobs::Column::HeartbeatAt, Expr::value(now))
         .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(lease_until))
+        .col_expr(
+            jobs::Column::RetryAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
         .col_expr(jobs::Column::Stage, Expr::value("preparing"))
         .col_expr(jobs::Column::Progress, Expr::value(0.0))
         .col_expr(
@@ -155,11 +168,17 @@ async fn claim(
         .filter(jobs::Column::Id.eq(job_id))
         .filter(jobs::Column::CancelRequested.eq(false))
         .filter(
-            Condition::any().add(jobs::Column::Status.eq(QUEUED)).add(
-                Condition::all()
-                    .add(jobs::Column::Status.eq(RUNNING))
-                    .add(jobs::Column::LeaseExpiresAt.lt(now)),
-            ),
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(jobs::Column::Status.eq(QUEUED))
+                        .add(due_for_retry(now)),
+                )
+                .add(
+                    Condition::all()
+                        .add(jobs::Column::Status.eq(RUNNING))
+                        .add(jobs::Column::LeaseExpiresAt.lt(now)),
+                ),
         )
         .exec(&app.database)
         .await?;
@@ -178,10 +197,12 @@ async fn finish(
     status: &str,
     error: Option<String>,
     outcome: Option<&SolveOutcome>,
+    retry_at: Option<chrono::DateTime<Utc>>,
 ) -> Result<bool, ExecuteJobError> {
     let transaction = app.database.begin().await?;
     let mut update = jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(status))
+        .col_expr(jobs::Column::RetryAt, Expr::value(retry_at))
         .col_expr(jobs::Column::Error, Expr::value(error.clone()))
         .col_expr(
             jobs::Column::LeaseExpiresAt,
@@ -237,7 +258,7 @@ pub async fn execute_job(
             "dead-lettered: the job was taken over {} times without finishing (its workers stopped or crashed); see its history",
             job.attempts - 1
         );
-        finish(app, &job, settings, FAILED, Some(error.clone()), None).await?;
+        finish(app, &job, settings, FAILED, Some(error.clone()), None, None).await?;
         publish_current(app, job.id, Some(error)).await;
         return Ok(Execution::Failed);
     }
@@ -246,7 +267,7 @@ pub async fn execute_job(
     let result = run_with_lease(app, &job, settings, shutdown).await;
     let execution = match result {
         Ok(outcome) => {
-            if finish(app, &job, settings, SUCCEEDED, None, Some(&outcome)).await? {
+            if finish(app, &job, settings, SUCCEEDED, None, Some(&outcome), None).await? {
                 Execution::Succeeded
             } else {
                 Execution::LeaseLost
@@ -261,13 +282,14 @@ pub async fn execute_job(
                 CANCELLED,
                 Some("cancelled on request".into()),
                 None,
+                None,
             )
             .await?;
             Execution::Cancelled
         }
         Err(RunFailure::ShuttingDown) => {
             // Not the job's fault: give the attempt back.
-            let handed_back = finish(app, &job, settings, QUEUED, None, None).await?;
+            let handed_back = finish(app, &job, settings, QUEUED, None, None, None).await?;
             if handed_back {
                 jobs::Entity::update_many()
                     .col_expr(
@@ -284,7 +306,7 @@ pub async fn execute_job(
             Execution::HandedBack
         }
         Err(RunFailure::Permanent(message)) => {
-            finish(app, &job, settings, FAILED, Some(message), None).await?;
+            finish(app, &job, settings, FAILED, Some(message), None, None).await?;
             Execution::Failed
         }
         Err(RunFailure::Transient(message)) => {
@@ -293,12 +315,15 @@ pub async fn execute_job(
                     "dead-lettered after {} attempts; last error: {message}",
                     job.attempts
                 );
-                finish(app, &job, settings, FAILED, Some(error), None).await?;
+                finish(app, &job, settings, FAILED, Some(error), None, None).await?;
                 Execution::Failed
             } else {
-                finish(app, &job, settings, QUEUED, Some(message), None).await?;
                 let after =
                     settings.retry_backoff * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
+                let retry_at = chrono::Duration::from_std(after)
+                    .ok()
+                    .and_then(|delay| Utc::now().checked_add_signed(delay));
+                finish(app, &job, settings, QUEUED, Some(message), None, retry_at).await?;
                 let queue = app.job_queue.clone();
                 let job_id = job.id;
                 tokio::spawn(async move {

@@ -176,6 +176,7 @@ pub async fn submit_job(
         worker_id: Set(None),
         lease_expires_at: Set(None),
         heartbeat_at: Set(None),
+        retry_at: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),
@@ -387,6 +388,10 @@ pub async fn retry_job(
         .col_expr(jobs::Column::WorkerId, Expr::value(Option::<String>::None))
         .col_expr(
             jobs::Column::LeaseExpiresAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            jobs::Column::RetryAt,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(
