@@ -33,6 +33,9 @@ pub struct Model {
     pub worker_id: Option<String>,
     pub lease_expires_at: Option<DateTimeUtc>,
     pub heartbeat_at: Option<DateTimeUtc>,
+    /// A queued job waiting out its retry backoff is not claimed, nor dispatched again by
+    /// recovery, before this time; `None` for any other job.
+    pub retry_at: Option<DateTimeUtc>,
     pub error: Option<String>,
     pub cancel_requested: bool,
     /// One object per attempt: `{attempt, worker, started_at, ended_at, outcome, error}`.

@@ -17,6 +17,7 @@ mod m0003_jobs_layouts_buildings;
 mod m0004_job_history;
 mod m0005_audit_log;
 mod m0006_memberships_account_tokens;
+mod m0007_job_retry_at;
 mod pg;
 
 pub use pg::{
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_job_history::Migration),
             Box::new(m0005_audit_log::Migration),
             Box::new(m0006_memberships_account_tokens::Migration),
+            Box::new(m0007_job_retry_at::Migration),
         ]
     }
 }

@@ -121,7 +121,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0003_jobs_layouts_buildings",
             "m0004_job_history",
             "m0005_audit_log",
-            "m0006_memberships_account_tokens"
+            "m0006_memberships_account_tokens",
+            "m0007_job_retry_at"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
@@ -249,6 +250,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         worker_id: Set(Some("worker-1".into())),
         lease_expires_at: Set(None),
         heartbeat_at: Set(Some(now)),
+        retry_at: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),

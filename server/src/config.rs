@@ -324,7 +324,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "ENABLE_OPTIMIZATION",
-        "true | false: accept optimization jobs (default true)",
+        "true | false: accept optimization jobs (default true); false refuses createJob, `entmoot solve` still works",
     ),
     (
         "ENABLE_GEOSPATIAL_ANALYSIS",

@@ -176,6 +176,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             session_ttl,
             attempts: rate_limiter.clone(),
             mailer,
+            optimization_enabled: settings.enable_optimization,
         },
         rate_limiter,
         local_organization_id,

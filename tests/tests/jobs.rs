@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, TestWorker, embedded_env, json_fixture, production_like_env,
-    run_entmoot, rural_demo_boundary,
+    FreshPostgres, TestServer, TestWorker, embedded_env, fixture, json_fixture,
+    production_like_env, run_entmoot, rural_demo_boundary,
 };
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
@@ -296,4 +296,58 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
     assert_eq!(retried["retryJob"]["attempts"], 0);
     let history = job_status(&server, &job_id).await["history"].clone();
     assert_eq!(history[0]["outcome"], "cancelled", "{history}");
+}
+
+#[tokio::test]
+async fn with_optimization_disabled_create_job_is_refused_and_the_cli_still_solves() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(data_dir.path());
+    env.insert("ENABLE_OPTIMIZATION".into(), "false".into());
+    let server = TestServer::start(data_dir.path(), &env)
+        .await
+        .expect("server");
+    let site_id = rural_demo_site(&server).await;
+    let refused = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site_id, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("request");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let message = refused["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("ENABLE_OPTIMIZATION=false"),
+        "names the setting: {message}"
+    );
+    assert!(refused["data"]["createJob"].is_null(), "{refused}");
+
+    // Solving offline does not submit a job, so the setting does not apply to it.
+    let out = data_dir.path().join("layout.geojson");
+    let solved = run_entmoot(
+        data_dir.path(),
+        &env,
+        &[
+            "solve",
+            "--site",
+            fixture("rural_demo.kml").to_str().expect("path"),
+            "--program",
+            fixture("programs/three_buildings_ft.json")
+                .to_str()
+                .expect("path"),
+            "--out",
+            out.to_str().expect("path"),
+        ],
+    );
+    assert!(
+        solved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&solved.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&solved.stdout).expect("JSON summary");
+    assert_eq!(summary["placed"], 3, "{summary}");
+    assert!(out.is_file());
 }

@@ -30,4 +30,7 @@ pub struct AppContext {
     pub attempts: Arc<dyn AttemptLimiter>,
     /// Invitation and password-reset e-mails; `None` without SMTP.
     pub mailer: Option<Arc<dyn AccountMailer>>,
+    /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
+    /// serves stored results); `entmoot solve` does not go through here and still works.
+    pub optimization_enabled: bool,
 }

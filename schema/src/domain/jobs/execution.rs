@@ -132,6 +132,15 @@ fn with_history(job: &jobs::Model, entry: serde_json::Value) -> serde_json::Valu
     serde_json::Value::Array(history)
 }
 
+/// A queued job may run: it is not waiting out a retry backoff. A delivery that comes
+/// early (another worker's clock, a stray duplicate) is a no-op; recovery dispatches the
+/// job again once it is due.
+pub(crate) fn due_for_retry(now: chrono::DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(jobs::Column::RetryAt.is_null())
+        .add(jobs::Column::RetryAt.lte(now))
+}
+
 /// Atomically moves a job to running for this worker; `None` when it is not ours to run.
 async fn claim(
     app: &AppContext,
@@ -150,6 +159,10 @@ async fn claim(
         .col_expr(jobs::Column::StartedAt, Expr::value(now))
         .col_expr(jobs::Column::HeartbeatAt, Expr::value(now))
         .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(lease_until))
+        .col_expr(
+            jobs::Column::RetryAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
         .col_expr(jobs::Column::Stage, Expr::value("preparing"))
         .col_expr(jobs::Column::Progress, Expr::value(0.0))
         .col_expr(
@@ -159,11 +172,17 @@ async fn claim(
         .filter(jobs::Column::Id.eq(job_id))
         .filter(jobs::Column::CancelRequested.eq(false))
         .filter(
-            Condition::any().add(jobs::Column::Status.eq(QUEUED)).add(
-                Condition::all()
-                    .add(jobs::Column::Status.eq(RUNNING))
-                    .add(jobs::Column::LeaseExpiresAt.lt(now)),
-            ),
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(jobs::Column::Status.eq(QUEUED))
+                        .add(due_for_retry(now)),
+                )
+                .add(
+                    Condition::all()
+                        .add(jobs::Column::Status.eq(RUNNING))
+                        .add(jobs::Column::LeaseExpiresAt.lt(now)),
+                ),
         )
         .exec(&app.database)
         .await?;
@@ -175,18 +194,34 @@ async fn claim(
 
 /// Ends the job if it is still ours: the status change and the stored result commit
 /// together or not at all.
+/// How an attempt ends, for `finish`.
+struct Ending<'a> {
+    status: &'a str,
+    error: Option<String>,
+    outcome: Option<&'a SolveOutcome>,
+    /// The plugin version the attempt ran, for its history entry.
+    strategy_version: Option<&'a str>,
+    /// When a job queued again after a transient failure may run.
+    retry_at: Option<chrono::DateTime<Utc>>,
+}
+
 async fn finish(
     app: &AppContext,
     job: &jobs::Model,
     settings: &ExecutionSettings,
-    status: &str,
-    error: Option<String>,
-    outcome: Option<&SolveOutcome>,
-    strategy_version: Option<&str>,
+    ending: Ending<'_>,
 ) -> Result<bool, ExecuteJobError> {
+    let Ending {
+        status,
+        error,
+        outcome,
+        strategy_version,
+        retry_at,
+    } = ending;
     let transaction = app.database.begin().await?;
     let mut update = jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(status))
+        .col_expr(jobs::Column::RetryAt, Expr::value(retry_at))
         .col_expr(jobs::Column::Error, Expr::value(error.clone()))
         .col_expr(
             jobs::Column::LeaseExpiresAt,
@@ -248,7 +283,19 @@ pub async fn execute_job(
             "dead-lettered: the job was taken over {} times without finishing (its workers stopped or crashed); see its history",
             job.attempts - 1
         );
-        finish(app, &job, settings, FAILED, Some(error.clone()), None, None).await?;
+        finish(
+            app,
+            &job,
+            settings,
+            Ending {
+                status: FAILED,
+                error: Some(error.clone()),
+                outcome: None,
+                strategy_version: None,
+                retry_at: None,
+            },
+        )
+        .await?;
         publish_current(app, job.id, Some(error)).await;
         return Ok(Execution::Failed);
     }
@@ -268,7 +315,20 @@ pub async fn execute_job(
     };
     let execution = match result {
         Ok(outcome) => {
-            if finish(app, &job, settings, SUCCEEDED, None, Some(&outcome), used).await? {
+            if finish(
+                app,
+                &job,
+                settings,
+                Ending {
+                    status: SUCCEEDED,
+                    error: None,
+                    outcome: Some(&outcome),
+                    strategy_version: used,
+                    retry_at: None,
+                },
+            )
+            .await?
+            {
                 Execution::Succeeded
             } else {
                 Execution::LeaseLost
@@ -280,17 +340,32 @@ pub async fn execute_job(
                 app,
                 &job,
                 settings,
-                CANCELLED,
-                Some("cancelled on request".into()),
-                None,
-                used,
+                Ending {
+                    status: CANCELLED,
+                    error: Some("cancelled on request".into()),
+                    outcome: None,
+                    strategy_version: used,
+                    retry_at: None,
+                },
             )
             .await?;
             Execution::Cancelled
         }
         Err(RunFailure::ShuttingDown) => {
             // Not the job's fault: give the attempt back.
-            let handed_back = finish(app, &job, settings, QUEUED, None, None, used).await?;
+            let handed_back = finish(
+                app,
+                &job,
+                settings,
+                Ending {
+                    status: QUEUED,
+                    error: None,
+                    outcome: None,
+                    strategy_version: used,
+                    retry_at: None,
+                },
+            )
+            .await?;
             if handed_back {
                 jobs::Entity::update_many()
                     .col_expr(
@@ -307,7 +382,19 @@ pub async fn execute_job(
             Execution::HandedBack
         }
         Err(RunFailure::Permanent(message)) => {
-            finish(app, &job, settings, FAILED, Some(message), None, used).await?;
+            finish(
+                app,
+                &job,
+                settings,
+                Ending {
+                    status: FAILED,
+                    error: Some(message),
+                    outcome: None,
+                    strategy_version: used,
+                    retry_at: None,
+                },
+            )
+            .await?;
             Execution::Failed
         }
         Err(RunFailure::Transient(message)) => {
@@ -316,12 +403,39 @@ pub async fn execute_job(
                     "dead-lettered after {} attempts; last error: {message}",
                     job.attempts
                 );
-                finish(app, &job, settings, FAILED, Some(error), None, used).await?;
+                finish(
+                    app,
+                    &job,
+                    settings,
+                    Ending {
+                        status: FAILED,
+                        error: Some(error),
+                        outcome: None,
+                        strategy_version: used,
+                        retry_at: None,
+                    },
+                )
+                .await?;
                 Execution::Failed
             } else {
-                finish(app, &job, settings, QUEUED, Some(message), None, used).await?;
                 let after =
                     settings.retry_backoff * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
+                let retry_at = chrono::Duration::from_std(after)
+                    .ok()
+                    .and_then(|delay| Utc::now().checked_add_signed(delay));
+                finish(
+                    app,
+                    &job,
+                    settings,
+                    Ending {
+                        status: QUEUED,
+                        error: Some(message),
+                        outcome: None,
+                        strategy_version: used,
+                        retry_at,
+                    },
+                )
+                .await?;
                 let queue = app.job_queue.clone();
                 let job_id = job.id;
                 tokio::spawn(async move {

@@ -137,6 +137,9 @@ pub async fn submit_job(
     if !caller.can_write() {
         return Err(SubmitJobError::Forbidden);
     }
+    if !app.optimization_enabled {
+        return Err(SubmitJobError::Disabled);
+    }
     let (site, _) = load_site(&app.database, caller.organization_id, new_job.site_id)
         .await
         .map_err(|error| match error {
@@ -180,6 +183,7 @@ pub async fn submit_job(
         worker_id: Set(None),
         lease_expires_at: Set(None),
         heartbeat_at: Set(None),
+        retry_at: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),
@@ -391,6 +395,10 @@ pub async fn retry_job(
         .col_expr(jobs::Column::WorkerId, Expr::value(Option::<String>::None))
         .col_expr(
             jobs::Column::LeaseExpiresAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            jobs::Column::RetryAt,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrde
 use uuid::Uuid;
 
 use crate::domain::context::AppContext;
+use crate::domain::jobs::execution::due_for_retry;
 use crate::domain::jobs::{QUEUED, RUNNING};
 use crate::ports::QueueError;
 
@@ -57,9 +58,14 @@ pub async fn recover_jobs(app: &AppContext) -> Result<RecoveryReport, RecoveryEr
     for id in &expired {
         app.job_queue.enqueue(*id).await?;
     }
-    let queued =
-        ids_with_status_condition(app, Condition::all().add(jobs::Column::Status.eq(QUEUED)))
-            .await?;
+    // A job waiting out its retry backoff is meant to be absent from the queue.
+    let queued = ids_with_status_condition(
+        app,
+        Condition::all()
+            .add(jobs::Column::Status.eq(QUEUED))
+            .add(due_for_retry(now)),
+    )
+    .await?;
     let depth = app.job_queue.depth().await?;
     let mut requeued = 0;
     if (queued.len() as u64) > depth {
