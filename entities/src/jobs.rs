@@ -36,6 +36,8 @@ pub struct Model {
     /// A queued job waiting out its retry backoff is not claimed, nor dispatched again by
     /// recovery, before this time; `None` for any other job.
     pub retry_at: Option<DateTimeUtc>,
+    /// Who is e-mailed when the job ends (SMTP_* configured).
+    pub notify_email: Option<String>,
     pub error: Option<String>,
     pub cancel_requested: bool,
     /// One object per attempt: `{attempt, worker, started_at, ended_at, outcome, error}`.

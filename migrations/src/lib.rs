@@ -18,6 +18,7 @@ mod m0004_job_history;
 mod m0005_audit_log;
 mod m0006_memberships_account_tokens;
 mod m0007_job_retry_at;
+mod m0008_job_notify_email;
 mod pg;
 
 pub use pg::{
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_audit_log::Migration),
             Box::new(m0006_memberships_account_tokens::Migration),
             Box::new(m0007_job_retry_at::Migration),
+            Box::new(m0008_job_notify_email::Migration),
         ]
     }
 }

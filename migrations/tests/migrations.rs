@@ -122,7 +122,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0004_job_history",
             "m0005_audit_log",
             "m0006_memberships_account_tokens",
-            "m0007_job_retry_at"
+            "m0007_job_retry_at",
+            "m0008_job_notify_email"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
@@ -251,6 +252,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         lease_expires_at: Set(None),
         heartbeat_at: Set(Some(now)),
         retry_at: Set(None),
+        notify_email: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),

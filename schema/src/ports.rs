@@ -153,8 +153,8 @@ pub trait AttemptLimiter: Send + Sync {
     async fn allow(&self, bucket: &str, per_minute: u32) -> bool;
 }
 
-/// Sends account e-mails (invitations, password resets) when SMTP is configured.
+/// Sends e-mails (invitations, password resets, job endings) when SMTP is configured.
 #[async_trait]
-pub trait AccountMailer: Send + Sync {
+pub trait MailSender: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String>;
 }

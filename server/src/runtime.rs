@@ -20,7 +20,7 @@ use crate::adapters::sessions::{InProcessSessions, RedisSessions};
 use crate::adapters::{database, storage};
 use crate::config::{Settings, StorageSettings, redact_url};
 use entmoot_schema::domain::files::FileSettings;
-use entmoot_schema::ports::{AccountMailer, SessionStore};
+use entmoot_schema::ports::{MailSender, SessionStore};
 
 /// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
 /// without use, the guide's default.
@@ -142,7 +142,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
         .map_or(EMBEDDED_SESSION_TTL, |redis| redis.session_expiry);
     let mailer = Mailer::from_settings(settings.smtp.as_ref())
         .context("SMTP_HOST / EMAIL_FROM: cannot set up e-mail")?
-        .map(|mailer| Arc::new(mailer) as Arc<dyn AccountMailer>);
+        .map(|mailer| Arc::new(mailer) as Arc<dyn MailSender>);
     tracing::info!(backend = job_queue.backend_name(), "job queue");
     tracing::info!(backend = event_bus.backend_name(), "job events");
 

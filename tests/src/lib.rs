@@ -569,3 +569,63 @@ pub fn global_id(type_name: &str, uuid: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{uuid}"))
 }
+
+/// A minimal SMTP server on a free port that keeps every message it is given (what
+/// lettre needs: EHLO, MAIL, RCPT, DATA, QUIT; no TLS on loopback).
+pub async fn smtp_listener() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let kept = messages.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = tokio::io::BufReader::new(read).lines();
+                write.write_all(b"220 localhost ESMTP test\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let command = line.to_ascii_uppercase();
+                    let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO")
+                    {
+                        b"250 localhost\r\n"
+                    } else if command.starts_with("DATA") {
+                        write.write_all(b"354 end with .\r\n").await.ok();
+                        let mut message = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line == "." {
+                                break;
+                            }
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        kept.lock().expect("messages lock").push(message);
+                        b"250 queued\r\n"
+                    } else if command.starts_with("QUIT") {
+                        write.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (port, messages)
+}
+
+/// The `index`th message the listener received, waiting up to 10 s for it.
+pub async fn next_message(messages: &Arc<Mutex<Vec<String>>>, index: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(message) = messages.lock().expect("messages lock").get(index) {
+            return message.clone();
+        }
+        assert!(Instant::now() < deadline, "no e-mail arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

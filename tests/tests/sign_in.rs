@@ -5,16 +5,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, embedded_env, json_fixture, production_like_env, run_entmoot,
-    rural_demo_boundary, subscribe_with_token,
+    FreshPostgres, TestServer, embedded_env, json_fixture, next_message, production_like_env,
+    run_entmoot, rural_demo_boundary, smtp_listener, subscribe_with_token,
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -357,52 +355,6 @@ async fn twenty_wrong_passwords_are_refused_but_the_owner_elsewhere_gets_in() {
     assert!(owner.get("errors").is_none(), "{owner}");
 }
 
-/// A minimal SMTP server that keeps every message it is given.
-async fn smtp_listener() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let messages = Arc::new(Mutex::new(Vec::new()));
-    let kept = messages.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 localhost ESMTP test\r\n").await.ok();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let command = line.to_ascii_uppercase();
-                    let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO")
-                    {
-                        b"250 localhost\r\n"
-                    } else if command.starts_with("DATA") {
-                        write.write_all(b"354 end with .\r\n").await.ok();
-                        let mut message = String::new();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            if line == "." {
-                                break;
-                            }
-                            message.push_str(&line);
-                            message.push('\n');
-                        }
-                        kept.lock().unwrap().push(message);
-                        b"250 queued\r\n"
-                    } else if command.starts_with("QUIT") {
-                        write.write_all(b"221 bye\r\n").await.ok();
-                        break;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.ok();
-                }
-            });
-        }
-    });
-    (port, messages)
-}
-
 fn token_in(message: &str, start: &str) -> String {
     let position = message
         .find(start)
@@ -411,17 +363,6 @@ fn token_in(message: &str, start: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect()
-}
-
-async fn next_message(messages: &Arc<Mutex<Vec<String>>>, count: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(message) = messages.lock().unwrap().get(count) {
-            return message.clone();
-        }
-        assert!(Instant::now() < deadline, "no e-mail arrived");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

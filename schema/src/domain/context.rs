@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use entmoot_plugin_host::PluginRegistry;
 use sea_orm::DatabaseConnection;
 
-use crate::ports::{AccountMailer, AttemptLimiter, EventBus, JobQueue, Observers, SessionStore};
+use crate::ports::{AttemptLimiter, EventBus, JobQueue, MailSender, Observers, SessionStore};
 
 /// Everything the domain operations reach: cheap to clone, shared by the HTTP
 /// handlers, the GraphQL resolvers and the worker.
@@ -29,7 +29,7 @@ pub struct AppContext {
     /// Brute-force protection of sign-in (and the API's rate limits).
     pub attempts: Arc<dyn AttemptLimiter>,
     /// Invitation and password-reset e-mails; `None` without SMTP.
-    pub mailer: Option<Arc<dyn AccountMailer>>,
+    pub mailer: Option<Arc<dyn MailSender>>,
     /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
     /// serves stored results); `entmoot solve` does not go through here and still works.
     pub optimization_enabled: bool,

@@ -112,6 +112,8 @@ pub struct CreateJobInput {
     pub alternatives: Option<i32>,
     pub seed: Option<i64>,
     pub time_limit_seconds: Option<i32>,
+    /// An address to e-mail when the job ends (when the server has SMTP configured).
+    pub notify_email: Option<String>,
 }
 
 fn bad_input(message: String) -> async_graphql::Error {
@@ -238,6 +240,7 @@ impl SiteAndJobMutations {
             input.seed,
             input.time_limit_seconds.map(i64::from),
         )
+        .and_then(|new_job| new_job.notify(input.notify_email.as_deref()))
         .map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::submit_job(app(ctx), caller, new_job)
             .await

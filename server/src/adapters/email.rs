@@ -11,7 +11,6 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use uuid::Uuid;
 
 use crate::config::SmtpSettings;
 use crate::metrics_registry;
@@ -31,60 +30,6 @@ pub enum EmailError {
     Message(#[from] lettre::error::Error),
     #[error("sending through SMTP_HOST {host}: {reason}")]
     Send { host: String, reason: String },
-}
-
-/// What a job-completion e-mail says.
-#[derive(Debug, Clone)]
-pub struct JobFinishedNotice {
-    pub job_id: Uuid,
-    /// `succeeded`, `failed` or `cancelled`.
-    pub status: String,
-    pub site_name: String,
-    pub strategy: String,
-    /// Assets placed and requested by the best layout, when the job succeeded.
-    pub placed: Option<u32>,
-    pub requested: Option<u32>,
-    /// The job's error message, when it failed.
-    pub error: Option<String>,
-    /// Where the user can look at the result (a frontend URL), if known.
-    pub link: Option<String>,
-}
-
-impl JobFinishedNotice {
-    fn subject(&self) -> String {
-        format!(
-            "Entmoot job {} on {}: {}",
-            short_id(self.job_id),
-            self.site_name,
-            self.status
-        )
-    }
-
-    fn body(&self) -> String {
-        let mut body = format!(
-            "The optimization job {} on site \"{}\" ({} strategy) ended: {}.\n",
-            self.job_id, self.site_name, self.strategy, self.status
-        );
-        if let (Some(placed), Some(requested)) = (self.placed, self.requested) {
-            body.push_str(&format!(
-                "The best layout places {placed} of {requested} requested assets.\n"
-            ));
-        }
-        if let Some(error) = &self.error {
-            body.push_str(&format!("Error: {error}\n"));
-        }
-        if let Some(link) = &self.link {
-            body.push_str(&format!("\nOpen it: {link}\n"));
-        }
-        body.push_str("\nYou receive this because you started the job in Entmoot.\n");
-        body
-    }
-}
-
-/// The last 8 hex digits: UUID v7 ids share their leading (time) digits.
-fn short_id(id: Uuid) -> String {
-    let simple = id.simple().to_string();
-    simple[simple.len() - 8..].to_owned()
 }
 
 /// Sends e-mails through the configured SMTP server.
@@ -154,28 +99,8 @@ impl Mailer {
         }))
     }
 
-    /// Tells `to` that a job ended. Counted in `entmoot_emails_total{outcome}`.
-    pub async fn send_job_finished(
-        &self,
-        to: &str,
-        notice: &JobFinishedNotice,
-    ) -> Result<(), EmailError> {
-        let result = self.send(to, &notice.subject(), notice.body()).await;
-        metrics_registry::email_attempt(result.is_ok());
-        match &result {
-            Ok(()) => tracing::info!(job_id = %notice.job_id, "job e-mail sent"),
-            Err(error) => tracing::warn!(job_id = %notice.job_id, %error, "job e-mail failed"),
-        }
-        result
-    }
-
-    /// An account e-mail (invitation, password reset).
-    pub async fn send_account_email(
-        &self,
-        to: &str,
-        subject: &str,
-        body: String,
-    ) -> Result<(), EmailError> {
+    /// One plain-text e-mail. Counted in `entmoot_emails_total{outcome}`.
+    pub async fn send_mail(&self, to: &str, subject: &str, body: String) -> Result<(), EmailError> {
         let result = self.send(to, subject, body).await;
         metrics_registry::email_attempt(result.is_ok());
         result
@@ -207,9 +132,9 @@ impl Mailer {
 }
 
 #[async_trait::async_trait]
-impl entmoot_schema::ports::AccountMailer for Mailer {
+impl entmoot_schema::ports::MailSender for Mailer {
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
-        self.send_account_email(to, subject, body)
+        self.send_mail(to, subject, body)
             .await
             .map_err(|error| error.to_string())
     }
@@ -306,20 +231,11 @@ mod tests {
         }))
         .expect("valid")
         .expect("configured");
-        let job_id = Uuid::now_v7();
         mailer
-            .send_job_finished(
+            .send_mail(
                 "planner@example.com",
-                &JobFinishedNotice {
-                    job_id,
-                    status: "succeeded".into(),
-                    site_name: "Rural demo".into(),
-                    strategy: "greedy".into(),
-                    placed: Some(3),
-                    requested: Some(3),
-                    error: None,
-                    link: None,
-                },
+                "Entmoot job 1234abcd on Rural demo: succeeded",
+                "The best layout places 3 of 3 requested assets.\n".to_owned(),
             )
             .await
             .expect("sent");
@@ -335,7 +251,6 @@ mod tests {
         );
         assert!(data.contains("Subject: Entmoot job"), "{data}");
         assert!(data.contains("succeeded"), "{data}");
-        assert!(data.contains(&job_id.to_string()), "{data}");
         assert!(data.contains("places 3 of 3"), "{data}");
     }
 }

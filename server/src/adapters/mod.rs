@@ -7,8 +7,6 @@
 #[allow(dead_code)]
 pub mod cache;
 pub mod database;
-// The job-completion mail is not sent yet (jobs carry no recipient); account mails are.
-#[allow(dead_code)]
 pub mod email;
 pub mod in_process;
 pub mod rate_limit;

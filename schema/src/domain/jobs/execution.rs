@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::domain::context::AppContext;
 use crate::domain::geometry_storage::{GeometryStorageError, encode_geometry};
+use crate::domain::jobs::notify::notify_job_ended;
 use crate::domain::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, publish};
 use crate::domain::sites::load_site;
 use crate::domain::solve::{SolveError, SolveOutcome, SolveRequest, choose_strategy, solve_with};
@@ -297,6 +298,7 @@ pub async fn execute_job(
         )
         .await?;
         publish_current(app, job.id, Some(error)).await;
+        notify_job_ended(app, job.id).await;
         return Ok(Execution::Failed);
     }
     publish(app, &job, None).await;
@@ -449,6 +451,8 @@ pub async fn execute_job(
         }
     };
     publish_current(app, job.id, None).await;
+    // Only ended jobs are mailed; a retry or a hand-back is not an ending.
+    notify_job_ended(app, job.id).await;
     Ok(execution)
 }
 

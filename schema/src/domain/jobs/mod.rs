@@ -4,6 +4,7 @@
 //! `recovery` finds jobs that a dead worker or a lost queue left behind.
 
 pub mod execution;
+pub mod notify;
 pub mod recovery;
 
 use std::time::Duration;
@@ -43,6 +44,8 @@ pub struct NewJob {
     pub alternatives: u32,
     pub seed: Option<u64>,
     pub time_limit: Option<Duration>,
+    /// Who is e-mailed when the job ends.
+    pub notify_email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,8 @@ pub enum JobInputError {
     Program(String),
     #[error("parameters: must be a JSON object")]
     Parameters,
+    #[error("notifyEmail: `{0}` is not an email address")]
+    NotifyEmail(String),
 }
 
 impl NewJob {
@@ -99,7 +104,27 @@ impl NewJob {
             alternatives: alternatives as u32,
             seed,
             time_limit,
+            notify_email: None,
         })
+    }
+
+    /// Asks for an e-mail to `email` when the job ends (sent when SMTP is configured).
+    pub fn notify(mut self, email: Option<&str>) -> Result<Self, JobInputError> {
+        self.notify_email = match email.map(str::trim) {
+            None | Some("") => None,
+            Some(email) => {
+                let plausible = email.len() <= 254
+                    && email
+                        .split_once('@')
+                        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+                if !plausible {
+                    return Err(JobInputError::NotifyEmail(email.to_owned()));
+                }
+                Some(email.to_lowercase())
+            }
+        };
+        Ok(self)
     }
 }
 
@@ -184,6 +209,7 @@ pub async fn submit_job(
         lease_expires_at: Set(None),
         heartbeat_at: Set(None),
         retry_at: Set(None),
+        notify_email: Set(new_job.notify_email),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),
