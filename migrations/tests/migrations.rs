@@ -116,7 +116,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0001_organizations_users_keys",
             "m0002_projects_files_sites",
             "m0003_jobs_layouts_buildings",
-            "m0004_job_history"
+            "m0004_job_history",
+            "m0005_job_retry_at",
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
