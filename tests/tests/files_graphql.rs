@@ -117,37 +117,7 @@ async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
         .as_str()
         .unwrap_or_else(|| panic!("{site}"))
         .to_owned();
-    let job = server
-        .graphql(
-            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
-        )
-        .await
-        .expect("job")["data"]["createJob"]["id"]
-        .as_str()
-        .expect("job id")
-        .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let layout = loop {
-        let answer = server
-            .graphql(
-                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
-                json!({"id": job}),
-            )
-            .await
-            .expect("job");
-        if answer["data"]["job"]["status"] == "succeeded" {
-            break answer["data"]["job"]["layouts"][0]["id"]
-                .as_str()
-                .expect("layout id")
-                .to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the job did not finish: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let layout = finished_layout(&server, &site).await;
     let exported = server
         .graphql(
             "mutation($id: ID!) { exportLayout(layoutId: $id, format: KML) { url expiresAt file { id filename contentType } } }",
@@ -249,5 +219,117 @@ async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
     assert_eq!(
         again["data"]["fileDownload"]["file"]["filename"],
         download["file"]["filename"]
+    );
+}
+
+/// The layout of a finished job of `site`, once the job has succeeded.
+async fn finished_layout(server: &TestServer, site: &str) -> String {
+    let job = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("job")["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job");
+        if answer["data"]["job"]["status"] == "succeeded" {
+            return answer["data"]["job"]["layouts"][0]["id"]
+                .as_str()
+                .expect("layout id")
+                .to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not finish: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn required(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: run the tests through tests/run, which starts the emulators")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_s3_uploads_stream_to_the_bucket_and_exports_download_by_presigned_url() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    for (name, value) in [
+        ("STORAGE_PROVIDER", "aws".to_owned()),
+        ("AWS_S3_BUCKET", required("ENTMOOT_TEST_S3_BUCKET")),
+        ("AWS_ENDPOINT_URL", required("ENTMOOT_TEST_S3_ENDPOINT")),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        (
+            "SECRET_KEY",
+            "a-test-secret-key-that-is-long-enough-0123456789".to_owned(),
+        ),
+    ] {
+        env.insert(name.into(), value);
+    }
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let project = server
+        .graphql(
+            "mutation { createProject(input: {name: \"On S3\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("project")["data"]["createProject"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
+    let (status, body) = upload(&server, &project, "rural_demo.kml", &kml, true).await;
+    assert_eq!(status, 200, "{body}");
+    let uploaded = &body["data"]["uploadParcel"];
+    assert_eq!(uploaded["file"]["sizeBytes"], kml.len(), "{body}");
+    let site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": "S3 parcel", "boundary": uploaded["boundary"]}}),
+        )
+        .await
+        .expect("site")["data"]["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned();
+    let layout = finished_layout(&server, &site).await;
+    let exported = server
+        .graphql(
+            "mutation($id: ID!) { exportLayout(layoutId: $id, format: GEOJSON) { url file { sizeBytes } } }",
+            json!({"id": layout}),
+        )
+        .await
+        .expect("export");
+    let url = exported["data"]["exportLayout"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{exported}"));
+    let endpoint = required("ENTMOOT_TEST_S3_ENDPOINT");
+    assert!(
+        url.starts_with(&endpoint),
+        "S3 offers presigned URLs, so the link points at the bucket: {url}"
+    );
+    // Straight from the object store, without the API and without a token.
+    let fetched = reqwest::get(url).await.expect("GET presigned");
+    assert_eq!(fetched.status(), 200);
+    let geojson: serde_json::Value = fetched.json().await.expect("GeoJSON");
+    assert_eq!(geojson["type"], "FeatureCollection");
+    assert!(
+        !geojson["features"].as_array().expect("features").is_empty(),
+        "{geojson}"
     );
 }
