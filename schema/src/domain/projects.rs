@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entmoot_entities::projects;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -205,4 +205,107 @@ mod tests {
             Err(ProjectInputError::NameControlCharacters)
         );
     }
+}
+
+/// A validated change: absent fields stay as they are; a description of `Some(None)`
+/// is removed.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<ProjectName>,
+    pub description: Option<Option<ProjectDescription>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeProjectError {
+    #[error("this caller may not change projects")]
+    Forbidden,
+    #[error("no project with this id")]
+    NotFound,
+    #[error("the project has {0} queued or running job(s); cancel them before deleting it")]
+    ActiveJobs(u64),
+    #[error("removing the project's file `{key}` from storage failed: {reason}")]
+    Storage { key: String, reason: String },
+    #[error("changing the project failed")]
+    Database(#[from] DbErr),
+}
+
+async fn own_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<projects::Model, ChangeProjectError> {
+    if !caller.can_write() {
+        return Err(ChangeProjectError::Forbidden);
+    }
+    projects::Entity::find_by_id(id)
+        .filter(projects::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await?
+        .ok_or(ChangeProjectError::NotFound)
+}
+
+pub async fn update_project(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+    changes: ProjectChanges,
+) -> Result<Project, ChangeProjectError> {
+    let project = own_project(database, caller, id).await?;
+    let mut active: projects::ActiveModel = project.into();
+    if let Some(name) = changes.name {
+        active.name = Set(name.0);
+    }
+    if let Some(description) = changes.description {
+        active.description = Set(description.map(|d| d.0));
+    }
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(database).await?.into())
+}
+
+/// Deletes a project with its sites, jobs, layouts and files (objects first, so that
+/// no stored object outlives its row). Refused while any of its jobs may still run.
+pub async fn delete_project(
+    database: &DatabaseConnection,
+    storage: &opendal::Operator,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(), ChangeProjectError> {
+    use entmoot_entities::{files, jobs};
+    use sea_orm::PaginatorTrait;
+    let project = own_project(database, caller, id).await?;
+    let active_jobs = jobs::Entity::find()
+        .filter(jobs::Column::ProjectId.eq(project.id))
+        .filter(
+            jobs::Column::Status.is_in([crate::domain::jobs::QUEUED, crate::domain::jobs::RUNNING]),
+        )
+        .count(database)
+        .await?;
+    if active_jobs > 0 {
+        return Err(ChangeProjectError::ActiveJobs(active_jobs));
+    }
+    let project_files = files::Entity::find()
+        .filter(files::Column::ProjectId.eq(project.id))
+        .filter(files::Column::OrganizationId.eq(caller.organization_id))
+        .all(database)
+        .await?;
+    for file in &project_files {
+        storage
+            .delete(&file.storage_key)
+            .await
+            .map_err(|error| ChangeProjectError::Storage {
+                key: file.storage_key.clone(),
+                reason: error.to_string(),
+            })?;
+    }
+    let transaction = database.begin().await?;
+    files::Entity::delete_many()
+        .filter(files::Column::ProjectId.eq(project.id))
+        .exec(&transaction)
+        .await?;
+    // Sites, jobs, layouts and buildings go with the project (foreign keys cascade).
+    projects::Entity::delete_by_id(project.id)
+        .exec(&transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok(())
 }

@@ -65,6 +65,19 @@ impl IntoGraphqlError for CreateProjectError {
     }
 }
 
+impl IntoGraphqlError for crate::domain::projects::ChangeProjectError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::projects::ChangeProjectError;
+        match self {
+            ChangeProjectError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            ChangeProjectError::NotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            ChangeProjectError::ActiveJobs(_) => coded_error(ErrorCode::Conflict, self.to_string()),
+            ChangeProjectError::Storage { .. } => internal_error(&self),
+            ChangeProjectError::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
 impl IntoGraphqlError for ReadProjectError {
     fn into_graphql_error(self) -> Error {
         match self {

@@ -9,7 +9,7 @@ use entmoot_plugin_sdk::site::Exclusion;
 use crate::domain::ids::decode_typed_id;
 use crate::domain::jobs::{self, NewJob};
 use crate::domain::projects::{
-    self, NewProject, ProjectDescription, ProjectInputError, ProjectName,
+    self, NewProject, ProjectChanges, ProjectDescription, ProjectInputError, ProjectName,
 };
 use crate::domain::sites::{self, NewSite};
 use crate::formats::geojson_site::read_polygons;
@@ -56,8 +56,60 @@ impl TryFrom<CreateProjectInput> for NewProject {
     }
 }
 
+/// Fields left out stay as they are; an empty description removes it.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl TryFrom<UpdateProjectInput> for ProjectChanges {
+    type Error = ProjectInputError;
+
+    fn try_from(input: UpdateProjectInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: input.name.as_deref().map(ProjectName::parse).transpose()?,
+            description: match input.description.as_deref() {
+                None => None,
+                Some("") => Some(None),
+                Some(text) => Some(Some(ProjectDescription::parse(text)?)),
+            },
+        })
+    }
+}
+
 #[Object]
 impl ProjectMutations {
+    /// Renames a project or changes its description.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProjectInput,
+    ) -> Result<ProjectNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+        let changes =
+            ProjectChanges::try_from(input).map_err(IntoGraphqlError::into_graphql_error)?;
+        projects::update_project(&app(ctx).database, caller, id, changes)
+            .await
+            .map(ProjectNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Deletes a project with its sites, jobs, layouts and files; refused (CONFLICT)
+    /// while any of its jobs is queued or running. Returns the deleted project's id.
+    async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+        let app = app(ctx);
+        projects::delete_project(&app.database, &app.storage, caller, uuid)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(id)
+    }
+
     async fn create_project(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,166 @@
+//! Projects over GraphQL beyond creation: renaming and describing, and deleting with
+//! everything in them, refused while a job may still run.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use entmoot_tests::{
+    MULTIPART_CONTENT_TYPE, TestServer, embedded_env, graphql_multipart_body, json_fixture,
+    rural_demo_boundary,
+};
+use serde_json::{Value, json};
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_are_updated_and_deleted_with_what_they_hold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = embedded_env(dir.path());
+    // No worker: a submitted job stays queued, which is what deletion must respect.
+    let server = TestServer::start_with_args(dir.path(), &env, &["--no-worker"])
+        .await
+        .expect("serve");
+    let project = server
+        .graphql(
+            "mutation { createProject(input: {name: \"Draft\", description: \"first\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("project")["data"]["createProject"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let update = "mutation($id: ID!, $input: UpdateProjectInput!) { updateProject(id: $id, input: $input) { name description } }";
+    let renamed = server
+        .graphql(
+            update,
+            json!({"id": project, "input": {"name": "North Ridge"}}),
+        )
+        .await
+        .expect("update");
+    assert_eq!(
+        renamed["data"]["updateProject"]["name"], "North Ridge",
+        "{renamed}"
+    );
+    assert_eq!(renamed["data"]["updateProject"]["description"], "first");
+    let cleared = server
+        .graphql(update, json!({"id": project, "input": {"description": ""}}))
+        .await
+        .expect("update");
+    assert!(
+        cleared["data"]["updateProject"]["description"].is_null(),
+        "{cleared}"
+    );
+    let invalid = server
+        .graphql(update, json!({"id": project, "input": {"name": "   "}}))
+        .await
+        .expect("update");
+    assert_eq!(code(&invalid), "BAD_USER_INPUT", "{invalid}");
+
+    // A site, an uploaded file and a queued job in it.
+    let site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": "Parcel", "boundary": rural_demo_boundary()}}),
+        )
+        .await
+        .expect("site")["data"]["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned();
+    let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
+    let uploaded: Value = server
+        .client
+        .post(format!("{}/graphql", server.base_url))
+        .header("Content-Type", MULTIPART_CONTENT_TYPE)
+        .header("Apollo-Require-Preflight", "true")
+        .body(graphql_multipart_body(
+            "mutation($p: ID!, $file: Upload!) { uploadParcel(projectId: $p, file: $file) { file { id } } }",
+            json!({"p": project, "file": null}),
+            "file",
+            "parcel.kml",
+            &kml,
+        ))
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let file = uploaded["data"]["uploadParcel"]["file"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{uploaded}"))
+        .to_owned();
+    let link = server
+        .graphql(
+            "query($id: ID!) { fileDownload(id: $id) { url } }",
+            json!({"id": file}),
+        )
+        .await
+        .expect("link")["data"]["fileDownload"]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let job = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("job")["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+
+    let delete = "mutation($id: ID!) { deleteProject(id: $id) }";
+    let refused = server
+        .graphql(delete, json!({"id": project}))
+        .await
+        .expect("delete");
+    assert_eq!(code(&refused), "CONFLICT", "{refused}");
+    let cancelled = server
+        .graphql(
+            "mutation($id: ID!) { cancelJob(id: $id) { status } }",
+            json!({"id": job}),
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(
+        cancelled["data"]["cancelJob"]["status"], "cancelled",
+        "{cancelled}"
+    );
+    let deleted = server
+        .graphql(delete, json!({"id": project}))
+        .await
+        .expect("delete");
+    assert_eq!(
+        deleted["data"]["deleteProject"],
+        project.as_str(),
+        "{deleted}"
+    );
+
+    // Gone, with what it held: the project, its site and job, and the file's object.
+    let gone = server
+        .graphql(
+            "query($p: ID!, $s: ID!, $j: ID!) { p: node(id: $p) { id } s: node(id: $s) { id } j: node(id: $j) { id } }",
+            json!({"p": project, "s": site, "j": job}),
+        )
+        .await
+        .expect("nodes");
+    assert!(
+        gone["data"]["p"].is_null() && gone["data"]["s"].is_null() && gone["data"]["j"].is_null(),
+        "{gone}"
+    );
+    let fetched = reqwest::get(format!("{}{link}", server.base_url))
+        .await
+        .expect("GET link");
+    assert_eq!(fetched.status(), 404);
+    let again = server
+        .graphql(delete, json!({"id": project}))
+        .await
+        .expect("delete");
+    assert_eq!(code(&again), "NOT_FOUND");
+}
