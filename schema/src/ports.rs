@@ -158,3 +158,19 @@ pub trait AttemptLimiter: Send + Sync {
 pub trait MailSender: Send + Sync {
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String>;
 }
+
+/// What the read cache holds; each has its own metric label and lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachedRead {
+    LayoutGeojson,
+    SiteBuildableArea,
+}
+
+/// A cache for expensive reads: Redis shared by every API instance, or process memory.
+/// Never the source of truth: a failure is a miss.
+#[async_trait]
+pub trait ReadCache: Send + Sync {
+    async fn get(&self, kind: CachedRead, key: &str) -> Option<serde_json::Value>;
+    async fn put(&self, kind: CachedRead, key: &str, value: &serde_json::Value);
+    async fn invalidate(&self, kind: CachedRead, key: &str);
+}

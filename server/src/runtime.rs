@@ -11,6 +11,7 @@ use entmoot_schema::domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_orga
 use entmoot_schema::ports::{EventBus, JobQueue};
 use uuid::Uuid;
 
+use crate::adapters::cache::Cache;
 use crate::adapters::email::Mailer;
 use crate::adapters::in_process::{InProcessEventBus, InProcessQueue};
 use crate::adapters::rate_limit::RateLimiter;
@@ -177,6 +178,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             attempts: rate_limiter.clone(),
             mailer,
             optimization_enabled: settings.enable_optimization,
+            cache: Arc::new(
+                Cache::from_settings(settings)
+                    .await
+                    .context("REDIS_URL: cannot connect for the read cache")?,
+            ),
         },
         rate_limiter,
         local_organization_id,

@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 use entmoot_plugin_host::PluginRegistry;
 use sea_orm::DatabaseConnection;
 
-use crate::ports::{AttemptLimiter, EventBus, JobQueue, MailSender, Observers, SessionStore};
+use crate::ports::{
+    AttemptLimiter, EventBus, JobQueue, MailSender, Observers, ReadCache, SessionStore,
+};
 
 /// Everything the domain operations reach: cheap to clone, shared by the HTTP
 /// handlers, the GraphQL resolvers and the worker.
@@ -30,6 +32,8 @@ pub struct AppContext {
     pub attempts: Arc<dyn AttemptLimiter>,
     /// Invitation and password-reset e-mails; `None` without SMTP.
     pub mailer: Option<Arc<dyn MailSender>>,
+    /// Expensive reads (a site's buildable area), shared through Redis in production.
+    pub cache: Arc<dyn ReadCache>,
     /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
     /// serves stored results); `entmoot solve` does not go through here and still works.
     pub optimization_enabled: bool,

@@ -129,6 +129,18 @@ pub async fn create_site(
 }
 
 /// Loads a site of `organization_id` back into the sdk's `Site`.
+/// A site of the caller's organization; another organization's is not found.
+pub async fn find_site(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    site_id: Uuid,
+) -> Result<Option<sites::Model>, DbErr> {
+    sites::Entity::find_by_id(site_id)
+        .filter(sites::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await
+}
+
 pub async fn load_site(
     database: &DatabaseConnection,
     organization_id: Uuid,
@@ -178,4 +190,90 @@ pub async fn load_site(
             .collect(),
     };
     Ok((model, site))
+}
+
+/// A site's buildable area for a uniform setback: the parcel inset by the setback,
+/// minus every exclusion zone grown by its buffer, in WGS84.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BuildableArea {
+    pub area_m2: f64,
+    /// An RFC 7946 MultiPolygon.
+    pub geometry: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildableAreaError {
+    #[error("setbackMetres: must be between 0 and 10000, got {0}")]
+    Setback(f64),
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error("the buildable area cannot be computed: {0}")]
+    Prepare(String),
+}
+
+/// The buildable area, from the read cache when another request (on any API instance)
+/// computed it already. The key holds the site's `updated_at`, so a changed site is
+/// never served a stale area; the cache's lifetime bounds the rest.
+pub async fn buildable_area(
+    app: &crate::domain::context::AppContext,
+    caller: &Caller,
+    site_id: Uuid,
+    setback_m: f64,
+) -> Result<BuildableArea, BuildableAreaError> {
+    use crate::ports::CachedRead;
+    if !setback_m.is_finite() || !(0.0..=10_000.0).contains(&setback_m) {
+        return Err(BuildableAreaError::Setback(setback_m));
+    }
+    let (model, site) = load_site(&app.database, caller.organization_id, site_id).await?;
+    let key = format!(
+        "{site_id}:{}:{}",
+        model.updated_at.timestamp_millis(),
+        (setback_m * 1000.0).round() as i64
+    );
+    if let Some(cached) = app.cache.get(CachedRead::SiteBuildableArea, &key).await
+        && let Ok(area) = serde_json::from_value::<BuildableArea>(cached)
+    {
+        return Ok(area);
+    }
+    let area = compute_buildable_area(&site, setback_m)?;
+    if let Ok(value) = serde_json::to_value(&area) {
+        app.cache
+            .put(CachedRead::SiteBuildableArea, &key, &value)
+            .await;
+    }
+    Ok(area)
+}
+
+fn compute_buildable_area(
+    site: &Site,
+    setback_m: f64,
+) -> Result<BuildableArea, BuildableAreaError> {
+    use entmoot_plugin_sdk::Program;
+    use entmoot_plugin_sdk::geo::MultiPolygon;
+    // The buildable area depends on the setback and the site only; preparation wants a
+    // program, so it gets the smallest valid one.
+    let program = Program::from_json_str(
+        &serde_json::json!({
+            "units": "m",
+            "setback": setback_m,
+            "assets": [{"name": "probe", "type": "building", "width": 1, "length": 1, "quantity": 1}],
+        })
+        .to_string(),
+    )
+    .map_err(|error| BuildableAreaError::Prepare(error.to_string()))?;
+    let problem = entmoot_plugin_sdk::prepare::prepare_problem(site, &program)
+        .map_err(|error| BuildableAreaError::Prepare(error.to_string()))?;
+    let prepare_error = |error: entmoot_plugin_sdk::projection::ProjectionError| {
+        BuildableAreaError::Prepare(error.to_string())
+    };
+    let projector = problem.projection.projector().map_err(prepare_error)?;
+    let buildable: MultiPolygon<f64> = projector
+        .geometry_to_wgs84(&problem.buildable_m)
+        .map_err(prepare_error)?;
+    let geometry = geojson::Geometry::from(&buildable);
+    Ok(BuildableArea {
+        area_m2: problem.buildable_area_m2,
+        geometry: serde_json::to_value(geometry)
+            .map_err(|error| BuildableAreaError::Prepare(error.to_string()))?,
+    })
 }

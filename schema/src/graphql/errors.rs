@@ -78,6 +78,18 @@ impl IntoGraphqlError for crate::domain::projects::ChangeProjectError {
     }
 }
 
+impl IntoGraphqlError for crate::domain::sites::BuildableAreaError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::sites::BuildableAreaError;
+        match self {
+            BuildableAreaError::Setback(_) | BuildableAreaError::Prepare(_) => {
+                coded_error(ErrorCode::BadUserInput, self.to_string())
+            }
+            BuildableAreaError::Site(error) => error.into_graphql_error(),
+        }
+    }
+}
+
 impl IntoGraphqlError for ReadProjectError {
     fn into_graphql_error(self) -> Error {
         match self {

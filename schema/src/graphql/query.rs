@@ -63,6 +63,16 @@ impl ProjectQueries {
                 Err(crate::domain::jobs::ReadJobError::NotFound) => Ok(None),
                 Err(error) => Err(error.into_graphql_error()),
             },
+            "Site" => crate::domain::sites::find_site(&app(ctx).database, caller, uuid)
+                .await
+                .map(|site| site.map(|site| Node::Site(crate::graphql::types::SiteNode(site))))
+                .map_err(crate::graphql::errors::database_error),
+            "Layout" => crate::domain::jobs::find_layout(&app(ctx).database, caller, uuid)
+                .await
+                .map(|layout| {
+                    layout.map(|layout| Node::Layout(crate::graphql::types::LayoutNode(layout)))
+                })
+                .map_err(crate::graphql::errors::database_error),
             _ => Ok(None),
         }
     }

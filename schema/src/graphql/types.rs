@@ -81,6 +81,36 @@ impl SiteNode {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// What may be built on: the parcel inset by `setbackMetres`, minus every exclusion
+    /// zone grown by its buffer. Cached (shared by all API instances with Redis).
+    async fn buildable_area(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(default = 0.0)] setback_metres: f64,
+    ) -> async_graphql::Result<BuildableAreaView> {
+        let caller = crate::graphql::query::caller(ctx)?;
+        let area = crate::domain::sites::buildable_area(
+            crate::graphql::query::app(ctx),
+            caller,
+            self.0.id,
+            setback_metres,
+        )
+        .await
+        .map_err(crate::graphql::errors::IntoGraphqlError::into_graphql_error)?;
+        Ok(BuildableAreaView {
+            area_m2: area.area_m2,
+            geometry: crate::graphql::scalars::GeoJson(area.geometry),
+        })
+    }
+}
+
+/// A site's buildable area.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "BuildableArea")]
+pub struct BuildableAreaView {
+    pub area_m2: f64,
+    /// A MultiPolygon in WGS84.
+    pub geometry: crate::graphql::scalars::GeoJson,
 }
 
 /// One optimization run.

@@ -2,9 +2,6 @@
 //! the database, object storage, the job queue and the event bus; and the cache and
 //! e-mail adapters the application calls directly.
 
-// The cache and the mailer are called from the job and read paths of the application;
-// until those call sites exist only their tests use them.
-#[allow(dead_code)]
 pub mod cache;
 pub mod database;
 pub mod email;

@@ -300,6 +300,18 @@ pub fn is_terminal(status: &str) -> bool {
     matches!(status, SUCCEEDED | FAILED | CANCELLED)
 }
 
+/// A layout of the caller's organization; another organization's is not found.
+pub async fn find_layout(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    layout_id: Uuid,
+) -> Result<Option<layouts::Model>, DbErr> {
+    layouts::Entity::find_by_id(layout_id)
+        .filter(layouts::Column::OrganizationId.eq(caller.organization_id))
+        .one(database)
+        .await
+}
+
 pub async fn layouts_of_job(
     database: &DatabaseConnection,
     caller: &Caller,
