@@ -581,15 +581,22 @@ async fn mutations_are_audited_and_the_first_start_prints_an_admin_key() {
             }
         });
         let mut key = None;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // The key is printed before the server listens.
+        let mut deadline = Instant::now() + Duration::from_secs(30);
+        let mut listening = false;
+        // The key is printed before the server listens, but stdout and stderr are read
+        // by two threads, so the "listening" line may arrive first: keep reading for a
+        // second after it.
         while Instant::now() < deadline {
-            match receiver.recv_timeout(Duration::from_millis(200)) {
+            match receiver.recv_timeout(Duration::from_millis(100)) {
                 Ok(Some(token)) => key = Some(token),
-                Ok(None) => break,
-                Err(_) => {}
+                Ok(None) if !listening => {
+                    listening = true;
+                    deadline = Instant::now() + Duration::from_secs(1);
+                }
+                _ => {}
             }
         }
+        assert!(listening, "the server did not start");
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(
