@@ -456,3 +456,115 @@ async fn invitations_and_resets_reach_the_smtp_server() {
     let signed_in = sign_in(&server, "cy@example.com", new_password, None).await;
     assert_eq!(signed_in["data"]["signIn"]["role"], "admin", "{signed_in}");
 }
+
+#[tokio::test]
+async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organization() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = embedded_env(dir.path());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let invitation = invite(&server, "dee@example.com", "EDITOR").await;
+    let accepted = call(
+        &server,
+        None,
+        None,
+        ACCEPT,
+        json!({"token": invitation["token"], "name": "Dee", "password": PASSWORD}),
+    )
+    .await;
+    assert!(accepted.get("errors").is_none(), "{accepted}");
+
+    // The admin of another organization invites the same person; without SMTP the
+    // token comes back to that admin, who must not be able to set Dee's password.
+    assert!(
+        run_entmoot(
+            dir.path(),
+            &env,
+            &[
+                "admin",
+                "organizations",
+                "create",
+                "--name",
+                "Rival",
+                "--slug",
+                "rival"
+            ],
+        )
+        .status
+        .success()
+    );
+    let issued = run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "keys",
+            "create",
+            "--organization",
+            "rival",
+            "--name",
+            "rival admin",
+            "--role",
+            "admin",
+            "--json",
+        ],
+    );
+    let rival: Value = serde_json::from_slice(&issued.stdout).expect("key json");
+    let rival = rival["token"].as_str().expect("token").to_owned();
+    let rival_invitation = call(
+        &server,
+        Some(&rival),
+        None,
+        "mutation { inviteMember(email: \"dee@example.com\", role: ADMIN) { token } }",
+        json!({}),
+    )
+    .await;
+    let rival_token = rival_invitation["data"]["inviteMember"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{rival_invitation}"))
+        .to_owned();
+    let takeover = call(
+        &server,
+        None,
+        None,
+        ACCEPT,
+        json!({"token": rival_token, "name": "Not Dee", "password": "the rival's password"}),
+    )
+    .await;
+    assert_eq!(code(&takeover), "UNAUTHENTICATED", "{takeover}");
+    let still_dee = sign_in(&server, "dee@example.com", PASSWORD, None).await;
+    assert!(
+        still_dee.get("errors").is_none(),
+        "Dee's password is unchanged: {still_dee}"
+    );
+
+    // Dee herself accepts with her own password: one account, two organizations.
+    let joined = call(
+        &server,
+        None,
+        None,
+        ACCEPT,
+        json!({"token": rival_token, "name": "Dee", "password": PASSWORD}),
+    )
+    .await;
+    let session = session_token(&joined, "acceptInvitation");
+    let viewer = call(&server, Some(&session), None, VIEWER, json!({})).await;
+    assert_eq!(
+        viewer["data"]["viewer"]["memberships"]
+            .as_array()
+            .expect("memberships")
+            .len(),
+        2,
+        "{viewer}"
+    );
+
+    // Nor may that admin take the account over with a reset token.
+    let reset = call(
+        &server,
+        Some(&rival),
+        None,
+        "mutation { issuePasswordReset(email: \"dee@example.com\") { token } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&reset), "FORBIDDEN", "{reset}");
+}

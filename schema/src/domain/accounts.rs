@@ -89,6 +89,14 @@ pub enum AccountError {
     NoOrganization,
     #[error("the token is not valid, was already used, or expired")]
     InvalidToken,
+    #[error(
+        "this email already has an Entmoot account: accept the invitation with that account's password"
+    )]
+    ExistingAccount,
+    #[error(
+        "this person also belongs to other organizations; without SMTP only they can reset their password (requestPasswordReset once SMTP is configured)"
+    )]
+    MemberElsewhere,
     #[error("only an admin of the organization invites members or issues resets")]
     Forbidden,
     #[error("this needs a signed-in person, not an API key")]
@@ -486,6 +494,22 @@ pub async fn invite_member(
     })
 }
 
+/// An unused, unexpired token of `purpose`, without spending it.
+async fn pending_token(
+    database: &DatabaseConnection,
+    token: &str,
+    purpose: &str,
+) -> Result<account_tokens::Model, AccountError> {
+    account_tokens::Entity::find()
+        .filter(account_tokens::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(account_tokens::Column::Purpose.eq(purpose))
+        .filter(account_tokens::Column::UsedAt.is_null())
+        .filter(account_tokens::Column::ExpiresAt.gt(Utc::now()))
+        .one(database)
+        .await?
+        .ok_or(AccountError::InvalidToken)
+}
+
 /// Marks an unused, unexpired token of `purpose` used, atomically: of two concurrent
 /// uses only one succeeds.
 async fn redeem(
@@ -528,12 +552,25 @@ pub async fn accept_invitation(
     {
         return Err(AccountError::InvalidDisplayName);
     }
-    let invitation = redeem(&app.database, token, INVITATION).await?;
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
+    // Whoever holds the token proves nothing about an account that already exists (an
+    // admin without SMTP holds it, for one): such an invitee proves the account with
+    // its password, which is then left as it is. Checked before the token is spent.
+    let pending = pending_token(&app.database, token, INVITATION).await?;
     let existing = users::Entity::find()
-        .filter(users::Column::Email.eq(invitation.email.clone()))
+        .filter(users::Column::Email.eq(pending.email.clone()))
         .one(&app.database)
         .await?;
+    let existing_with_password = existing
+        .as_ref()
+        .and_then(|user| user.password_hash.as_deref());
+    if let Some(stored) = existing_with_password
+        && !verify_password(stored, password.0.as_str())
+    {
+        return Err(AccountError::ExistingAccount);
+    }
+    let keep_password = existing_with_password.is_some();
+    let invitation = redeem(&app.database, token, INVITATION).await?;
+    let role = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
     let user = match existing {
         Some(user) => user,
         None => {
@@ -551,7 +588,9 @@ pub async fn accept_invitation(
         }
     };
     add_membership(&app.database, user.id, invitation.organization_id, role).await?;
-    set_password(&app.database, user.id, &password).await?;
+    if !keep_password {
+        set_password(&app.database, user.id, &password).await?;
+    }
     let organization = organizations::Entity::find_by_id(invitation.organization_id)
         .one(&app.database)
         .await?
@@ -615,6 +654,18 @@ pub async fn issue_password_reset(
         .await?
         // Not a member here: the same answer as for an unknown email.
         .ok_or(AccountError::InvalidEmail(email.clone()))?;
+    if app.mailer.is_none() {
+        // The token would come back to this admin, who would then control an account
+        // that also reaches other organizations.
+        let elsewhere = memberships::Entity::find()
+            .filter(memberships::Column::UserId.eq(user.id))
+            .filter(memberships::Column::OrganizationId.ne(caller.organization_id))
+            .one(&app.database)
+            .await?;
+        if elsewhere.is_some() {
+            return Err(AccountError::MemberElsewhere);
+        }
+    }
     let (token, expires_at) =
         issue_account_token(app, caller.organization_id, &email, role, PASSWORD_RESET).await?;
     let token = deliver(

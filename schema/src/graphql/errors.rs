@@ -224,9 +224,10 @@ impl IntoGraphqlError for crate::domain::accounts::AccountError {
     fn into_graphql_error(self) -> Error {
         use crate::domain::accounts::AccountError;
         match self {
-            AccountError::WrongCredentials => {
+            AccountError::WrongCredentials | AccountError::ExistingAccount => {
                 coded_error(ErrorCode::Unauthenticated, self.to_string())
             }
+            AccountError::MemberElsewhere => coded_error(ErrorCode::Forbidden, self.to_string()),
             AccountError::TooManyAttempts => {
                 coded_error(ErrorCode::LimitExceeded, self.to_string())
             }
