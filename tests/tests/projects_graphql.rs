@@ -164,3 +164,100 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .expect("delete");
     assert_eq!(code(&again), "NOT_FOUND");
 }
+
+async fn listed(server: &TestServer, variables: Value) -> (Vec<String>, bool, Option<String>) {
+    let body = server
+        .graphql(
+            "query($first: Int, $after: String, $filter: ProjectFilterInput, $order: ProjectOrderInput) { projects(first: $first, after: $after, filter: $filter, order: $order) { edges { cursor node { name } } pageInfo { hasNextPage } } }",
+            variables,
+        )
+        .await
+        .expect("projects");
+    let connection = &body["data"]["projects"];
+    let edges = connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    (
+        edges
+            .iter()
+            .map(|edge| edge["node"]["name"].as_str().expect("name").to_owned())
+            .collect(),
+        connection["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .expect("hasNextPage"),
+        edges
+            .last()
+            .map(|edge| edge["cursor"].as_str().expect("cursor").to_owned()),
+    )
+}
+
+async fn filters_and_orders(server: &TestServer) {
+    for name in ["Alpha Ridge", "beta ridge", "Gamma", "100%_done"] {
+        let created = server
+            .graphql(
+                "mutation($name: String!) { createProject(input: {name: $name}) { id } }",
+                json!({"name": name}),
+            )
+            .await
+            .expect("project");
+        assert!(created.get("errors").is_none(), "{created}");
+    }
+    let (names, more, _) = listed(server, json!({"filter": {"nameContains": "RIDGE"}})).await;
+    assert_eq!(
+        names,
+        ["beta ridge", "Alpha Ridge"],
+        "newest first by default"
+    );
+    assert!(!more);
+    let (names, _, _) = listed(
+        server,
+        json!({"filter": {"nameContains": "ridge"}, "order": "OLDEST_FIRST"}),
+    )
+    .await;
+    assert_eq!(names, ["Alpha Ridge", "beta ridge"]);
+    // `%` and `_` are literal characters, not wildcards.
+    let (names, _, _) = listed(server, json!({"filter": {"nameContains": "%_"}})).await;
+    assert_eq!(names, ["100%_done"]);
+    let (names, _, _) = listed(server, json!({"filter": {"nameContains": "a_p"}})).await;
+    assert!(names.is_empty(), "{names:?}");
+    // Pages follow the order and the filter.
+    let (first_page, more, cursor) = listed(
+        server,
+        json!({"first": 1, "filter": {"nameContains": "ridge"}, "order": "OLDEST_FIRST"}),
+    )
+    .await;
+    assert_eq!(first_page, ["Alpha Ridge"]);
+    assert!(more);
+    let (second_page, more, _) = listed(
+        server,
+        json!({"first": 1, "after": cursor, "filter": {"nameContains": "ridge"}, "order": "OLDEST_FIRST"}),
+    )
+    .await;
+    assert_eq!(second_page, ["beta ridge"]);
+    assert!(!more);
+}
+
+#[tokio::test]
+async fn projects_are_filtered_by_name_and_ordered_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
+        .await
+        .expect("serve");
+    filters_and_orders(&server).await;
+}
+
+#[tokio::test]
+async fn projects_are_filtered_by_name_and_ordered_on_postgres() {
+    let database = entmoot_tests::FreshPostgres::create()
+        .await
+        .expect("PostgreSQL must be reachable");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = entmoot_tests::production_like_env(&database.url, dir.path());
+    assert!(
+        entmoot_tests::run_entmoot(dir.path(), &env, &["migrate", "up"])
+            .status
+            .success()
+    );
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    filters_and_orders(&server).await;
+}

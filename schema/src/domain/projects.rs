@@ -149,27 +149,78 @@ pub async fn find_project(
         .ok_or(ReadProjectError::NotFound)
 }
 
-/// Lists the caller's projects, newest first.
+/// Which projects a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+}
+
+/// The order of a listing; the page cursor follows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProjectOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// `%` and `_` in user text match themselves, not any characters.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Lists the caller's projects that pass `filter`, in `order`, a page at a time.
 pub async fn list_projects(
     database: &DatabaseConnection,
     caller: &Caller,
     page: &PageRequest,
+    filter: &ProjectFilter,
+    order: ProjectOrder,
 ) -> Result<Page<Project>, ReadProjectError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
     let mut query = projects::Entity::find()
         .filter(projects::Column::OrganizationId.eq(caller.organization_id))
-        .order_by_desc(projects::Column::CreatedAt)
-        .order_by_desc(projects::Column::Id)
         .limit(page.size + 1);
-    if let Some(Cursor { created_at, id }) = &page.after {
+    if let Some(text) = filter
+        .name_contains
+        .as_deref()
+        .filter(|text| !text.is_empty())
+    {
         query = query.filter(
-            Condition::any()
+            Expr::expr(Func::lower(Expr::col(projects::Column::Name)))
+                .like(LikeExpr::new(like_pattern(text)).escape('\\')),
+        );
+    }
+    query = match order {
+        ProjectOrder::NewestFirst => query
+            .order_by_desc(projects::Column::CreatedAt)
+            .order_by_desc(projects::Column::Id),
+        ProjectOrder::OldestFirst => query
+            .order_by_asc(projects::Column::CreatedAt)
+            .order_by_asc(projects::Column::Id),
+    };
+    if let Some(Cursor { created_at, id }) = &page.after {
+        query = query.filter(match order {
+            ProjectOrder::NewestFirst => Condition::any()
                 .add(projects::Column::CreatedAt.lt(*created_at))
                 .add(
                     Condition::all()
                         .add(projects::Column::CreatedAt.eq(*created_at))
                         .add(projects::Column::Id.lt(*id)),
                 ),
-        );
+            ProjectOrder::OldestFirst => Condition::any()
+                .add(projects::Column::CreatedAt.gt(*created_at))
+                .add(
+                    Condition::all()
+                        .add(projects::Column::CreatedAt.eq(*created_at))
+                        .add(projects::Column::Id.gt(*id)),
+                ),
+        });
     }
     let mut items: Vec<Project> = query
         .all(database)

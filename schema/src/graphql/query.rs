@@ -38,6 +38,21 @@ pub(crate) fn app<'a>(ctx: &'a Context<'_>) -> &'a AppContext {
     ctx.data_unchecked::<AppContext>()
 }
 
+/// Which projects `projects` lists.
+#[derive(async_graphql::InputObject, Default)]
+pub struct ProjectFilterInput {
+    /// Case-insensitive part of the name.
+    pub name_contains: Option<String>,
+}
+
+/// The order of `projects`; cursors follow it.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectOrderInput {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
 #[Object]
 impl ProjectQueries {
     /// The version of the running server.
@@ -92,13 +107,23 @@ impl ProjectQueries {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        filter: Option<ProjectFilterInput>,
+        #[graphql(desc = "NEWEST_FIRST when omitted.")] order: Option<ProjectOrderInput>,
     ) -> Result<ProjectConnection> {
         let caller = caller(ctx)?;
         let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        let page = projects::list_projects(&app(ctx).database, caller, &page_request)
-            .await
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let filter = projects::ProjectFilter {
+            name_contains: filter.and_then(|filter| filter.name_contains),
+        };
+        let order = match order.unwrap_or_default() {
+            ProjectOrderInput::NewestFirst => projects::ProjectOrder::NewestFirst,
+            ProjectOrderInput::OldestFirst => projects::ProjectOrder::OldestFirst,
+        };
+        let page =
+            projects::list_projects(&app(ctx).database, caller, &page_request, &filter, order)
+                .await
+                .map_err(IntoGraphqlError::into_graphql_error)?;
         let edges: Vec<ProjectEdge> = page
             .items
             .into_iter()
