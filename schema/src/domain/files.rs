@@ -13,10 +13,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entmoot_entities::{files, jobs, layouts, projects};
-use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
-use entmoot_plugin_sdk::prepare::prepare_problem;
-use entmoot_plugin_sdk::{Layout, Program};
+use entmoot_entities::{files, projects};
 use futures::{Stream, StreamExt};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
@@ -25,7 +22,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::caller::Caller;
-use crate::domain::sites::{SiteError, load_site};
+use crate::domain::layout_edits::{StoredLayout, StoredLayoutError, load_stored_layout};
+use crate::domain::sites::SiteError;
 use crate::formats::export::{
     ExportError, ExportFormat, ExportInput, ExportOptions, export_layout,
 };
@@ -488,25 +486,21 @@ pub async fn export_stored_layout(
     format: ExportFormat,
     options: &ExportOptions,
 ) -> Result<files::Model, FileError> {
-    let row = layouts::Entity::find_by_id(layout_id)
-        .filter(layouts::Column::OrganizationId.eq(caller.organization_id))
-        .one(database)
-        .await?
-        .ok_or(FileError::LayoutNotFound)?;
-    let job = jobs::Entity::find_by_id(row.job_id)
-        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
-        .one(database)
-        .await?
-        .ok_or(FileError::LayoutNotFound)?;
-    let (site_row, site) = load_site(database, caller.organization_id, row.site_id).await?;
-    let program: Program = serde_json::from_value(job.program.clone())
-        .map_err(|error| FileError::Layout(format!("the job's program: {error}")))?;
-    let problem = prepare_problem(&site, &program)
-        .map_err(|error| FileError::Layout(format!("preparing the problem: {error}")))?;
-    let layout: Layout = serde_json::from_value(row.layout.clone())
-        .map_err(|error| FileError::Layout(format!("the stored layout: {error}")))?;
-    let metrics: Metrics = serde_json::from_value(row.metrics.clone())
-        .unwrap_or_else(|_| layout_metrics(&problem, &layout));
+    let StoredLayout {
+        row,
+        job,
+        site_row,
+        problem,
+        layout,
+        metrics,
+    } = load_stored_layout(database, caller, layout_id)
+        .await
+        .map_err(|error| match error {
+            StoredLayoutError::NotFound => FileError::LayoutNotFound,
+            StoredLayoutError::Site(error) => FileError::Site(error),
+            StoredLayoutError::Database(error) => FileError::Database(error),
+            StoredLayoutError::Unreadable(reason) => FileError::Layout(reason),
+        })?;
     let title = format!(
         "{} - layout {} of job {}",
         site_row.name,

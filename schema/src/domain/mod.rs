@@ -11,6 +11,7 @@ pub mod files;
 pub mod geometry_storage;
 pub mod ids;
 pub mod jobs;
+pub mod layout_edits;
 pub mod organizations;
 pub mod paging;
 pub mod projects;

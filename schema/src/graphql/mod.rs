@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod errors;
 pub mod files;
+pub mod layout_edits;
 pub mod limits;
 pub mod mutation;
 pub mod query;

@@ -16,6 +16,7 @@ pub struct QueryRoot(
     SiteAndJobQueries,
     crate::graphql::files::FileQueries,
     crate::graphql::accounts::AccountQueries,
+    crate::graphql::layout_edits::LayoutEditQueries,
 );
 
 #[derive(Default)]

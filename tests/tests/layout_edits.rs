@@ -1,0 +1,208 @@
+//! Manual edits of a stored layout, validated on the server: moving a building onto
+//! another is an overlap, out of the parcel is outside the buildable area, removing and
+//! adding back is valid, and bad edits name the edit at fault.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use entmoot_tests::{TestServer, embedded_env, json_fixture, rural_demo_boundary};
+use serde_json::{Value, json};
+
+const CHECK: &str = "query($id: ID!, $edits: [LayoutEditInput!]!) { checkLayoutEdits(layoutId: $id, edits: $edits) { valid placedCount requestedCount violations { rule assetIds message } geojson } }";
+
+/// Each asset's centre `[lon, lat]`, from the layout's GeoJSON.
+fn centres(geojson: &Value) -> HashMap<String, [f64; 2]> {
+    geojson["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|feature| feature["properties"]["kind"] == "asset")
+        .map(|feature| {
+            let ring = feature["geometry"]["coordinates"][0]
+                .as_array()
+                .expect("ring");
+            // The closing point repeats the first; the other four are the corners.
+            let corners = &ring[..ring.len() - 1];
+            let sum = corners.iter().fold([0.0, 0.0], |sum, point| {
+                [
+                    sum[0] + point[0].as_f64().expect("lon"),
+                    sum[1] + point[1].as_f64().expect("lat"),
+                ]
+            });
+            let count = corners.len() as f64;
+            (
+                feature["properties"]["asset_id"]
+                    .as_str()
+                    .expect("asset_id")
+                    .to_owned(),
+                [sum[0] / count, sum[1] / count],
+            )
+        })
+        .collect()
+}
+
+fn rules(check: &Value) -> Vec<String> {
+    check["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|violation| violation["rule"].as_str().expect("rule").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_are_validated_like_strategy_layouts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
+        .await
+        .expect("serve");
+    let project = server
+        .graphql(
+            "mutation { createProject(input: {name: \"Edits\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("project")["data"]["createProject"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let site = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": "Edited", "boundary": rural_demo_boundary()}}),
+        )
+        .await
+        .expect("site")["data"]["createSite"]["id"]
+        .as_str()
+        .expect("site id")
+        .to_owned();
+    let job = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("job")["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (layout, geojson) = loop {
+        let answer = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status layouts { id geojson } } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job");
+        if answer["data"]["job"]["status"] == "succeeded" {
+            let first = &answer["data"]["job"]["layouts"][0];
+            break (
+                first["id"].as_str().expect("layout").to_owned(),
+                first["geojson"].clone(),
+            );
+        }
+        assert!(Instant::now() < deadline, "{answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let centre = centres(&geojson);
+    assert_eq!(centre.len(), 3, "{geojson}");
+    let check = |edits: Value| {
+        let server = &server;
+        let layout = layout.clone();
+        async move {
+            server
+                .graphql(CHECK, json!({"id": layout, "edits": edits}))
+                .await
+                .expect("check")
+        }
+    };
+
+    // As stored: valid.
+    let untouched = check(json!([])).await;
+    let untouched = &untouched["data"]["checkLayoutEdits"];
+    assert_eq!(untouched["valid"], true, "{untouched}");
+    assert_eq!(untouched["placedCount"], 3);
+
+    // One building onto another: an overlap naming both.
+    let stacked = check(json!([
+        {"kind": "MOVE", "assetId": "building-2", "position": centre["building-3"]}
+    ]))
+    .await;
+    let stacked = &stacked["data"]["checkLayoutEdits"];
+    assert_eq!(stacked["valid"], false);
+    assert!(rules(stacked).contains(&"overlap".to_owned()), "{stacked}");
+    assert!(
+        stacked["violations"].to_string().contains("building-2"),
+        "{stacked}"
+    );
+
+    // Out of the parcel: outside the buildable area.
+    let away = check(json!([
+        {"kind": "MOVE", "assetId": "building-1", "position": [-103.45, 39.30]}
+    ]))
+    .await;
+    assert!(
+        rules(&away["data"]["checkLayoutEdits"]).contains(&"outside_buildable".to_owned()),
+        "{away}"
+    );
+
+    // Removed, then added back where it was: valid again, and the count follows.
+    let removed = check(json!([{"kind": "REMOVE", "assetId": "building-1"}])).await;
+    assert_eq!(
+        removed["data"]["checkLayoutEdits"]["placedCount"], 2,
+        "{removed}"
+    );
+    let rotation = geojson["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|feature| feature["properties"]["asset_id"] == "building-1")
+        .map(|feature| {
+            feature["properties"]["rotation"]
+                .as_f64()
+                .expect("rotation")
+        })
+        .expect("building-1");
+    let restored = check(json!([
+        {"kind": "REMOVE", "assetId": "building-1"},
+        {"kind": "ADD", "assetId": "building-1", "position": centre["building-1"], "rotationDeg": rotation}
+    ]))
+    .await;
+    let restored = &restored["data"]["checkLayoutEdits"];
+    assert_eq!(restored["placedCount"], 3, "{restored}");
+    assert!(
+        !rules(restored).contains(&"overlap".to_owned())
+            && !rules(restored).contains(&"outside_buildable".to_owned()),
+        "{restored}"
+    );
+
+    // Bad edits name the edit at fault.
+    let unknown = check(json!([
+        {"kind": "ROTATE", "assetId": "building-1", "rotationDeg": 90.0},
+        {"kind": "MOVE", "assetId": "silo-9", "position": [0.0, 0.0]}
+    ]))
+    .await;
+    assert_eq!(
+        unknown["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{unknown}"
+    );
+    assert!(
+        unknown["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("edits[1]"),
+        "{unknown}"
+    );
+    let twice = check(json!([
+        {"kind": "ADD", "assetId": "building-2", "position": centre["building-2"]}
+    ]))
+    .await;
+    assert!(
+        twice["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("already placed")
+    );
+}
