@@ -11,7 +11,7 @@ use entmoot_schema::domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_orga
 use entmoot_schema::ports::{EventBus, JobQueue};
 use uuid::Uuid;
 
-use crate::adapters::cache::Cache;
+use crate::adapters::cache::{Cache, IN_PROCESS_CAPACITY_BYTES};
 use crate::adapters::email::Mailer;
 use crate::adapters::in_process::{InProcessEventBus, InProcessQueue};
 use crate::adapters::rate_limit::RateLimiter;
@@ -22,6 +22,7 @@ use crate::adapters::{database, storage};
 use crate::config::{Settings, StorageSettings, redact_url};
 use entmoot_schema::domain::files::FileSettings;
 use entmoot_schema::ports::{MailSender, SessionStore};
+use redis::aio::ConnectionManager;
 
 /// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
 /// without use, the guide's default.
@@ -105,35 +106,42 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
         Arc<dyn EventBus>,
         Arc<dyn SessionStore>,
         Arc<RateLimiter>,
+        Cache,
     );
-    let (job_queue, event_bus, sessions, rate_limiter): RedisBacked = match &settings.redis {
+    let (job_queue, event_bus, sessions, rate_limiter, cache): RedisBacked = match &settings.redis {
         None => (
             Arc::new(InProcessQueue::new()),
             Arc::new(InProcessEventBus::new()),
             Arc::new(InProcessSessions::default()),
             Arc::new(RateLimiter::in_process()),
+            Cache::in_process(IN_PROCESS_CAPACITY_BYTES),
         ),
         Some(redis) => {
             let shown = redact_url(redis.url.expose());
             let client = redis::Client::open(redis.url.expose())
                 .with_context(|| format!("REDIS_URL {shown}: not a valid Redis URL"))?;
+            let cannot_connect = || format!("REDIS_URL {shown}: cannot connect");
             let queue = RedisQueue::connect(client.clone(), &redis.key_prefix, JOB_CLAIM_IDLE)
                 .await
-                .with_context(|| format!("REDIS_URL {shown}: cannot connect"))?;
+                .with_context(cannot_connect)?;
             let bus = RedisEventBus::connect(client.clone(), &redis.key_prefix)
                 .await
-                .with_context(|| format!("REDIS_URL {shown}: cannot connect"))?;
-            let sessions = RedisSessions::connect(client.clone(), &redis.key_prefix)
+                .with_context(cannot_connect)?;
+            // Sessions and rate limits send plain commands: one multiplexed connection
+            // serves both. The cache keeps its own, with short timeouts, because a slow
+            // cache must never slow a read.
+            let commands = ConnectionManager::new(client.clone())
                 .await
-                .with_context(|| format!("REDIS_URL {shown}: cannot connect for sessions"))?;
-            let rate_limiter = RateLimiter::redis(client, &redis.key_prefix)
+                .with_context(cannot_connect)?;
+            let cache = Cache::redis(client, &redis.key_prefix)
                 .await
-                .with_context(|| format!("REDIS_URL {shown}: cannot connect for rate limits"))?;
+                .with_context(cannot_connect)?;
             (
                 Arc::new(queue),
                 Arc::new(bus),
-                Arc::new(sessions),
-                Arc::new(rate_limiter),
+                Arc::new(RedisSessions::new(commands.clone(), &redis.key_prefix)),
+                Arc::new(RateLimiter::redis(commands, &redis.key_prefix)),
+                cache,
             )
         }
     };
@@ -178,11 +186,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             attempts: rate_limiter.clone(),
             mailer,
             optimization_enabled: settings.enable_optimization,
-            cache: Arc::new(
-                Cache::from_settings(settings)
-                    .await
-                    .context("REDIS_URL: cannot connect for the read cache")?,
-            ),
+            cache: Arc::new(cache),
         },
         rate_limiter,
         local_organization_id,

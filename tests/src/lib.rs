@@ -629,3 +629,76 @@ pub async fn next_message(messages: &Arc<Mutex<Vec<String>>>, index: usize) -> S
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Creates a project through GraphQL as the server's admin key; returns its id.
+pub async fn create_project(server: &TestServer, name: &str) -> String {
+    let body = server
+        .graphql(
+            "mutation($name: String!) { createProject(input: {name: $name}) { id } }",
+            json!({"name": name}),
+        )
+        .await
+        .expect("createProject");
+    body["data"]["createProject"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("createProject: {body}"))
+        .to_owned()
+}
+
+/// Creates a site of `project` with `boundary` (GeoJSON); returns its id.
+pub async fn create_site(
+    server: &TestServer,
+    project: &str,
+    name: &str,
+    boundary: Value,
+) -> String {
+    let body = server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
+            json!({"input": {"projectId": project, "name": name, "boundary": boundary}}),
+        )
+        .await
+        .expect("createSite");
+    body["data"]["createSite"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("createSite: {body}"))
+        .to_owned()
+}
+
+/// Submits the three-building program (tests/fixtures/programs/three_buildings_ft.json)
+/// for `site`; returns the job id.
+pub async fn submit_three_buildings(server: &TestServer, site: &str) -> String {
+    let body = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("createJob");
+    body["data"]["createJob"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("createJob: {body}"))
+        .to_owned()
+}
+
+/// Waits up to 60 s for `job` to succeed; returns its first layout (`id`, `geojson`).
+pub async fn first_layout_when_succeeded(server: &TestServer, job: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status layouts { id geojson } } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job");
+        if answer["data"]["job"]["status"] == "succeeded" {
+            return answer["data"]["job"]["layouts"][0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not succeed within 60 s: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -4,11 +4,9 @@
 //! signed link, by bearer token, and refused to everyone else.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
-
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, embedded_env, graphql_multipart_body, json_fixture,
-    run_entmoot,
+    MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, embedded_env,
+    first_layout_when_succeeded, graphql_multipart_body, run_entmoot, submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -46,16 +44,7 @@ async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
     let mut env = embedded_env(dir.path());
     env.insert("MAX_FILE_SIZE_MB".into(), "1".into());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
-    let project = server
-        .graphql(
-            "mutation { createProject(input: {name: \"Uploads\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .expect("project")["data"]["createProject"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let project = create_project(&server, "Uploads").await;
     let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
 
     // Without the preflight header a browser could have sent it cross-site: refused.
@@ -106,17 +95,13 @@ async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
     ));
 
     // A site from the uploaded boundary, a job, its layout exported.
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "From upload", "boundary": uploaded["boundary"]}}),
-        )
-        .await
-        .expect("site");
-    let site = site["data"]["createSite"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{site}"))
-        .to_owned();
+    let site = create_site(
+        &server,
+        &project,
+        "From upload",
+        uploaded["boundary"].clone(),
+    )
+    .await;
     let layout = finished_layout(&server, &site).await;
     let exported = server
         .graphql(
@@ -224,37 +209,11 @@ async fn a_parcel_goes_in_by_upload_and_its_layout_comes_out_by_export() {
 
 /// The layout of a finished job of `site`, once the job has succeeded.
 async fn finished_layout(server: &TestServer, site: &str) -> String {
-    let job = server
-        .graphql(
-            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
-        )
-        .await
-        .expect("job")["data"]["createJob"]["id"]
+    let job = submit_three_buildings(server, site).await;
+    first_layout_when_succeeded(server, &job).await["id"]
         .as_str()
-        .expect("job id")
-        .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let answer = server
-            .graphql(
-                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
-                json!({"id": job}),
-            )
-            .await
-            .expect("job");
-        if answer["data"]["job"]["status"] == "succeeded" {
-            return answer["data"]["job"]["layouts"][0]["id"]
-                .as_str()
-                .expect("layout id")
-                .to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the job did not finish: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        .expect("layout id")
+        .to_owned()
 }
 
 fn required(variable: &str) -> String {
@@ -282,31 +241,13 @@ async fn on_s3_uploads_stream_to_the_bucket_and_exports_download_by_presigned_ur
         env.insert(name.into(), value);
     }
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
-    let project = server
-        .graphql(
-            "mutation { createProject(input: {name: \"On S3\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .expect("project")["data"]["createProject"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let project = create_project(&server, "On S3").await;
     let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
     let (status, body) = upload(&server, &project, "rural_demo.kml", &kml, true).await;
     assert_eq!(status, 200, "{body}");
     let uploaded = &body["data"]["uploadParcel"];
     assert_eq!(uploaded["file"]["sizeBytes"], kml.len(), "{body}");
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "S3 parcel", "boundary": uploaded["boundary"]}}),
-        )
-        .await
-        .expect("site")["data"]["createSite"]["id"]
-        .as_str()
-        .expect("site id")
-        .to_owned();
+    let site = create_site(&server, &project, "S3 parcel", uploaded["boundary"].clone()).await;
     let layout = finished_layout(&server, &site).await;
     let exported = server
         .graphql(

@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use entmoot_tests::{TestServer, embedded_env, json_fixture, rural_demo_boundary, smtp_listener};
+use entmoot_tests::{
+    TestServer, create_project, create_site, embedded_env, json_fixture, rural_demo_boundary,
+    smtp_listener,
+};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,26 +20,8 @@ async fn a_finished_job_is_mailed_to_its_notify_address() {
     env.insert("SMTP_PORT".into(), port.to_string());
     env.insert("EMAIL_FROM".into(), "Entmoot <entmoot@example.com>".into());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
-    let project = server
-        .graphql(
-            "mutation { createProject(input: {name: \"Mail\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .expect("project")["data"]["createProject"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "Mailed parcel", "boundary": rural_demo_boundary()}}),
-        )
-        .await
-        .expect("site")["data"]["createSite"]["id"]
-        .as_str()
-        .expect("site id")
-        .to_owned();
+    let project = create_project(&server, "Mail").await;
+    let site = create_site(&server, &project, "Mailed parcel", rural_demo_boundary()).await;
     let program = json_fixture("programs/three_buildings_ft.json");
     let create = "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }";
 

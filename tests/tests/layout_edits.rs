@@ -4,9 +4,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
-use entmoot_tests::{TestServer, embedded_env, json_fixture, rural_demo_boundary};
+use entmoot_tests::{
+    TestServer, create_project, create_site, embedded_env, first_layout_when_succeeded,
+    rural_demo_boundary, submit_three_buildings,
+};
 use serde_json::{Value, json};
 
 const CHECK: &str = "query($id: ID!, $edits: [LayoutEditInput!]!) { checkLayoutEdits(layoutId: $id, edits: $edits) { valid placedCount requestedCount violations { rule assetIds message } geojson } }";
@@ -57,55 +59,14 @@ async fn edits_are_validated_like_strategy_layouts() {
     let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
         .await
         .expect("serve");
-    let project = server
-        .graphql(
-            "mutation { createProject(input: {name: \"Edits\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .expect("project")["data"]["createProject"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "Edited", "boundary": rural_demo_boundary()}}),
-        )
-        .await
-        .expect("site")["data"]["createSite"]["id"]
-        .as_str()
-        .expect("site id")
-        .to_owned();
-    let job = server
-        .graphql(
-            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
-        )
-        .await
-        .expect("job")["data"]["createJob"]["id"]
-        .as_str()
-        .expect("job id")
-        .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (layout, geojson) = loop {
-        let answer = server
-            .graphql(
-                "query($id: ID!) { job(id: $id) { status layouts { id geojson } } }",
-                json!({"id": job}),
-            )
-            .await
-            .expect("job");
-        if answer["data"]["job"]["status"] == "succeeded" {
-            let first = &answer["data"]["job"]["layouts"][0];
-            break (
-                first["id"].as_str().expect("layout").to_owned(),
-                first["geojson"].clone(),
-            );
-        }
-        assert!(Instant::now() < deadline, "{answer}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let project = create_project(&server, "Edits").await;
+    let site = create_site(&server, &project, "Edited", rural_demo_boundary()).await;
+    let job = submit_three_buildings(&server, &site).await;
+    let first = first_layout_when_succeeded(&server, &job).await;
+    let (layout, geojson) = (
+        first["id"].as_str().expect("layout").to_owned(),
+        first["geojson"].clone(),
+    );
     let centre = centres(&geojson);
     assert_eq!(centre.len(), 3, "{geojson}");
     let check = |edits: Value| {

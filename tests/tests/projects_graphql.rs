@@ -3,8 +3,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, embedded_env, graphql_multipart_body, json_fixture,
-    rural_demo_boundary,
+    MULTIPART_CONTENT_TYPE, TestServer, create_site, embedded_env, graphql_multipart_body,
+    rural_demo_boundary, submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -61,16 +61,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
     assert_eq!(code(&invalid), "BAD_USER_INPUT", "{invalid}");
 
     // A site, an uploaded file and a queued job in it.
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "Parcel", "boundary": rural_demo_boundary()}}),
-        )
-        .await
-        .expect("site")["data"]["createSite"]["id"]
-        .as_str()
-        .expect("site id")
-        .to_owned();
+    let site = create_site(&server, &project, "Parcel", rural_demo_boundary()).await;
     let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
     let uploaded: Value = server
         .client
@@ -104,16 +95,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .as_str()
         .expect("url")
         .to_owned();
-    let job = server
-        .graphql(
-            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
-        )
-        .await
-        .expect("job")["data"]["createJob"]["id"]
-        .as_str()
-        .expect("job id")
-        .to_owned();
+    let job = submit_three_buildings(&server, &site).await;
 
     let delete = "mutation($id: ID!) { deleteProject(id: $id) }";
     let refused = server

@@ -12,8 +12,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, MULTIPART_CONTENT_TYPE, TestServer, embedded_env, entmoot_command,
-    graphql_multipart_body, json_fixture, production_like_env, run_entmoot, rural_demo_boundary,
+    FreshPostgres, MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, embedded_env,
+    entmoot_command, first_layout_when_succeeded, graphql_multipart_body, json_fixture,
+    production_like_env, run_entmoot, rural_demo_boundary, submit_three_buildings,
     subscribe_with_token,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -277,58 +278,13 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
 
     // Org A (local) with a project, a site and a finished job.
-    let created = server
-        .graphql(
-            "mutation { createProject(input: {name: \"Secret Ridge\"}) { id } }",
-            json!({}),
-        )
-        .await
-        .expect("project");
-    let project = created["data"]["createProject"]["id"]
+    let project = create_project(&server, "Secret Ridge").await;
+    let site = create_site(&server, &project, "North parcel", rural_demo_boundary()).await;
+    let job = submit_three_buildings(&server, &site).await;
+    let layout = first_layout_when_succeeded(&server, &job).await["id"]
         .as_str()
-        .expect("project id")
+        .expect("layout")
         .to_owned();
-    let site = server
-        .graphql(
-            "mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }",
-            json!({"input": {"projectId": project, "name": "North parcel", "boundary": rural_demo_boundary()}}),
-        )
-        .await
-        .expect("site")["data"]["createSite"]["id"]
-        .as_str()
-        .expect("site id")
-        .to_owned();
-    let job = server
-        .graphql(
-            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-            json!({"input": {"siteId": site, "program": json_fixture("programs/three_buildings_ft.json")}}),
-        )
-        .await
-        .expect("job")["data"]["createJob"]["id"]
-        .as_str()
-        .expect("job id")
-        .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let layout = loop {
-        let status = server
-            .graphql(
-                "query($id: ID!) { job(id: $id) { status layouts { id } } }",
-                json!({"id": job}),
-            )
-            .await
-            .expect("job status");
-        if status["data"]["job"]["status"] == "succeeded" {
-            break status["data"]["job"]["layouts"][0]["id"]
-                .as_str()
-                .expect("layout")
-                .to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the job did not finish: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
     let exported = server
         .graphql(
             "mutation($id: ID!) { exportLayout(layoutId: $id, format: GEOJSON) { file { id } } }",

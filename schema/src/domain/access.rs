@@ -16,11 +16,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
 };
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::domain::caller::{Caller, Role};
+use crate::domain::secrets::{random_secret, sha256_hex};
 
 const TOKEN_START: &str = "emk_";
 const PREFIX_CHARS: usize = 12;
@@ -109,8 +109,6 @@ impl NewApiKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
-    #[error("only an admin of the organization manages its keys")]
-    Forbidden,
     #[error("invalid key name: {0}")]
     InvalidName(String),
     #[error("the expiry {0} is in the past")]
@@ -155,19 +153,6 @@ fn random_prefix() -> String {
         .collect()
 }
 
-fn random_secret() -> String {
-    use base64::Engine as _;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// The prefix of a well-formed token.
 fn prefix_of(token: &str) -> Option<&str> {
     let rest = token.strip_prefix(TOKEN_START)?;
@@ -203,8 +188,7 @@ fn summary_of(model: api_keys::Model) -> ApiKeySummary {
     }
 }
 
-/// Issues a key for `organization_id`. Operators reach this through `entmoot admin`;
-/// `issue_api_key_as` is the same for an organization's admins.
+/// Issues a key for `organization_id`. Operators reach this through `entmoot admin`.
 pub async fn issue_api_key(
     database: &DatabaseConnection,
     organization_id: Uuid,
@@ -233,7 +217,7 @@ pub async fn issue_api_key(
         user_id: Set(new_key.user_id),
         name: Set(new_key.name),
         prefix: Set(prefix),
-        key_hash: Set(token_hash(token.expose())),
+        key_hash: Set(sha256_hex(token.expose())),
         scopes: Set(serde_json::json!([new_key.role.as_str()])),
         expires_at: Set(new_key.expires_at),
         revoked_at: Set(None),
@@ -246,18 +230,6 @@ pub async fn issue_api_key(
         key: summary_of(model),
         token,
     })
-}
-
-/// `issue_api_key` for a caller, who must be an admin of the organization.
-pub async fn issue_api_key_as(
-    database: &DatabaseConnection,
-    caller: &Caller,
-    new_key: NewApiKey,
-) -> Result<IssuedApiKey, ApiKeyError> {
-    if !caller.is_admin() {
-        return Err(ApiKeyError::Forbidden);
-    }
-    issue_api_key(database, caller.organization_id, new_key).await
 }
 
 /// The first start of the embedded default: when the organization has no key yet,
@@ -329,18 +301,6 @@ pub async fn revoke_api_key(
     Ok(summary_of(active.update(database).await?))
 }
 
-/// `revoke_api_key` for a caller, who must be an admin of the organization.
-pub async fn revoke_api_key_as(
-    database: &DatabaseConnection,
-    caller: &Caller,
-    id_or_prefix: &str,
-) -> Result<ApiKeySummary, ApiKeyError> {
-    if !caller.is_admin() {
-        return Err(ApiKeyError::Forbidden);
-    }
-    revoke_api_key(database, caller.organization_id, id_or_prefix).await
-}
-
 /// Turns the token of an `Authorization: Bearer` header into a caller.
 pub async fn authenticate_api_key(
     database: &DatabaseConnection,
@@ -352,7 +312,7 @@ pub async fn authenticate_api_key(
         .one(database)
         .await?
         .ok_or(AuthenticationError::Unknown)?;
-    let matches: bool = token_hash(token)
+    let matches: bool = sha256_hex(token)
         .as_bytes()
         .ct_eq(model.key_hash.as_bytes())
         .into();
@@ -415,6 +375,6 @@ mod tests {
         assert!(prefix_of(&one).is_some());
         let token = ApiKeyToken(one.clone());
         assert!(!format!("{token:?}").contains(&one));
-        assert_eq!(token_hash(&one).len(), 64);
+        assert_eq!(sha256_hex(&one).len(), 64);
     }
 }

@@ -15,12 +15,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     Set,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::caller::{Caller, Role};
 use crate::domain::context::AppContext;
+use crate::domain::email_address::EmailAddress;
 use crate::domain::organizations::{add_membership, find_by_slug};
+use crate::domain::secrets::{random_secret, sha256_hex};
 use crate::ports::{SessionRecord, SessionStoreError};
 
 pub const SESSION_TOKEN_START: &str = "ems_";
@@ -115,20 +116,8 @@ pub enum AccountError {
     Database(#[from] DbErr),
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 fn random_token(start: &str) -> OneTimeSecret {
-    use base64::Engine as _;
-    let bytes: [u8; 32] = rand::random();
-    OneTimeSecret(format!(
-        "{start}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    OneTimeSecret(format!("{start}{}", random_secret()))
 }
 
 pub fn hash_password(password: &Password) -> Result<String, AccountError> {
@@ -153,17 +142,9 @@ fn verify_password(stored: &str, candidate: &str) -> bool {
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7hRcHIIg8DR5kKZjV7JZ4mGUc2eA9XeUTLQWAzxmwyQ";
 
 fn normalised_email(raw: &str) -> Result<String, AccountError> {
-    let email = raw.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if plausible {
-        Ok(email)
-    } else {
-        Err(AccountError::InvalidEmail(raw.to_owned()))
-    }
+    EmailAddress::parse(raw)
+        .map(EmailAddress::into_string)
+        .map_err(|invalid| AccountError::InvalidEmail(invalid.0))
 }
 
 /// A new session, and who it is for.

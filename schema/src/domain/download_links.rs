@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use crate::domain::secrets::hex;
+
 const BLOCK: usize = 64;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,10 +49,6 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .chain_update(inner)
         .finalize()
         .into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The signature of a link to `file_id` valid until `expires` (Unix seconds).

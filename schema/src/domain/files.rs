@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::domain::caller::Caller;
 use crate::domain::layout_edits::{StoredLayout, StoredLayoutError, load_stored_layout};
+use crate::domain::secrets::hex;
 use crate::domain::sites::SiteError;
 use crate::formats::export::{
     ExportError, ExportFormat, ExportInput, ExportOptions, export_layout,
@@ -415,10 +416,6 @@ where
             Err(error.into())
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Stores finished bytes (an export) and records them.

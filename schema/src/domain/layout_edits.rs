@@ -230,14 +230,3 @@ pub fn apply_edits(
         layout: edited,
     })
 }
-
-/// Loads a layout of the caller's organization, applies `edits` and validates.
-pub async fn check_layout_edits(
-    database: &DatabaseConnection,
-    caller: &Caller,
-    layout_id: Uuid,
-    edits: &[LayoutEdit],
-) -> Result<CheckedEdit, LayoutEditError> {
-    let stored = load_stored_layout(database, caller, layout_id).await?;
-    apply_edits(&stored.problem, &stored.layout, edits)
-}

@@ -8,6 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::domain::email_address::EmailAddress;
+
 pub const LOCAL_ORGANIZATION_SLUG: &str = "local";
 
 /// Returns the id of the organization with `slug`, creating it if it does not exist.
@@ -113,15 +115,9 @@ pub async fn create_user(
     display_name: &str,
     role: crate::domain::caller::Role,
 ) -> Result<users::Model, OrganizationError> {
-    let email = email.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !plausible {
-        return Err(OrganizationError::InvalidEmail(email));
-    }
+    let email = EmailAddress::parse(email)
+        .map_err(|invalid| OrganizationError::InvalidEmail(invalid.0))?
+        .into_string();
     if !valid_display_text(display_name, 200) {
         return Err(OrganizationError::InvalidName);
     }

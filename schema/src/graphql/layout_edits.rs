@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 
 use crate::domain::ids::decode_typed_id;
 use crate::domain::layout_edits::{
-    LayoutEdit, LayoutEditError, StoredLayoutError, check_layout_edits,
+    LayoutEdit, LayoutEditError, StoredLayoutError, apply_edits, load_stored_layout,
 };
 use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
 use crate::graphql::query::{app, caller};
@@ -119,11 +119,11 @@ impl LayoutEditQueries {
         let caller = caller(ctx)?;
         let layout_id =
             decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
-        // The layout's owner first: an outsider learns nothing from edit errors.
-        crate::domain::jobs::find_layout(&app(ctx).database, caller, layout_id)
+        // The layout, of the caller's organization, first: an outsider learns nothing
+        // from edit errors.
+        let stored = load_stored_layout(&app(ctx).database, caller, layout_id)
             .await
-            .map_err(crate::graphql::errors::database_error)?
-            .ok_or_else(|| coded_error(ErrorCode::NotFound, "no layout with this id"))?;
+            .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
         if edits.len() > 500 {
             return Err(coded_error(
                 ErrorCode::LimitExceeded,
@@ -135,8 +135,7 @@ impl LayoutEditQueries {
             .enumerate()
             .map(|(index, input)| edit_of(index, input))
             .collect::<Result<Vec<_>>>()?;
-        let checked = check_layout_edits(&app(ctx).database, caller, layout_id, &edits)
-            .await
+        let checked = apply_edits(&stored.problem, &stored.layout, &edits)
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(LayoutCheck {
             valid: checked.violations.is_empty(),

@@ -20,7 +20,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{Settings, redact_url};
 use crate::metrics_registry;
 
 /// What is cached. Each kind has its own metric label and time to live.
@@ -56,11 +55,6 @@ impl CacheKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("REDIS_URL {url}: {source}")]
-    Connect {
-        url: String,
-        source: redis::RedisError,
-    },
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("the in-process cache lock is poisoned")]
@@ -100,27 +94,6 @@ pub const IN_PROCESS_CAPACITY_BYTES: usize = 64 * 1024 * 1024;
 
 impl Cache {
     /// Redis when `REDIS_URL` is set, else the in-process map.
-    pub async fn from_settings(settings: &Settings) -> Result<Self, CacheError> {
-        match &settings.redis {
-            None => Ok(Self::in_process(IN_PROCESS_CAPACITY_BYTES)),
-            Some(redis) => {
-                let url = redact_url(redis.url.expose());
-                let client = redis::Client::open(redis.url.expose()).map_err(|source| {
-                    CacheError::Connect {
-                        url: url.clone(),
-                        source,
-                    }
-                })?;
-                Self::redis(client, &redis.key_prefix)
-                    .await
-                    .map_err(|error| match error {
-                        CacheError::Redis(source) => CacheError::Connect { url, source },
-                        other => other,
-                    })
-            }
-        }
-    }
-
     pub fn in_process(capacity_bytes: usize) -> Self {
         Self {
             store: Arc::new(InProcessStore::new(capacity_bytes)),

@@ -44,11 +44,11 @@ impl RateLimiter {
         Self::InProcess(Mutex::new(HashMap::new()))
     }
 
-    pub async fn redis(client: redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
-        Ok(Self::Redis {
-            commands: ConnectionManager::new(client).await?,
+    pub fn redis(commands: ConnectionManager, key_prefix: &str) -> Self {
+        Self::Redis {
+            commands,
             key_prefix: format!("{key_prefix}:rate"),
-        })
+        }
     }
 
     /// Counts one request against `bucket` (e.g. `key:<id>` or `address:<ip>`). A limit

@@ -85,11 +85,11 @@ pub struct RedisSessions {
 }
 
 impl RedisSessions {
-    pub async fn connect(client: redis::Client, key_prefix: &str) -> redis::RedisResult<Self> {
-        Ok(Self {
-            commands: ConnectionManager::new(client).await?,
+    pub fn new(commands: ConnectionManager, key_prefix: &str) -> Self {
+        Self {
+            commands,
             prefix: key_prefix.to_owned(),
-        })
+        }
     }
 
     fn session_key(&self, token_hash: &str) -> String {

@@ -98,7 +98,6 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
     let state = HttpState {
         schema: build_schema(runtime.app.clone(), &limits),
         app: runtime.app.clone(),
-        max_upload_bytes: runtime.app.files.max_upload_bytes,
         rate_limiter: runtime.rate_limiter.clone(),
         rate_limits: RateLimits {
             per_key: settings.rate_limit_per_key,

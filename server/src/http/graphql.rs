@@ -432,13 +432,13 @@ async fn multipart(
     });
     let reader = receiver.into_async_read();
     let options = async_graphql::http::MultipartOptions::default()
-        .max_file_size(usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX))
+        .max_file_size(usize::try_from(state.app.files.max_upload_bytes).unwrap_or(usize::MAX))
         .max_num_files(MAX_FILES_PER_REQUEST);
     let request = match async_graphql::http::receive_body(Some(content_type), reader, options).await
     {
         Ok(request) => request,
         Err(error) => {
-            let limit_mb = state.max_upload_bytes / (1024 * 1024);
+            let limit_mb = state.app.files.max_upload_bytes / (1024 * 1024);
             let (status, message) = match error {
                 async_graphql::ParseRequestError::PayloadTooLarge => (
                     StatusCode::PAYLOAD_TOO_LARGE,

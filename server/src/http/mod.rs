@@ -47,8 +47,6 @@ pub struct HttpState {
     pub app: AppContext,
     pub rate_limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
-    /// MAX_FILE_SIZE_MB in bytes, per uploaded file.
-    pub max_upload_bytes: u64,
 }
 
 /// Requests per minute; 0 is no limit.

@@ -112,17 +112,11 @@ impl NewJob {
     pub fn notify(mut self, email: Option<&str>) -> Result<Self, JobInputError> {
         self.notify_email = match email.map(str::trim) {
             None | Some("") => None,
-            Some(email) => {
-                let plausible = email.len() <= 254
-                    && email
-                        .split_once('@')
-                        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-                    && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-                if !plausible {
-                    return Err(JobInputError::NotifyEmail(email.to_owned()));
-                }
-                Some(email.to_lowercase())
-            }
+            Some(email) => Some(
+                crate::domain::email_address::EmailAddress::parse(email)
+                    .map_err(|invalid| JobInputError::NotifyEmail(invalid.0))?
+                    .into_string(),
+            ),
         };
         Ok(self)
     }
