@@ -38,6 +38,12 @@ pub struct Model {
     pub retry_at: Option<DateTimeUtc>,
     /// Who is e-mailed when the job ends (SMTP_* configured).
     pub notify_email: Option<String>,
+    /// The layout a re-optimization was seeded from (`createJob(seedLayoutId)`).
+    pub seed_layout_id: Option<Uuid>,
+    /// The assets a seeded job leaves where they are (the sdk's `PlacedAsset`s, in
+    /// metres), copied from the seed layout when the job was created.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub pinned_assets: Option<Json>,
     pub error: Option<String>,
     pub cancel_requested: bool,
     /// One object per attempt: `{attempt, worker, started_at, ended_at, outcome, error}`.

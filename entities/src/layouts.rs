@@ -27,6 +27,9 @@ pub struct Model {
     /// RFC 7946 FeatureCollection in WGS84.
     #[sea_orm(column_type = "JsonBinary")]
     pub geojson: Json,
+    /// Set on a layout saved from edits of another (`saveLayoutEdits`): that layout.
+    /// It keeps its origin's job and rank.
+    pub edited_from_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

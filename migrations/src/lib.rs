@@ -19,6 +19,7 @@ mod m0005_audit_log;
 mod m0006_memberships_account_tokens;
 mod m0007_job_retry_at;
 mod m0008_job_notify_email;
+mod m0009_layout_edits;
 mod pg;
 
 pub use pg::{
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_memberships_account_tokens::Migration),
             Box::new(m0007_job_retry_at::Migration),
             Box::new(m0008_job_notify_email::Migration),
+            Box::new(m0009_layout_edits::Migration),
         ]
     }
 }

@@ -123,7 +123,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0005_audit_log",
             "m0006_memberships_account_tokens",
             "m0007_job_retry_at",
-            "m0008_job_notify_email"
+            "m0008_job_notify_email",
+            "m0009_layout_edits"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
@@ -253,6 +254,8 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         heartbeat_at: Set(Some(now)),
         retry_at: Set(None),
         notify_email: Set(None),
+        seed_layout_id: Set(None),
+        pinned_assets: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),
@@ -277,12 +280,18 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         earthwork: Set(json!(null)),
         layout: Set(json!({"assets": []})),
         geojson: Set(json!({"type": "FeatureCollection", "features": []})),
+        edited_from_id: Set(None),
         created_at: Set(now),
     };
     let layout0 = layout(0).insert(db).await.unwrap();
     // (job_id, rank) is unique, so storing the same result twice fails.
     let err = layout(0).insert(db).await.unwrap_err().to_string();
     assert!(err.to_lowercase().contains("unique"), "{err}");
+    // A saved edit keeps its origin's job and rank: the key holds only among the
+    // layouts the job produced.
+    let mut edit = layout(0);
+    edit.edited_from_id = Set(Some(layout0.id));
+    edit.insert(db).await.unwrap();
 
     let building = buildings::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -702,3 +702,34 @@ pub async fn first_layout_when_succeeded(server: &TestServer, job: &str) -> Valu
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Each asset's centre `[lon, lat]`, from the layout's GeoJSON.
+pub fn asset_centres(geojson: &Value) -> HashMap<String, [f64; 2]> {
+    geojson["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|feature| feature["properties"]["kind"] == "asset")
+        .map(|feature| {
+            let ring = feature["geometry"]["coordinates"][0]
+                .as_array()
+                .expect("ring");
+            // The closing point repeats the first; the other four are the corners.
+            let corners = &ring[..ring.len() - 1];
+            let sum = corners.iter().fold([0.0, 0.0], |sum, point| {
+                [
+                    sum[0] + point[0].as_f64().expect("lon"),
+                    sum[1] + point[1].as_f64().expect("lat"),
+                ]
+            });
+            let count = corners.len() as f64;
+            (
+                feature["properties"]["asset_id"]
+                    .as_str()
+                    .expect("asset_id")
+                    .to_owned(),
+                [sum[0] / count, sum[1] / count],
+            )
+        })
+        .collect()
+}

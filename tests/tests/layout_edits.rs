@@ -3,46 +3,13 @@
 //! adding back is valid, and bad edits name the edit at fault.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::collections::HashMap;
-
 use entmoot_tests::{
-    TestServer, create_project, create_site, embedded_env, first_layout_when_succeeded,
-    rural_demo_boundary, submit_three_buildings,
+    TestServer, asset_centres as centres, create_project, create_site, embedded_env,
+    first_layout_when_succeeded, rural_demo_boundary, submit_three_buildings,
 };
 use serde_json::{Value, json};
 
 const CHECK: &str = "query($id: ID!, $edits: [LayoutEditInput!]!) { checkLayoutEdits(layoutId: $id, edits: $edits) { valid placedCount requestedCount violations { rule assetIds message } geojson } }";
-
-/// Each asset's centre `[lon, lat]`, from the layout's GeoJSON.
-fn centres(geojson: &Value) -> HashMap<String, [f64; 2]> {
-    geojson["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .filter(|feature| feature["properties"]["kind"] == "asset")
-        .map(|feature| {
-            let ring = feature["geometry"]["coordinates"][0]
-                .as_array()
-                .expect("ring");
-            // The closing point repeats the first; the other four are the corners.
-            let corners = &ring[..ring.len() - 1];
-            let sum = corners.iter().fold([0.0, 0.0], |sum, point| {
-                [
-                    sum[0] + point[0].as_f64().expect("lon"),
-                    sum[1] + point[1].as_f64().expect("lat"),
-                ]
-            });
-            let count = corners.len() as f64;
-            (
-                feature["properties"]["asset_id"]
-                    .as_str()
-                    .expect("asset_id")
-                    .to_owned(),
-                [sum[0] / count, sum[1] / count],
-            )
-        })
-        .collect()
-}
 
 fn rules(check: &Value) -> Vec<String> {
     check["violations"]

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod objectives;
 pub mod packing;
 pub mod parking;
+pub mod pinned;
 pub mod prepare;
 pub mod problem;
 pub mod program;

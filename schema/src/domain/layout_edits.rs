@@ -1,6 +1,7 @@
 //! Manual edits of a stored layout, checked on the server by the same validator every
 //! strategy uses (the earlier tool's validate-placement): move, rotate, remove or add
-//! an asset, then the violations and metrics of the result. Nothing is stored.
+//! an asset, then the violations and metrics of the result. `save_layout_edits` stores
+//! the result as a new layout when, and only when, the validator finds nothing.
 
 use entmoot_entities::{jobs, layouts, sites};
 use entmoot_plugin_sdk::geo::Coord;
@@ -12,6 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::domain::caller::Caller;
+use crate::domain::layout_storage::{LayoutToStore, StoreLayoutError, insert_layout};
 use crate::domain::sites::{SiteError, load_site};
 
 /// A stored layout with the problem it solves (re-prepared from its job's site and
@@ -229,4 +231,86 @@ pub fn apply_edits(
             .unwrap_or_default(),
         layout: edited,
     })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveLayoutEditsError {
+    #[error("viewers cannot save layouts")]
+    Forbidden,
+    #[error(transparent)]
+    Edit(#[from] LayoutEditError),
+    /// A stored layout has zero violations, always: the edits are refused with what
+    /// the validator found.
+    #[error("the edited layout breaks {} rule(s): {}", .0.len(), describe_violations(.0))]
+    Invalid(Vec<Violation>),
+    #[error(transparent)]
+    Store(#[from] StoreLayoutError),
+}
+
+fn describe_violations(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .take(5)
+        .map(|violation| violation.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Applies `edits` to a stored layout and, when the validator finds no violation,
+/// stores the result as a new layout of the same job and site that points at the one
+/// it was edited from. It becomes the site's latest layout and can seed a new job.
+pub async fn save_layout_edits(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    layout_id: Uuid,
+    edits: &[LayoutEdit],
+) -> Result<layouts::Model, SaveLayoutEditsError> {
+    // Read before the role check: an outsider gets NOT_FOUND, like for every read.
+    let stored = load_stored_layout(database, caller, layout_id)
+        .await
+        .map_err(LayoutEditError::Layout)?;
+    if !caller.can_write() {
+        return Err(SaveLayoutEditsError::Forbidden);
+    }
+    let checked = apply_edits(&stored.problem, &stored.layout, edits)?;
+    if !checked.violations.is_empty() {
+        return Err(SaveLayoutEditsError::Invalid(checked.violations));
+    }
+    let projector = stored.problem.projection.projector().map_err(|error| {
+        StoreLayoutError::Geometry(
+            crate::domain::geometry_storage::GeometryStorageError::Encode(error.to_string()),
+        )
+    })?;
+    if checked.geojson.is_null() {
+        return Err(StoreLayoutError::Geometry(
+            crate::domain::geometry_storage::GeometryStorageError::Encode(
+                "the edited layout cannot be projected back to WGS84".to_owned(),
+            ),
+        )
+        .into());
+    }
+    let transaction = sea_orm::TransactionTrait::begin(database)
+        .await
+        .map_err(StoreLayoutError::Database)?;
+    let row = insert_layout(
+        &transaction,
+        &projector,
+        LayoutToStore {
+            organization_id: stored.row.organization_id,
+            job_id: stored.row.job_id,
+            site_id: stored.row.site_id,
+            rank: 0,
+            edited_from_id: Some(stored.row.id),
+            layout: &checked.layout,
+            metrics: &checked.metrics,
+            geojson: checked.geojson,
+            created_at: chrono::Utc::now(),
+        },
+    )
+    .await?;
+    transaction
+        .commit()
+        .await
+        .map_err(StoreLayoutError::Database)?;
+    Ok(row)
 }

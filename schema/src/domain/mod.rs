@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod batched_reads;
 pub mod caller;
 pub mod context;
 pub mod download_links;
@@ -13,6 +14,7 @@ pub mod geometry_storage;
 pub mod ids;
 pub mod jobs;
 pub mod layout_edits;
+pub mod layout_storage;
 pub mod organizations;
 pub mod paging;
 pub mod projects;

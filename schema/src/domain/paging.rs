@@ -36,6 +36,33 @@ pub struct Page<T> {
     pub has_next_page: bool,
 }
 
+/// The rows that come after `cursor` in `(created_at, id)` order, newest first or
+/// oldest first: the keyset condition every list shares.
+pub fn after_cursor<C: sea_orm::ColumnTrait>(
+    created_at_column: C,
+    id_column: C,
+    cursor: &Cursor,
+    newest_first: bool,
+) -> sea_orm::Condition {
+    use sea_orm::Condition;
+    let (earlier_or_later, beyond_id) = if newest_first {
+        (
+            created_at_column.lt(cursor.created_at),
+            id_column.lt(cursor.id),
+        )
+    } else {
+        (
+            created_at_column.gt(cursor.created_at),
+            id_column.gt(cursor.id),
+        )
+    };
+    Condition::any().add(earlier_or_later).add(
+        Condition::all()
+            .add(created_at_column.eq(cursor.created_at))
+            .add(beyond_id),
+    )
+}
+
 impl PageRequest {
     pub fn parse(first: Option<i64>, after: Option<&str>) -> Result<Self, PageRequestError> {
         let size = match first {

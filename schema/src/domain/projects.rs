@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use entmoot_entities::projects;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::domain::caller::Caller;
-use crate::domain::paging::{Cursor, Page, PageRequest};
+use crate::domain::paging::{Page, PageRequest, after_cursor};
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -204,23 +204,13 @@ pub async fn list_projects(
             .order_by_asc(projects::Column::CreatedAt)
             .order_by_asc(projects::Column::Id),
     };
-    if let Some(Cursor { created_at, id }) = &page.after {
-        query = query.filter(match order {
-            ProjectOrder::NewestFirst => Condition::any()
-                .add(projects::Column::CreatedAt.lt(*created_at))
-                .add(
-                    Condition::all()
-                        .add(projects::Column::CreatedAt.eq(*created_at))
-                        .add(projects::Column::Id.lt(*id)),
-                ),
-            ProjectOrder::OldestFirst => Condition::any()
-                .add(projects::Column::CreatedAt.gt(*created_at))
-                .add(
-                    Condition::all()
-                        .add(projects::Column::CreatedAt.eq(*created_at))
-                        .add(projects::Column::Id.gt(*id)),
-                ),
-        });
+    if let Some(cursor) = &page.after {
+        query = query.filter(after_cursor(
+            projects::Column::CreatedAt,
+            projects::Column::Id,
+            cursor,
+            order == ProjectOrder::NewestFirst,
+        ));
     }
     let mut items: Vec<Project> = query
         .all(database)

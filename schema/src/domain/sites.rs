@@ -141,6 +141,14 @@ pub async fn find_site(
         .await
 }
 
+/// A site's boundary as an RFC 7946 geometry (WGS84).
+pub fn boundary_geojson(model: &sites::Model) -> Result<serde_json::Value, GeometryStorageError> {
+    let geometry = decode_geometry(&model.boundary_wkb)?;
+    let value = geojson::GeometryValue::from(&geometry);
+    serde_json::to_value(geojson::Geometry::new(value))
+        .map_err(|error| GeometryStorageError::Decode(error.to_string()))
+}
+
 pub async fn load_site(
     database: &DatabaseConnection,
     organization_id: Uuid,

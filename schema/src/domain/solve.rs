@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use entmoot_plugin_host::{HostError, PluginRegistry, StrategyInfo, run_strategy};
 use entmoot_plugin_sdk::geojson::FeatureCollection;
 use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
+use entmoot_plugin_sdk::pinned::{MergeError, merge_with_pinned, problem_around_pinned};
 use entmoot_plugin_sdk::prepare::{PrepareError, prepare_problem};
 use entmoot_plugin_sdk::{
-    Layout, Problem, Program, Progress, RunRequest, Site, Violation, validate_layout,
+    Layout, PlacedAsset, Problem, Program, Progress, RunRequest, Site, Violation, validate_layout,
 };
 
 /// What to solve and how.
@@ -24,6 +25,9 @@ pub struct SolveRequest {
     pub seed: u64,
     pub time_limit: Option<Duration>,
     pub alternatives: u32,
+    /// Assets (in metres) to leave where they are: the strategy places the rest of the
+    /// program around them (`entmoot_plugin_sdk::pinned`). Empty for a fresh layout.
+    pub pinned: Vec<PlacedAsset>,
 }
 
 /// One returned alternative with everything measured about it.
@@ -67,6 +71,69 @@ pub enum SolveError {
     NoLayout { strategy: String },
     #[error("converting the layout to GeoJSON failed: {0}")]
     Output(String),
+    #[error("pinned asset {asset_id}: {reason}")]
+    PinnedAsset { asset_id: String, reason: String },
+    #[error("no layout of strategy {strategy} fits around the pinned assets: {source}")]
+    Pinned {
+        strategy: String,
+        #[source]
+        source: MergeError,
+    },
+}
+
+/// Every pinned asset must be one of the program's, with its size: a seed layout from
+/// another program cannot sneak other buildings in.
+fn check_pinned(problem: &Problem, pinned: &[PlacedAsset]) -> Result<(), SolveError> {
+    for asset in pinned {
+        let refuse = |reason: String| SolveError::PinnedAsset {
+            asset_id: asset.asset_id.clone(),
+            reason,
+        };
+        let Some(spec) = problem.asset(&asset.asset_id) else {
+            return Err(refuse("the program has no such asset".to_owned()));
+        };
+        let same_size = (spec.width_m - asset.width_m).abs() < 1e-6
+            && (spec.length_m - asset.length_m).abs() < 1e-6;
+        if !same_size || spec.asset_type != asset.asset_type {
+            return Err(refuse(format!(
+                "is a {} of {:.2} × {:.2} m in the layout but a {} of {:.2} × {:.2} m in the program",
+                asset.asset_type,
+                asset.width_m,
+                asset.length_m,
+                spec.asset_type,
+                spec.width_m,
+                spec.length_m
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Merges each of the strategy's layouts with the pinned assets, keeping those that
+/// merge into a valid layout (best first, as the strategy ranked them).
+fn merge_all_with_pinned(
+    problem: &Problem,
+    pinned: &[PlacedAsset],
+    strategy: &str,
+    layouts: Vec<Layout>,
+) -> Result<Vec<Layout>, SolveError> {
+    let mut merged = Vec::with_capacity(layouts.len());
+    let mut first_error = None;
+    for layout in &layouts {
+        match merge_with_pinned(problem, pinned, layout) {
+            Ok(layout) => merged.push(layout),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match (merged.is_empty(), first_error) {
+        (true, Some(source)) => Err(SolveError::Pinned {
+            strategy: strategy.to_owned(),
+            source,
+        }),
+        _ => Ok(merged),
+    }
 }
 
 /// Picks the strategy a request names, or the default.
@@ -109,19 +176,34 @@ pub fn solve_with(
 ) -> Result<SolveOutcome, SolveError> {
     let started = Instant::now();
     let problem = prepare_problem(&request.site, &request.program)?;
+    check_pinned(&problem, &request.pinned)?;
+    let strategy_problem = if request.pinned.is_empty() {
+        None
+    } else {
+        Some(problem_around_pinned(&problem, &request.pinned))
+    };
     let run_request = RunRequest {
         parameters: request.parameters.clone(),
         seed: request.seed,
         time_limit_ms: request.time_limit.map(|limit| limit.as_millis() as u64),
         alternatives: request.alternatives.max(1),
     };
-    let layouts =
-        run_strategy(&strategy, &problem, &run_request, on_progress, cancel).map_err(|source| {
-            SolveError::Strategy {
-                strategy: strategy.name.clone(),
-                source,
-            }
-        })?;
+    let layouts = run_strategy(
+        &strategy,
+        strategy_problem.as_ref().unwrap_or(&problem),
+        &run_request,
+        on_progress,
+        cancel,
+    )
+    .map_err(|source| SolveError::Strategy {
+        strategy: strategy.name.clone(),
+        source,
+    })?;
+    let layouts = if request.pinned.is_empty() {
+        layouts
+    } else {
+        merge_all_with_pinned(&problem, &request.pinned, &strategy.name, layouts)?
+    };
     if layouts.is_empty() {
         return Err(SolveError::NoLayout {
             strategy: strategy.name.clone(),

@@ -156,6 +156,11 @@ impl IntoGraphqlError for crate::domain::jobs::SubmitJobError {
                 coded_error(ErrorCode::Forbidden, self.to_string())
             }
             SubmitJobError::SiteNotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            SubmitJobError::Input(error) => error.into_graphql_error(),
+            SubmitJobError::SeedLayout(crate::domain::layout_edits::StoredLayoutError::Site(
+                error,
+            )) => error.into_graphql_error(),
+            SubmitJobError::SeedLayout(ref error) => internal_error(error),
             SubmitJobError::Strategy(_) => {
                 coded_error(ErrorCode::BadUserInput, format!("input.strategy: {self}"))
             }

@@ -1,11 +1,15 @@
-//! `checkLayoutEdits`: a planner's manual edits of a stored layout, validated on the
-//! server with the validator every strategy uses; nothing is stored.
+//! `checkLayoutEdits` and `saveLayoutEdits`: a planner's manual edits of a stored
+//! layout, validated on the server with the validator every strategy uses; checked
+//! edits are not stored, saved ones are stored only when valid.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject,
+};
 
 use crate::domain::ids::decode_typed_id;
 use crate::domain::layout_edits::{
-    LayoutEdit, LayoutEditError, StoredLayoutError, apply_edits, load_stored_layout,
+    LayoutEdit, LayoutEditError, SaveLayoutEditsError, StoredLayoutError, apply_edits,
+    load_stored_layout, save_layout_edits,
 };
 use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
 use crate::graphql::query::{app, caller};
@@ -66,6 +70,69 @@ fn edit_of(index: usize, input: LayoutEditInput) -> Result<LayoutEdit, async_gra
     })
 }
 
+/// The most edits one check or save takes.
+const MAX_EDITS: usize = 500;
+
+fn edits_of(inputs: Vec<LayoutEditInput>) -> Result<Vec<LayoutEdit>> {
+    if inputs.len() > MAX_EDITS {
+        return Err(coded_error(
+            ErrorCode::LimitExceeded,
+            format!("at most {MAX_EDITS} edits at once"),
+        ));
+    }
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, input)| edit_of(index, input))
+        .collect()
+}
+
+fn violation_views(violations: &[entmoot_plugin_sdk::Violation]) -> Vec<LayoutViolation> {
+    violations
+        .iter()
+        .map(|violation| LayoutViolation {
+            rule: violation.rule.to_string(),
+            asset_ids: violation.asset_ids.clone(),
+            message: violation.message.clone(),
+        })
+        .collect()
+}
+
+impl IntoGraphqlError for SaveLayoutEditsError {
+    fn into_graphql_error(self) -> async_graphql::Error {
+        match self {
+            SaveLayoutEditsError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            SaveLayoutEditsError::Edit(error) => error.into_graphql_error(),
+            SaveLayoutEditsError::Invalid(ref violations) => {
+                let list = serde_json::to_value(
+                    violations
+                        .iter()
+                        .map(|violation| {
+                            serde_json::json!({
+                                "rule": violation.rule.to_string(),
+                                "assetIds": violation.asset_ids,
+                                "message": violation.message,
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default();
+                coded_error(ErrorCode::BadUserInput, self.to_string()).extend_with(
+                    |_, extensions| {
+                        if let Ok(value) = async_graphql::Value::from_json(list.clone()) {
+                            extensions.set("violations", value);
+                        }
+                    },
+                )
+            }
+            SaveLayoutEditsError::Store(ref error) => {
+                tracing::error!(%error, "saving layout edits failed");
+                coded_error(ErrorCode::InternalServerError, "internal server error")
+            }
+        }
+    }
+}
+
 impl IntoGraphqlError for LayoutEditError {
     fn into_graphql_error(self) -> async_graphql::Error {
         match self {
@@ -124,33 +191,42 @@ impl LayoutEditQueries {
         let stored = load_stored_layout(&app(ctx).database, caller, layout_id)
             .await
             .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
-        if edits.len() > 500 {
-            return Err(coded_error(
-                ErrorCode::LimitExceeded,
-                "at most 500 edits per check",
-            ));
-        }
-        let edits = edits
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| edit_of(index, input))
-            .collect::<Result<Vec<_>>>()?;
+        let edits = edits_of(edits)?;
         let checked = apply_edits(&stored.problem, &stored.layout, &edits)
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(LayoutCheck {
             valid: checked.violations.is_empty(),
-            violations: checked
-                .violations
-                .iter()
-                .map(|violation| LayoutViolation {
-                    rule: violation.rule.to_string(),
-                    asset_ids: violation.asset_ids.clone(),
-                    message: violation.message.clone(),
-                })
-                .collect(),
+            violations: violation_views(&checked.violations),
             placed_count: i32::try_from(checked.metrics.placed).unwrap_or(i32::MAX),
             requested_count: i32::try_from(checked.metrics.requested).unwrap_or(i32::MAX),
             geojson: GeoJson(checked.geojson),
         })
+    }
+}
+
+#[derive(Default)]
+pub struct LayoutEditMutations;
+
+#[Object]
+impl LayoutEditMutations {
+    /// Applies manual edits (in order) to a stored layout and stores the result as a
+    /// new layout of the same site (`editedFrom` points at the original), when the
+    /// shared validator finds no violation; otherwise nothing is stored and the error
+    /// (BAD_USER_INPUT) lists them in `extensions.violations`. The saved layout becomes
+    /// the site's `latestLayout` and can seed a job (`createJob(seedLayoutId)`).
+    async fn save_layout_edits(
+        &self,
+        ctx: &Context<'_>,
+        layout_id: ID,
+        edits: Vec<LayoutEditInput>,
+    ) -> Result<crate::graphql::types::LayoutNode> {
+        let caller = caller(ctx)?;
+        let layout_id =
+            decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
+        let edits = edits_of(edits)?;
+        save_layout_edits(&app(ctx).database, caller, layout_id, &edits)
+            .await
+            .map(crate::graphql::types::LayoutNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
     }
 }

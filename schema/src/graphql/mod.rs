@@ -7,6 +7,7 @@ pub mod errors;
 pub mod files;
 pub mod layout_edits;
 pub mod limits;
+pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
@@ -63,6 +64,7 @@ pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema
         mutation::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
+    .data(loaders::Loaders::new(context.database.clone()))
     .data(context)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)

@@ -26,6 +26,7 @@ pub struct MutationRoot(
     StrategyMutations,
     crate::graphql::files::FileMutations,
     crate::graphql::accounts::AccountMutations,
+    crate::graphql::layout_edits::LayoutEditMutations,
 );
 
 #[derive(Default)]
@@ -154,8 +155,9 @@ pub struct CreateSiteInput {
 #[derive(InputObject)]
 pub struct CreateJobInput {
     pub site_id: ID,
-    /// The program, in the JSON format of `entmoot solve --program`.
-    pub program: JsonValue,
+    /// The program, in the JSON format of `entmoot solve --program`. Required unless
+    /// `seedLayoutId` is given; a seeded job then runs its seed's program.
+    pub program: Option<JsonValue>,
     /// A strategy name from `strategies`; the best built-in one when omitted.
     pub strategy: Option<String>,
     /// Strategy parameters, per the strategy's parameter schema.
@@ -166,6 +168,62 @@ pub struct CreateJobInput {
     pub time_limit_seconds: Option<i32>,
     /// An address to e-mail when the job ends (when the server has SMTP configured).
     pub notify_email: Option<String>,
+    /// Replaces any of the program's objective weights (defaults: cost 40, buildable
+    /// area 30, accessibility 15, environmental impact 10, aesthetics 5).
+    pub objective_weights: Option<ObjectiveWeightsInput>,
+    /// Re-optimizes around a stored layout of this site, typically one saved with
+    /// `saveLayoutEdits`: its assets in `keepAssets` stay where they are, the strategy
+    /// places the rest of the program around them, and roads are routed again for all.
+    pub seed_layout_id: Option<ID>,
+    /// Asset ids of the seed layout to keep in place (as in its GeoJSON, e.g.
+    /// `building-2`); every asset it placed when omitted.
+    pub keep_assets: Option<Vec<String>>,
+}
+
+/// Objective weights; an omitted one keeps the program's (or the default).
+#[derive(async_graphql::InputObject)]
+pub struct ObjectiveWeightsInput {
+    pub cost: Option<f64>,
+    pub buildable_area: Option<f64>,
+    pub accessibility: Option<f64>,
+    pub environmental_impact: Option<f64>,
+    pub aesthetics: Option<f64>,
+}
+
+impl TryFrom<CreateJobInput> for jobs::JobRequest {
+    type Error = async_graphql::Error;
+
+    fn try_from(input: CreateJobInput) -> Result<Self, Self::Error> {
+        let site_id = decode_typed_id(&input.site_id, "Site")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let seed_layout_id = input
+            .seed_layout_id
+            .as_ref()
+            .map(|id| decode_typed_id(id, "Layout"))
+            .transpose()
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(jobs::JobRequest {
+            site_id,
+            program: input.program.map(|json| json.0),
+            strategy: input.strategy,
+            parameters: input.parameters.map(|json| json.0),
+            objective_weights: input.objective_weights.map(|weights| {
+                entmoot_plugin_sdk::objectives::WeightOverrides {
+                    cost: weights.cost,
+                    buildable_area: weights.buildable_area,
+                    accessibility: weights.accessibility,
+                    environmental_impact: weights.environmental_impact,
+                    aesthetics: weights.aesthetics,
+                }
+            }),
+            alternatives: input.alternatives.map(i64::from),
+            seed: input.seed,
+            time_limit_seconds: input.time_limit_seconds.map(i64::from),
+            notify_email: input.notify_email,
+            seed_layout_id,
+            keep_assets: input.keep_assets,
+        })
+    }
 }
 
 fn bad_input(message: String) -> async_graphql::Error {
@@ -281,19 +339,8 @@ impl SiteAndJobMutations {
     /// Queues an optimization job; follow it with `job(id)`.
     async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
         let caller = caller(ctx)?;
-        let site_id = decode_typed_id(&input.site_id, "Site")
-            .map_err(IntoGraphqlError::into_graphql_error)?;
-        let new_job = NewJob::parse(
-            site_id,
-            input.program.0,
-            input.strategy,
-            input.parameters.map(|json| json.0),
-            input.alternatives.map(i64::from),
-            input.seed,
-            input.time_limit_seconds.map(i64::from),
-        )
-        .and_then(|new_job| new_job.notify(input.notify_email.as_deref()))
-        .map_err(IntoGraphqlError::into_graphql_error)?;
+        let request = jobs::JobRequest::try_from(input)?;
+        let new_job = NewJob::try_from(request).map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::submit_job(app(ctx), caller, new_job)
             .await
             .map(JobNode)

@@ -1,10 +1,69 @@
 //! GraphQL object types: thin views over domain values.
 
-use async_graphql::{ID, Interface, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::domain::ids::encode_global_id;
+use crate::domain::paging::{Cursor, PageRequest};
 use crate::domain::projects::Project;
+use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::graphql::loaders::{OwnedKey, load_error, loaders};
+use crate::graphql::scalars::{GeoJson, JsonValue};
+
+fn owned_key(organization_id: Uuid, id: Uuid) -> OwnedKey {
+    OwnedKey {
+        organization_id,
+        id,
+    }
+}
+
+/// A parent row whose foreign key points at nothing: only possible when it was
+/// deleted between two reads of the same request.
+fn vanished() -> async_graphql::Error {
+    coded_error(ErrorCode::NotFound, "it was deleted meanwhile")
+}
+
+fn internal(error: &dyn std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(%error, "resolving a field failed");
+    coded_error(ErrorCode::InternalServerError, "internal server error")
+}
+
+/// A job's status, as a filter.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => crate::domain::jobs::QUEUED,
+            JobStatus::Running => crate::domain::jobs::RUNNING,
+            JobStatus::Succeeded => crate::domain::jobs::SUCCEEDED,
+            JobStatus::Failed => crate::domain::jobs::FAILED,
+            JobStatus::Cancelled => crate::domain::jobs::CANCELLED,
+        }
+    }
+}
+
+/// The order of a list by creation time; cursors follow it.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+impl ListOrder {
+    pub fn newest_first(self) -> bool {
+        self == ListOrder::NewestFirst
+    }
+}
 
 /// Relay's object identification: any object can be refetched by its global id.
 // One value lives per resolved `node` field for the duration of a request; boxing the
@@ -39,6 +98,20 @@ impl ProjectNode {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The project's sites, oldest first. Batched across projects (one query for a
+    /// whole page).
+    async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<SiteNode>> {
+        let key = owned_key(self.0.organization_id, self.0.id);
+        Ok(loaders(ctx)
+            .sites_of_project
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(SiteNode)
+            .collect())
+    }
 }
 
 #[derive(SimpleObject)]
@@ -56,6 +129,18 @@ pub struct ProjectEdge {
 #[derive(SimpleObject)]
 pub struct ProjectConnection {
     pub edges: Vec<ProjectEdge>,
+    pub page_info: PageInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct JobEdge {
+    pub cursor: String,
+    pub node: JobNode,
+}
+
+#[derive(SimpleObject)]
+pub struct JobConnection {
+    pub edges: Vec<JobEdge>,
     pub page_info: PageInfo,
 }
 
@@ -81,6 +166,98 @@ impl SiteNode {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn project(&self, ctx: &Context<'_>) -> Result<ProjectNode> {
+        let key = owned_key(self.0.organization_id, self.0.project_id);
+        loaders(ctx)
+            .project_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(|row| ProjectNode(row.into()))
+            .ok_or_else(vanished)
+    }
+    /// The parcel boundary: a Polygon or MultiPolygon in WGS84.
+    async fn boundary(&self) -> Result<GeoJson> {
+        crate::domain::sites::boundary_geojson(&self.0)
+            .map(GeoJson)
+            .map_err(|error| internal(&error))
+    }
+    /// Setback from the boundary in metres.
+    async fn setback_metres(&self) -> f64 {
+        self.0.setback_m
+    }
+    /// Entrances as `[longitude, latitude]`.
+    async fn entrances(&self) -> Vec<Vec<f64>> {
+        serde_json::from_value(self.0.entrances.clone()).unwrap_or_default()
+    }
+    /// The site's constraints as stored (slope limit, terrain, …).
+    async fn constraints(&self) -> JsonValue {
+        async_graphql::Json(self.0.constraints.clone())
+    }
+    /// The best layout of the site's latest succeeded job, or an edit saved after it.
+    /// Batched across sites.
+    async fn latest_layout(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        let key = owned_key(self.0.organization_id, self.0.id);
+        Ok(loaders(ctx)
+            .latest_layout_of_site
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(LayoutNode))
+    }
+    /// The site's jobs, filtered by status, newest first unless `order` says
+    /// otherwise. `first` is at most 100.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<JobStatus>>,
+        #[graphql(desc = "NEWEST_FIRST when omitted.")] order: Option<ListOrder>,
+    ) -> Result<JobConnection> {
+        let caller = crate::graphql::query::caller(ctx)?;
+        let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let filter = crate::domain::jobs::JobFilter {
+            site_id: Some(self.0.id),
+            statuses: status
+                .unwrap_or_default()
+                .into_iter()
+                .map(JobStatus::as_str)
+                .collect(),
+        };
+        let page = crate::domain::jobs::list_jobs(
+            &crate::graphql::query::app(ctx).database,
+            caller,
+            &page_request,
+            &filter,
+            order.unwrap_or_default().newest_first(),
+        )
+        .await
+        .map_err(crate::graphql::errors::database_error)?;
+        let edges: Vec<JobEdge> = page
+            .items
+            .into_iter()
+            .map(|job| JobEdge {
+                cursor: Cursor {
+                    created_at: job.created_at,
+                    id: job.id,
+                }
+                .encode(),
+                node: JobNode(job),
+            })
+            .collect();
+        Ok(JobConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next_page,
+                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            },
+            edges,
+        })
+    }
     /// What may be built on: the parcel inset by `setbackMetres`, minus every exclusion
     /// zone grown by its buffer. Cached (shared by all API instances with Redis).
     async fn buildable_area(
@@ -99,7 +276,7 @@ impl SiteNode {
         .map_err(crate::graphql::errors::IntoGraphqlError::into_graphql_error)?;
         Ok(BuildableAreaView {
             area_m2: area.area_m2,
-            geometry: crate::graphql::scalars::GeoJson(area.geometry),
+            geometry: GeoJson(area.geometry),
         })
     }
 }
@@ -110,7 +287,7 @@ impl SiteNode {
 pub struct BuildableAreaView {
     pub area_m2: f64,
     /// A MultiPolygon in WGS84.
-    pub geometry: crate::graphql::scalars::GeoJson,
+    pub geometry: GeoJson,
 }
 
 /// One optimization run.
@@ -153,6 +330,71 @@ impl JobNode {
     async fn attempts(&self) -> i32 {
         self.0.attempts
     }
+    async fn max_attempts(&self) -> i32 {
+        self.0.max_attempts
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
+        let key = owned_key(self.0.organization_id, self.0.site_id);
+        loaders(ctx)
+            .site_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(SiteNode)
+            .ok_or_else(vanished)
+    }
+    /// The program as run (with `objectiveWeights` merged in).
+    async fn program(&self) -> JsonValue {
+        async_graphql::Json(self.0.program.clone())
+    }
+    async fn parameters(&self) -> JsonValue {
+        async_graphql::Json(self.0.parameters.clone())
+    }
+    /// The objective weights in effect: cost, buildableArea, accessibility,
+    /// environmentalImpact, aesthetics.
+    async fn objective_weights(&self) -> JsonValue {
+        async_graphql::Json(self.0.objective_weights.clone())
+    }
+    async fn alternatives(&self) -> i32 {
+        self.0.alternatives
+    }
+    async fn seed(&self) -> Option<i64> {
+        self.0.seed
+    }
+    async fn time_limit_seconds(&self) -> Option<i32> {
+        self.0.time_limit_s
+    }
+    /// Best objective so far (strategy-defined, higher is better).
+    async fn best_objective(&self) -> Option<f64> {
+        self.0.best_objective
+    }
+    /// The layout this job re-optimizes around (`createJob(seedLayoutId)`).
+    async fn seed_layout(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        let Some(layout_id) = self.0.seed_layout_id else {
+            return Ok(None);
+        };
+        let key = owned_key(self.0.organization_id, layout_id);
+        Ok(loaders(ctx)
+            .layout_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(LayoutNode))
+    }
+    /// The asset ids the job leaves where its seed layout has them.
+    async fn kept_assets(&self) -> Vec<String> {
+        self.0
+            .pinned_assets
+            .as_ref()
+            .and_then(|assets| assets.as_array())
+            .map(|assets| {
+                assets
+                    .iter()
+                    .filter_map(|asset| asset.get("asset_id")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
@@ -161,7 +403,7 @@ impl JobNode {
         self.0.cancel_requested
     }
     /// One entry per attempt: worker, start, end, outcome and error.
-    async fn history(&self) -> crate::graphql::scalars::JsonValue {
+    async fn history(&self) -> JsonValue {
         async_graphql::Json(self.0.history.clone())
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -173,17 +415,19 @@ impl JobNode {
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
-    /// The alternatives this job produced, best first.
-    async fn layouts(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<Vec<LayoutNode>> {
-        let caller = crate::graphql::query::caller(ctx)?;
-        let database = &crate::graphql::query::app(ctx).database;
-        crate::domain::jobs::layouts_of_job(database, caller, self.0.id)
+    /// The alternatives this job produced, best first (not the edits saved from
+    /// them). Batched across jobs.
+    async fn layouts(&self, ctx: &Context<'_>) -> Result<Vec<LayoutNode>> {
+        let key = owned_key(self.0.organization_id, self.0.id);
+        Ok(loaders(ctx)
+            .layouts_of_job
+            .load_one(key)
             .await
-            .map(|layouts| layouts.into_iter().map(LayoutNode).collect())
-            .map_err(crate::graphql::errors::database_error)
+            .map_err(load_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(LayoutNode)
+            .collect())
     }
 }
 
@@ -206,15 +450,104 @@ impl LayoutNode {
         self.0.placed_count
     }
     /// Measured metrics (footprint, coverage, compactness, road length, …).
-    async fn metrics(&self) -> crate::graphql::scalars::JsonValue {
+    async fn metrics(&self) -> JsonValue {
         async_graphql::Json(self.0.metrics.clone())
     }
-    /// Earthwork, or `{"status":"unknown"}` without terrain: never guessed.
-    async fn earthwork(&self) -> crate::graphql::scalars::JsonValue {
-        async_graphql::Json(self.0.earthwork.clone())
+    /// Earthwork (cut, fill and net volumes in m³ and yd³, and their cost) when the
+    /// site has terrain, or `{"status":"unknown"}` without: never guessed.
+    async fn earthwork(&self) -> JsonValue {
+        match self.0.metrics.get("earthwork") {
+            Some(measured) if !measured.is_null() => async_graphql::Json(measured.clone()),
+            _ => async_graphql::Json(self.0.earthwork.clone()),
+        }
+    }
+    /// The cost breakdown (earthwork, roads, buildings, parking, contingency, total).
+    async fn cost(&self) -> JsonValue {
+        async_graphql::Json(
+            self.0
+                .metrics
+                .get("cost")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
+    }
+    /// The five objective scores (0 to 1) and their weighted total.
+    async fn objectives(&self) -> JsonValue {
+        async_graphql::Json(
+            self.0
+                .metrics
+                .get("objectives")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
+    }
+    /// The road network alone, as a FeatureCollection of LineStrings (class, width).
+    async fn roads(&self) -> GeoJson {
+        let roads: Vec<serde_json::Value> = self
+            .0
+            .geojson
+            .get("features")
+            .and_then(|features| features.as_array())
+            .map(|features| {
+                features
+                    .iter()
+                    .filter(|feature| {
+                        feature
+                            .pointer("/properties/kind")
+                            .and_then(|kind| kind.as_str())
+                            == Some("road")
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        GeoJson(serde_json::json!({"type": "FeatureCollection", "features": roads}))
+    }
+    /// Always empty: a layout is stored only when the shared validator finds nothing
+    /// (a job's alternatives and saved edits alike). `checkLayoutEdits` reports the
+    /// violations of edits that are not stored.
+    async fn violations(&self) -> Vec<crate::graphql::layout_edits::LayoutViolation> {
+        Vec::new()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn job(&self, ctx: &Context<'_>) -> Result<JobNode> {
+        let key = owned_key(self.0.organization_id, self.0.job_id);
+        loaders(ctx)
+            .job_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(JobNode)
+            .ok_or_else(vanished)
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
+        let key = owned_key(self.0.organization_id, self.0.site_id);
+        loaders(ctx)
+            .site_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(SiteNode)
+            .ok_or_else(vanished)
+    }
+    /// The layout this one was edited from (`saveLayoutEdits`); null for a layout a
+    /// job produced.
+    async fn edited_from(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        let Some(origin) = self.0.edited_from_id else {
+            return Ok(None);
+        };
+        let key = owned_key(self.0.organization_id, origin);
+        Ok(loaders(ctx)
+            .layout_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(LayoutNode))
     }
     /// The layout as an RFC 7946 FeatureCollection (WGS84).
-    async fn geojson(&self) -> crate::graphql::scalars::GeoJson {
-        crate::graphql::scalars::GeoJson(self.0.geojson.clone())
+    async fn geojson(&self) -> GeoJson {
+        GeoJson(self.0.geojson.clone())
     }
 }

@@ -35,6 +35,10 @@ pub fn database_url(settings: &Settings) -> String {
 
 pub fn backend_description(settings: &Settings) -> String {
     match &settings.database.url {
+        // DATABASE_URL may name a SQLite file too (`sqlite://…`).
+        Some(url) if url.expose().starts_with("sqlite:") => {
+            format!("sqlite ({})", redact_url(url.expose()))
+        }
         Some(url) => format!("postgresql ({})", redact_url(url.expose())),
         None => format!(
             "sqlite ({})",

@@ -124,6 +124,7 @@ async fn solve_document(
         seed: args.seed,
         time_limit: Some(settings.optimization_timeout.min(Duration::from_secs(600))),
         alternatives: 1,
+        pinned: Vec::new(),
     };
     let registry = runtime::discover_plugins(settings);
     let outcome = tokio::task::spawn_blocking(move || {

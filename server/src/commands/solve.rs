@@ -49,6 +49,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
                 .min(settings.optimization_timeout),
         ),
         alternatives: args.alternatives,
+        pinned: Vec::new(),
     };
     let registry = runtime::discover_plugins(&settings);
     let outcome = tokio::task::spawn_blocking(move || {

@@ -8,23 +8,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use entmoot_entities::{buildings, jobs, layouts};
+use entmoot_entities::jobs;
 use entmoot_plugin_host::{HostError, StrategyInfo};
-use entmoot_plugin_sdk::geo::Geometry;
 use entmoot_plugin_sdk::{Program, Progress, StrategyError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::domain::context::AppContext;
-use crate::domain::geometry_storage::{GeometryStorageError, encode_geometry};
+use crate::domain::geometry_storage::GeometryStorageError;
 use crate::domain::jobs::notify::notify_job_ended;
 use crate::domain::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, publish};
+use crate::domain::layout_storage::{LayoutToStore, StoreLayoutError, insert_layout};
 use crate::domain::sites::load_site;
 use crate::domain::solve::{SolveError, SolveOutcome, SolveRequest, choose_strategy, solve_with};
 
@@ -60,6 +59,8 @@ pub enum ExecuteJobError {
     Database(#[from] DbErr),
     #[error(transparent)]
     Storage(#[from] GeometryStorageError),
+    #[error(transparent)]
+    StoreLayout(#[from] StoreLayoutError),
 }
 
 /// What became of one delivery.
@@ -521,6 +522,12 @@ async fn run_with_lease(
     let program: Program = serde_json::from_value(job.program.clone()).map_err(|error| {
         RunFailure::Permanent(format!("the stored program is unreadable: {error}"))
     })?;
+    let pinned: Vec<entmoot_plugin_sdk::PlacedAsset> = match &job.pinned_assets {
+        None => Vec::new(),
+        Some(assets) => serde_json::from_value(assets.clone()).map_err(|error| {
+            RunFailure::Permanent(format!("the stored pinned assets are unreadable: {error}"))
+        })?,
+    };
     let limit = job
         .time_limit_s
         .map(|seconds| Duration::from_secs(seconds.max(1) as u64))
@@ -534,6 +541,7 @@ async fn run_with_lease(
         seed: job.seed.unwrap_or(0) as u64,
         time_limit: Some(limit),
         alternatives: job.alternatives.max(1) as u32,
+        pinned,
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let cancel_for_solver = cancel.clone();
@@ -629,56 +637,23 @@ async fn store_layouts(
         .projector()
         .map_err(|error| GeometryStorageError::Encode(error.to_string()))?;
     for (rank, solved) in outcome.layouts.iter().enumerate() {
-        let encode = |value: serde_json::Result<serde_json::Value>| {
-            value.map_err(|error| DbErr::Custom(error.to_string()))
-        };
-        let layout = layouts::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(job.organization_id),
-            job_id: Set(job.id),
-            site_id: Set(job.site_id),
-            rank: Set(rank as i32),
-            requested_count: Set(solved.metrics.requested as i32),
-            placed_count: Set(solved.metrics.placed as i32),
-            metrics: Set(encode(serde_json::to_value(&solved.metrics))?),
-            cost: Set(serde_json::Value::Null),
-            earthwork: Set(json!({"status": "unknown", "reason": "no terrain (DEM) was given"})),
-            layout: Set(encode(serde_json::to_value(&solved.layout))?),
-            geojson: Set(encode(serde_json::to_value(&solved.geojson))?),
-            created_at: Set(now),
-        }
-        .insert(transaction)
+        insert_layout(
+            transaction,
+            &projector,
+            LayoutToStore {
+                organization_id: job.organization_id,
+                job_id: job.id,
+                site_id: job.site_id,
+                rank: rank as i32,
+                edited_from_id: None,
+                layout: &solved.layout,
+                metrics: &solved.metrics,
+                geojson: serde_json::to_value(&solved.geojson)
+                    .map_err(StoreLayoutError::Serialize)?,
+                created_at: now,
+            },
+        )
         .await?;
-        for asset in solved
-            .layout
-            .assets
-            .iter()
-            .filter(|asset| asset.asset_type.to_string() == "building")
-        {
-            let footprint = projector
-                .geometry_to_wgs84(&Geometry::Polygon(asset.footprint()))
-                .map_err(|error| GeometryStorageError::Encode(error.to_string()))?;
-            let stored = encode_geometry(&footprint)?;
-            buildings::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(job.organization_id),
-                layout_id: Set(layout.id),
-                asset_id: Set(asset.asset_id.clone()),
-                name: Set(asset.name.clone()),
-                asset_type: Set(asset.asset_type.to_string()),
-                width_m: Set(asset.width_m),
-                length_m: Set(asset.length_m),
-                rotation_deg: Set(asset.rotation_deg),
-                wkb: Set(stored.wkb),
-                min_x: Set(stored.bbox[0]),
-                min_y: Set(stored.bbox[1]),
-                max_x: Set(stored.bbox[2]),
-                max_y: Set(stored.bbox[3]),
-                created_at: Set(now),
-            }
-            .insert(transaction)
-            .await?;
-        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entmoot_entities::{jobs, layouts};
 use entmoot_plugin_sdk::Program;
+use entmoot_plugin_sdk::objectives::{ObjectiveWeights, WeightOverrides};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -34,18 +35,50 @@ pub const CANCELLED: &str = "cancelled";
 /// The most alternatives one job may ask for.
 pub const MAX_ALTERNATIVES: u32 = 20;
 
+/// A job as asked for, before validation: the GraphQL input converts into it, and
+/// `NewJob::try_from` checks it.
+#[derive(Debug, Clone, Default)]
+pub struct JobRequest {
+    pub site_id: Uuid,
+    /// Required unless `seed_layout_id` is given (the seed's job's program is then used).
+    pub program: Option<serde_json::Value>,
+    pub strategy: Option<String>,
+    pub parameters: Option<serde_json::Value>,
+    /// Replace the program's objective weights (any subset).
+    pub objective_weights: Option<WeightOverrides>,
+    pub alternatives: Option<i64>,
+    pub seed: Option<i64>,
+    pub time_limit_seconds: Option<i64>,
+    pub notify_email: Option<String>,
+    /// Re-optimize around a stored (typically edited) layout of the same site.
+    pub seed_layout_id: Option<Uuid>,
+    /// The seed layout's assets to leave where they are; all of them when omitted.
+    pub keep_assets: Option<Vec<String>>,
+}
+
+/// Re-optimization from a stored layout: which one and which of its assets stay put.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedLayout {
+    pub layout_id: Uuid,
+    /// `None`: every asset the layout placed.
+    pub keep_assets: Option<Vec<String>>,
+}
+
 /// A validated request to run a strategy.
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub site_id: Uuid,
-    pub program: Program,
+    /// `None` only for a seeded job, which then runs its seed's program.
+    pub program: Option<Program>,
     pub strategy: Option<String>,
     pub parameters: serde_json::Value,
+    pub objective_weights: WeightOverrides,
     pub alternatives: u32,
     pub seed: Option<u64>,
     pub time_limit: Option<Duration>,
     /// Who is e-mailed when the job ends.
     pub notify_email: Option<String>,
+    pub seed_layout: Option<SeedLayout>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,59 +91,73 @@ pub enum JobInputError {
     Seed(i64),
     #[error("program: {0}")]
     Program(String),
+    #[error("program: required unless seedLayoutId is given")]
+    ProgramMissing,
     #[error("parameters: must be a JSON object")]
     Parameters,
+    #[error("objectiveWeights.{name}: must be a finite number of at least 0, got {value}")]
+    ObjectiveWeight { name: &'static str, value: f64 },
     #[error("notifyEmail: `{0}` is not an email address")]
     NotifyEmail(String),
+    #[error("keepAssets: needs seedLayoutId")]
+    KeepWithoutSeed,
+    #[error("keepAssets[{index}]: `{asset_id}` is not placed in the seed layout")]
+    KeepNotPlaced { index: usize, asset_id: String },
+    #[error("seedLayoutId: no layout with this id")]
+    SeedLayoutNotFound,
+    #[error("seedLayoutId: the layout is of another site than siteId")]
+    SeedLayoutOfAnotherSite,
 }
 
-impl NewJob {
-    pub fn parse(
-        site_id: Uuid,
-        program: serde_json::Value,
-        strategy: Option<String>,
-        parameters: Option<serde_json::Value>,
-        alternatives: Option<i64>,
-        seed: Option<i64>,
-        time_limit_seconds: Option<i64>,
-    ) -> Result<Self, JobInputError> {
-        let program = Program::from_json_str(&program.to_string())
-            .map_err(|error| JobInputError::Program(error.to_string()))?;
-        let alternatives = alternatives.unwrap_or(1);
+impl TryFrom<JobRequest> for NewJob {
+    type Error = JobInputError;
+
+    fn try_from(request: JobRequest) -> Result<Self, JobInputError> {
+        let program = match request.program {
+            Some(program) => Some(
+                Program::from_json_str(&program.to_string())
+                    .map_err(|error| JobInputError::Program(error.to_string()))?,
+            ),
+            None if request.seed_layout_id.is_some() => None,
+            None => return Err(JobInputError::ProgramMissing),
+        };
+        let alternatives = request.alternatives.unwrap_or(1);
         if !(1..=i64::from(MAX_ALTERNATIVES)).contains(&alternatives) {
             return Err(JobInputError::Alternatives(alternatives));
         }
-        let time_limit = match time_limit_seconds {
+        let time_limit = match request.time_limit_seconds {
             None => None,
             Some(seconds) if (1..=86_400).contains(&seconds) => {
                 Some(Duration::from_secs(seconds as u64))
             }
             Some(seconds) => return Err(JobInputError::TimeLimit(seconds)),
         };
-        let seed = match seed {
+        let seed = match request.seed {
             None => None,
             Some(seed) if seed >= 0 => Some(seed as u64),
             Some(seed) => return Err(JobInputError::Seed(seed)),
         };
-        let parameters = parameters.unwrap_or_else(|| serde_json::json!({}));
+        let parameters = request.parameters.unwrap_or_else(|| serde_json::json!({}));
         if !parameters.is_object() {
             return Err(JobInputError::Parameters);
         }
-        Ok(Self {
-            site_id,
-            program,
-            strategy,
-            parameters,
-            alternatives: alternatives as u32,
-            seed,
-            time_limit,
-            notify_email: None,
-        })
-    }
-
-    /// Asks for an e-mail to `email` when the job ends (sent when SMTP is configured).
-    pub fn notify(mut self, email: Option<&str>) -> Result<Self, JobInputError> {
-        self.notify_email = match email.map(str::trim) {
+        let objective_weights = request.objective_weights.unwrap_or_default();
+        for (name, value) in objective_weights.values() {
+            if let Some(value) = value
+                && !(value.is_finite() && value >= 0.0)
+            {
+                return Err(JobInputError::ObjectiveWeight { name, value });
+            }
+        }
+        let seed_layout = match (request.seed_layout_id, request.keep_assets) {
+            (Some(layout_id), keep_assets) => Some(SeedLayout {
+                layout_id,
+                keep_assets,
+            }),
+            (None, Some(_)) => return Err(JobInputError::KeepWithoutSeed),
+            (None, None) => None,
+        };
+        let notify_email = match request.notify_email.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(email) => Some(
                 crate::domain::email_address::EmailAddress::parse(email)
@@ -118,14 +165,134 @@ impl NewJob {
                     .into_string(),
             ),
         };
-        Ok(self)
+        Ok(Self {
+            site_id: request.site_id,
+            program,
+            strategy: request.strategy,
+            parameters,
+            objective_weights,
+            alternatives: alternatives as u32,
+            seed,
+            time_limit,
+            notify_email,
+            seed_layout,
+        })
     }
+}
+
+/// The program a job runs (the request's, or its seed's job's) with the request's
+/// objective weights merged in, and the assets it must leave where they are.
+struct ResolvedProgram {
+    program: Program,
+    pinned: Option<(Uuid, Vec<entmoot_plugin_sdk::PlacedAsset>)>,
+}
+
+async fn resolve_program(
+    app: &AppContext,
+    caller: &Caller,
+    new_job: &NewJob,
+) -> Result<ResolvedProgram, SubmitJobError> {
+    let (mut program, pinned) = match &new_job.seed_layout {
+        None => (new_job.program.clone(), None),
+        Some(seed) => {
+            let stored = crate::domain::layout_edits::load_stored_layout(
+                &app.database,
+                caller,
+                seed.layout_id,
+            )
+            .await
+            .map_err(|error| match error {
+                crate::domain::layout_edits::StoredLayoutError::NotFound => {
+                    SubmitJobError::Input(JobInputError::SeedLayoutNotFound)
+                }
+                other => SubmitJobError::SeedLayout(other),
+            })?;
+            if stored.row.site_id != new_job.site_id {
+                return Err(SubmitJobError::Input(
+                    JobInputError::SeedLayoutOfAnotherSite,
+                ));
+            }
+            let pinned = match &seed.keep_assets {
+                None => stored.layout.assets.clone(),
+                Some(keep) => keep
+                    .iter()
+                    .enumerate()
+                    .map(|(index, asset_id)| {
+                        stored
+                            .layout
+                            .assets
+                            .iter()
+                            .find(|asset| &asset.asset_id == asset_id)
+                            .cloned()
+                            .ok_or_else(|| {
+                                SubmitJobError::Input(JobInputError::KeepNotPlaced {
+                                    index,
+                                    asset_id: asset_id.clone(),
+                                })
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let program = match &new_job.program {
+                Some(program) => Some(program.clone()),
+                None => Some(serde_json::from_value(stored.job.program.clone()).map_err(
+                    |error| {
+                        SubmitJobError::SeedLayout(
+                            crate::domain::layout_edits::StoredLayoutError::Unreadable(format!(
+                                "the seed job's program: {error}"
+                            )),
+                        )
+                    },
+                )?),
+            };
+            (program, Some((seed.layout_id, pinned)))
+        }
+    };
+    // Invariant: `NewJob::try_from` refuses a job with neither program nor seed layout.
+    let Some(program) = program.as_mut() else {
+        return Err(SubmitJobError::Input(JobInputError::ProgramMissing));
+    };
+    let mut weights = program.objectives.clone().unwrap_or_default();
+    for (slot, value) in [
+        (&mut weights.cost, new_job.objective_weights.cost),
+        (
+            &mut weights.buildable_area,
+            new_job.objective_weights.buildable_area,
+        ),
+        (
+            &mut weights.accessibility,
+            new_job.objective_weights.accessibility,
+        ),
+        (
+            &mut weights.environmental_impact,
+            new_job.objective_weights.environmental_impact,
+        ),
+        (
+            &mut weights.aesthetics,
+            new_job.objective_weights.aesthetics,
+        ),
+    ] {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+    if weights != WeightOverrides::default() {
+        program.objectives = Some(weights);
+    }
+    Ok(ResolvedProgram {
+        program: program.clone(),
+        pinned,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitJobError {
     #[error("this caller may not start jobs")]
     Forbidden,
+    #[error(transparent)]
+    Input(JobInputError),
+    #[error("reading the seed layout failed")]
+    SeedLayout(#[source] crate::domain::layout_edits::StoredLayoutError),
     #[error("no site with this id")]
     SiteNotFound,
     #[error(transparent)]
@@ -172,6 +339,9 @@ pub async fn submit_job(
             .map_err(|_| DbErr::Custom("plugin registry lock poisoned".into()))?;
         choose_strategy(&registry, new_job.strategy.as_deref()).map_err(SubmitJobError::Strategy)?
     };
+    let resolved = resolve_program(app, caller, &new_job).await?;
+    let effective_weights = ObjectiveWeights::default()
+        .with_overrides(&resolved.program.objectives.clone().unwrap_or_default());
     let job = jobs::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(caller.organization_id),
@@ -186,10 +356,11 @@ pub async fn submit_job(
             .as_deref()
             .is_some_and(|spec| spec.contains('@'))
             .then(|| strategy.version.clone())),
-        program: Set(serde_json::to_value(&new_job.program)
+        program: Set(serde_json::to_value(&resolved.program)
             .map_err(|error| DbErr::Custom(error.to_string()))?),
         parameters: Set(new_job.parameters),
-        objective_weights: Set(serde_json::json!({})),
+        objective_weights: Set(serde_json::to_value(effective_weights)
+            .map_err(|error| DbErr::Custom(error.to_string()))?),
         alternatives: Set(new_job.alternatives as i32),
         seed: Set(new_job.seed.map(|seed| seed as i64)),
         time_limit_s: Set(new_job.time_limit.map(|limit| limit.as_secs() as i32)),
@@ -204,6 +375,13 @@ pub async fn submit_job(
         heartbeat_at: Set(None),
         retry_at: Set(None),
         notify_email: Set(new_job.notify_email),
+        seed_layout_id: Set(resolved.pinned.as_ref().map(|(layout_id, _)| *layout_id)),
+        pinned_assets: Set(resolved
+            .pinned
+            .as_ref()
+            .map(|(_, assets)| serde_json::to_value(assets))
+            .transpose()
+            .map_err(|error| DbErr::Custom(error.to_string()))?),
         error: Set(None),
         cancel_requested: Set(false),
         history: Set(serde_json::json!([])),
@@ -294,6 +472,58 @@ pub fn is_terminal(status: &str) -> bool {
     matches!(status, SUCCEEDED | FAILED | CANCELLED)
 }
 
+/// Which jobs `list_jobs` lists.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub site_id: Option<Uuid>,
+    /// Any of these statuses; all statuses when empty.
+    pub statuses: Vec<&'static str>,
+}
+
+/// The caller's jobs that pass `filter`, newest or oldest first, a page at a time.
+pub async fn list_jobs(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    page: &crate::domain::paging::PageRequest,
+    filter: &JobFilter,
+    newest_first: bool,
+) -> Result<crate::domain::paging::Page<jobs::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut query = jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
+        .limit(page.size + 1);
+    if let Some(site_id) = filter.site_id {
+        query = query.filter(jobs::Column::SiteId.eq(site_id));
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(jobs::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    query = if newest_first {
+        query
+            .order_by_desc(jobs::Column::CreatedAt)
+            .order_by_desc(jobs::Column::Id)
+    } else {
+        query
+            .order_by_asc(jobs::Column::CreatedAt)
+            .order_by_asc(jobs::Column::Id)
+    };
+    if let Some(cursor) = &page.after {
+        query = query.filter(crate::domain::paging::after_cursor(
+            jobs::Column::CreatedAt,
+            jobs::Column::Id,
+            cursor,
+            newest_first,
+        ));
+    }
+    let mut items = query.all(database).await?;
+    let has_next_page = items.len() as u64 > page.size;
+    items.truncate(page.size as usize);
+    Ok(crate::domain::paging::Page {
+        items,
+        has_next_page,
+    })
+}
+
 /// A layout of the caller's organization; another organization's is not found.
 pub async fn find_layout(
     database: &DatabaseConnection,
@@ -303,19 +533,6 @@ pub async fn find_layout(
     layouts::Entity::find_by_id(layout_id)
         .filter(layouts::Column::OrganizationId.eq(caller.organization_id))
         .one(database)
-        .await
-}
-
-pub async fn layouts_of_job(
-    database: &DatabaseConnection,
-    caller: &Caller,
-    job_id: Uuid,
-) -> Result<Vec<layouts::Model>, DbErr> {
-    layouts::Entity::find()
-        .filter(layouts::Column::JobId.eq(job_id))
-        .filter(layouts::Column::OrganizationId.eq(caller.organization_id))
-        .order_by_asc(layouts::Column::Rank)
-        .all(database)
         .await
 }
 

@@ -1,0 +1,154 @@
+//! Reads of many parents' children in one query each: the sites of several projects,
+//! the layouts of several jobs, the latest layout of several sites. The GraphQL
+//! DataLoaders (`graphql::loaders`) call these so that a page of projects with their
+//! sites and latest layouts costs a fixed number of queries, whatever its size.
+//!
+//! Every function takes the organization and filters by it, like every other domain
+//! read: a batch never mixes in another organization's rows, even when the ids were
+//! guessed.
+
+use std::collections::HashMap;
+
+use entmoot_entities::{jobs, layouts, projects, sites};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+/// The sites of each of `project_ids`, oldest first; a project without sites has no
+/// entry.
+pub async fn sites_of_projects(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    project_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<sites::Model>>, DbErr> {
+    let rows = sites::Entity::find()
+        .filter(sites::Column::OrganizationId.eq(organization_id))
+        .filter(sites::Column::ProjectId.is_in(project_ids.iter().copied()))
+        .order_by_asc(sites::Column::CreatedAt)
+        .order_by_asc(sites::Column::Id)
+        .all(database)
+        .await?;
+    let mut by_project: HashMap<Uuid, Vec<sites::Model>> = HashMap::new();
+    for site in rows {
+        by_project.entry(site.project_id).or_default().push(site);
+    }
+    Ok(by_project)
+}
+
+/// The layouts of each of `job_ids`, best (rank 0) first.
+pub async fn layouts_of_jobs(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    job_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<layouts::Model>>, DbErr> {
+    let rows = layouts::Entity::find()
+        .filter(layouts::Column::OrganizationId.eq(organization_id))
+        .filter(layouts::Column::JobId.is_in(job_ids.iter().copied()))
+        .filter(layouts::Column::EditedFromId.is_null())
+        .order_by_asc(layouts::Column::Rank)
+        .all(database)
+        .await?;
+    let mut by_job: HashMap<Uuid, Vec<layouts::Model>> = HashMap::new();
+    for layout in rows {
+        by_job.entry(layout.job_id).or_default().push(layout);
+    }
+    Ok(by_job)
+}
+
+/// The newest best layout of each of `site_ids`: the rank-0 layout created last, which
+/// is the best alternative of the latest succeeded job or a saved edit made after it.
+/// A site without layouts has no entry.
+pub async fn latest_layouts_of_sites(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    site_ids: &[Uuid],
+) -> Result<HashMap<Uuid, layouts::Model>, DbErr> {
+    // A correlated subquery keeps this to one round trip and one row per site (plus
+    // ties on created_at), instead of every layout the sites ever had.
+    let other = Alias::new("newer");
+    let newest_of_same_site = Query::select()
+        .expr(Func::max(Expr::col((
+            other.clone(),
+            layouts::Column::CreatedAt,
+        ))))
+        .from_as(layouts::Entity, other.clone())
+        .and_where(
+            Expr::col((other.clone(), layouts::Column::SiteId))
+                .equals((layouts::Entity, layouts::Column::SiteId)),
+        )
+        .and_where(Expr::col((other, layouts::Column::Rank)).eq(0))
+        .to_owned();
+    let rows = layouts::Entity::find()
+        .filter(layouts::Column::OrganizationId.eq(organization_id))
+        .filter(layouts::Column::SiteId.is_in(site_ids.iter().copied()))
+        .filter(layouts::Column::Rank.eq(0))
+        .filter(
+            Expr::col((layouts::Entity, layouts::Column::CreatedAt))
+                .in_subquery(newest_of_same_site),
+        )
+        .order_by_asc(layouts::Column::Id)
+        .all(database)
+        .await?;
+    let mut by_site = HashMap::new();
+    for layout in rows {
+        // Ties on created_at: the first by id wins, so the answer is stable.
+        by_site.entry(layout.site_id).or_insert(layout);
+    }
+    Ok(by_site)
+}
+
+/// Projects by id.
+pub async fn projects_by_id(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, projects::Model>, DbErr> {
+    let rows = projects::Entity::find()
+        .filter(projects::Column::OrganizationId.eq(organization_id))
+        .filter(projects::Column::Id.is_in(ids.iter().copied()))
+        .all(database)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
+
+/// Sites by id.
+pub async fn sites_by_id(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, sites::Model>, DbErr> {
+    let rows = sites::Entity::find()
+        .filter(sites::Column::OrganizationId.eq(organization_id))
+        .filter(sites::Column::Id.is_in(ids.iter().copied()))
+        .all(database)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
+
+/// Jobs by id.
+pub async fn jobs_by_id(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, jobs::Model>, DbErr> {
+    let rows = jobs::Entity::find()
+        .filter(jobs::Column::OrganizationId.eq(organization_id))
+        .filter(jobs::Column::Id.is_in(ids.iter().copied()))
+        .all(database)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
+
+/// Layouts by id.
+pub async fn layouts_by_id(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, layouts::Model>, DbErr> {
+    let rows = layouts::Entity::find()
+        .filter(layouts::Column::OrganizationId.eq(organization_id))
+        .filter(layouts::Column::Id.is_in(ids.iter().copied()))
+        .all(database)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
