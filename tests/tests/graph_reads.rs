@@ -142,6 +142,7 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
         json!({}),
     )
     .await;
+    eprintln!("typical page: {three} queries; projects alone: {flat}");
     assert_eq!(three - flat, 2.0, "typical {three}, projects alone {flat}");
 
     // Jobs with their layouts and the way back up, batched the same way.
