@@ -29,11 +29,18 @@ runWithDeadline('graphql-ws jobProgress', 90, async () => {
     await connected;
     const jobId = await submitThreeBuildings(server, siteId);
     const events = [];
+    let lastEventAt = 0;
     // The server completes the subscription after the terminal event; iterate() ends then.
     for await (const result of client.iterate({ query: JOB_PROGRESS, variables: { jobId } })) {
       check(!result.errors, `jobProgress answered errors: ${JSON.stringify(result.errors)}`);
       events.push(result.data.jobProgress);
+      lastEventAt = Date.now();
     }
+    // Right after it, not at the next message the server happens to get (its database
+    // reconciliation comes every 10 s): a client waiting for `complete` is not kept
+    // waiting.
+    const completedAfter = Date.now() - lastEventAt;
+    check(completedAfter < 5_000, `the subscription completed ${completedAfter} ms after its last event`);
     console.log(`${events.length} events for job ${jobId}:\n${describeEvents(events)}`);
     checkProgressSequence(jobId, events);
   } finally {

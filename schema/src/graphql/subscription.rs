@@ -1,6 +1,6 @@
 //! Subscription root: live job progress. A subscriber first receives the current
 //! state (read after subscribing, so nothing falls between the two), then every event
-//! from any worker, on every API instance, until the job ends.
+//! from any worker, on every API instance, in time order, until the job ends.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -104,6 +104,39 @@ fn lock_open_jobs(open: &Mutex<HashSet<Uuid>>) -> MutexGuard<'_, HashSet<Uuid>> 
     open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Ends right after the first terminal event (not when the next message would come),
+/// and keeps time moving forwards: the current state is read after subscribing, so a
+/// progress event published while it was read can arrive after it although it is
+/// older. Such an event describes a state the subscriber has already been shown past,
+/// and is dropped; a terminal one is never dropped, only dated no earlier than what
+/// came before it.
+fn until_terminal_in_time_order(
+    events: futures::stream::BoxStream<'static, JobEvent>,
+) -> impl Stream<Item = JobEvent> + Send {
+    stream::unfold(
+        (events, false, None::<DateTime<Utc>>),
+        |(mut events, ended, mut last_at)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let mut event = events.next().await?;
+                let terminal = is_terminal(&event.status);
+                if let Some(last) = last_at
+                    && event.at < last
+                {
+                    if !terminal {
+                        continue;
+                    }
+                    event.at = last;
+                }
+                last_at = Some(event.at);
+                return Some((event, (events, terminal, last_at)));
+            }
+        },
+    )
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -124,7 +157,6 @@ impl SubscriptionRoot {
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         let initial = event_of(&job, None);
-        let finished = is_terminal(&initial.status);
         let organization = caller.organization_id;
         let live = incoming(receiver)
             .then(move |message| {
@@ -158,23 +190,8 @@ impl SubscriptionRoot {
                 }
             })
             .flat_map(stream::iter);
-        let live = if finished {
-            live.take(0).boxed()
-        } else {
-            live.boxed()
-        };
-        // Stop after the first terminal event.
-        let stream = stream::once(async move { initial })
-            .chain(live)
-            .scan(false, |ended, event| {
-                if *ended {
-                    return std::future::ready(None);
-                }
-                *ended = is_terminal(&event.status);
-                std::future::ready(Some(event))
-            })
-            .map(JobProgress::from);
-        Ok(stream)
+        let events = stream::once(async move { initial }).chain(live).boxed();
+        Ok(until_terminal_in_time_order(events).map(JobProgress::from))
     }
 
     /// Every job event of a project: the current state of its active jobs first.
