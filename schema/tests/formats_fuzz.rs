@@ -186,6 +186,7 @@ fn demo_exports() -> Vec<(ExportFormat, Vec<u8>)> {
                 width_m: spec.width_m,
                 length_m: spec.length_m,
                 rotation_deg: 15.0,
+                shape: Default::default(),
             })
             .collect(),
         roads: Vec::new(),

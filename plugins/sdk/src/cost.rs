@@ -279,6 +279,7 @@ mod tests {
             width_m: w,
             length_m: l,
             rotation_deg: 0.0,
+            shape: Default::default(),
         }
     }
 

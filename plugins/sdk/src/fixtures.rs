@@ -59,6 +59,7 @@ pub fn rural_demo_program(buildings: u32) -> Program {
             length: 80.0,
             quantity: buildings,
             rotations: Rotations::QuarterTurns,
+            footprint: Default::default(),
         }],
         costs: None,
         objectives: None,

@@ -64,6 +64,7 @@ pub fn layout_to_geojson(
                 "width": a.width_m,
                 "length": a.length_m,
                 "rotation": a.rotation_deg,
+                "shape": a.shape.kind(),
             }),
         )?;
     }
@@ -103,6 +104,7 @@ mod tests {
                 width_m: spec.width_m,
                 length_m: spec.length_m,
                 rotation_deg: 90.0,
+                shape: Default::default(),
             }],
             roads: vec![Road::new(
                 vec![problem.entrances_m[0], [c.x(), c.y() - 20.0]],

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::geometry::rectangle;
 use crate::program::AssetType;
 use crate::roads::RoadClass;
+use crate::shape::Shape;
 
 /// One placed asset. The footprint is the `width_m` × `length_m` rectangle centred on
 /// `center`, its width axis rotated `rotation_deg` counter-clockwise from grid east.
@@ -20,17 +21,27 @@ pub struct PlacedAsset {
     pub width_m: f64,
     pub length_m: f64,
     pub rotation_deg: f64,
+    /// The outline within the box; the program's shape of this asset.
+    #[serde(default, skip_serializing_if = "Shape::is_rectangle")]
+    pub shape: Shape,
 }
 
 impl PlacedAsset {
-    /// The footprint polygon in metres.
+    /// The footprint polygon in metres: the outline, placed and turned.
     pub fn footprint(&self) -> Polygon<f64> {
+        self.shape
+            .outline(self.center, self.width_m, self.length_m, self.rotation_deg)
+    }
+
+    /// The `width_m × length_m` box the outline sits in, placed and turned: what
+    /// packers keep apart.
+    pub fn bounding_box(&self) -> Polygon<f64> {
         rectangle(self.center, self.width_m, self.length_m, self.rotation_deg)
     }
 
     /// Footprint area in m².
     pub fn area_m2(&self) -> f64 {
-        self.width_m * self.length_m
+        self.shape.area_m2(self.width_m, self.length_m)
     }
 }
 

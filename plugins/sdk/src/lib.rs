@@ -26,6 +26,7 @@ pub mod problem;
 pub mod program;
 pub mod projection;
 pub mod roads;
+pub mod shape;
 pub mod site;
 pub mod strategy;
 pub mod terrain;
@@ -73,6 +74,7 @@ pub(crate) mod test_support {
                     width_m: 10.0,
                     length_m: 20.0,
                     rotations: Rotations::QuarterTurns,
+                    shape: Default::default(),
                 })
                 .collect(),
             setback_m: 5.0,

@@ -413,6 +413,7 @@ mod tests {
             width_m: 10.0,
             length_m: 20.0,
             rotation_deg: 0.0,
+            shape: Default::default(),
         };
         let layout = Layout {
             assets: vec![at("building-1", 20.0), at("building-2", 30.0)],

@@ -24,6 +24,7 @@
 //!     width_m: spec.width_m,
 //!     length_m: spec.length_m,
 //!     rotation_deg: 0.0,
+//!     shape: spec.shape.clone(),
 //! };
 //! let around = problem_around_pinned(&problem, std::slice::from_ref(&pinned));
 //! // The strategy places the two others, away from the pinned one.
@@ -143,6 +144,7 @@ mod tests {
             width_m: spec.width_m,
             length_m: spec.length_m,
             rotation_deg: 0.0,
+            shape: spec.shape.clone(),
         }
     }
 

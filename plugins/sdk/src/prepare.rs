@@ -285,13 +285,15 @@ pub fn expand_assets(program: &Program) -> Vec<ProblemAsset> {
         for _ in 0..spec.quantity {
             let n = counters.entry(spec.asset_type).or_insert(0u32);
             *n += 1;
+            let (shape, width_m, length_m) = program.asset_shape(spec);
             out.push(ProblemAsset {
                 asset_id: format!("{}-{}", spec.asset_type, n),
                 name: spec.name.clone(),
                 asset_type: spec.asset_type,
-                width_m: program.to_metres(spec.width),
-                length_m: program.to_metres(spec.length),
+                width_m,
+                length_m,
                 rotations: spec.rotations,
+                shape,
             });
         }
     }

@@ -11,6 +11,7 @@ use crate::objectives::ObjectiveWeights;
 use crate::program::{AssetType, ExclusionKind, Rotations};
 use crate::projection::Projection;
 use crate::roads::RoadSettings;
+use crate::shape::Shape;
 use crate::terrain::Terrain;
 
 /// One asset instance to place.
@@ -24,12 +25,15 @@ pub struct ProblemAsset {
     pub width_m: f64,
     pub length_m: f64,
     pub rotations: Rotations,
+    /// The outline within the `width_m × length_m` box.
+    #[serde(default, skip_serializing_if = "Shape::is_rectangle")]
+    pub shape: Shape,
 }
 
 impl ProblemAsset {
-    /// Footprint area in m².
+    /// Footprint area in m² (of the outline, not the box).
     pub fn area_m2(&self) -> f64 {
-        self.width_m * self.length_m
+        self.shape.area_m2(self.width_m, self.length_m)
     }
 }
 

@@ -133,6 +133,55 @@ pub struct ExclusionInput {
     pub geometry: geojson::Geometry,
 }
 
+/// An asset's outline as a program gives it: `"rectangle"` (the default), `"circle"`
+/// (diameter `width`) or a list of `[x, y]` vertices in program units (any origin; the
+/// width and length are then its bounding box).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum FootprintInput {
+    #[default]
+    Rectangle,
+    Circle,
+    Polygon(Vec<[f64; 2]>),
+}
+
+impl FootprintInput {
+    pub fn is_rectangle(&self) -> bool {
+        matches!(self, FootprintInput::Rectangle)
+    }
+}
+
+impl Serialize for FootprintInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FootprintInput::Rectangle => serializer.serialize_str("rectangle"),
+            FootprintInput::Circle => serializer.serialize_str("circle"),
+            FootprintInput::Polygon(vertices) => vertices.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FootprintInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Read as a plain value first, so that a wrong one gets one clear message
+        // instead of serde's "did not match any variant".
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match &value {
+            serde_json::Value::String(name) if name == "rectangle" => Ok(Self::Rectangle),
+            serde_json::Value::String(name) if name == "circle" => Ok(Self::Circle),
+            serde_json::Value::Array(_) => serde_json::from_value::<Vec<[f64; 2]>>(value)
+                .map(Self::Polygon)
+                .map_err(|_| {
+                    serde::de::Error::custom(
+                        "footprint: a polygon footprint is a list of [x, y] number pairs",
+                    )
+                }),
+            other => Err(serde::de::Error::custom(format!(
+                "footprint: expected \"rectangle\", \"circle\" or a list of [x, y] vertices, got {other}"
+            ))),
+        }
+    }
+}
+
 /// One line of the program: `quantity` identical assets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,10 +189,17 @@ pub struct AssetSpec {
     pub name: String,
     #[serde(rename = "type")]
     pub asset_type: AssetType,
-    /// Footprint size along the asset's own x axis, in program units.
+    /// Footprint size along the asset's own x axis, in program units (the diameter of a
+    /// circle; omitted for a polygon, whose bounding box gives it).
+    #[serde(default)]
     pub width: f64,
-    /// Footprint size along the asset's own y axis, in program units.
+    /// Footprint size along the asset's own y axis, in program units (omitted for a
+    /// circle or a polygon).
+    #[serde(default)]
     pub length: f64,
+    /// The outline within the `width × length` box.
+    #[serde(default, skip_serializing_if = "FootprintInput::is_rectangle")]
+    pub footprint: FootprintInput,
     #[serde(default = "default_quantity")]
     pub quantity: u32,
     #[serde(default)]
@@ -389,8 +445,41 @@ impl Program {
             if asset.name.trim().is_empty() {
                 p.push(format!("{path}.name"), "must not be empty");
             }
-            p.positive(format!("{path}.width"), asset.width);
-            p.positive(format!("{path}.length"), asset.length);
+            match &asset.footprint {
+                FootprintInput::Rectangle => {
+                    p.positive(format!("{path}.width"), asset.width);
+                    p.positive(format!("{path}.length"), asset.length);
+                }
+                FootprintInput::Circle => {
+                    p.positive(format!("{path}.width"), asset.width);
+                    if asset.length != 0.0 && asset.length != asset.width {
+                        p.push(
+                            format!("{path}.length"),
+                            format!(
+                                "a circle's width is its diameter; omit length or give the same, got {} and {}",
+                                asset.width, asset.length
+                            ),
+                        );
+                    }
+                }
+                FootprintInput::Polygon(vertices) => {
+                    if asset.width != 0.0 || asset.length != 0.0 {
+                        p.push(
+                            format!("{path}.width"),
+                            "omit width and length for a polygon footprint: its bounding box gives them",
+                        );
+                    }
+                    if let Err(message) = crate::shape::centred_polygon(vertices) {
+                        p.push(format!("{path}.footprint"), message);
+                    }
+                }
+            }
+            if asset.asset_type == AssetType::ParkingLot && !asset.footprint.is_rectangle() {
+                p.push(
+                    format!("{path}.footprint"),
+                    "a parking lot is rectangular: its stalls are laid out in rectangular modules",
+                );
+            }
             if asset.quantity == 0 {
                 p.push(format!("{path}.quantity"), "must be >= 1, got 0");
             } else if asset.quantity > MAX_QUANTITY_PER_ASSET {
@@ -414,6 +503,32 @@ impl Program {
             Ok(())
         } else {
             Err(ProgramError::Invalid(p.0))
+        }
+    }
+
+    /// An asset line's outline and box in metres: `(shape, width_m, length_m)`. The
+    /// program must have passed `validate`.
+    pub fn asset_shape(&self, spec: &AssetSpec) -> (crate::shape::Shape, f64, f64) {
+        use crate::shape::Shape;
+        match &spec.footprint {
+            FootprintInput::Rectangle => (
+                Shape::Rectangle,
+                self.to_metres(spec.width),
+                self.to_metres(spec.length),
+            ),
+            FootprintInput::Circle => {
+                let diameter = self.to_metres(spec.width);
+                (Shape::Circle, diameter, diameter)
+            }
+            FootprintInput::Polygon(vertices) => {
+                let in_metres: Vec<[f64; 2]> = vertices
+                    .iter()
+                    .map(|&[x, y]| [self.to_metres(x), self.to_metres(y)])
+                    .collect();
+                // Invariant: `validate` accepted the polygon, so centring cannot fail;
+                // should it, the empty box makes the asset unplaceable, never invalid.
+                crate::shape::centred_polygon(&in_metres).unwrap_or((Shape::Rectangle, 0.0, 0.0))
+            }
         }
     }
 
@@ -476,6 +591,59 @@ mod tests {
         assert_eq!(minimal.units, Units::Metres);
         assert_eq!(minimal.assets[0].quantity, 1);
         assert_eq!(minimal.setback, 0.0);
+    }
+
+    #[test]
+    fn footprints_are_rectangles_circles_or_simple_polygons() {
+        let program = Program::from_json_str(
+            r#"{"units": "ft", "assets": [
+                {"name": "Tank", "type": "storage_tank", "width": 40, "footprint": "circle"},
+                {"name": "L", "type": "building", "footprint": [[0, 0], [30, 0], [30, 10], [10, 10], [10, 20], [0, 20]]}
+            ]}"#,
+        )
+        .unwrap();
+        let (shape, width, length) = program.asset_shape(&program.assets[0]);
+        assert_eq!(shape, crate::shape::Shape::Circle);
+        assert!((width - 12.192).abs() < 1e-9 && (length - 12.192).abs() < 1e-9);
+        let (shape, width, length) = program.asset_shape(&program.assets[1]);
+        assert_eq!(shape.kind(), "polygon");
+        assert!((width - 9.144).abs() < 1e-9 && (length - 6.096).abs() < 1e-9);
+        let again = Program::from_json_str(&serde_json::to_string(&program).unwrap()).unwrap();
+        assert_eq!(program, again);
+
+        let refused = |assets: &str| {
+            Program::from_json_str(&format!(r#"{{"assets": [{assets}]}}"#))
+                .unwrap_err()
+                .to_string()
+        };
+        let text =
+            refused(r#"{"name": "P", "type": "parking_lot", "width": 40, "footprint": "circle"}"#);
+        assert!(
+            text.contains("assets[0].footprint") && text.contains("rectangular"),
+            "{text}"
+        );
+        let text = refused(
+            r#"{"name": "T", "type": "storage_tank", "width": 40, "length": 30, "footprint": "circle"}"#,
+        );
+        assert!(text.contains("assets[0].length"), "{text}");
+        let text = refused(
+            r#"{"name": "B", "type": "building", "footprint": [[0, 0], [10, 10], [10, 0], [0, 10]]}"#,
+        );
+        assert!(
+            text.contains("assets[0].footprint") && text.contains("simple"),
+            "{text}"
+        );
+        let text = refused(
+            r#"{"name": "B", "type": "building", "width": 5, "footprint": [[0, 0], [10, 0], [0, 10]]}"#,
+        );
+        assert!(text.contains("omit width and length"), "{text}");
+        let text = refused(
+            r#"{"name": "B", "type": "building", "width": 5, "length": 5, "footprint": "hexagon"}"#,
+        );
+        assert!(
+            text.contains("expected \"rectangle\", \"circle\""),
+            "{text}"
+        );
     }
 
     #[test]

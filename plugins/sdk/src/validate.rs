@@ -25,7 +25,7 @@ pub enum Rule {
     UnknownAsset,
     /// The same asset id is placed twice.
     DuplicateAsset,
-    /// Name, type or size differ from the problem's asset.
+    /// Name, type, size or outline differ from the problem's asset.
     AssetMismatch,
     /// The rotation is not one the asset allows.
     RotationNotAllowed,
@@ -184,6 +184,13 @@ fn check_matches_spec(i: usize, a: &PlacedAsset, spec: &ProblemAsset, out: &mut 
         problems.push(format!(
             "size {} × {} m (expected {} × {} m)",
             a.width_m, a.length_m, spec.width_m, spec.length_m
+        ));
+    }
+    if a.shape != spec.shape {
+        problems.push(format!(
+            "outline {} (expected {})",
+            a.shape.kind(),
+            spec.shape.kind()
         ));
     }
     if !problems.is_empty() {
@@ -524,7 +531,9 @@ fn check_reachable(
         );
     for &i in geometric {
         let a = &layout.assets[i];
-        let fp = a.footprint();
+        // Access is to the asset's lot, its `width × length` box: a drive that ends at
+        // the box serves a round tank or an L-shaped building inside it.
+        let fp = a.bounding_box();
         let by_entrance = problem.entrances_m.iter().any(|e| {
             Euclidean.distance(&geo::Point::new(e[0], e[1]), &fp)
                 <= problem.roads.access_width_m / 2.0 + gap + TOLERANCE_M
@@ -568,6 +577,7 @@ mod tests {
             width_m: spec.width_m,
             length_m: spec.length_m,
             rotation_deg,
+            shape: Default::default(),
         }
     }
 
@@ -799,6 +809,7 @@ mod tests {
                 width_m: 10.0,
                 length_m: 20.0,
                 rotations: Rotations::QuarterTurns,
+                shape: Default::default(),
             })
             .collect();
         let layout = Layout {

@@ -6,7 +6,7 @@
 use entmoot_entities::{jobs, layouts, sites};
 use entmoot_plugin_sdk::geo::Coord;
 use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
-use entmoot_plugin_sdk::prepare::prepare_problem;
+use entmoot_plugin_sdk::prepare::prepare_problem_with_terrain;
 use entmoot_plugin_sdk::validate::{Violation, validate_layout};
 use entmoot_plugin_sdk::{Layout, PlacedAsset, Problem, Program};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::domain::caller::Caller;
 use crate::domain::layout_storage::{LayoutToStore, StoreLayoutError, insert_layout};
 use crate::domain::sites::{SiteError, load_site};
+use crate::domain::terrain::{SiteTerrainError, site_dem};
 
 /// A stored layout with the problem it solves (re-prepared from its job's site and
 /// program), as exports and edit checks need it.
@@ -35,6 +36,8 @@ pub enum StoredLayoutError {
     Unreadable(String),
     #[error(transparent)]
     Site(#[from] SiteError),
+    #[error(transparent)]
+    Terrain(#[from] SiteTerrainError),
     #[error("reading the layout failed")]
     Database(#[from] DbErr),
 }
@@ -42,6 +45,7 @@ pub enum StoredLayoutError {
 /// Loads a layout of the caller's organization with its problem.
 pub async fn load_stored_layout(
     database: &DatabaseConnection,
+    storage: &opendal::Operator,
     caller: &Caller,
     layout_id: Uuid,
 ) -> Result<StoredLayout, StoredLayoutError> {
@@ -58,9 +62,12 @@ pub async fn load_stored_layout(
     let (site_row, site) = load_site(database, caller.organization_id, row.site_id).await?;
     let program: Program = serde_json::from_value(job.program.clone())
         .map_err(|error| StoredLayoutError::Unreadable(format!("the job's program: {error}")))?;
-    let problem = prepare_problem(&site, &program).map_err(|error| {
-        StoredLayoutError::Unreadable(format!("preparing the problem: {error}"))
-    })?;
+    // The site's terrain, so that edits are judged like the job judged its layouts.
+    let terrain = site_dem(database, storage, &site_row).await?;
+    let problem =
+        prepare_problem_with_terrain(&site, &program, terrain.as_ref()).map_err(|error| {
+            StoredLayoutError::Unreadable(format!("preparing the problem: {error}"))
+        })?;
     let layout: Layout = serde_json::from_value(row.layout.clone())
         .map_err(|error| StoredLayoutError::Unreadable(format!("the stored layout: {error}")))?;
     let metrics: Metrics = serde_json::from_value(row.metrics.clone())
@@ -218,6 +225,7 @@ pub fn apply_edits(
                     width_m: spec.width_m,
                     length_m: spec.length_m,
                     rotation_deg: rotation_deg.rem_euclid(360.0),
+                    shape: spec.shape.clone(),
                 });
             }
         }
@@ -256,20 +264,17 @@ fn describe_violations(violations: &[Violation]) -> String {
         .join("; ")
 }
 
-/// Applies `edits` to a stored layout and, when the validator finds no violation,
-/// stores the result as a new layout of the same job and site that points at the one
-/// it was edited from. It becomes the site's latest layout and can seed a new job.
+/// Applies `edits` to a stored layout (loaded with `load_stored_layout`, so that an
+/// outsider got NOT_FOUND before anything else) and, when the validator finds no
+/// violation, stores the result as a new layout of the same job and site that points at
+/// the one it was edited from. It becomes the site's latest layout and can seed a job.
 pub async fn save_layout_edits(
     database: &DatabaseConnection,
     caller: &Caller,
-    layout_id: Uuid,
+    stored: &StoredLayout,
     edits: &[LayoutEdit],
 ) -> Result<layouts::Model, SaveLayoutEditsError> {
-    // Read before the role check: an outsider gets NOT_FOUND, like for every read.
-    let stored = load_stored_layout(database, caller, layout_id)
-        .await
-        .map_err(LayoutEditError::Layout)?;
-    if !caller.can_write() {
+    if !caller.can_write() || caller.organization_id != stored.row.organization_id {
         return Err(SaveLayoutEditsError::Forbidden);
     }
     let checked = apply_edits(&stored.problem, &stored.layout, edits)?;

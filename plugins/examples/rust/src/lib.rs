@@ -376,6 +376,7 @@ impl<'a> Rows<'a> {
             width_m: w,
             length_m: l,
             rotation_deg: 0.0,
+            shape: Default::default(),
         });
     }
 }

@@ -80,6 +80,7 @@ impl Strategy for Misbehaving {
                         width_m: a.width_m,
                         length_m: a.length_m,
                         rotation_deg: 0.0,
+                        shape: Default::default(),
                     })
                     .collect();
                 Ok(vec![Layout {

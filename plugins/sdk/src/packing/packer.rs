@@ -173,6 +173,7 @@ impl Pass<'_> {
                 width_m: asset.width_m,
                 length_m: asset.length_m,
                 rotation_deg: normalize_deg(self.frame.angle_deg + local_rot),
+                shape: asset.shape.clone(),
             });
             footprint += area;
         }

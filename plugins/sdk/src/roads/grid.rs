@@ -80,10 +80,13 @@ impl<'a> Grid<'a> {
 
         let (bmin, bmax) = bbox(&boundary)?;
         let step = ((bmax[0] - bmin[0]).max(bmax[1] - bmin[1]) / BACKGROUND_LINES).clamp(1.5, 10.0);
+        // Roads keep off each asset's whole box, not only its outline: the grid's
+        // guarantee that no edge cuts a grown footprint holds for rectangles, and the
+        // box is the asset's lot (a round tank's or an L's corners are not for roads).
         let local_footprints: Vec<Polygon<f64>> = assets
             .iter()
             .map(|a| {
-                let fp = a.footprint();
+                let fp = a.bounding_box();
                 Polygon::new(
                     fp.exterior().coords().map(|c| frame.to_local(*c)).collect(),
                     vec![],
@@ -92,7 +95,7 @@ impl<'a> Grid<'a> {
             .collect();
         let boxes: Vec<([f64; 2], [f64; 2])> = assets
             .iter()
-            .map(|a| frame.local_box(&a.footprint()))
+            .map(|a| frame.local_box(&a.bounding_box()))
             .collect();
         let entrances: Vec<Coord<f64>> = problem
             .entrances_m

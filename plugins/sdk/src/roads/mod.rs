@@ -21,7 +21,7 @@
 //!     assets: vec![PlacedAsset {
 //!         asset_id: a.asset_id.clone(), name: a.name.clone(), asset_type: a.asset_type,
 //!         center: [637_900.0, 4_357_000.0], width_m: a.width_m, length_m: a.length_m,
-//!         rotation_deg: 0.0,
+//!         rotation_deg: 0.0, shape: Default::default(),
 //!     }],
 //!     roads: vec![],
 //! };

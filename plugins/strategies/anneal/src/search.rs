@@ -320,6 +320,7 @@ fn random_insertion(
             width_m: spec.width_m,
             length_m: spec.length_m,
             rotation_deg: normalize_deg(frame.angle_deg + rot),
+            shape: spec.shape.clone(),
         });
         footprint += spec.area_m2();
     }

@@ -1,4 +1,5 @@
-//! Property tests: random concave parcels with holes and exclusions, random programs, random
+//! Property tests: random concave parcels with holes and exclusions, random programs (round
+//! tanks and ponds, L-shaped buildings and yards, rectangles), random
 //! seeds — every layout the strategy returns passes the validator (it has roads reaching every
 //! placed asset, and nothing overlaps, crowds or leaves the buildable area). A failing case
 //! prints its seed so it can be replayed.
@@ -6,7 +7,9 @@
 
 use entmoot_plugin_sdk::geo::{Coord, LineString, MultiPolygon, Polygon};
 use entmoot_plugin_sdk::prepare::prepare_problem;
-use entmoot_plugin_sdk::program::{AssetSpec, AssetType, Program, Rotations, Units};
+use entmoot_plugin_sdk::program::{
+    AssetSpec, AssetType, FootprintInput, Program, Rotations, Units,
+};
 use entmoot_plugin_sdk::site::{Exclusion, Site};
 use entmoot_plugin_sdk::{RunContext, RunRequest, Strategy, validate_layout};
 use entmoot_strategy_anneal::AnnealStrategy;
@@ -90,13 +93,38 @@ fn random_program(rng: &mut Rng) -> Program {
         entrance: None,
         exclusions: Vec::new(),
         assets: (0..1 + rng.below(3))
-            .map(|k| AssetSpec {
-                name: format!("asset {k}"),
-                asset_type: types[rng.below(types.len())],
-                width: 8.0 + 30.0 * rng.unit(),
-                length: 8.0 + 40.0 * rng.unit(),
-                quantity: 1 + rng.below(12) as u32,
-                rotations: rotations[rng.below(rotations.len())],
+            .map(|k| {
+                let asset_type = types[rng.below(types.len())];
+                let width = 8.0 + 30.0 * rng.unit();
+                let length = 8.0 + 40.0 * rng.unit();
+                // Round tanks and ponds, L-shaped buildings and yards, rectangles.
+                let (width, length, footprint) = match (asset_type, rng.below(2)) {
+                    (AssetType::StorageTank | AssetType::Pond, 0) => {
+                        (width, 0.0, FootprintInput::Circle)
+                    }
+                    (AssetType::Building | AssetType::EquipmentYard, 0) => (
+                        0.0,
+                        0.0,
+                        FootprintInput::Polygon(vec![
+                            [0.0, 0.0],
+                            [width, 0.0],
+                            [width, length / 3.0],
+                            [width / 3.0, length / 3.0],
+                            [width / 3.0, length],
+                            [0.0, length],
+                        ]),
+                    ),
+                    _ => (width, length, FootprintInput::Rectangle),
+                };
+                AssetSpec {
+                    name: format!("asset {k}"),
+                    asset_type,
+                    width,
+                    length,
+                    quantity: 1 + rng.below(12) as u32,
+                    rotations: rotations[rng.below(rotations.len())],
+                    footprint,
+                }
             })
             .collect(),
         costs: None,

@@ -241,3 +241,53 @@ fn large_ranch_200_mixed_assets_zero_violations_within_a_minute() {
     assert_eq!(layout.assets.len(), 200);
     assert!(elapsed.as_secs_f64() < 60.0, "{elapsed:?}");
 }
+
+#[test]
+fn round_tanks_and_an_l_shaped_building_are_placed_as_their_outlines() {
+    let program = entmoot_plugin_sdk::Program::from_json_str(
+        r#"{
+            "units": "ft", "setback": 20, "min_spacing": 10,
+            "assets": [
+                {"name": "Tank", "type": "storage_tank", "width": 40, "footprint": "circle", "quantity": 4},
+                {"name": "Shop", "type": "building",
+                 "footprint": [[0, 0], [120, 0], [120, 40], [40, 40], [40, 100], [0, 100]], "quantity": 2},
+                {"name": "Barn", "type": "building", "width": 60, "length": 80}
+            ]
+        }"#,
+    )
+    .unwrap();
+    let problem = prepare_problem(&rural_demo_site(), &program).unwrap();
+    let tank = problem.asset("storage_tank-1").unwrap();
+    assert_eq!(tank.shape, entmoot_plugin_sdk::shape::Shape::Circle);
+    // The L is 120 × 100 ft with 40 ft arms: 120·40 + 40·60 ft², not its box.
+    let shop = problem.asset("building-1").unwrap();
+    let l_area_ft2: f64 = 120.0 * 40.0 + 40.0 * 60.0;
+    assert!((shop.area_m2() - l_area_ft2 * 0.3048 * 0.3048).abs() < 1e-6);
+    let layouts = solve(&problem, &RunRequest::default());
+    let best = &layouts[0];
+    assert_eq!(
+        best.assets.len(),
+        7,
+        "{:?}",
+        layout_metrics(&problem, best).unplaced_asset_ids
+    );
+    assert_eq!(validate_layout(&problem, best), vec![]);
+    for asset in &best.assets {
+        let vertices = asset.footprint().exterior().coords().count() - 1;
+        let expected = match asset.asset_type {
+            entmoot_plugin_sdk::program::AssetType::StorageTank => 32,
+            _ if asset.name == "Shop" => 6,
+            _ => 4,
+        };
+        assert_eq!(vertices, expected, "{}", asset.asset_id);
+    }
+    // The metrics count the outlines: four circles of 20 ft radius are less than their
+    // boxes.
+    let metrics = layout_metrics(&problem, best);
+    let boxes_m2: f64 = best.assets.iter().map(|a| a.width_m * a.length_m).sum();
+    assert!(
+        metrics.footprint_m2 < boxes_m2 - 1.0,
+        "{} vs {boxes_m2}",
+        metrics.footprint_m2
+    );
+}

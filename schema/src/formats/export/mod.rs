@@ -592,6 +592,7 @@ pub(crate) mod test_support {
                 width_m: spec.width_m,
                 length_m: spec.length_m,
                 rotation_deg: 0.0,
+                shape: Default::default(),
             }
         };
         let layout = Layout {
