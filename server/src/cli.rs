@@ -258,6 +258,10 @@ pub struct SolveArgs {
     /// The program: JSON (see DESIGN.md).
     #[arg(long, value_name = "FILE")]
     pub program: PathBuf,
+    /// A GeoTIFF DEM of the site: steep ground is excluded, road grades are checked
+    /// and earthwork is measured (reported as unknown without one).
+    #[arg(long, value_name = "FILE.tif")]
+    pub terrain: Option<PathBuf>,
     /// Strategy name; the best built-in strategy when omitted.
     #[arg(long)]
     pub strategy: Option<String>,

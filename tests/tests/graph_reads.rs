@@ -227,7 +227,7 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
     // job's inputs.
     let detail = ok(server
         .graphql(
-            "query($id: ID!) { job(id: $id) { program objectiveWeights alternatives site { boundary setbackMetres entrances } layouts { cost objectives roads violations { rule } } } }",
+            "query($id: ID!) { job(id: $id) { program objectiveWeights alternatives site { boundary setbackMetres entrances exclusionZones { kind } } layouts { cost objectives roads violations { rule } } } }",
             json!({"id": first_job}),
         )
         .await
@@ -238,6 +238,7 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
     assert!(job["program"]["assets"].is_array(), "{job}");
     let boundary_type = job["site"]["boundary"]["type"].as_str().unwrap();
     assert!(matches!(boundary_type, "Polygon" | "MultiPolygon"), "{job}");
+    assert_eq!(job["site"]["exclusionZones"], json!([]));
     let layout = &job["layouts"][0];
     assert!(layout["cost"]["total"].as_f64().unwrap() > 0.0, "{layout}");
     let weighted = layout["objectives"]["weighted"].as_f64().unwrap();
@@ -250,4 +251,33 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
             .all(|road| road["geometry"]["type"] == "LineString")
     );
     assert_eq!(layout["violations"], json!([]));
+
+    // A site's exclusion zones come back as given.
+    let bbox = ok(server
+        .graphql(
+            "query($id: ID!) { node(id: $id) { ... on Site { bbox } } }",
+            json!({"id": site}),
+        )
+        .await
+        .expect("bbox"))["node"]["bbox"]
+        .clone();
+    let (x, y) = (
+        (bbox[0].as_f64().unwrap() + bbox[2].as_f64().unwrap()) / 2.0,
+        (bbox[1].as_f64().unwrap() + bbox[3].as_f64().unwrap()) / 2.0,
+    );
+    let marsh = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.0005, y], [x + 0.0005, y + 0.0005], [x, y + 0.0005], [x, y]]]});
+    let created = ok(server
+        .graphql(
+            "mutation($input: CreateSiteInput!) { createSite(input: $input) { exclusionZones { kind bufferM name geometry } } }",
+            json!({"input": {"projectId": project, "name": "With marsh", "boundary": rural_demo_boundary(),
+                             "exclusions": [{"kind": "wetland", "bufferM": 5.0, "name": "Marsh", "geometry": marsh}]}}),
+        )
+        .await
+        .expect("createSite"));
+    let zones = &created["createSite"]["exclusionZones"];
+    assert_eq!(zones.as_array().unwrap().len(), 1, "{created}");
+    assert_eq!(zones[0]["kind"], "wetland");
+    assert_eq!(zones[0]["bufferM"], 5.0);
+    assert_eq!(zones[0]["name"], "Marsh");
+    assert_eq!(zones[0]["geometry"]["type"], "Polygon");
 }

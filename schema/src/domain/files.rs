@@ -490,13 +490,14 @@ pub async fn export_stored_layout(
         problem,
         layout,
         metrics,
-    } = load_stored_layout(database, caller, layout_id)
+    } = load_stored_layout(database, storage, caller, layout_id)
         .await
         .map_err(|error| match error {
             StoredLayoutError::NotFound => FileError::LayoutNotFound,
             StoredLayoutError::Site(error) => FileError::Site(error),
             StoredLayoutError::Database(error) => FileError::Database(error),
             StoredLayoutError::Unreadable(reason) => FileError::Layout(reason),
+            StoredLayoutError::Terrain(error) => FileError::Layout(error.to_string()),
         })?;
     let title = format!(
         "{} - layout {} of job {}",

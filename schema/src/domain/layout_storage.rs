@@ -54,7 +54,10 @@ pub async fn insert_layout(
         placed_count: Set(to_store.metrics.placed as i32),
         metrics: Set(serde_json::to_value(to_store.metrics)?),
         cost: Set(serde_json::Value::Null),
-        earthwork: Set(json!({"status": "unknown", "reason": "no terrain (DEM) was given"})),
+        earthwork: Set(match &to_store.metrics.earthwork {
+            Some(measured) => serde_json::to_value(measured)?,
+            None => json!({"status": "unknown", "reason": "no terrain (DEM) was given"}),
+        }),
         layout: Set(serde_json::to_value(to_store.layout)?),
         geojson: Set(to_store.geojson),
         edited_from_id: Set(to_store.edited_from_id),

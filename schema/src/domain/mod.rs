@@ -22,3 +22,4 @@ pub mod secrets;
 pub mod sites;
 pub mod solve;
 pub mod strategies;
+pub mod terrain;

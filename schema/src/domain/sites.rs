@@ -141,12 +141,31 @@ pub async fn find_site(
         .await
 }
 
-/// A site's boundary as an RFC 7946 geometry (WGS84).
-pub fn boundary_geojson(model: &sites::Model) -> Result<serde_json::Value, GeometryStorageError> {
-    let geometry = decode_geometry(&model.boundary_wkb)?;
+/// A site's exclusion zones, oldest first.
+pub async fn exclusion_zones_of_site(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    site_id: Uuid,
+) -> Result<Vec<exclusion_zones::Model>, DbErr> {
+    exclusion_zones::Entity::find()
+        .filter(exclusion_zones::Column::OrganizationId.eq(organization_id))
+        .filter(exclusion_zones::Column::SiteId.eq(site_id))
+        .order_by_asc(exclusion_zones::Column::CreatedAt)
+        .all(database)
+        .await
+}
+
+/// A stored geometry (WKB) as an RFC 7946 geometry (WGS84).
+pub fn wkb_to_geojson(wkb: &[u8]) -> Result<serde_json::Value, GeometryStorageError> {
+    let geometry = decode_geometry(wkb)?;
     let value = geojson::GeometryValue::from(&geometry);
     serde_json::to_value(geojson::Geometry::new(value))
         .map_err(|error| GeometryStorageError::Decode(error.to_string()))
+}
+
+/// A site's boundary as an RFC 7946 geometry (WGS84).
+pub fn boundary_geojson(model: &sites::Model) -> Result<serde_json::Value, GeometryStorageError> {
+    wkb_to_geojson(&model.boundary_wkb)
 }
 
 pub async fn load_site(

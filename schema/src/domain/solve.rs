@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use entmoot_plugin_host::{HostError, PluginRegistry, StrategyInfo, run_strategy};
 use entmoot_plugin_sdk::geojson::FeatureCollection;
+use entmoot_plugin_sdk::geotiff::Dem;
 use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
 use entmoot_plugin_sdk::pinned::{MergeError, merge_with_pinned, problem_around_pinned};
-use entmoot_plugin_sdk::prepare::{PrepareError, prepare_problem};
+use entmoot_plugin_sdk::prepare::{PrepareError, prepare_problem_with_terrain};
 use entmoot_plugin_sdk::{
     Layout, PlacedAsset, Problem, Program, Progress, RunRequest, Site, Violation, validate_layout,
 };
@@ -28,6 +29,8 @@ pub struct SolveRequest {
     /// Assets (in metres) to leave where they are: the strategy places the rest of the
     /// program around them (`entmoot_plugin_sdk::pinned`). Empty for a fresh layout.
     pub pinned: Vec<PlacedAsset>,
+    /// The site's DEM: steep ground is excluded, road grades checked, earthwork measured.
+    pub terrain: Option<Dem>,
 }
 
 /// One returned alternative with everything measured about it.
@@ -175,7 +178,8 @@ pub fn solve_with(
     cancel: &AtomicBool,
 ) -> Result<SolveOutcome, SolveError> {
     let started = Instant::now();
-    let problem = prepare_problem(&request.site, &request.program)?;
+    let problem =
+        prepare_problem_with_terrain(&request.site, &request.program, request.terrain.as_ref())?;
     check_pinned(&problem, &request.pinned)?;
     let strategy_problem = if request.pinned.is_empty() {
         None

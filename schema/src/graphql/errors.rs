@@ -251,6 +251,23 @@ impl IntoGraphqlError for crate::domain::accounts::AccountError {
     }
 }
 
+impl IntoGraphqlError for crate::domain::terrain::SiteTerrainError {
+    fn into_graphql_error(self) -> Error {
+        use crate::domain::terrain::SiteTerrainError;
+        match self {
+            SiteTerrainError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            SiteTerrainError::SiteNotFound | SiteTerrainError::FileNotFound => {
+                coded_error(ErrorCode::NotFound, self.to_string())
+            }
+            SiteTerrainError::NotTerrain(_) | SiteTerrainError::OtherProject => {
+                coded_error(ErrorCode::BadUserInput, self.to_string())
+            }
+            SiteTerrainError::Database(ref error) => internal_error(error),
+            SiteTerrainError::Storage(_) | SiteTerrainError::Unreadable(_) => internal_error(&self),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

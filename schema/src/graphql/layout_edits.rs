@@ -188,7 +188,7 @@ impl LayoutEditQueries {
             decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
         // The layout, of the caller's organization, first: an outsider learns nothing
         // from edit errors.
-        let stored = load_stored_layout(&app(ctx).database, caller, layout_id)
+        let stored = load_stored_layout(&app(ctx).database, &app(ctx).storage, caller, layout_id)
             .await
             .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
         let edits = edits_of(edits)?;
@@ -223,8 +223,16 @@ impl LayoutEditMutations {
         let caller = caller(ctx)?;
         let layout_id =
             decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
+        // The layout first (an outsider gets NOT_FOUND), then the role, then the edits:
+        // nobody learns anything from input errors about what is not theirs.
+        let stored = load_stored_layout(&app(ctx).database, &app(ctx).storage, caller, layout_id)
+            .await
+            .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
+        if !caller.can_write() {
+            return Err(SaveLayoutEditsError::Forbidden.into_graphql_error());
+        }
         let edits = edits_of(edits)?;
-        save_layout_edits(&app(ctx).database, caller, layout_id, &edits)
+        save_layout_edits(&app(ctx).database, caller, &stored, &edits)
             .await
             .map(crate::graphql::types::LayoutNode)
             .map_err(IntoGraphqlError::into_graphql_error)

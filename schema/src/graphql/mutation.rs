@@ -316,6 +316,30 @@ impl SiteAndJobMutations {
             .map_err(IntoGraphqlError::into_graphql_error)
     }
 
+    /// Links a terrain upload (`uploadTerrain`, a GeoTIFF DEM of the same project) to a
+    /// site, or unlinks it with a null `fileId`. Jobs, edit checks and exports of the
+    /// site then exclude ground steeper than the program's slope limit, check road
+    /// grades and measure earthwork. The file is kept until deleted.
+    async fn set_site_terrain(
+        &self,
+        ctx: &Context<'_>,
+        site_id: ID,
+        file_id: Option<ID>,
+    ) -> Result<SiteNode> {
+        let caller = caller(ctx)?;
+        let site_id =
+            decode_typed_id(&site_id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
+        let file_id = file_id
+            .as_ref()
+            .map(|id| decode_typed_id(id, "File"))
+            .transpose()
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        crate::domain::terrain::set_site_terrain(&app(ctx).database, caller, site_id, file_id)
+            .await
+            .map(SiteNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
     /// Stops a job: a queued job ends at once, a running one within a second.
     async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
         let caller = caller(ctx)?;
@@ -339,6 +363,10 @@ impl SiteAndJobMutations {
     /// Queues an optimization job; follow it with `job(id)`.
     async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
         let caller = caller(ctx)?;
+        // The role before the input: a viewer learns nothing from input errors.
+        if !caller.can_write() {
+            return Err(jobs::SubmitJobError::Forbidden.into_graphql_error());
+        }
         let request = jobs::JobRequest::try_from(input)?;
         let new_job = NewJob::try_from(request).map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::submit_job(app(ctx), caller, new_job)

@@ -185,6 +185,51 @@ impl SiteNode {
             .map(GeoJson)
             .map_err(|error| internal(&error))
     }
+    /// Areas that must stay free (each grown by its buffer), oldest first.
+    async fn exclusion_zones(&self, ctx: &Context<'_>) -> Result<Vec<ExclusionZoneView>> {
+        let zones = crate::domain::sites::exclusion_zones_of_site(
+            &crate::graphql::query::app(ctx).database,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await
+        .map_err(crate::graphql::errors::database_error)?;
+        zones
+            .into_iter()
+            .map(|zone| {
+                Ok(ExclusionZoneView {
+                    geometry: GeoJson(
+                        crate::domain::sites::wkb_to_geojson(&zone.wkb)
+                            .map_err(|error| internal(&error))?,
+                    ),
+                    kind: zone.kind,
+                    buffer_m: zone.buffer_m,
+                    name: zone.name,
+                })
+            })
+            .collect()
+    }
+    /// The terrain (GeoTIFF DEM) linked with `setSiteTerrain`, if any.
+    async fn terrain_file(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::files::FileNode>> {
+        let Some(file_id) = self.0.terrain_file_id else {
+            return Ok(None);
+        };
+        let caller = crate::graphql::query::caller(ctx)?;
+        match crate::domain::files::find_file(
+            &crate::graphql::query::app(ctx).database,
+            caller,
+            file_id,
+        )
+        .await
+        {
+            Ok(file) => Ok(Some(crate::graphql::files::FileNode(file))),
+            Err(crate::domain::files::FileError::NotFound) => Ok(None),
+            Err(error) => Err(error.into_graphql_error()),
+        }
+    }
     /// Setback from the boundary in metres.
     async fn setback_metres(&self) -> f64 {
         self.0.setback_m
@@ -279,6 +324,19 @@ impl SiteNode {
             geometry: GeoJson(area.geometry),
         })
     }
+}
+
+/// An area of a site that must stay free.
+#[derive(SimpleObject)]
+#[graphql(name = "ExclusionZone")]
+pub struct ExclusionZoneView {
+    /// wetland, easement, floodplain, utility, steep_slope, existing_structure or custom.
+    pub kind: String,
+    /// Metres kept free around the zone.
+    pub buffer_m: f64,
+    pub name: Option<String>,
+    /// The zone itself (WGS84), without its buffer.
+    pub geometry: GeoJson,
 }
 
 /// A site's buildable area.

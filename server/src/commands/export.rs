@@ -125,6 +125,7 @@ async fn solve_document(
         time_limit: Some(settings.optimization_timeout.min(Duration::from_secs(600))),
         alternatives: 1,
         pinned: Vec::new(),
+        terrain: None,
     };
     let registry = runtime::discover_plugins(settings);
     let outcome = tokio::task::spawn_blocking(move || {

@@ -37,6 +37,17 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
     if args.alternatives == 0 {
         bail!("--alternatives 0: must be at least 1");
     }
+    let terrain = match &args.terrain {
+        None => None,
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("--terrain {}", path.display()))?;
+            Some(
+                entmoot_plugin_sdk::geotiff::Dem::from_geotiff(&bytes)
+                    .with_context(|| format!("--terrain {}", path.display()))?,
+            )
+        }
+    };
     let request = SolveRequest {
         site: imported.site,
         program,
@@ -50,6 +61,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
         ),
         alternatives: args.alternatives,
         pinned: Vec::new(),
+        terrain,
     };
     let registry = runtime::discover_plugins(&settings);
     let outcome = tokio::task::spawn_blocking(move || {

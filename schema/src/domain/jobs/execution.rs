@@ -26,6 +26,7 @@ use crate::domain::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, publish
 use crate::domain::layout_storage::{LayoutToStore, StoreLayoutError, insert_layout};
 use crate::domain::sites::load_site;
 use crate::domain::solve::{SolveError, SolveOutcome, SolveRequest, choose_strategy, solve_with};
+use crate::domain::terrain::{SiteTerrainError, site_dem};
 
 /// How a worker runs jobs.
 #[derive(Debug, Clone)]
@@ -516,9 +517,15 @@ async fn run_with_lease(
     settings: &ExecutionSettings,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<SolveOutcome, RunFailure> {
-    let (_, site) = load_site(&app.database, job.organization_id, job.site_id)
+    let (site_row, site) = load_site(&app.database, job.organization_id, job.site_id)
         .await
         .map_err(|error| RunFailure::Transient(format!("loading the site failed: {error}")))?;
+    let terrain = site_dem(&app.database, &app.storage, &site_row)
+        .await
+        .map_err(|error| match error {
+            SiteTerrainError::Unreadable(_) => RunFailure::Permanent(error.to_string()),
+            other => RunFailure::Transient(other.to_string()),
+        })?;
     let program: Program = serde_json::from_value(job.program.clone()).map_err(|error| {
         RunFailure::Permanent(format!("the stored program is unreadable: {error}"))
     })?;
@@ -542,6 +549,7 @@ async fn run_with_lease(
         time_limit: Some(limit),
         alternatives: job.alternatives.max(1) as u32,
         pinned,
+        terrain,
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let cancel_for_solver = cancel.clone();

@@ -197,6 +197,7 @@ async fn resolve_program(
         Some(seed) => {
             let stored = crate::domain::layout_edits::load_stored_layout(
                 &app.database,
+                &app.storage,
                 caller,
                 seed.layout_id,
             )

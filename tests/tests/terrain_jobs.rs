@@ -1,0 +1,231 @@
+//! Terrain through the API: a GeoTIFF DEM generated here (a flat west, a 30 % climb in
+//! the east) is uploaded, linked to a site with `setSiteTerrain`, and the site's next
+//! job keeps its buildings off the steep ground and reports measured earthwork, where
+//! the same job without terrain reports earthwork as unknown.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
+use entmoot_plugin_sdk::geo::BoundingRect;
+use entmoot_plugin_sdk::geotiff::{Dem, DemCrs};
+use entmoot_plugin_sdk::prepare::prepare_problem;
+use entmoot_tests::{
+    MULTIPART_CONTENT_TYPE, TestServer, asset_centres, create_project, create_site, embedded_env,
+    graphql_multipart_body, json_fixture, rural_demo_boundary,
+};
+use serde_json::{Value, json};
+
+/// Where the climb starts, in metres east of the parcel's western edge.
+const RAMP_STARTS_M: f64 = 215.0;
+
+/// A 5 m UTM (zone 13) DEM over the rural demo parcel: flat west of the ramp, rising
+/// 30 % east of it. Also returns the parcel's western edge in UTM metres.
+fn dem_over_rural_demo() -> (Vec<u8>, f64) {
+    let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(1)).unwrap();
+    let bounds = problem.boundary_m.bounding_rect().unwrap();
+    let pixel = 5.0;
+    let origin = [bounds.min().x - 50.0, bounds.max().y + 50.0];
+    let width = ((bounds.width() + 100.0) / pixel).ceil() as usize;
+    let height = ((bounds.height() + 100.0) / pixel).ceil() as usize;
+    let mut values = Vec::with_capacity(width * height);
+    for _row in 0..height {
+        for col in 0..width {
+            let x = origin[0] + (col as f64 + 0.5) * pixel - bounds.min().x;
+            values.push(
+                1500.0
+                    + if x < RAMP_STARTS_M {
+                        0.0
+                    } else {
+                        0.3 * (x - RAMP_STARTS_M)
+                    },
+            );
+        }
+    }
+    let dem = Dem {
+        width,
+        height,
+        values,
+        crs: DemCrs::Utm {
+            zone: 13,
+            south: false,
+        },
+        origin,
+        pixel: [pixel, pixel],
+    };
+    (dem.to_geotiff().unwrap(), bounds.min().x)
+}
+
+async fn upload(
+    server: &TestServer,
+    mutation: &str,
+    project: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Value {
+    server
+        .client
+        .post(format!("{}/graphql", server.base_url))
+        .header("Content-Type", MULTIPART_CONTENT_TYPE)
+        .header("Apollo-Require-Preflight", "true")
+        .body(graphql_multipart_body(
+            mutation,
+            json!({"projectId": project, "file": null}),
+            "file",
+            name,
+            bytes,
+        ))
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Runs the three-building program (roads may climb 35 %, so that the flat west stays
+/// reachable from the entrance in the east) and returns the best layout.
+async fn solve(server: &TestServer, site: &str) -> Value {
+    let mut program = json_fixture("programs/three_buildings_ft.json");
+    program["roads"] = json!({"max_grade_percent": 35});
+    let created = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "program": program, "seed": 7}}),
+        )
+        .await
+        .expect("createJob");
+    let job = created["data"]["createJob"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let body = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status error layouts { earthwork cost metrics geojson } } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job");
+        match body["data"]["job"]["status"].as_str() {
+            Some("succeeded") => return body["data"]["job"]["layouts"][0].clone(),
+            Some("failed") | Some("cancelled") => panic!("the job ended: {body}"),
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no result within 60 s: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_dem_keeps_buildings_off_steep_ground_and_measures_earthwork() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
+        .await
+        .expect("serve");
+    let project = create_project(&server, "Terrain").await;
+    let flat_site = create_site(&server, &project, "No terrain", rural_demo_boundary()).await;
+    let hilly_site = create_site(&server, &project, "With terrain", rural_demo_boundary()).await;
+
+    let (tif, west_edge_m) = dem_over_rural_demo();
+    let uploaded = upload(
+        &server,
+        "mutation($projectId: ID!, $file: Upload!) { uploadTerrain(projectId: $projectId, file: $file) { file { id kind expiresAt } } }",
+        &project,
+        "slope.tif",
+        &tif,
+    )
+    .await;
+    let terrain = uploaded["data"]["uploadTerrain"]["file"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{uploaded}"))
+        .to_owned();
+
+    // A parcel upload is not terrain.
+    let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
+    let parcel = upload(
+        &server,
+        "mutation($projectId: ID!, $file: Upload!) { uploadParcel(projectId: $projectId, file: $file) { file { id } } }",
+        &project,
+        "parcel.kml",
+        &kml,
+    )
+    .await;
+    let parcel = parcel["data"]["uploadParcel"]["file"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const LINK: &str = "mutation($site: ID!, $file: ID) { setSiteTerrain(siteId: $site, fileId: $file) { terrainFile { id kind expiresAt } } }";
+    let refused = server
+        .graphql(LINK, json!({"site": hilly_site, "file": parcel}))
+        .await
+        .expect("setSiteTerrain");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("not a terrain upload"),
+        "{refused}"
+    );
+
+    let linked = server
+        .graphql(LINK, json!({"site": hilly_site, "file": terrain}))
+        .await
+        .expect("setSiteTerrain");
+    let file = &linked["data"]["setSiteTerrain"]["terrainFile"];
+    assert_eq!(file["id"], terrain.as_str(), "{linked}");
+    assert_eq!(file["kind"], "terrain");
+    // Linked terrain is kept: it no longer expires like other uploads.
+    assert!(file["expiresAt"].is_null(), "{linked}");
+
+    let without = solve(&server, &flat_site).await;
+    assert_eq!(
+        without["earthwork"]["status"], "unknown",
+        "{}",
+        without["earthwork"]
+    );
+
+    let with = solve(&server, &hilly_site).await;
+    let earthwork = &with["earthwork"];
+    assert!(earthwork["cut_m3"].as_f64().is_some(), "{earthwork}");
+    assert!(earthwork["fill_yd3"].as_f64().is_some(), "{earthwork}");
+    assert_eq!(
+        with["metrics"]["earthwork_status"], "measured",
+        "{}",
+        with["metrics"]
+    );
+    // Every building stands west of the climb: the steep east was not buildable.
+    let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(1)).unwrap();
+    let projector = problem.projection.projector().unwrap();
+    let centres = asset_centres(&with["geojson"]);
+    assert_eq!(centres.len(), 3, "{}", with["geojson"]);
+    for (asset, [lon, lat]) in &centres {
+        let metres = projector
+            .to_metres(entmoot_plugin_sdk::geo::Coord { x: *lon, y: *lat })
+            .unwrap();
+        assert!(
+            metres.x - west_edge_m < RAMP_STARTS_M,
+            "{asset} stands {:.1} m east of the western edge, on the climb",
+            metres.x - west_edge_m
+        );
+    }
+    let flat_centres = asset_centres(&without["geojson"]);
+    assert_ne!(
+        format!("{flat_centres:?}"),
+        format!("{centres:?}"),
+        "the terrain did not change the layout"
+    );
+
+    // Unlinked again: no terrain.
+    let unlinked = server
+        .graphql(LINK, json!({"site": hilly_site, "file": null}))
+        .await
+        .expect("setSiteTerrain");
+    assert!(
+        unlinked["data"]["setSiteTerrain"]["terrainFile"].is_null(),
+        "{unlinked}"
+    );
+}
