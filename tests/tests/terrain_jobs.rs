@@ -229,3 +229,63 @@ async fn a_linked_dem_keeps_buildings_off_steep_ground_and_measures_earthwork() 
         "{unlinked}"
     );
 }
+
+#[test]
+fn entmoot_solve_takes_the_dem_with_terrain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tif, _) = dem_over_rural_demo();
+    std::fs::write(dir.path().join("slope.tif"), tif).expect("write DEM");
+    let mut program = json_fixture("programs/three_buildings_ft.json");
+    program["roads"] = json!({"max_grade_percent": 35});
+    std::fs::write(dir.path().join("program.json"), program.to_string()).expect("write program");
+    let site = entmoot_tests::fixture("rural_demo.kml");
+    let out = entmoot_tests::run_entmoot(
+        dir.path(),
+        &embedded_env(dir.path()),
+        &[
+            "solve",
+            "--site",
+            site.to_str().unwrap(),
+            "--program",
+            "program.json",
+            "--terrain",
+            "slope.tif",
+            "--out",
+            "layout.geojson",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(
+        summary["metrics"]["earthwork_status"], "measured",
+        "{summary}"
+    );
+    assert!(
+        summary["metrics"]["cost"]["earthwork"].as_f64().is_some(),
+        "{summary}"
+    );
+
+    // A file that is not a GeoTIFF is named in the error.
+    std::fs::write(dir.path().join("bad.tif"), b"not a tiff").expect("write");
+    let refused = entmoot_tests::run_entmoot(
+        dir.path(),
+        &embedded_env(dir.path()),
+        &[
+            "solve",
+            "--site",
+            site.to_str().unwrap(),
+            "--program",
+            "program.json",
+            "--terrain",
+            "bad.tif",
+            "--out",
+            "layout.geojson",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--terrain bad.tif"));
+}
