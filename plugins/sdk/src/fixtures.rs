@@ -60,11 +60,14 @@ pub fn rural_demo_program(buildings: u32) -> Program {
             quantity: buildings,
             rotations: Rotations::QuarterTurns,
             footprint: Default::default(),
+            priority: 0,
         }],
         costs: None,
         objectives: None,
         roads: None,
         max_slope_percent: None,
+        side_setbacks: Default::default(),
+        spacing_overrides: Vec::new(),
     }
 }
 

@@ -75,10 +75,12 @@ pub(crate) mod test_support {
                     length_m: 20.0,
                     rotations: Rotations::QuarterTurns,
                     shape: Default::default(),
+                    priority: 0,
                 })
                 .collect(),
             setback_m: 5.0,
             min_spacing_m: 3.0,
+            pair_spacings: Vec::new(),
             max_coverage: 0.4,
             boundary_area_m2: 10_000.0,
             buildable_area_m2: 8_100.0,

@@ -43,7 +43,7 @@ use crate::roads::connect_layout;
 use crate::validate::{Violation, validate_layout};
 
 /// The problem with `pinned` taken out of the assets to place and turned into
-/// exclusions grown by the minimum spacing, and the coverage limit lowered by their
+/// exclusions grown by the widest spacing they need, and the coverage limit lowered by their
 /// footprint, so that whatever the strategy places fits beside them.
 pub fn problem_around_pinned(problem: &Problem, pinned: &[PlacedAsset]) -> Problem {
     let pinned_ids: HashSet<&str> = pinned.iter().map(|asset| asset.asset_id.as_str()).collect();
@@ -57,15 +57,21 @@ pub fn problem_around_pinned(problem: &Problem, pinned: &[PlacedAsset]) -> Probl
         let footprint = MultiPolygon::new(vec![asset.footprint()]);
         pinned_footprint_m2 += footprint.unsigned_area();
         // Spacing is kept between footprints, so the zone is the footprint grown by it.
-        let keep_out = if problem.min_spacing_m > 0.0 {
-            footprint.buffer(problem.min_spacing_m)
+        // The widest spacing any asset of the program needs from this one.
+        let spacing = problem
+            .assets
+            .iter()
+            .map(|other| problem.spacing_between(asset.asset_type, other.asset_type))
+            .fold(problem.min_spacing_m, f64::max);
+        let keep_out = if spacing > 0.0 {
+            footprint.buffer(spacing)
         } else {
             footprint.clone()
         };
         buildable = buildable.difference(&keep_out);
         around.exclusions_m.push(ProblemExclusion {
             kind: ExclusionKind::ExistingStructure,
-            buffer_m: problem.min_spacing_m,
+            buffer_m: spacing,
             name: Some(asset.name.clone()),
             source: format!("pinned asset {}", asset.asset_id),
             geometry: Geometry::MultiPolygon(footprint),

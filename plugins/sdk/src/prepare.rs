@@ -12,7 +12,7 @@ use crate::geometry::as_multipolygon;
 use crate::geotiff::Dem;
 use crate::objectives::ObjectiveWeights;
 use crate::problem::{Problem, ProblemAsset, ProblemExclusion};
-use crate::program::{FieldError, Program, ProgramError, join_errors};
+use crate::program::{FieldError, Program, ProgramError, Side, join_errors};
 use crate::projection::{Projection, ProjectionError};
 use crate::roads::RoadSettings;
 use crate::site::Site;
@@ -107,8 +107,19 @@ pub fn prepare_problem_with_terrain(
     }
 
     let setback_m = program.to_metres(program.setback);
-    let mut buildable = if setback_m > 0.0 {
-        drop_slivers(boundary_m.buffer(-setback_m))
+    let side_setbacks_m: Vec<(Side, f64)> = program
+        .side_setbacks
+        .iter()
+        .map(|(side, setback)| (*side, program.to_metres(*setback)))
+        .collect();
+    // The inset is the smallest setback everywhere, then each edge with a larger one
+    // of its own takes away everything closer to it than that.
+    let smallest = side_setbacks_m
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(setback_m, f64::min);
+    let mut buildable = if smallest > 0.0 {
+        drop_slivers(boundary_m.buffer(-smallest))
     } else {
         boundary_m.clone()
     };
@@ -119,9 +130,20 @@ pub fn prepare_problem_with_terrain(
     };
     if buildable.0.is_empty() {
         return Err(nothing_left(
-            format!("the setback of {setback_m:.2} m"),
+            format!("the setback of {smallest:.2} m"),
             &boundary_m,
         ));
+    }
+    let before = buildable.clone();
+    buildable = drop_slivers(inset_by_side(
+        &boundary_m,
+        buildable,
+        setback_m,
+        &side_setbacks_m,
+        smallest,
+    ));
+    if buildable.0.is_empty() {
+        return Err(nothing_left("the per-side setbacks".to_owned(), &before));
     }
 
     let mut exclusions_m = Vec::new();
@@ -236,6 +258,14 @@ pub fn prepare_problem_with_terrain(
         assets,
         setback_m,
         min_spacing_m: program.to_metres(program.min_spacing),
+        pair_spacings: program
+            .spacing_overrides
+            .iter()
+            .map(|o| crate::problem::PairSpacing {
+                between: o.between,
+                spacing_m: program.to_metres(o.spacing),
+            })
+            .collect(),
         max_coverage: program.max_coverage,
         boundary_area_m2,
         buildable_area_m2,
@@ -294,6 +324,7 @@ pub fn expand_assets(program: &Program) -> Vec<ProblemAsset> {
                 length_m,
                 rotations: spec.rotations,
                 shape,
+                priority: spec.priority,
             });
         }
     }
@@ -308,6 +339,49 @@ fn keep_out_area(geometry_m: &Geometry<f64>, buffer_m: f64) -> MultiPolygon<f64>
         Some(mp) => mp,
         None => geometry_m.buffer(buffer_m.max(MIN_LINEAR_EXCLUSION_BUFFER_M)),
     }
+}
+
+/// The side an edge from `a` to `b` faces, outwards, for a ring wound counter-clockwise
+/// (exterior rings are after `orient`; holes face inwards and are never a side).
+fn side_of_edge(a: Coord<f64>, b: Coord<f64>) -> Side {
+    // The outward normal of a counter-clockwise edge points to its right.
+    let (nx, ny) = (b.y - a.y, -(b.x - a.x));
+    if nx.abs() >= ny.abs() {
+        if nx >= 0.0 { Side::East } else { Side::West }
+    } else if ny >= 0.0 {
+        Side::North
+    } else {
+        Side::South
+    }
+}
+
+/// Removes from `buildable` everything closer to an exterior edge than that edge's
+/// setback, where it is larger than `already` (what the uniform inset took).
+fn inset_by_side(
+    boundary_m: &MultiPolygon<f64>,
+    mut buildable: MultiPolygon<f64>,
+    default_m: f64,
+    side_setbacks_m: &[(Side, f64)],
+    already: f64,
+) -> MultiPolygon<f64> {
+    use geo::orient::{Direction, Orient};
+    let setback_of = |side: Side| {
+        side_setbacks_m
+            .iter()
+            .find(|(s, _)| *s == side)
+            .map_or(default_m, |(_, m)| *m)
+    };
+    let oriented = boundary_m.orient(Direction::Default);
+    for polygon in &oriented.0 {
+        for line in polygon.exterior().lines() {
+            let setback = setback_of(side_of_edge(line.start, line.end));
+            if setback > already + 1e-9 {
+                let strip = geo::LineString::new(vec![line.start, line.end]).buffer(setback);
+                buildable = buildable.difference(&strip);
+            }
+        }
+    }
+    buildable
 }
 
 fn drop_slivers(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
@@ -513,5 +587,27 @@ mod tests {
             .map(|c| c.y)
             .fold(f64::MAX, f64::min);
         assert!((e[1] - ymin).abs() < 20.0);
+    }
+
+    #[test]
+    fn a_side_setback_applies_to_the_edges_facing_that_side() {
+        use geo::BoundingRect;
+        let site = crate::fixtures::rural_demo_site();
+        let mut program = crate::fixtures::rural_demo_program(1);
+        let uniform = prepare_problem(&site, &program).unwrap();
+        // 200 ft along the north side; the 20 ft elsewhere.
+        program.side_setbacks.insert(Side::North, 200.0);
+        let northern = prepare_problem(&site, &program).unwrap();
+        let (u, n) = (
+            uniform.buildable_m.bounding_rect().unwrap(),
+            northern.buildable_m.bounding_rect().unwrap(),
+        );
+        let extra_m = (200.0 - 20.0) * 0.3048;
+        assert!(n.max().y <= u.max().y - extra_m + 1.0, "{n:?} vs {u:?}");
+        assert!((n.min().y - u.min().y).abs() < 1.0 && (n.min().x - u.min().x).abs() < 1.0);
+        // Too large everywhere: the diagnostic names the step.
+        program.side_setbacks.insert(Side::South, 5000.0);
+        let err = prepare_problem(&site, &program).unwrap_err().to_string();
+        assert!(err.contains("the per-side setbacks"), "{err}");
     }
 }

@@ -28,6 +28,16 @@ pub struct ProblemAsset {
     /// The outline within the `width_m × length_m` box.
     #[serde(default, skip_serializing_if = "Shape::is_rectangle")]
     pub shape: Shape,
+    /// Higher is placed first (the program's `priority`).
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// A spacing in metres between two asset types, replacing `min_spacing_m` for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairSpacing {
+    pub between: [AssetType; 2],
+    pub spacing_m: f64,
 }
 
 impl ProblemAsset {
@@ -70,6 +80,10 @@ pub struct Problem {
     pub assets: Vec<ProblemAsset>,
     pub setback_m: f64,
     pub min_spacing_m: f64,
+    /// Spacings between pairs of types that replace `min_spacing_m` for them; use
+    /// `spacing_between` rather than reading either directly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pair_spacings: Vec<PairSpacing>,
     /// Maximum total footprint / boundary area.
     pub max_coverage: f64,
     pub boundary_area_m2: f64,
@@ -107,6 +121,23 @@ impl Problem {
     /// The asset with this id.
     pub fn asset(&self, asset_id: &str) -> Option<&ProblemAsset> {
         self.assets.iter().find(|a| a.asset_id == asset_id)
+    }
+
+    /// The clear distance two assets of these types must keep: the pair's own spacing
+    /// when the program gives one, else the minimum spacing.
+    pub fn spacing_between(&self, a: AssetType, b: AssetType) -> f64 {
+        self.pair_spacings
+            .iter()
+            .find(|pair| pair.between == [a, b] || pair.between == [b, a])
+            .map_or(self.min_spacing_m, |pair| pair.spacing_m)
+    }
+
+    /// The largest spacing any pair needs: how far to look for neighbours.
+    pub fn widest_spacing_m(&self) -> f64 {
+        self.pair_spacings
+            .iter()
+            .map(|pair| pair.spacing_m)
+            .fold(self.min_spacing_m, f64::max)
     }
 
     /// The largest total footprint the coverage limit allows, in m².

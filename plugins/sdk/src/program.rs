@@ -4,6 +4,11 @@
 //! Every length in a program (`setback`, `min_spacing`, exclusion `buffer`, asset `width` and
 //! `length`) is in the program's `units`. Unknown fields are rejected so that typos surface as
 //! errors instead of silently using defaults.
+//!
+//! Beyond DESIGN.md's fields: `side_setbacks` (`{"north": 60}`: the setback of the boundary
+//! edges facing a side), `spacing_overrides` (`[{"between": ["storage_tank", "building"],
+//! "spacing": 100}]`), and per asset `footprint` (`"rectangle"`, `"circle"` with `width` the
+//! diameter, or `[[x, y], …]` vertices) and `priority` (higher is placed first).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -204,6 +209,35 @@ pub struct AssetSpec {
     pub quantity: u32,
     #[serde(default)]
     pub rotations: Rotations,
+    /// Higher is placed first: when not everything fits, the lower priorities are the
+    /// ones left out. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+}
+
+fn is_zero(value: &i32) -> bool {
+    *value == 0
+}
+
+/// A side of the parcel, by the compass direction its boundary edges face (outward), in
+/// the projected grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    North,
+    East,
+    South,
+    West,
+}
+
+/// A spacing between two asset types that replaces `min_spacing` for such pairs (larger
+/// or smaller), in program units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpacingOverride {
+    /// The two types (the same type twice for pairs of one type).
+    pub between: [AssetType; 2],
+    pub spacing: f64,
 }
 
 fn default_quantity() -> u32 {
@@ -248,6 +282,13 @@ pub struct Program {
     /// Steepest terrain a footprint may stand on, percent (default 15); used with a DEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_slope_percent: Option<f64>,
+    /// Setbacks for the boundary edges facing one side, replacing `setback` there (for
+    /// example a larger one along a road frontage), in program units.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub side_setbacks: std::collections::BTreeMap<Side, f64>,
+    /// Spacings between pairs of asset types that replace `min_spacing` for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spacing_overrides: Vec<SpacingOverride>,
 }
 
 /// Road options of a program (lengths in the program's units; absent fields keep defaults).
@@ -439,6 +480,21 @@ impl Program {
         if let Some(v) = self.max_slope_percent {
             p.positive("max_slope_percent", v);
         }
+        for (side, setback) in &self.side_setbacks {
+            p.non_negative(format!("side_setbacks.{}", side_name(*side)), *setback);
+        }
+        let mut seen_pairs = std::collections::HashSet::new();
+        for (i, o) in self.spacing_overrides.iter().enumerate() {
+            p.non_negative(format!("spacing_overrides[{i}].spacing"), o.spacing);
+            let mut pair = o.between;
+            pair.sort_by_key(|t| t.as_str());
+            if !seen_pairs.insert(pair) {
+                p.push(
+                    format!("spacing_overrides[{i}].between"),
+                    format!("{} and {} are given a spacing twice", pair[0], pair[1]),
+                );
+            }
+        }
         let mut total: u64 = 0;
         for (i, asset) in self.assets.iter().enumerate() {
             let path = format!("assets[{i}]");
@@ -535,6 +591,15 @@ impl Program {
     /// Converts a length given in this program's units to metres.
     pub fn to_metres(&self, value: f64) -> f64 {
         self.units.to_metres(value)
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::North => "north",
+        Side::East => "east",
+        Side::South => "south",
+        Side::West => "west",
     }
 }
 

@@ -286,9 +286,9 @@ fn check_pairs(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
         .map(|&i| layout.assets[i].footprint())
         .collect();
     let index = FootprintIndex::from_polygons(footprints.iter().zip(0..));
-    let spacing = problem.min_spacing_m;
+    let reach = problem.widest_spacing_m();
     for (k, fp) in footprints.iter().enumerate() {
-        let mut near = index.near(fp, spacing);
+        let mut near = index.near(fp, reach);
         near.sort_unstable();
         for m in near.into_iter().filter(|&m| m > k) {
             let (i, j) = (geometric[k], geometric[m]);
@@ -303,14 +303,20 @@ fn check_pairs(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
                         a.asset_id, b.asset_id
                     ),
                 });
-            } else if spacing > 0.0 {
+            } else {
+                let spacing = problem.spacing_between(a.asset_type, b.asset_type);
                 let d = Euclidean.distance(fp, &footprints[m]);
-                if d < spacing - TOLERANCE_M {
+                if spacing > 0.0 && d < spacing - TOLERANCE_M {
+                    let which = if spacing == problem.min_spacing_m {
+                        "the minimum spacing".to_owned()
+                    } else {
+                        format!("the spacing between {} and {}", a.asset_type, b.asset_type)
+                    };
                     out.push(Violation {
                         rule: Rule::Spacing,
                         asset_ids: ids,
                         message: format!(
-                            "assets[{i}] ({}) and assets[{j}] ({}) are {d:.3} m apart; the minimum spacing is {spacing:.3} m",
+                            "assets[{i}] ({}) and assets[{j}] ({}) are {d:.3} m apart; {which} is {spacing:.3} m",
                             a.asset_id, b.asset_id
                         ),
                     });
@@ -647,6 +653,32 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_spacing_replaces_the_minimum_for_its_types() {
+        let mut p = square_problem();
+        p.assets[1].asset_type = AssetType::StorageTank;
+        let mut l = valid(&p);
+        l.assets[1].asset_type = AssetType::StorageTank;
+        // 3 m apart: enough for the minimum, not for the 8 m a building and a tank need.
+        p.pair_spacings = vec![crate::problem::PairSpacing {
+            between: [AssetType::StorageTank, AssetType::Building],
+            spacing_m: 8.0,
+        }];
+        let v = validate_layout(&p, &l);
+        assert_eq!(rules(&v), vec![Rule::Spacing]);
+        assert!(
+            v[0].message
+                .contains("the spacing between building and storage_tank is 8.000 m"),
+            "{}",
+            v[0].message
+        );
+        // A smaller one is allowed too: 2 m apart with a 1 m pair spacing.
+        p.pair_spacings[0].spacing_m = 1.0;
+        l.assets[1].center = [32.0, 20.0];
+        assert_eq!(validate_layout(&p, &l), vec![]);
+        assert_eq!(p.widest_spacing_m(), 3.0);
+    }
+
+    #[test]
     fn coverage() {
         let mut p = square_problem();
         p.max_coverage = 0.05; // 500 m² allowed, 600 m² placed
@@ -810,6 +842,7 @@ mod tests {
                 length_m: 20.0,
                 rotations: Rotations::QuarterTurns,
                 shape: Default::default(),
+                priority: 0,
             })
             .collect();
         let layout = Layout {

@@ -86,10 +86,14 @@ pub fn variants(problem: &Problem, align_to_site: bool, mirrors: bool) -> Vec<Va
 /// Asset indices, largest footprint first (ties keep problem order).
 pub fn placement_order(problem: &Problem) -> Vec<usize> {
     let mut order: Vec<usize> = (0..problem.assets.len()).collect();
+    // Higher priority first, so that what is left out when space runs short is the
+    // lower priority; within one priority, largest first.
     order.sort_by(|&a, &b| {
-        problem.assets[b]
-            .area_m2()
-            .total_cmp(&problem.assets[a].area_m2())
+        let (a_asset, b_asset) = (&problem.assets[a], &problem.assets[b]);
+        b_asset
+            .priority
+            .cmp(&a_asset.priority)
+            .then(b_asset.area_m2().total_cmp(&a_asset.area_m2()))
             .then(a.cmp(&b))
     });
     order

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use crate::geo::Coord;
 use crate::geometry::normalize_deg;
 use crate::index::FootprintIndex;
+use crate::program::AssetType;
 use crate::validate::rotation_allowed;
 use crate::{Layout, PlacedAsset, Problem, ProblemAsset, RunContext, StrategyError};
 
@@ -63,6 +64,8 @@ struct Search {
     step: f64,
     from_y: f64,
     spacing: f64,
+    /// The type of the asset being placed, for the spacings of its pairs.
+    asset_type: AssetType,
 }
 
 /// Placed boxes in local coordinates.
@@ -72,6 +75,8 @@ struct Placed {
     rows: Vec<f64>,
     /// Boxes kept free (no spacing needed, touching allowed).
     obstacles: FootprintIndex,
+    /// The type of each placed box, by its id in `index`.
+    types: Vec<AssetType>,
 }
 
 impl Pass<'_> {
@@ -84,6 +89,7 @@ impl Pass<'_> {
             index: FootprintIndex::new(),
             rows: Vec::new(),
             obstacles: FootprintIndex::new(),
+            types: Vec::new(),
         };
         for (k, (min, max)) in self.obstacles.iter().enumerate() {
             placed.obstacles.insert_box(*min, *max, k);
@@ -91,14 +97,15 @@ impl Pass<'_> {
         }
         // Lowest row still worth scanning for boxes of a given local size: rows below were
         // rejected before and placements only add obstacles.
-        let mut hints: HashMap<(u64, u64), f64> = HashMap::new();
+        let mut hints: HashMap<(u64, u64, AssetType), f64> = HashMap::new();
         let mut layout = Layout::default();
         let mut footprint = 0.0;
         let mut truncated = false;
         let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for a in self.fixed {
-            let (min, max) = self.frame.local_box(&a.footprint());
+            let (min, max) = self.frame.local_box(&a.bounding_box());
             placed.index.insert_box(min, max, layout.assets.len());
+            placed.types.push(a.asset_type);
             placed.rows.push(min[1]);
             placed.rows.push(max[1] + spacing);
             footprint += a.area_m2();
@@ -127,7 +134,8 @@ impl Pass<'_> {
             });
             let mut best: Option<([f64; 2], f64, f64, f64)> = None; // (min, w, l, local rotation)
             for (w, l, local_rot) in self.orientations(asset) {
-                let key = (w.to_bits(), l.to_bits());
+                // Per type too: pairs of types may need different spacings.
+                let key = (w.to_bits(), l.to_bits(), asset.asset_type);
                 let from_y = hints.get(&key).copied().unwrap_or(f64::NEG_INFINITY);
                 let search = Search {
                     w,
@@ -135,6 +143,7 @@ impl Pass<'_> {
                     step,
                     from_y,
                     spacing,
+                    asset_type: asset.asset_type,
                 };
                 let Some(found) = self.first_fit(&placed, &search, ctx) else {
                     // Out of time (or cancelled) in the middle of a scan.
@@ -159,6 +168,7 @@ impl Pass<'_> {
             };
             let max = [min[0] + w, min[1] + l];
             placed.index.insert_box(min, max, layout.assets.len());
+            placed.types.push(asset.asset_type);
             placed.rows.push(min[1]);
             placed.rows.push(max[1] + spacing);
             let centre = self.frame.to_world(Coord {
@@ -216,6 +226,7 @@ impl Pass<'_> {
             step,
             from_y,
             spacing,
+            asset_type,
         } = *search;
         let (min, max) = (self.region.min, self.region.max);
         let (x_last, y_last) = (max[0] - w + 1e-9, max[1] - l + 1e-9);
@@ -238,7 +249,9 @@ impl Pass<'_> {
             let mut x = min[0];
             while x <= x_last {
                 let (bmin, bmax) = ([x, y], [x + w, y + l]);
-                if let Some(next) = past_conflicts(placed, bmin, bmax, spacing) {
+                if let Some(next) =
+                    past_conflicts(self.problem, placed, bmin, bmax, spacing, asset_type)
+                {
                     x = next.max(x + 1e-9);
                     continue;
                 }
@@ -252,9 +265,18 @@ impl Pass<'_> {
     }
 }
 
-/// If the box `[bmin, bmax]` comes closer than `spacing` to placed boxes (or enters a kept-free
-/// box), the smallest x (for the box's left side) that clears all of them by moving right.
-fn past_conflicts(placed: &Placed, bmin: [f64; 2], bmax: [f64; 2], spacing: f64) -> Option<f64> {
+/// If the box `[bmin, bmax]` of an `asset_type` comes closer than its spacing to placed
+/// boxes (`spacing`, or more where the program asks more for a pair of types) or enters a
+/// kept-free box, the smallest x (for the box's left side) that clears all of them by
+/// moving right.
+fn past_conflicts(
+    problem: &Problem,
+    placed: &Placed,
+    bmin: [f64; 2],
+    bmax: [f64; 2],
+    spacing: f64,
+    asset_type: AssetType,
+) -> Option<f64> {
     let mut next: Option<f64> = None;
     for (pmin, pmax, _) in placed.obstacles.boxes_near(bmin, bmax, 0.0) {
         let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]);
@@ -263,7 +285,13 @@ fn past_conflicts(placed: &Placed, bmin: [f64; 2], bmax: [f64; 2], spacing: f64)
             next = Some(next.map_or(pmax[0], |n: f64| n.max(pmax[0])));
         }
     }
-    for (pmin, pmax, _) in placed.index.boxes_near(bmin, bmax, spacing) {
+    let reach = spacing.max(problem.widest_spacing_m());
+    for (pmin, pmax, id) in placed.index.boxes_near(bmin, bmax, reach) {
+        // A pair's own spacing may be smaller than the minimum; the packer keeps the
+        // larger of the two, which is always valid.
+        let spacing = placed.types.get(id).map_or(spacing, |&other| {
+            spacing.max(problem.spacing_between(asset_type, other))
+        });
         let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]);
         let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]);
         let too_close = if spacing > 0.0 {

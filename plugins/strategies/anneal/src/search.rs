@@ -134,6 +134,9 @@ pub fn neighbour(
                 .then(a.cmp(&b))
         });
     }
+    // Higher priority first in either order (the sort is stable): what does not fit
+    // is the lower priority.
+    missing.sort_by_key(|&i| std::cmp::Reverse(problem.assets[i].priority));
     let (frame, region) = &frames.frames[rng.below(frames.frames.len())];
     let settings = &problem.roads;
     let mut obstacles = Vec::new();
@@ -228,7 +231,7 @@ fn random_insertion(
         roads: Vec::new(),
     };
     for (k, a) in kept.iter().enumerate() {
-        let (min, max) = frame.local_box(&a.footprint());
+        let (min, max) = frame.local_box(&a.bounding_box());
         index.insert_box(min, max, k);
     }
     let mut footprint = layout.footprint_m2();
@@ -281,8 +284,12 @@ fn random_insertion(
                 continue;
             }
             let crowded = index
-                .boxes_near(bmin, bmax, spacing)
-                .any(|(pmin, pmax, _)| {
+                .boxes_near(bmin, bmax, spacing.max(problem.widest_spacing_m()))
+                .any(|(pmin, pmax, id)| {
+                    // The pair's own spacing where the program gives a larger one.
+                    let spacing = layout.assets.get(id).map_or(spacing, |other| {
+                        spacing.max(problem.spacing_between(spec.asset_type, other.asset_type))
+                    });
                     let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]).max(0.0);
                     let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]).max(0.0);
                     let overlap = bmin[0] < pmax[0]

@@ -1,5 +1,5 @@
 //! Property tests: random concave parcels with holes and exclusions, random programs (round
-//! tanks and ponds, L-shaped buildings and yards, rectangles), random
+//! tanks and ponds, L-shaped buildings and yards, rectangles; priorities; a pair spacing), random
 //! seeds — every layout the strategy returns passes the validator (it has roads reaching every
 //! placed asset, and nothing overlaps, crowds or leaves the buildable area). A failing case
 //! prints its seed so it can be replayed.
@@ -8,7 +8,7 @@
 use entmoot_plugin_sdk::geo::{Coord, LineString, MultiPolygon, Polygon};
 use entmoot_plugin_sdk::prepare::prepare_problem;
 use entmoot_plugin_sdk::program::{
-    AssetSpec, AssetType, FootprintInput, Program, Rotations, Units,
+    AssetSpec, AssetType, FootprintInput, Program, Rotations, SpacingOverride, Units,
 };
 use entmoot_plugin_sdk::site::{Exclusion, Site};
 use entmoot_plugin_sdk::{RunContext, RunRequest, Strategy, validate_layout};
@@ -124,6 +124,7 @@ fn random_program(rng: &mut Rng) -> Program {
                     quantity: 1 + rng.below(12) as u32,
                     rotations: rotations[rng.below(rotations.len())],
                     footprint,
+                    priority: rng.below(3) as i32,
                 }
             })
             .collect(),
@@ -131,6 +132,16 @@ fn random_program(rng: &mut Rng) -> Program {
         objectives: None,
         roads: None,
         max_slope_percent: None,
+        side_setbacks: Default::default(),
+        // Sometimes a pair of types that must keep further apart (or may come closer).
+        spacing_overrides: if rng.below(2) == 0 {
+            vec![SpacingOverride {
+                between: [types[rng.below(types.len())], types[rng.below(types.len())]],
+                spacing: 1.0 + 20.0 * rng.unit(),
+            }]
+        } else {
+            Vec::new()
+        },
     }
 }
 

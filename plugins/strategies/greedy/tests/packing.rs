@@ -291,3 +291,48 @@ fn round_tanks_and_an_l_shaped_building_are_placed_as_their_outlines() {
         metrics.footprint_m2
     );
 }
+
+#[test]
+fn pair_spacings_and_priorities_are_honoured() {
+    // 40 barns of ordinary priority and 4 shops of high priority listed last, on a
+    // parcel that holds far fewer: every shop is placed. Tanks keep 100 ft from
+    // buildings, though buildings keep only 10 ft from each other.
+    let program = entmoot_plugin_sdk::Program::from_json_str(
+        r#"{
+            "units": "ft", "setback": 20, "min_spacing": 10, "max_coverage": 0.05,
+            "spacing_overrides": [{"between": ["storage_tank", "building"], "spacing": 100}],
+            "assets": [
+                {"name": "Barn", "type": "building", "width": 60, "length": 80, "quantity": 40},
+                {"name": "Tank", "type": "storage_tank", "width": 30, "footprint": "circle", "quantity": 3},
+                {"name": "Shop", "type": "building", "width": 50, "length": 50, "quantity": 4, "priority": 10}
+            ]
+        }"#,
+    )
+    .unwrap();
+    let problem = prepare_problem(&rural_demo_site(), &program).unwrap();
+    let best = solve(&problem, &RunRequest::default()).remove(0);
+    assert_eq!(validate_layout(&problem, &best), vec![]);
+    let placed = |name: &str| best.assets.iter().filter(|a| a.name == name).count();
+    assert_eq!(placed("Shop"), 4, "the high-priority shops come first");
+    assert!(placed("Barn") < 40, "the coverage limit leaves barns out");
+    let gap = 100.0 * 0.3048;
+    for tank in best.assets.iter().filter(|a| a.name == "Tank") {
+        for building in best
+            .assets
+            .iter()
+            .filter(|a| a.asset_type.as_str() == "building")
+        {
+            let d = entmoot_plugin_sdk::geo::Distance::distance(
+                &entmoot_plugin_sdk::geo::Euclidean,
+                &tank.footprint(),
+                &building.footprint(),
+            );
+            assert!(
+                d >= gap - 1e-3,
+                "{} is {d:.2} m from {}",
+                tank.asset_id,
+                building.asset_id
+            );
+        }
+    }
+}
