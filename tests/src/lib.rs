@@ -237,6 +237,11 @@ impl TestServer {
         })
     }
 
+    /// The process id of the server, e.g. to read its memory from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log_lines(&self) -> Vec<String> {
         self.log.lock().expect("log lock").clone()
     }
