@@ -129,6 +129,28 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
     }
     assert_eq!(seen_sites, 6);
 
+    // The page reads layouts without their large columns; asking for the GeoJSON reads
+    // it by id, and it is the layout's own.
+    let (site, layout) = &expected_layouts[0];
+    let full = ok(server
+        .graphql(
+            "query($site: ID!, $layout: ID!) { site: node(id: $site) { ... on Site { latestLayout { geojson roads } } } layout: node(id: $layout) { ... on Layout { geojson } } }",
+            json!({"site": site, "layout": layout}),
+        )
+        .await
+        .expect("geojson"));
+    assert_eq!(
+        full["site"]["latestLayout"]["geojson"],
+        full["layout"]["geojson"]
+    );
+    assert_eq!(full["layout"]["geojson"]["type"], "FeatureCollection");
+    assert!(
+        !full["site"]["latestLayout"]["roads"]["features"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
     // One project or three: the same queries (authentication, projects, sites,
     // latest layouts), not one more per project or site.
     let one = queries_of(server, TYPICAL, json!({"first": 1})).await;

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use entmoot_entities::{jobs, layouts, projects, sites};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 /// The sites of each of `project_ids`, oldest first; a project without sites has no
@@ -55,9 +57,56 @@ pub async fn layouts_of_jobs(
     Ok(by_job)
 }
 
+/// A layout row without its two large columns (`layout`, the placed assets in metres,
+/// and `geojson`): what a list of layouts needs. Decoding those JSON documents for every
+/// row of a page cost more than everything else in it (BENCHMARKS.md, GraphQL API).
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+struct LayoutSummary {
+    id: Uuid,
+    organization_id: Uuid,
+    job_id: Uuid,
+    site_id: Uuid,
+    rank: i32,
+    requested_count: i32,
+    placed_count: i32,
+    metrics: serde_json::Value,
+    cost: serde_json::Value,
+    earthwork: serde_json::Value,
+    edited_from_id: Option<Uuid>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<LayoutSummary> for layouts::Model {
+    fn from(summary: LayoutSummary) -> Self {
+        layouts::Model {
+            id: summary.id,
+            organization_id: summary.organization_id,
+            job_id: summary.job_id,
+            site_id: summary.site_id,
+            rank: summary.rank,
+            requested_count: summary.requested_count,
+            placed_count: summary.placed_count,
+            metrics: summary.metrics,
+            cost: summary.cost,
+            earthwork: summary.earthwork,
+            layout: serde_json::Value::Null,
+            geojson: serde_json::Value::Null,
+            edited_from_id: summary.edited_from_id,
+            created_at: summary.created_at,
+        }
+    }
+}
+
+/// Whether `layout` came from a summary read: its `layout` and `geojson` are not loaded
+/// (a stored layout always has both as JSON objects).
+pub fn is_summary(layout: &layouts::Model) -> bool {
+    serde_json::Value::is_null(&layout.geojson)
+}
+
 /// The newest best layout of each of `site_ids`: the rank-0 layout created last, which
 /// is the best alternative of the latest succeeded job or a saved edit made after it.
-/// A site without layouts has no entry.
+/// A site without layouts has no entry. The rows are summaries (`is_summary`): read the
+/// layout by id for its GeoJSON.
 pub async fn latest_layouts_of_sites(
     database: &DatabaseConnection,
     organization_id: Uuid,
@@ -79,6 +128,21 @@ pub async fn latest_layouts_of_sites(
         .and_where(Expr::col((other, layouts::Column::Rank)).eq(0))
         .to_owned();
     let rows = layouts::Entity::find()
+        .select_only()
+        .columns([
+            layouts::Column::Id,
+            layouts::Column::OrganizationId,
+            layouts::Column::JobId,
+            layouts::Column::SiteId,
+            layouts::Column::Rank,
+            layouts::Column::RequestedCount,
+            layouts::Column::PlacedCount,
+            layouts::Column::Metrics,
+            layouts::Column::Cost,
+            layouts::Column::Earthwork,
+            layouts::Column::EditedFromId,
+            layouts::Column::CreatedAt,
+        ])
         .filter(layouts::Column::OrganizationId.eq(organization_id))
         .filter(layouts::Column::SiteId.is_in(site_ids.iter().copied()))
         .filter(layouts::Column::Rank.eq(0))
@@ -87,12 +151,15 @@ pub async fn latest_layouts_of_sites(
                 .in_subquery(newest_of_same_site),
         )
         .order_by_asc(layouts::Column::Id)
+        .into_model::<LayoutSummary>()
         .all(database)
         .await?;
     let mut by_site = HashMap::new();
     for layout in rows {
         // Ties on created_at: the first by id wins, so the answer is stable.
-        by_site.entry(layout.site_id).or_insert(layout);
+        by_site
+            .entry(layout.site_id)
+            .or_insert_with(|| layouts::Model::from(layout));
     }
     Ok(by_site)
 }

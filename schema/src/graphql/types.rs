@@ -492,6 +492,24 @@ impl JobNode {
 /// One alternative a job produced. Stored layouts have zero violations.
 pub struct LayoutNode(pub entmoot_entities::layouts::Model);
 
+impl LayoutNode {
+    /// The layout's GeoJSON, read by id when this node came from a summary read
+    /// (`Site.latestLayout` leaves the large columns out).
+    async fn full_geojson(&self, ctx: &Context<'_>) -> Result<serde_json::Value> {
+        if !crate::domain::batched_reads::is_summary(&self.0) {
+            return Ok(self.0.geojson.clone());
+        }
+        let key = owned_key(self.0.organization_id, self.0.id);
+        loaders(ctx)
+            .layout_by_id
+            .load_one(key)
+            .await
+            .map_err(load_error)?
+            .map(|full| full.geojson)
+            .ok_or_else(vanished)
+    }
+}
+
 #[Object(name = "Layout")]
 impl LayoutNode {
     async fn id(&self) -> ID {
@@ -540,10 +558,9 @@ impl LayoutNode {
         )
     }
     /// The road network alone, as a FeatureCollection of LineStrings (class, width).
-    async fn roads(&self) -> GeoJson {
-        let roads: Vec<serde_json::Value> = self
-            .0
-            .geojson
+    async fn roads(&self, ctx: &Context<'_>) -> Result<GeoJson> {
+        let geojson = self.full_geojson(ctx).await?;
+        let roads: Vec<serde_json::Value> = geojson
             .get("features")
             .and_then(|features| features.as_array())
             .map(|features| {
@@ -559,7 +576,9 @@ impl LayoutNode {
                     .collect()
             })
             .unwrap_or_default();
-        GeoJson(serde_json::json!({"type": "FeatureCollection", "features": roads}))
+        Ok(GeoJson(
+            serde_json::json!({"type": "FeatureCollection", "features": roads}),
+        ))
     }
     /// Always empty: a layout is stored only when the shared validator finds nothing
     /// (a job's alternatives and saved edits alike). `checkLayoutEdits` reports the
@@ -605,7 +624,7 @@ impl LayoutNode {
             .map(LayoutNode))
     }
     /// The layout as an RFC 7946 FeatureCollection (WGS84).
-    async fn geojson(&self) -> GeoJson {
-        GeoJson(self.0.geojson.clone())
+    async fn geojson(&self, ctx: &Context<'_>) -> Result<GeoJson> {
+        Ok(GeoJson(self.full_geojson(ctx).await?))
     }
 }
