@@ -4,9 +4,7 @@
 //! the same job without terrain reports earthwork as unknown.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
-use entmoot_plugin_sdk::geo::BoundingRect;
-use entmoot_plugin_sdk::geotiff::{Dem, DemCrs};
+use entmoot_plugin_sdk::fixtures::{rural_demo_dem, rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::prepare::prepare_problem;
 use entmoot_tests::{
     MULTIPART_CONTENT_TYPE, TestServer, asset_centres, create_project, create_site, embedded_env,
@@ -17,41 +15,17 @@ use serde_json::{Value, json};
 /// Where the climb starts, in metres east of the parcel's western edge.
 const RAMP_STARTS_M: f64 = 215.0;
 
-/// A 5 m UTM (zone 13) DEM over the rural demo parcel: flat west of the ramp, rising
-/// 30 % east of it. Also returns the parcel's western edge in UTM metres.
+/// Flat west of the ramp, rising 30 % east of it; also the parcel's western edge in UTM
+/// metres.
 fn dem_over_rural_demo() -> (Vec<u8>, f64) {
-    let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(1)).unwrap();
-    let bounds = problem.boundary_m.bounding_rect().unwrap();
-    let pixel = 5.0;
-    let origin = [bounds.min().x - 50.0, bounds.max().y + 50.0];
-    let width = ((bounds.width() + 100.0) / pixel).ceil() as usize;
-    let height = ((bounds.height() + 100.0) / pixel).ceil() as usize;
-    let mut values = Vec::with_capacity(width * height);
-    for _row in 0..height {
-        for col in 0..width {
-            let x = origin[0] + (col as f64 + 0.5) * pixel - bounds.min().x;
-            values.push(
-                1500.0
-                    + if x < RAMP_STARTS_M {
-                        0.0
-                    } else {
-                        0.3 * (x - RAMP_STARTS_M)
-                    },
-            );
+    let (tif, [west_edge_m, _]) = rural_demo_dem(|x, _| {
+        if x < RAMP_STARTS_M {
+            0.0
+        } else {
+            0.3 * (x - RAMP_STARTS_M)
         }
-    }
-    let dem = Dem {
-        width,
-        height,
-        values,
-        crs: DemCrs::Utm {
-            zone: 13,
-            south: false,
-        },
-        origin,
-        pixel: [pixel, pixel],
-    };
-    (dem.to_geotiff().unwrap(), bounds.min().x)
+    });
+    (tif, west_edge_m)
 }
 
 async fn upload(

@@ -183,6 +183,50 @@ pub fn large_ranch_program() -> Program {
     Program::from_json_str(LARGE_RANCH_PROGRAM).unwrap_or_else(|_| rural_demo_program(1))
 }
 
+/// A 5 m UTM (zone 13) GeoTIFF DEM over the rural demo parcel, 50 m wider on every side,
+/// with elevation `1500 + relief(x, y)` where x and y are metres east and north of the
+/// parcel's south-west corner (of its projected bounding box). Also returns that
+/// corner. Tests of terrain (steep ground, earthwork) build their ground with it.
+#[allow(clippy::expect_used)]
+pub fn rural_demo_dem(relief: impl Fn(f64, f64) -> f64) -> (Vec<u8>, [f64; 2]) {
+    use geo::BoundingRect;
+    // Invariant: the shipped fixture prepares and its boundary has an extent, and a
+    // raster of these dimensions encodes (both are checked by the sdk's own tests).
+    let problem = crate::prepare::prepare_problem(&rural_demo_site(), &rural_demo_program(1))
+        .expect("the rural demo fixture prepares");
+    let bounds = problem
+        .boundary_m
+        .bounding_rect()
+        .expect("the rural demo boundary has an extent");
+    let pixel = 5.0;
+    let origin = [bounds.min().x - 50.0, bounds.max().y + 50.0];
+    let width = ((bounds.width() + 100.0) / pixel).ceil() as usize;
+    let height = ((bounds.height() + 100.0) / pixel).ceil() as usize;
+    let mut values = Vec::with_capacity(width * height);
+    for row in 0..height {
+        for col in 0..width {
+            let x = origin[0] + (col as f64 + 0.5) * pixel - bounds.min().x;
+            let y = origin[1] - (row as f64 + 0.5) * pixel - bounds.min().y;
+            values.push(1500.0 + relief(x, y));
+        }
+    }
+    let dem = crate::geotiff::Dem {
+        width,
+        height,
+        values,
+        crs: crate::geotiff::DemCrs::Utm {
+            zone: 13,
+            south: false,
+        },
+        origin,
+        pixel: [pixel, pixel],
+    };
+    (
+        dem.to_geotiff().expect("a finite raster encodes"),
+        [bounds.min().x, bounds.min().y],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -170,6 +170,20 @@ pub struct LayoutCheck {
     pub geojson: GeoJson,
 }
 
+/// The stored layout edits apply to, read before anything else: an outsider gets
+/// NOT_FOUND and learns nothing from errors about the edits.
+async fn layout_to_edit(
+    ctx: &Context<'_>,
+    caller: &crate::domain::caller::Caller,
+    layout_id: &ID,
+) -> Result<crate::domain::layout_edits::StoredLayout> {
+    let layout_id =
+        decode_typed_id(layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
+    load_stored_layout(&app(ctx).database, &app(ctx).storage, caller, layout_id)
+        .await
+        .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())
+}
+
 #[derive(Default)]
 pub struct LayoutEditQueries;
 
@@ -184,13 +198,7 @@ impl LayoutEditQueries {
         edits: Vec<LayoutEditInput>,
     ) -> Result<LayoutCheck> {
         let caller = caller(ctx)?;
-        let layout_id =
-            decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
-        // The layout, of the caller's organization, first: an outsider learns nothing
-        // from edit errors.
-        let stored = load_stored_layout(&app(ctx).database, &app(ctx).storage, caller, layout_id)
-            .await
-            .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
+        let stored = layout_to_edit(ctx, caller, &layout_id).await?;
         let edits = edits_of(edits)?;
         let checked = apply_edits(&stored.problem, &stored.layout, &edits)
             .map_err(IntoGraphqlError::into_graphql_error)?;
@@ -221,13 +229,8 @@ impl LayoutEditMutations {
         edits: Vec<LayoutEditInput>,
     ) -> Result<crate::graphql::types::LayoutNode> {
         let caller = caller(ctx)?;
-        let layout_id =
-            decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
-        // The layout first (an outsider gets NOT_FOUND), then the role, then the edits:
-        // nobody learns anything from input errors about what is not theirs.
-        let stored = load_stored_layout(&app(ctx).database, &app(ctx).storage, caller, layout_id)
-            .await
-            .map_err(|error| LayoutEditError::Layout(error).into_graphql_error())?;
+        // The layout, then the role, then the edits.
+        let stored = layout_to_edit(ctx, caller, &layout_id).await?;
         if !caller.can_write() {
             return Err(SaveLayoutEditsError::Forbidden.into_graphql_error());
         }

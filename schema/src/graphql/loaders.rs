@@ -180,6 +180,24 @@ pub(crate) fn loaders<'a>(ctx: &'a async_graphql::Context<'_>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
 
+/// Loads the value of row `id` of `organization_id` through `loader`.
+pub(crate) async fn load<L>(
+    loader: &DataLoader<L>,
+    organization_id: Uuid,
+    id: Uuid,
+) -> async_graphql::Result<Option<L::Value>>
+where
+    L: Loader<OwnedKey, Error = LoadError>,
+{
+    loader
+        .load_one(OwnedKey {
+            organization_id,
+            id,
+        })
+        .await
+        .map_err(load_error)
+}
+
 /// A loader failure as a GraphQL error: logged, and INTERNAL_SERVER_ERROR outside.
 pub(crate) fn load_error(error: LoadError) -> async_graphql::Error {
     crate::graphql::errors::database_error(DbErr::Custom(error.to_string()))

@@ -2,21 +2,13 @@
 
 use async_graphql::{Context, Enum, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::domain::ids::encode_global_id;
 use crate::domain::paging::{Cursor, PageRequest};
 use crate::domain::projects::Project;
 use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
-use crate::graphql::loaders::{OwnedKey, load_error, loaders};
+use crate::graphql::loaders::{load, loaders};
 use crate::graphql::scalars::{GeoJson, JsonValue};
-
-fn owned_key(organization_id: Uuid, id: Uuid) -> OwnedKey {
-    OwnedKey {
-        organization_id,
-        id,
-    }
-}
 
 /// A parent row whose foreign key points at nothing: only possible when it was
 /// deleted between two reads of the same request.
@@ -101,16 +93,16 @@ impl ProjectNode {
     /// The project's sites, oldest first. Batched across projects (one query for a
     /// whole page).
     async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<SiteNode>> {
-        let key = owned_key(self.0.organization_id, self.0.id);
-        Ok(loaders(ctx)
-            .sites_of_project
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(SiteNode)
-            .collect())
+        Ok(load(
+            &loaders(ctx).sites_of_project,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(SiteNode)
+        .collect())
     }
 }
 
@@ -170,14 +162,14 @@ impl SiteNode {
         self.0.updated_at
     }
     async fn project(&self, ctx: &Context<'_>) -> Result<ProjectNode> {
-        let key = owned_key(self.0.organization_id, self.0.project_id);
-        loaders(ctx)
-            .project_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(|row| ProjectNode(row.into()))
-            .ok_or_else(vanished)
+        load(
+            &loaders(ctx).project_by_id,
+            self.0.organization_id,
+            self.0.project_id,
+        )
+        .await?
+        .map(|row| ProjectNode(row.into()))
+        .ok_or_else(vanished)
     }
     /// The parcel boundary: a Polygon or MultiPolygon in WGS84.
     async fn boundary(&self) -> Result<GeoJson> {
@@ -245,13 +237,13 @@ impl SiteNode {
     /// The best layout of the site's latest succeeded job, or an edit saved after it.
     /// Batched across sites.
     async fn latest_layout(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
-        let key = owned_key(self.0.organization_id, self.0.id);
-        Ok(loaders(ctx)
-            .latest_layout_of_site
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(LayoutNode))
+        Ok(load(
+            &loaders(ctx).latest_layout_of_site,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .map(LayoutNode))
     }
     /// The site's jobs, filtered by status, newest first unless `order` says
     /// otherwise. `first` is at most 100.
@@ -392,14 +384,14 @@ impl JobNode {
         self.0.max_attempts
     }
     async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
-        let key = owned_key(self.0.organization_id, self.0.site_id);
-        loaders(ctx)
-            .site_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(SiteNode)
-            .ok_or_else(vanished)
+        load(
+            &loaders(ctx).site_by_id,
+            self.0.organization_id,
+            self.0.site_id,
+        )
+        .await?
+        .map(SiteNode)
+        .ok_or_else(vanished)
     }
     /// The program as run (with `objectiveWeights` merged in).
     async fn program(&self) -> JsonValue {
@@ -431,13 +423,13 @@ impl JobNode {
         let Some(layout_id) = self.0.seed_layout_id else {
             return Ok(None);
         };
-        let key = owned_key(self.0.organization_id, layout_id);
-        Ok(loaders(ctx)
-            .layout_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(LayoutNode))
+        Ok(load(
+            &loaders(ctx).layout_by_id,
+            self.0.organization_id,
+            layout_id,
+        )
+        .await?
+        .map(LayoutNode))
     }
     /// The asset ids the job leaves where its seed layout has them.
     async fn kept_assets(&self) -> Vec<String> {
@@ -476,16 +468,16 @@ impl JobNode {
     /// The alternatives this job produced, best first (not the edits saved from
     /// them). Batched across jobs.
     async fn layouts(&self, ctx: &Context<'_>) -> Result<Vec<LayoutNode>> {
-        let key = owned_key(self.0.organization_id, self.0.id);
-        Ok(loaders(ctx)
-            .layouts_of_job
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(LayoutNode)
-            .collect())
+        Ok(load(
+            &loaders(ctx).layouts_of_job,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(LayoutNode)
+        .collect())
     }
 }
 
@@ -499,14 +491,14 @@ impl LayoutNode {
         if !crate::domain::batched_reads::is_summary(&self.0) {
             return Ok(self.0.geojson.clone());
         }
-        let key = owned_key(self.0.organization_id, self.0.id);
-        loaders(ctx)
-            .layout_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(|full| full.geojson)
-            .ok_or_else(vanished)
+        load(
+            &loaders(ctx).layout_by_id,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .map(|full| full.geojson)
+        .ok_or_else(vanished)
     }
 }
 
@@ -590,24 +582,24 @@ impl LayoutNode {
         self.0.created_at
     }
     async fn job(&self, ctx: &Context<'_>) -> Result<JobNode> {
-        let key = owned_key(self.0.organization_id, self.0.job_id);
-        loaders(ctx)
-            .job_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(JobNode)
-            .ok_or_else(vanished)
+        load(
+            &loaders(ctx).job_by_id,
+            self.0.organization_id,
+            self.0.job_id,
+        )
+        .await?
+        .map(JobNode)
+        .ok_or_else(vanished)
     }
     async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
-        let key = owned_key(self.0.organization_id, self.0.site_id);
-        loaders(ctx)
-            .site_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(SiteNode)
-            .ok_or_else(vanished)
+        load(
+            &loaders(ctx).site_by_id,
+            self.0.organization_id,
+            self.0.site_id,
+        )
+        .await?
+        .map(SiteNode)
+        .ok_or_else(vanished)
     }
     /// The layout this one was edited from (`saveLayoutEdits`); null for a layout a
     /// job produced.
@@ -615,13 +607,11 @@ impl LayoutNode {
         let Some(origin) = self.0.edited_from_id else {
             return Ok(None);
         };
-        let key = owned_key(self.0.organization_id, origin);
-        Ok(loaders(ctx)
-            .layout_by_id
-            .load_one(key)
-            .await
-            .map_err(load_error)?
-            .map(LayoutNode))
+        Ok(
+            load(&loaders(ctx).layout_by_id, self.0.organization_id, origin)
+                .await?
+                .map(LayoutNode),
+        )
     }
     /// The layout as an RFC 7946 FeatureCollection (WGS84).
     async fn geojson(&self, ctx: &Context<'_>) -> Result<GeoJson> {

@@ -6,41 +6,17 @@
 
 use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::geo::BoundingRect;
-use entmoot_plugin_sdk::geotiff::{Dem, DemCrs};
+use entmoot_plugin_sdk::geotiff::Dem;
 use entmoot_plugin_sdk::metrics::layout_metrics;
 use entmoot_plugin_sdk::prepare::{prepare_problem, prepare_problem_with_terrain};
 use entmoot_plugin_sdk::{Layout, Problem, RunContext, RunRequest, Strategy, validate_layout};
 use entmoot_strategy_anneal::AnnealStrategy;
 
-/// A 5 m UTM (zone 13) GeoTIFF over the rural demo parcel with elevation `f(x, y)`, where x and
-/// y are metres from the parcel's south-west corner.
+/// The sdk's DEM fixture over the rural demo parcel, and the parcel's projected width.
 fn dem_fixture(f: impl Fn(f64, f64) -> f64) -> (Vec<u8>, f64) {
     let plain = prepare_problem(&rural_demo_site(), &rural_demo_program(1)).unwrap();
-    let b = plain.boundary_m.bounding_rect().unwrap();
-    let pixel = 5.0;
-    let origin = [b.min().x - 50.0, b.max().y + 50.0];
-    let width = ((b.width() + 100.0) / pixel).ceil() as usize;
-    let height = ((b.height() + 100.0) / pixel).ceil() as usize;
-    let mut values = Vec::with_capacity(width * height);
-    for row in 0..height {
-        for col in 0..width {
-            let x = origin[0] + (col as f64 + 0.5) * pixel - b.min().x;
-            let y = origin[1] - (row as f64 + 0.5) * pixel - b.min().y;
-            values.push(1500.0 + f(x, y));
-        }
-    }
-    let dem = Dem {
-        width,
-        height,
-        values,
-        crs: DemCrs::Utm {
-            zone: 13,
-            south: false,
-        },
-        origin,
-        pixel: [pixel, pixel],
-    };
-    (dem.to_geotiff().unwrap(), b.width())
+    let width = plain.boundary_m.bounding_rect().unwrap().width();
+    (entmoot_plugin_sdk::fixtures::rural_demo_dem(f).0, width)
 }
 
 fn solve(problem: &Problem) -> Layout {
