@@ -298,6 +298,69 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
     assert_eq!(history[0]["outcome"], "cancelled", "{history}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_optimization_disabled_a_failed_job_is_not_retried() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let env = embedded_env(data_dir.path());
+    let server = TestServer::start(data_dir.path(), &env)
+        .await
+        .expect("server");
+    let site_id = rural_demo_site(&server).await;
+    // Parameters greedy does not know: the job fails for good.
+    let created = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site_id, "parameters": {"no_such_parameter": 1},
+                             "program": json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .expect("createJob");
+    let job = created["data"]["createJob"]["id"]
+        .as_str()
+        .expect("job")
+        .to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status } }",
+                json!({"id": job}),
+            )
+            .await
+            .expect("job")["data"]["job"]["status"]
+            .clone();
+        if status == "failed" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.stop().expect("stop");
+
+    // The same data with optimization off: the retry is refused and the job stays failed.
+    let mut disabled = env.clone();
+    disabled.insert("ENABLE_OPTIMIZATION".into(), "false".into());
+    let server = TestServer::start(data_dir.path(), &disabled)
+        .await
+        .expect("server");
+    // (The restarted server issues its own admin key of the same organization.)
+    let retry = server
+        .graphql(
+            "mutation($id: ID!) { retryJob(id: $id) { status } }",
+            json!({"id": job}),
+        )
+        .await
+        .expect("retryJob");
+    assert_eq!(
+        retry["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{retry}"
+    );
+    assert!(
+        retry.to_string().contains("ENABLE_OPTIMIZATION=false"),
+        "{retry}"
+    );
+}
+
 #[tokio::test]
 async fn with_optimization_disabled_create_job_is_refused_and_the_cli_still_solves() {
     let data_dir = tempfile::tempdir().expect("tempdir");

@@ -185,7 +185,9 @@ impl IntoGraphqlError for crate::domain::jobs::ChangeJobError {
     fn into_graphql_error(self) -> Error {
         use crate::domain::jobs::ChangeJobError;
         match self {
-            ChangeJobError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            ChangeJobError::Forbidden | ChangeJobError::Disabled => {
+                coded_error(ErrorCode::Forbidden, self.to_string())
+            }
             ChangeJobError::NotFound => coded_error(ErrorCode::NotFound, self.to_string()),
             ChangeJobError::Conflict { .. } => coded_error(ErrorCode::Conflict, self.to_string()),
             ChangeJobError::Queue(ref error) => internal_error(error),

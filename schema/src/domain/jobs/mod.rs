@@ -574,6 +574,8 @@ pub enum ChangeJobError {
     },
     #[error("the job could not be dispatched: {0}")]
     Queue(#[from] QueueError),
+    #[error("optimization is disabled on this server (ENABLE_OPTIMIZATION=false)")]
+    Disabled,
     #[error("reading or writing jobs failed")]
     Database(#[from] DbErr),
 }
@@ -634,6 +636,10 @@ pub async fn retry_job(
 ) -> Result<jobs::Model, ChangeJobError> {
     if !caller.can_write() {
         return Err(ChangeJobError::Forbidden);
+    }
+    // A retry queues the job again, like creating one: not on a server that runs none.
+    if !app.optimization_enabled {
+        return Err(ChangeJobError::Disabled);
     }
     let reset = jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(QUEUED))
