@@ -3,6 +3,7 @@
 //! operation, map its error once.
 
 pub mod accounts;
+pub mod ended_jobs;
 pub mod errors;
 pub mod files;
 pub mod layout_edits;
@@ -65,6 +66,7 @@ pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema
         subscription::SubscriptionRoot,
     )
     .data(loaders::Loaders::new(context.database.clone()))
+    .data(ended_jobs::EndedJobWatch::new())
     .data(context)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)

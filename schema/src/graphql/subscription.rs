@@ -2,8 +2,8 @@
 //! state (read after subscribing, so nothing falls between the two), then every event
 //! from any worker, on every API instance, in time order, until the job ends.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use crate::domain::ids::{decode_typed_id, encode_global_id};
 use crate::domain::jobs::{
-    self, active_jobs_of_project, ended_jobs_among, event_of, find_job, is_terminal,
-    jobs_of_project_changed_since,
+    self, active_jobs_of_project, event_of, find_job, is_terminal, jobs_of_project_changed_since,
 };
 use crate::domain::projects::find_project;
+use crate::graphql::ended_jobs::{EndedJobWatch, Following};
 use crate::graphql::errors::{IntoGraphqlError, database_error};
 use crate::graphql::query::{app, caller};
 use crate::ports::{BusMessage, JobEvent};
@@ -78,30 +78,35 @@ fn messages(receiver: broadcast::Receiver<BusMessage>) -> impl Stream<Item = Bus
 /// Events may have been lost shortly before a disconnect was noticed.
 const RESYNC_MARGIN_SECONDS: i64 = 10;
 
-/// How often a subscription checks the database for jobs it still believes open. The
-/// bus is fast but not transactional: a worker killed between storing a result and
-/// publishing it leaves no event, and this check is what still ends the job for the
-/// subscriber.
-const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
 enum Incoming {
     Bus(BusMessage),
-    Reconcile,
+    /// A followed job the process-wide check found ended (`graphql::ended_jobs`).
+    FoundEnded(JobEvent),
 }
 
-/// Bus messages interleaved with a periodic reconciliation tick.
-fn incoming(receiver: broadcast::Receiver<BusMessage>) -> impl Stream<Item = Incoming> + Send {
-    let ticks = stream::unfold((), |()| async {
-        tokio::time::sleep(RECONCILE_EVERY).await;
-        Some((Incoming::Reconcile, ()))
-    });
-    stream::select(messages(receiver).map(Incoming::Bus), ticks)
+/// Jobs the process-wide check found ended, as a stream; a lagging receiver skips ahead
+/// (the bus's own terminal events and the next check still reach it).
+fn found_ended(receiver: broadcast::Receiver<JobEvent>) -> impl Stream<Item = JobEvent> + Send {
+    stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((event, receiver)),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
-/// The set is only touched by one subscription's stream, so a poisoned lock means an
-/// earlier panic in that same stream; its contents are still a valid set of ids.
-fn lock_open_jobs(open: &Mutex<HashSet<Uuid>>) -> MutexGuard<'_, HashSet<Uuid>> {
-    open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Bus messages interleaved with the process-wide check's findings.
+fn incoming(
+    bus: broadcast::Receiver<BusMessage>,
+    ended: broadcast::Receiver<JobEvent>,
+) -> impl Stream<Item = Incoming> + Send {
+    stream::select(
+        messages(bus).map(Incoming::Bus),
+        found_ended(ended).map(Incoming::FoundEnded),
+    )
 }
 
 /// Ends right after the first terminal event (not when the next message would come),
@@ -152,24 +157,29 @@ impl SubscriptionRoot {
         let id: Uuid =
             decode_typed_id(&job_id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         let app = app(ctx).clone();
+        let watch = ctx.data_unchecked::<Arc<EndedJobWatch>>().clone();
         let receiver = app.event_bus.subscribe();
+        let ended = watch.subscribe();
         let job = find_job(&app.database, &caller, id)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         let initial = event_of(&job, None);
         let organization = caller.organization_id;
-        let live = incoming(receiver)
+        // Followed for as long as the stream lives (the closure below owns it).
+        let following = watch.follow(&app, organization, id);
+        let live = incoming(receiver, ended)
             .then(move |message| {
+                let _following = &following;
                 let app = app.clone();
                 let caller = caller.clone();
                 async move {
                     match message {
-                        Incoming::Bus(BusMessage::Job(event))
+                        Incoming::Bus(BusMessage::Job(event)) | Incoming::FoundEnded(event)
                             if event.job_id == id && event.organization_id == organization =>
                         {
                             vec![event]
                         }
-                        Incoming::Bus(BusMessage::Job(_)) => Vec::new(),
+                        Incoming::Bus(BusMessage::Job(_)) | Incoming::FoundEnded(_) => Vec::new(),
                         Incoming::Bus(BusMessage::Reconnected { .. }) => {
                             match find_job(&app.database, &caller, id).await {
                                 Ok(job) => vec![event_of(&job, None)],
@@ -179,13 +189,6 @@ impl SubscriptionRoot {
                                 }
                             }
                         }
-                        Incoming::Reconcile => match ended_jobs_among(&app.database, &caller, vec![id]).await {
-                            Ok(ended) => ended.iter().map(|job| event_of(job, None)).collect(),
-                            Err(error) => {
-                                tracing::warn!(%error, "reconciling a job subscription failed");
-                                Vec::new()
-                            }
-                        },
                     }
                 }
             })
@@ -215,40 +218,30 @@ impl SubscriptionRoot {
             .map(|job| jobs::event_of(job, None))
             .collect();
         let organization = caller.organization_id;
-        // Jobs this subscriber has seen start but not end, for the reconciliation.
-        let open: Arc<Mutex<HashSet<Uuid>>> = Arc::new(Mutex::new(
-            current.iter().map(|event| event.job_id).collect(),
-        ));
-        let open_for_reconcile = open.clone();
-        let live = incoming(receiver)
+        let watch = ctx.data_unchecked::<Arc<EndedJobWatch>>().clone();
+        let ended = watch.subscribe();
+        let app_for_follow = app.clone();
+        // Jobs this subscriber has seen start but not end, followed by the process-wide
+        // check until their end arrives (or the subscription ends).
+        let mut open: HashMap<Uuid, Following> = HashMap::new();
+        let live = incoming(receiver, ended)
             .then(move |message| {
                 let app = app.clone();
                 let caller = caller.clone();
-                let open = open_for_reconcile.clone();
                 async move {
                     match message {
-                        Incoming::Bus(BusMessage::Job(event))
+                        Incoming::Bus(BusMessage::Job(event)) | Incoming::FoundEnded(event)
                             if event.project_id == id && event.organization_id == organization =>
                         {
                             vec![event]
                         }
-                        Incoming::Bus(BusMessage::Job(_)) => Vec::new(),
+                        Incoming::Bus(BusMessage::Job(_)) | Incoming::FoundEnded(_) => Vec::new(),
                         Incoming::Bus(BusMessage::Reconnected { since }) => {
                             let since = since - chrono::Duration::seconds(RESYNC_MARGIN_SECONDS);
                             match jobs_of_project_changed_since(&app.database, &caller, id, since).await {
                                 Ok(jobs) => jobs.iter().map(|job| event_of(job, None)).collect(),
                                 Err(error) => {
                                     tracing::warn!(%error, "resynchronising a project subscription failed");
-                                    Vec::new()
-                                }
-                            }
-                        }
-                        Incoming::Reconcile => {
-                            let ids: Vec<Uuid> = lock_open_jobs(&open).iter().copied().collect();
-                            match ended_jobs_among(&app.database, &caller, ids).await {
-                                Ok(ended) => ended.iter().map(|job| event_of(job, None)).collect(),
-                                Err(error) => {
-                                    tracing::warn!(%error, "reconciling a project subscription failed");
                                     Vec::new()
                                 }
                             }
@@ -260,11 +253,12 @@ impl SubscriptionRoot {
         Ok(stream::iter(current)
             .chain(live)
             .inspect(move |event| {
-                let mut open = lock_open_jobs(&open);
                 if is_terminal(&event.status) {
                     open.remove(&event.job_id);
                 } else {
-                    open.insert(event.job_id);
+                    open.entry(event.job_id).or_insert_with(|| {
+                        watch.follow(&app_for_follow, organization, event.job_id)
+                    });
                 }
             })
             .map(JobProgress::from))
