@@ -53,6 +53,18 @@ pub struct WeightOverrides {
 }
 
 impl WeightOverrides {
+    /// These overrides with the ones `other` gives replacing them (a job's weights over
+    /// its program's).
+    pub fn overridden_by(&self, other: &WeightOverrides) -> WeightOverrides {
+        WeightOverrides {
+            cost: other.cost.or(self.cost),
+            buildable_area: other.buildable_area.or(self.buildable_area),
+            accessibility: other.accessibility.or(self.accessibility),
+            environmental_impact: other.environmental_impact.or(self.environmental_impact),
+            aesthetics: other.aesthetics.or(self.aesthetics),
+        }
+    }
+
     /// The fields with their names (for validation).
     pub fn values(&self) -> [(&'static str, Option<f64>); 5] {
         [

@@ -8,7 +8,7 @@ use crate::domain::ids::{decode_global_id, decode_typed_id};
 use crate::domain::paging::{Cursor, PageRequest};
 use crate::domain::projects;
 use crate::graphql::errors::{ErrorCode, IntoGraphqlError, coded_error};
-use crate::graphql::types::{Node, PageInfo, ProjectConnection, ProjectEdge, ProjectNode};
+use crate::graphql::types::{Node, ProjectConnection, ProjectEdge, ProjectNode};
 
 #[derive(async_graphql::MergedObject, Default)]
 pub struct QueryRoot(
@@ -125,25 +125,18 @@ impl ProjectQueries {
             projects::list_projects(&app(ctx).database, caller, &page_request, &filter, order)
                 .await
                 .map_err(IntoGraphqlError::into_graphql_error)?;
-        let edges: Vec<ProjectEdge> = page
-            .items
-            .into_iter()
-            .map(|project| ProjectEdge {
-                cursor: Cursor {
-                    created_at: project.created_at,
-                    id: project.id,
-                }
-                .encode(),
-                node: ProjectNode(project),
-            })
-            .collect();
-        Ok(ProjectConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next_page,
-                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+        let (edges, page_info) = crate::graphql::types::connection_parts(
+            page,
+            |project| Cursor {
+                created_at: project.created_at,
+                id: project.id,
             },
-            edges,
-        })
+            |cursor, project| ProjectEdge {
+                cursor,
+                node: ProjectNode(project),
+            },
+        );
+        Ok(ProjectConnection { edges, page_info })
     }
 }
 

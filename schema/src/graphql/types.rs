@@ -112,6 +112,30 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// The edges of a page, each with the cursor of its row, and the page's `PageInfo`: what
+/// every connection returns.
+pub(crate) fn connection_parts<T, E>(
+    page: crate::domain::paging::Page<T>,
+    position: impl Fn(&T) -> Cursor,
+    edge: impl Fn(String, T) -> E,
+) -> (Vec<E>, PageInfo) {
+    let mut end_cursor = None;
+    let edges = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let cursor = position(&item).encode();
+            end_cursor = Some(cursor.clone());
+            edge(cursor, item)
+        })
+        .collect();
+    let page_info = PageInfo {
+        has_next_page: page.has_next_page,
+        end_cursor,
+    };
+    (edges, page_info)
+}
+
 #[derive(SimpleObject)]
 pub struct ProjectEdge {
     pub cursor: String,
@@ -275,25 +299,18 @@ impl SiteNode {
         )
         .await
         .map_err(crate::graphql::errors::database_error)?;
-        let edges: Vec<JobEdge> = page
-            .items
-            .into_iter()
-            .map(|job| JobEdge {
-                cursor: Cursor {
-                    created_at: job.created_at,
-                    id: job.id,
-                }
-                .encode(),
-                node: JobNode(job),
-            })
-            .collect();
-        Ok(JobConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next_page,
-                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+        let (edges, page_info) = connection_parts(
+            page,
+            |job| Cursor {
+                created_at: job.created_at,
+                id: job.id,
             },
-            edges,
-        })
+            |cursor, job| JobEdge {
+                cursor,
+                node: JobNode(job),
+            },
+        );
+        Ok(JobConnection { edges, page_info })
     }
     /// What may be built on: the parcel inset by `setbackMetres`, minus every exclusion
     /// zone grown by its buffer. Cached (shared by all API instances with Redis).

@@ -192,7 +192,7 @@ async fn resolve_program(
     caller: &Caller,
     new_job: &NewJob,
 ) -> Result<ResolvedProgram, SubmitJobError> {
-    let (mut program, pinned) = match &new_job.seed_layout {
+    let (program, pinned) = match &new_job.seed_layout {
         None => (new_job.program.clone(), None),
         Some(seed) => {
             let stored = crate::domain::layout_edits::load_stored_layout(
@@ -250,40 +250,18 @@ async fn resolve_program(
         }
     };
     // Invariant: `NewJob::try_from` refuses a job with neither program nor seed layout.
-    let Some(program) = program.as_mut() else {
+    let Some(mut program) = program else {
         return Err(SubmitJobError::Input(JobInputError::ProgramMissing));
     };
-    let mut weights = program.objectives.clone().unwrap_or_default();
-    for (slot, value) in [
-        (&mut weights.cost, new_job.objective_weights.cost),
-        (
-            &mut weights.buildable_area,
-            new_job.objective_weights.buildable_area,
-        ),
-        (
-            &mut weights.accessibility,
-            new_job.objective_weights.accessibility,
-        ),
-        (
-            &mut weights.environmental_impact,
-            new_job.objective_weights.environmental_impact,
-        ),
-        (
-            &mut weights.aesthetics,
-            new_job.objective_weights.aesthetics,
-        ),
-    ] {
-        if value.is_some() {
-            *slot = value;
-        }
-    }
+    let weights = program
+        .objectives
+        .clone()
+        .unwrap_or_default()
+        .overridden_by(&new_job.objective_weights);
     if weights != WeightOverrides::default() {
         program.objectives = Some(weights);
     }
-    Ok(ResolvedProgram {
-        program: program.clone(),
-        pinned,
-    })
+    Ok(ResolvedProgram { program, pinned })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -316,10 +294,12 @@ pub enum ReadJobError {
     Database(#[from] DbErr),
 }
 
+/// Validates and queues a job. The role and the server's setting come before the
+/// request is read: a viewer learns nothing from input errors.
 pub async fn submit_job(
     app: &AppContext,
     caller: &Caller,
-    new_job: NewJob,
+    request: JobRequest,
 ) -> Result<jobs::Model, SubmitJobError> {
     if !caller.can_write() {
         return Err(SubmitJobError::Forbidden);
@@ -327,6 +307,7 @@ pub async fn submit_job(
     if !app.optimization_enabled {
         return Err(SubmitJobError::Disabled);
     }
+    let new_job = NewJob::try_from(request).map_err(SubmitJobError::Input)?;
     let (site, _) = load_site(&app.database, caller.organization_id, new_job.site_id)
         .await
         .map_err(|error| match error {
