@@ -4,7 +4,7 @@
 #[test]
 fn committed_sdl_matches_the_code() {
     let committed = include_str!("../schema.graphql");
-    let current = entmoot_schema::graphql::schema_sdl();
+    let current = entmoot_schema::schema_sdl();
     assert!(
         committed == current,
         "schema/schema.graphql is stale; regenerate it with `entmoot graphql-schema > schema/schema.graphql`"

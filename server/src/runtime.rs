@@ -5,10 +5,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use entmoot_domain::AppContext;
+use entmoot_domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_organization};
+use entmoot_domain::ports::{EventBus, JobQueue};
 use entmoot_plugin_host::{PluginRegistry, PluginWatcher, default_plugin_dirs};
-use entmoot_schema::AppContext;
-use entmoot_schema::domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_organization};
-use entmoot_schema::ports::{EventBus, JobQueue};
 use uuid::Uuid;
 
 use crate::adapters::cache::{Cache, IN_PROCESS_CAPACITY_BYTES};
@@ -20,8 +20,8 @@ use crate::adapters::redis_queue::RedisQueue;
 use crate::adapters::sessions::{InProcessSessions, RedisSessions};
 use crate::adapters::{database, storage};
 use crate::config::{Settings, StorageSettings, redact_url};
-use entmoot_schema::domain::files::FileSettings;
-use entmoot_schema::ports::{MailSender, SessionStore};
+use entmoot_domain::files::FileSettings;
+use entmoot_domain::ports::{MailSender, SessionStore};
 use redis::aio::ConnectionManager;
 
 /// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
@@ -173,7 +173,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             job_queue,
             event_bus,
             plugins: Arc::new(RwLock::new(plugins)),
-            observers: entmoot_schema::ports::Observers {
+            observers: entmoot_domain::ports::Observers {
                 job_submitted: crate::metrics_registry::job_submitted,
             },
             files: file_settings(settings),

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entmoot_schema::AppContext;
-use entmoot_schema::domain::jobs::execution::{Execution, ExecutionSettings, execute_job};
-use entmoot_schema::domain::jobs::recovery::recover_jobs;
+use entmoot_domain::AppContext;
+use entmoot_domain::jobs::execution::{Execution, ExecutionSettings, execute_job};
+use entmoot_domain::jobs::recovery::recover_jobs;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 

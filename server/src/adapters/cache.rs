@@ -345,18 +345,18 @@ impl CacheStore for InProcessStore {
     }
 }
 
-fn kind_of(read: entmoot_schema::ports::CachedRead) -> CacheKind {
+fn kind_of(read: entmoot_domain::ports::CachedRead) -> CacheKind {
     match read {
-        entmoot_schema::ports::CachedRead::LayoutGeojson => CacheKind::LayoutGeojson,
-        entmoot_schema::ports::CachedRead::SiteBuildableArea => CacheKind::SiteBuildableArea,
+        entmoot_domain::ports::CachedRead::LayoutGeojson => CacheKind::LayoutGeojson,
+        entmoot_domain::ports::CachedRead::SiteBuildableArea => CacheKind::SiteBuildableArea,
     }
 }
 
 #[async_trait]
-impl entmoot_schema::ports::ReadCache for Cache {
+impl entmoot_domain::ports::ReadCache for Cache {
     async fn get(
         &self,
-        kind: entmoot_schema::ports::CachedRead,
+        kind: entmoot_domain::ports::CachedRead,
         key: &str,
     ) -> Option<serde_json::Value> {
         self.get_json(kind_of(kind), key).await
@@ -364,14 +364,14 @@ impl entmoot_schema::ports::ReadCache for Cache {
 
     async fn put(
         &self,
-        kind: entmoot_schema::ports::CachedRead,
+        kind: entmoot_domain::ports::CachedRead,
         key: &str,
         value: &serde_json::Value,
     ) {
         self.put_json(kind_of(kind), key, value).await;
     }
 
-    async fn invalidate(&self, kind: entmoot_schema::ports::CachedRead, key: &str) {
+    async fn invalidate(&self, kind: entmoot_domain::ports::CachedRead, key: &str) {
         Cache::invalidate(self, kind_of(kind), key).await;
     }
 }

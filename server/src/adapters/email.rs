@@ -132,7 +132,7 @@ impl Mailer {
 }
 
 #[async_trait::async_trait]
-impl entmoot_schema::ports::MailSender for Mailer {
+impl entmoot_domain::ports::MailSender for Mailer {
     async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
         self.send_mail(to, subject, body)
             .await

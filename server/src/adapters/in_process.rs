@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entmoot_schema::ports::{
+use entmoot_domain::ports::{
     BusMessage, EventBus, EventBusError, JobDelivery, JobEvent, JobQueue, QueueError,
 };
 use tokio::sync::{Mutex, broadcast, mpsc};

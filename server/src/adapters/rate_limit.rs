@@ -108,7 +108,7 @@ impl RateLimiter {
 }
 
 #[async_trait::async_trait]
-impl entmoot_schema::ports::AttemptLimiter for RateLimiter {
+impl entmoot_domain::ports::AttemptLimiter for RateLimiter {
     async fn allow(&self, bucket: &str, per_minute: u32) -> bool {
         self.hit(bucket, per_minute).await == Decision::Allowed
     }

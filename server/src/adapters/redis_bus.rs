@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use entmoot_schema::ports::{BusMessage, EventBus, EventBusError, JobEvent};
+use entmoot_domain::ports::{BusMessage, EventBus, EventBusError, JobEvent};
 use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::Client;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entmoot_schema::ports::{JobDelivery, JobQueue, QueueError};
+use entmoot_domain::ports::{JobDelivery, JobQueue, QueueError};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply,

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use entmoot_schema::ports::{SessionRecord, SessionStore, SessionStoreError};
+use entmoot_domain::ports::{SessionRecord, SessionStore, SessionStoreError};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use uuid::Uuid;

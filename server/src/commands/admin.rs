@@ -3,10 +3,10 @@
 //! stdout, and never logged.
 
 use anyhow::{Context, bail};
-use entmoot_schema::domain::access::{self, NewApiKey};
-use entmoot_schema::domain::audit::recent_audit_records;
-use entmoot_schema::domain::caller::Role;
-use entmoot_schema::domain::organizations::{
+use entmoot_domain::access::{self, NewApiKey};
+use entmoot_domain::audit::recent_audit_records;
+use entmoot_domain::caller::Role;
+use entmoot_domain::organizations::{
     LOCAL_ORGANIZATION_SLUG, create_organization, create_user, ensure_organization, find_by_slug,
     find_user_by_email,
 };

@@ -8,13 +8,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
-use entmoot_plugin_sdk::{Layout, Problem, Program};
-use entmoot_schema::domain::solve::{SolveRequest, solve};
-use entmoot_schema::formats::export::{
+use entmoot_domain::solve::{SolveRequest, solve};
+use entmoot_formats::export::{
     DrawingUnits, ExportFormat, ExportInput, ExportOptions, LayoutDocument, export_layout,
 };
-use entmoot_schema::formats::read_site_file;
+use entmoot_formats::read_site_file;
+use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
+use entmoot_plugin_sdk::{Layout, Problem, Program};
 use serde_json::json;
 
 use crate::cli::ExportArgs;

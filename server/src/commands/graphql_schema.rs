@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 pub fn run(check: Option<PathBuf>) -> anyhow::Result<()> {
-    let sdl = entmoot_schema::graphql::schema_sdl();
+    let sdl = entmoot_schema::schema_sdl();
     match check {
         None => {
             print!("{sdl}");

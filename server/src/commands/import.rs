@@ -4,12 +4,12 @@
 //! repair. Nothing is stored.
 
 use anyhow::Context;
-use entmoot_plugin_sdk::geo::{GeodesicArea, Geometry};
-use entmoot_plugin_sdk::geometry::geo_to_geojson;
-use entmoot_schema::formats::geotiff::read_dem;
-use entmoot_schema::formats::{
+use entmoot_formats::geotiff::read_dem;
+use entmoot_formats::{
     BoundaryChoice, Crs, ImportOptions, SourceFormat, read_site_file_with, sniff,
 };
+use entmoot_plugin_sdk::geo::{GeodesicArea, Geometry};
+use entmoot_plugin_sdk::geometry::geo_to_geojson;
 use serde_json::json;
 
 use crate::cli::ImportArgs;

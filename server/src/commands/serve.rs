@@ -9,9 +9,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context;
-use entmoot_schema::domain::access::issue_first_admin_key;
-use entmoot_schema::domain::files::cleanup_expired;
-use entmoot_schema::graphql::{SchemaLimits, build_schema};
+use entmoot_domain::access::issue_first_admin_key;
+use entmoot_domain::files::cleanup_expired;
+use entmoot_schema::{SchemaLimits, build_schema};
 
 use crate::config::Settings;
 use crate::http::health::{Lifecycle, shutdown_signal};
@@ -43,7 +43,7 @@ async fn print_first_admin_key(runtime: &runtime::Runtime) -> anyhow::Result<()>
 
 /// Temporary uploads expire (7 days by default). Every API instance sweeps; deleting an
 /// object or a row twice is harmless, so they need not coordinate.
-async fn remove_expired_files_periodically(app: entmoot_schema::AppContext) {
+async fn remove_expired_files_periodically(app: entmoot_domain::AppContext) {
     let mut interval = tokio::time::interval(EXPIRED_FILES_SWEEP);
     loop {
         interval.tick().await;

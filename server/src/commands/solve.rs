@@ -4,10 +4,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use entmoot_domain::solve::{SolveRequest, solve};
+use entmoot_formats::export::{ExportFormat, ExportInput, ExportOptions};
+use entmoot_formats::read_site_file;
 use entmoot_plugin_sdk::Program;
-use entmoot_schema::domain::solve::{SolveRequest, solve};
-use entmoot_schema::formats::export::{ExportFormat, ExportInput, ExportOptions};
-use entmoot_schema::formats::read_site_file;
 use serde_json::json;
 
 use crate::cli::SolveArgs;

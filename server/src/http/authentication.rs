@@ -6,10 +6,10 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use async_graphql::Data;
-use entmoot_schema::domain::access::{AuthenticationError, authenticate_api_key};
-use entmoot_schema::domain::accounts::{SESSION_TOKEN_START, SessionError, authenticate_session};
-use entmoot_schema::graphql::{AuthenticationRefused, SessionCredential};
-use entmoot_schema::{AppContext, Caller};
+use entmoot_domain::access::{AuthenticationError, authenticate_api_key};
+use entmoot_domain::accounts::{SESSION_TOKEN_START, SessionError, authenticate_session};
+use entmoot_domain::{AppContext, Caller};
+use entmoot_schema::{AuthenticationRefused, SessionCredential};
 use serde_json::Value;
 
 /// What a request presented.

@@ -5,8 +5,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use entmoot_schema::domain::download_links::verify_download;
-use entmoot_schema::domain::files::{FileError, open_file, open_linked_file};
+use entmoot_domain::download_links::verify_download;
+use entmoot_domain::files::{FileError, open_file, open_linked_file};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;

@@ -16,9 +16,9 @@ use async_graphql::{Request, Response, ServerError, Variables};
 use async_graphql_actix_web::GraphQLSubscription;
 use serde_json::{Map, Value, json};
 
-use entmoot_schema::Caller;
-use entmoot_schema::domain::audit::{AuditEntry, record_mutations};
-use entmoot_schema::graphql::ClientAddress;
+use entmoot_domain::Caller;
+use entmoot_domain::audit::{AuditEntry, record_mutations};
+use entmoot_schema::ClientAddress;
 
 use crate::adapters::rate_limit::Decision;
 use crate::http::HttpState;

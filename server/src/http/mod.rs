@@ -25,8 +25,8 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
-use entmoot_schema::AppContext;
-use entmoot_schema::graphql::EntmootSchema;
+use entmoot_domain::AppContext;
+use entmoot_schema::EntmootSchema;
 
 use anyhow::Context;
 use tokio::sync::watch;

@@ -1,0 +1,280 @@
+//! Sign-in for people: `signIn` and the session mutations, invitations, password
+//! resets, and `viewer`. Sign-in, accepting an invitation and the reset mutations are
+//! the only fields callers reach without a token.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::errors::{ErrorCode, IntoGraphqlError, coded_error, database_error};
+use crate::query::{app, caller};
+use crate::{ClientAddress, SessionCredential};
+use entmoot_domain::accounts::{
+    IssuedAccountToken, SignedIn, accept_invitation, change_password, invite_member,
+    issue_password_reset, request_password_reset, reset_password, sign_in, sign_out,
+    sign_out_everywhere, viewer_of,
+};
+use entmoot_domain::caller::Role;
+use entmoot_domain::ids::encode_global_id;
+
+#[derive(SimpleObject)]
+pub struct UserView {
+    pub id: ID,
+    pub email: String,
+    pub display_name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct MembershipView {
+    pub organization_id: ID,
+    pub organization_name: String,
+    pub organization_slug: String,
+    /// viewer, editor or admin.
+    pub role: String,
+}
+
+/// Who the caller is.
+#[derive(SimpleObject)]
+pub struct Viewer {
+    /// The signed-in person, or the user an API key belongs to; null for other keys.
+    pub user: Option<UserView>,
+    /// The organization this request acts for.
+    pub organization_id: ID,
+    pub role: String,
+    /// Every organization the person belongs to.
+    pub memberships: Vec<MembershipView>,
+    /// Whether the request came with an API key rather than a session.
+    pub api_key: bool,
+}
+
+/// A new session. The token is shown only here; send it as `Authorization: Bearer`.
+#[derive(SimpleObject)]
+pub struct Session {
+    pub token: String,
+    pub user: UserView,
+    pub organization_id: ID,
+    pub role: String,
+    /// Seconds the session lives without use; each use renews it.
+    pub expires_in_seconds: u64,
+}
+
+/// An invitation or password reset as issued.
+#[derive(SimpleObject)]
+pub struct AccountTokenIssued {
+    pub email: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+    /// Whether it was sent by e-mail (SMTP configured).
+    pub emailed: bool,
+    /// The one-time token when it was not e-mailed: hand it to the person yourself.
+    pub token: Option<String>,
+}
+
+fn user_view(user: &entmoot_entities::users::Model) -> UserView {
+    UserView {
+        id: ID(encode_global_id("User", user.id)),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+    }
+}
+
+fn session(ctx: &Context<'_>, signed_in: SignedIn) -> Session {
+    Session {
+        token: signed_in.token.expose().to_owned(),
+        user: user_view(&signed_in.user),
+        organization_id: ID(encode_global_id("Organization", signed_in.organization.id)),
+        role: signed_in.role.as_str().to_owned(),
+        expires_in_seconds: app(ctx).session_ttl.as_secs(),
+    }
+}
+
+fn issued(issued: IssuedAccountToken) -> AccountTokenIssued {
+    AccountTokenIssued {
+        email: issued.email,
+        role: issued.role.as_str().to_owned(),
+        expires_at: issued.expires_at,
+        emailed: issued.token.is_none(),
+        token: issued.token.map(|token| token.expose().to_owned()),
+    }
+}
+
+/// A role, as GraphQL input.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRole {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl From<MemberRole> for Role {
+    fn from(role: MemberRole) -> Self {
+        match role {
+            MemberRole::Viewer => Role::Viewer,
+            MemberRole::Editor => Role::Editor,
+            MemberRole::Admin => Role::Admin,
+        }
+    }
+}
+
+fn client_address(ctx: &Context<'_>) -> String {
+    ctx.data_opt::<ClientAddress>()
+        .map(|address| address.0.clone())
+        .unwrap_or_default()
+}
+
+#[derive(Default)]
+pub struct AccountQueries;
+
+#[Object]
+impl AccountQueries {
+    /// The caller: their person (if any), organization, role and memberships.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        let caller = caller(ctx)?;
+        let found = viewer_of(&app(ctx).database, caller)
+            .await
+            .map_err(database_error)?;
+        let (user, memberships) = match found {
+            Some((user, memberships)) => (Some(user_view(&user)), memberships),
+            None => (None, Vec::new()),
+        };
+        Ok(Viewer {
+            user,
+            organization_id: ID(encode_global_id("Organization", caller.organization_id)),
+            role: caller.role.as_str().to_owned(),
+            memberships: memberships
+                .into_iter()
+                .map(|(organization, role)| MembershipView {
+                    organization_id: ID(encode_global_id("Organization", organization.id)),
+                    organization_name: organization.name,
+                    organization_slug: organization.slug,
+                    role: role.as_str().to_owned(),
+                })
+                .collect(),
+            api_key: caller.api_key_id.is_some(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutations;
+
+#[Object]
+impl AccountMutations {
+    /// Signs in with email and password, to `organization` (a slug) or the first one
+    /// the person joined. Wrong email and wrong password get the same answer.
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        organization: Option<String>,
+    ) -> Result<Session> {
+        let signed_in = sign_in(
+            app(ctx),
+            &email,
+            &password,
+            organization.as_deref(),
+            &client_address(ctx),
+        )
+        .await
+        .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(session(ctx, signed_in))
+    }
+
+    /// Ends the session this request came with.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
+        caller(ctx)?;
+        let Some(SessionCredential(token)) = ctx.data_opt::<SessionCredential>() else {
+            return Err(coded_error(
+                ErrorCode::Forbidden,
+                "this request came with an API key, not a session; revoke keys with `entmoot admin keys revoke`",
+            ));
+        };
+        sign_out(app(ctx), token)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(true)
+    }
+
+    /// Ends every session of the signed-in person, on every API instance.
+    async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<i32> {
+        let ended = sign_out_everywhere(app(ctx), caller(ctx)?)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+
+    /// Changes the password; every session ends and a new one is returned.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<Session> {
+        let signed_in = change_password(app(ctx), caller(ctx)?, &current_password, &new_password)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(session(ctx, signed_in))
+    }
+
+    /// Invites `email` to the caller's organization with `role` (admins).
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        role: MemberRole,
+    ) -> Result<AccountTokenIssued> {
+        let invited = invite_member(app(ctx), caller(ctx)?, &email, role.into())
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(issued(invited))
+    }
+
+    /// Accepts an invitation: sets a display name and password and signs in.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        display_name: String,
+        password: String,
+    ) -> Result<Session> {
+        let signed_in = accept_invitation(app(ctx), &token, &display_name, &password)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(session(ctx, signed_in))
+    }
+
+    /// Asks for a reset token by e-mail. Always answers true, so that it does not tell
+    /// which emails have accounts.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        if let Err(error) = request_password_reset(app(ctx), &email).await {
+            // Logged, not shown: the answer must not depend on the account.
+            tracing::warn!(%error, "a password reset could not be sent");
+        }
+        Ok(true)
+    }
+
+    /// Issues a reset for a member of the caller's organization (admins).
+    async fn issue_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<AccountTokenIssued> {
+        let reset = issue_password_reset(app(ctx), caller(ctx)?, &email)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(issued(reset))
+    }
+
+    /// Sets a new password with a reset token; every session of the person ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<bool> {
+        reset_password(app(ctx), &token, &new_password)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(true)
+    }
+}

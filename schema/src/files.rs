@@ -1,0 +1,326 @@
+//! Files over GraphQL: parcel and terrain uploads (multipart requests, streamed into
+//! storage and read by content), layout exports, and download links.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+use futures::stream;
+use tokio::io::AsyncReadExt;
+use uuid::Uuid;
+
+use crate::errors::IntoGraphqlError;
+use crate::query::{app, caller};
+use crate::scalars::GeoJson;
+use entmoot_domain::download_links::download_link;
+use entmoot_domain::files::{
+    DownloadUrl, FileSettings, NewUpload, StoredUpload, UploadPurpose, download_url,
+    export_stored_layout, store_upload,
+};
+use entmoot_domain::ids::{decode_typed_id, encode_global_id};
+use entmoot_formats::ImportOptions;
+use entmoot_formats::export::{DrawingUnits, ExportFormat, ExportOptions};
+
+/// How long a download link stays valid.
+const DOWNLOAD_LINK_SECONDS: i64 = 15 * 60;
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// A stored file: an upload or an export.
+pub struct FileNode(pub entmoot_entities::files::Model);
+
+#[Object(name = "File")]
+impl FileNode {
+    async fn id(&self) -> ID {
+        ID(encode_global_id("File", self.0.id))
+    }
+    /// `upload`, `terrain` or `export`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// When a temporary upload is removed; null for files kept until deleted.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A polygon of an uploaded file that was not taken as the boundary.
+#[derive(SimpleObject)]
+pub struct ExclusionCandidate {
+    pub name: Option<String>,
+    /// Where in the file it is, e.g. `Placemark "Pond" (#3)`.
+    pub location: String,
+    /// The exclusion kind its name suggests (wetland, easement, …), if any.
+    pub suggested_kind: Option<String>,
+    pub polygon: GeoJson,
+}
+
+/// What an uploaded parcel file was read as. The frontend shows the boundary and the
+/// candidates, lets the planner change the choice, and creates the site from them.
+#[derive(SimpleObject)]
+pub struct UploadedParcel {
+    pub file: FileNode,
+    /// kml, kmz, geojson, shapefile-zip or dxf, recognised by content.
+    pub format: String,
+    pub boundary: GeoJson,
+    pub boundary_reason: String,
+    pub boundary_location: String,
+    pub source_crs: String,
+    /// Each repair made to the geometry, in file order.
+    pub repairs: Vec<String>,
+    pub exclusion_candidates: Vec<ExclusionCandidate>,
+}
+
+/// What an uploaded GeoTIFF DEM was read as.
+#[derive(SimpleObject)]
+pub struct UploadedTerrain {
+    pub file: FileNode,
+    /// Size, resolution, CRS and bounds of the DEM.
+    pub summary: Json<serde_json::Value>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ExportFormat")]
+pub enum ExportFormatChoice {
+    Geojson,
+    Kml,
+    Kmz,
+    Dxf,
+    ShapefileZip,
+    Svg,
+    Pdf,
+    LayoutJson,
+}
+
+impl From<ExportFormatChoice> for ExportFormat {
+    fn from(choice: ExportFormatChoice) -> Self {
+        match choice {
+            ExportFormatChoice::Geojson => ExportFormat::GeoJson,
+            ExportFormatChoice::Kml => ExportFormat::Kml,
+            ExportFormatChoice::Kmz => ExportFormat::Kmz,
+            ExportFormatChoice::Dxf => ExportFormat::Dxf,
+            ExportFormatChoice::ShapefileZip => ExportFormat::ShapefileZip,
+            ExportFormatChoice::Svg => ExportFormat::Svg,
+            ExportFormatChoice::Pdf => ExportFormat::Pdf,
+            ExportFormatChoice::LayoutJson => ExportFormat::LayoutJson,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DxfUnits {
+    #[default]
+    Metres,
+    Feet,
+}
+
+/// A file and where to fetch it.
+#[derive(SimpleObject)]
+pub struct Download {
+    pub file: FileNode,
+    /// A presigned object-store URL, or a signed path on this API (`/files/…`) to
+    /// resolve against the API's base URL.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+async fn download_of(ctx: &Context<'_>, file_id: Uuid) -> Result<Download> {
+    let app = app(ctx);
+    let caller = caller(ctx)?;
+    let ttl = std::time::Duration::from_secs(DOWNLOAD_LINK_SECONDS as u64);
+    let (file, url) = download_url(&app.database, &app.storage, caller, file_id, ttl)
+        .await
+        .map_err(IntoGraphqlError::into_graphql_error)?;
+    let (url, expires_at) = match url {
+        DownloadUrl::Presigned { url, expires_at } => (url, expires_at),
+        DownloadUrl::Route { file_id } => {
+            let (path, expires) =
+                download_link(&app.download_signing_key, file_id, DOWNLOAD_LINK_SECONDS);
+            (
+                path,
+                DateTime::from_timestamp(expires, 0).unwrap_or_else(Utc::now),
+            )
+        }
+    };
+    Ok(Download {
+        file: FileNode(file),
+        url,
+        expires_at,
+    })
+}
+
+/// The upload's bytes as a stream of chunks, read from async-graphql's temporary file.
+fn upload_chunks(
+    upload: async_graphql::UploadValue,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
+    Box::pin(stream::unfold(
+        Some(tokio::fs::File::from_std(upload.content)),
+        |reader| async move {
+            let mut reader = reader?;
+            let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+            match reader.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(read) => {
+                    buffer.truncate(read);
+                    Some((Ok(buffer), Some(reader)))
+                }
+                Err(error) => Some((Err(error), None)),
+            }
+        },
+    ))
+}
+
+async fn store(
+    ctx: &Context<'_>,
+    project_id: &ID,
+    file: Upload,
+    purpose: UploadPurpose,
+) -> Result<StoredUpload> {
+    let caller = caller(ctx)?;
+    let app = app(ctx);
+    let project_id =
+        decode_typed_id(project_id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+    let upload = file
+        .value(ctx)
+        .map_err(|error| async_graphql::Error::new(format!("reading the upload: {error}")))?;
+    let settings: &FileSettings = &app.files;
+    let new_upload = NewUpload {
+        project_id: Some(project_id),
+        filename: upload.filename.clone(),
+        purpose,
+        import_options: ImportOptions::default(),
+        ttl: Some(settings.upload_ttl),
+    };
+    store_upload(
+        &app.database,
+        &app.storage,
+        caller,
+        settings,
+        new_upload,
+        upload_chunks(upload),
+    )
+    .await
+    .map_err(IntoGraphqlError::into_graphql_error)
+}
+
+fn polygon_geojson(polygon: &geo_types::Polygon<f64>) -> GeoJson {
+    GeoJson(serde_json::to_value(geojson::Geometry::from(polygon)).unwrap_or_default())
+}
+
+#[derive(Default)]
+pub struct FileMutations;
+
+#[Object]
+impl FileMutations {
+    /// Uploads a parcel file (KML, KMZ, GeoJSON, zipped Shapefile or DXF) as a
+    /// multipart request; returns the boundary it found and the other polygons.
+    async fn upload_parcel(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        file: Upload,
+    ) -> Result<UploadedParcel> {
+        let stored = store(ctx, &project_id, file, UploadPurpose::Parcel).await?;
+        let format = stored.format.as_str().to_owned();
+        let Some(imported) = stored.site else {
+            return Err(async_graphql::Error::new("the upload held no parcel"));
+        };
+        let boundary = serde_json::to_value(geojson::Geometry::from(&imported.site.boundary))
+            .unwrap_or_default();
+        Ok(UploadedParcel {
+            file: FileNode(stored.file),
+            format,
+            boundary: GeoJson(boundary),
+            boundary_reason: imported.boundary_reason,
+            boundary_location: imported.boundary_location,
+            source_crs: imported.source_crs,
+            repairs: imported.repairs.iter().map(ToString::to_string).collect(),
+            exclusion_candidates: imported
+                .exclusion_candidates
+                .iter()
+                .map(|candidate| ExclusionCandidate {
+                    name: candidate.polygon.name.clone(),
+                    location: candidate.polygon.location.clone(),
+                    suggested_kind: candidate.suggested_kind.map(str::to_owned),
+                    polygon: polygon_geojson(&candidate.polygon.polygon),
+                })
+                .collect(),
+        })
+    }
+
+    /// Uploads a GeoTIFF DEM for a project's sites (multipart request).
+    async fn upload_terrain(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        file: Upload,
+    ) -> Result<UploadedTerrain> {
+        let stored = store(ctx, &project_id, file, UploadPurpose::Terrain).await?;
+        let summary = stored
+            .dem
+            .as_ref()
+            .and_then(|dem| serde_json::to_value(dem).ok())
+            .unwrap_or_default();
+        Ok(UploadedTerrain {
+            file: FileNode(stored.file),
+            summary: Json(summary),
+        })
+    }
+
+    /// Exports a layout and returns where to download the file.
+    async fn export_layout(
+        &self,
+        ctx: &Context<'_>,
+        layout_id: ID,
+        format: ExportFormatChoice,
+        #[graphql(default)] dxf_units: DxfUnits,
+    ) -> Result<Download> {
+        let caller = caller(ctx)?;
+        let app = app(ctx);
+        let layout_id =
+            decode_typed_id(&layout_id, "Layout").map_err(IntoGraphqlError::into_graphql_error)?;
+        let options = ExportOptions {
+            dxf_units: match dxf_units {
+                DxfUnits::Metres => DrawingUnits::Metres,
+                DxfUnits::Feet => DrawingUnits::Feet,
+            },
+        };
+        let file = export_stored_layout(
+            &app.database,
+            &app.storage,
+            caller,
+            &app.files,
+            layout_id,
+            format.into(),
+            &options,
+        )
+        .await
+        .map_err(IntoGraphqlError::into_graphql_error)?;
+        download_of(ctx, file.id).await
+    }
+}
+
+#[derive(Default)]
+pub struct FileQueries;
+
+#[Object]
+impl FileQueries {
+    /// A fresh download link for a file of the caller's organization.
+    async fn file_download(&self, ctx: &Context<'_>, id: ID) -> Result<Download> {
+        caller(ctx)?;
+        let file_id = decode_typed_id(&id, "File").map_err(IntoGraphqlError::into_graphql_error)?;
+        download_of(ctx, file_id).await
+    }
+}

@@ -1,0 +1,422 @@
+//! Mutation root.
+
+use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result};
+use entmoot_plugin_sdk::Site;
+use entmoot_plugin_sdk::geo::{Coord, MultiPolygon};
+use entmoot_plugin_sdk::program::ExclusionKind;
+use entmoot_plugin_sdk::site::Exclusion;
+
+use crate::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::query::StrategyView;
+use crate::query::{app, caller};
+use crate::scalars::{GeoJson, JsonValue};
+use crate::types::{JobNode, ProjectNode, SiteNode};
+use entmoot_domain::ids::decode_typed_id;
+use entmoot_domain::jobs;
+use entmoot_domain::projects::{
+    self, NewProject, ProjectChanges, ProjectDescription, ProjectInputError, ProjectName,
+};
+use entmoot_domain::sites::{self, NewSite};
+use entmoot_formats::geojson_site::read_polygons;
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    ProjectMutations,
+    SiteAndJobMutations,
+    StrategyMutations,
+    crate::files::FileMutations,
+    crate::accounts::AccountMutations,
+    crate::layout_edits::LayoutEditMutations,
+);
+
+#[derive(Default)]
+pub struct ProjectMutations;
+
+#[derive(Default)]
+pub struct SiteAndJobMutations;
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    /// 1 to 200 characters.
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl TryFrom<CreateProjectInput> for NewProject {
+    type Error = ProjectInputError;
+
+    fn try_from(input: CreateProjectInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: ProjectName::parse(&input.name)?,
+            description: input
+                .description
+                .as_deref()
+                .map(ProjectDescription::parse)
+                .transpose()?,
+        })
+    }
+}
+
+/// Fields left out stay as they are; an empty description removes it.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl TryFrom<UpdateProjectInput> for ProjectChanges {
+    type Error = ProjectInputError;
+
+    fn try_from(input: UpdateProjectInput) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: input.name.as_deref().map(ProjectName::parse).transpose()?,
+            description: match input.description.as_deref() {
+                None => None,
+                Some("") => Some(None),
+                Some(text) => Some(Some(ProjectDescription::parse(text)?)),
+            },
+        })
+    }
+}
+
+#[Object]
+impl ProjectMutations {
+    /// Renames a project or changes its description.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProjectInput,
+    ) -> Result<ProjectNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+        let changes =
+            ProjectChanges::try_from(input).map_err(IntoGraphqlError::into_graphql_error)?;
+        projects::update_project(&app(ctx).database, caller, id, changes)
+            .await
+            .map(ProjectNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Deletes a project with its sites, jobs, layouts and files; refused (CONFLICT)
+    /// while any of its jobs is queued or running. Returns the deleted project's id.
+    async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
+        let app = app(ctx);
+        projects::delete_project(&app.database, &app.storage, caller, uuid)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(id)
+    }
+
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<ProjectNode> {
+        let caller = caller(ctx)?;
+        let new_project =
+            NewProject::try_from(input).map_err(IntoGraphqlError::into_graphql_error)?;
+        projects::create_project(&app(ctx).database, caller, new_project)
+            .await
+            .map(ProjectNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+/// An area that must stay free, plus a buffer around it.
+#[derive(InputObject)]
+pub struct ExclusionZoneInput {
+    /// wetland, easement, floodplain, utility, steep_slope, existing_structure or custom.
+    pub kind: String,
+    /// Metres kept free around the zone.
+    #[graphql(default)]
+    pub buffer_m: f64,
+    pub geometry: GeoJson,
+    pub name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateSiteInput {
+    pub project_id: ID,
+    pub name: String,
+    /// The parcel: a Polygon or MultiPolygon (bare, as a Feature, or the polygons of a
+    /// FeatureCollection), WGS84; holes are areas outside the parcel.
+    pub boundary: GeoJson,
+    #[graphql(default)]
+    pub exclusions: Vec<ExclusionZoneInput>,
+    /// Entrances as `[longitude, latitude]`.
+    #[graphql(default)]
+    pub entrances: Vec<Vec<f64>>,
+}
+
+#[derive(InputObject)]
+pub struct CreateJobInput {
+    pub site_id: ID,
+    /// The program, in the JSON format of `entmoot solve --program`. Required unless
+    /// `seedLayoutId` is given; a seeded job then runs its seed's program.
+    pub program: Option<JsonValue>,
+    /// A strategy name from `strategies`; the best built-in one when omitted.
+    pub strategy: Option<String>,
+    /// Strategy parameters, per the strategy's parameter schema.
+    pub parameters: Option<JsonValue>,
+    /// Distinct layouts to return, 1 to 20 (default 1).
+    pub alternatives: Option<i32>,
+    pub seed: Option<i64>,
+    pub time_limit_seconds: Option<i32>,
+    /// An address to e-mail when the job ends (when the server has SMTP configured).
+    pub notify_email: Option<String>,
+    /// Replaces any of the program's objective weights (defaults: cost 40, buildable
+    /// area 30, accessibility 15, environmental impact 10, aesthetics 5).
+    pub objective_weights: Option<ObjectiveWeightsInput>,
+    /// Re-optimizes around a stored layout of this site, typically one saved with
+    /// `saveLayoutEdits`: its assets in `keepAssets` stay where they are, the strategy
+    /// places the rest of the program around them, and roads are routed again for all.
+    pub seed_layout_id: Option<ID>,
+    /// Asset ids of the seed layout to keep in place (as in its GeoJSON, e.g.
+    /// `building-2`); every asset it placed when omitted.
+    pub keep_assets: Option<Vec<String>>,
+}
+
+/// Objective weights; an omitted one keeps the program's (or the default).
+#[derive(async_graphql::InputObject)]
+pub struct ObjectiveWeightsInput {
+    pub cost: Option<f64>,
+    pub buildable_area: Option<f64>,
+    pub accessibility: Option<f64>,
+    pub environmental_impact: Option<f64>,
+    pub aesthetics: Option<f64>,
+}
+
+impl TryFrom<CreateJobInput> for jobs::JobRequest {
+    type Error = async_graphql::Error;
+
+    fn try_from(input: CreateJobInput) -> Result<Self, Self::Error> {
+        let site_id = decode_typed_id(&input.site_id, "Site")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let seed_layout_id = input
+            .seed_layout_id
+            .as_ref()
+            .map(|id| decode_typed_id(id, "Layout"))
+            .transpose()
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(jobs::JobRequest {
+            site_id,
+            program: input.program.map(|json| json.0),
+            strategy: input.strategy,
+            parameters: input.parameters.map(|json| json.0),
+            objective_weights: input.objective_weights.map(|weights| {
+                entmoot_plugin_sdk::objectives::WeightOverrides {
+                    cost: weights.cost,
+                    buildable_area: weights.buildable_area,
+                    accessibility: weights.accessibility,
+                    environmental_impact: weights.environmental_impact,
+                    aesthetics: weights.aesthetics,
+                }
+            }),
+            alternatives: input.alternatives.map(i64::from),
+            seed: input.seed,
+            time_limit_seconds: input.time_limit_seconds.map(i64::from),
+            notify_email: input.notify_email,
+            seed_layout_id,
+            keep_assets: input.keep_assets,
+        })
+    }
+}
+
+fn bad_input(message: String) -> async_graphql::Error {
+    coded_error(ErrorCode::BadUserInput, message)
+}
+
+impl CreateSiteInput {
+    fn into_new_site(self) -> Result<NewSite, async_graphql::Error> {
+        let project_id = decode_typed_id(&self.project_id, "Project")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let polygons = read_polygons(&self.boundary.0.to_string())
+            .map_err(|error| bad_input(format!("input.boundary: {error}")))?;
+        if polygons.is_empty() {
+            return Err(bad_input(
+                "input.boundary: contains no Polygon or MultiPolygon".into(),
+            ));
+        }
+        let boundary = MultiPolygon::new(polygons.into_iter().map(|named| named.polygon).collect());
+        let mut exclusions = Vec::with_capacity(self.exclusions.len());
+        for (index, zone) in self.exclusions.into_iter().enumerate() {
+            let kind: ExclusionKind = serde_json::from_value(serde_json::Value::String(
+                zone.kind.clone(),
+            ))
+            .map_err(|_| {
+                bad_input(format!(
+                    "input.exclusions[{index}].kind: `{}` is not an exclusion kind",
+                    zone.kind
+                ))
+            })?;
+            let geometry: geojson::Geometry =
+                match serde_json::from_value::<geojson::GeoJson>(zone.geometry.0) {
+                    Ok(geojson::GeoJson::Geometry(geometry)) => geometry,
+                    Ok(geojson::GeoJson::Feature(feature)) => {
+                        feature.geometry.ok_or_else(|| {
+                            bad_input(format!(
+                                "input.exclusions[{index}].geometry: the Feature has no geometry"
+                            ))
+                        })?
+                    }
+                    _ => {
+                        return Err(bad_input(format!(
+                            "input.exclusions[{index}].geometry: must be a geometry or a Feature"
+                        )));
+                    }
+                };
+            let geometry =
+                entmoot_plugin_sdk::geometry::geojson_to_geo(&geometry).map_err(|error| {
+                    bad_input(format!("input.exclusions[{index}].geometry: {error}"))
+                })?;
+            exclusions.push(Exclusion {
+                kind,
+                buffer_m: zone.buffer_m,
+                geometry,
+                name: zone.name,
+            });
+        }
+        let mut entrances = Vec::with_capacity(self.entrances.len());
+        for (index, entrance) in self.entrances.iter().enumerate() {
+            match entrance.as_slice() {
+                [x, y] => entrances.push(Coord { x: *x, y: *y }),
+                _ => {
+                    return Err(bad_input(format!(
+                        "input.entrances[{index}]: must be [longitude, latitude]"
+                    )));
+                }
+            }
+        }
+        NewSite::parse(
+            project_id,
+            &self.name,
+            Site {
+                boundary,
+                exclusions,
+                entrances,
+            },
+        )
+        .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+#[Object]
+impl SiteAndJobMutations {
+    /// Creates a site of a project from GeoJSON.
+    async fn create_site(&self, ctx: &Context<'_>, input: CreateSiteInput) -> Result<SiteNode> {
+        let caller = caller(ctx)?;
+        let new_site = input.into_new_site()?;
+        sites::create_site(&app(ctx).database, caller, new_site)
+            .await
+            .map(SiteNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Links a terrain upload (`uploadTerrain`, a GeoTIFF DEM of the same project) to a
+    /// site, or unlinks it with a null `fileId`. Jobs, edit checks and exports of the
+    /// site then exclude ground steeper than the program's slope limit, check road
+    /// grades and measure earthwork. The file is kept until deleted.
+    async fn set_site_terrain(
+        &self,
+        ctx: &Context<'_>,
+        site_id: ID,
+        file_id: Option<ID>,
+    ) -> Result<SiteNode> {
+        let caller = caller(ctx)?;
+        let site_id =
+            decode_typed_id(&site_id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
+        let file_id = file_id
+            .as_ref()
+            .map(|id| decode_typed_id(id, "File"))
+            .transpose()
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        entmoot_domain::terrain::set_site_terrain(&app(ctx).database, caller, site_id, file_id)
+            .await
+            .map(SiteNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Stops a job: a queued job ends at once, a running one within a second.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
+        jobs::cancel_job(app(ctx), caller, id)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Queues a failed or cancelled job again.
+    async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
+        jobs::retry_job(app(ctx), caller, id)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Queues an optimization job; follow it with `job(id)`.
+    async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
+        let caller = caller(ctx)?;
+        let request = jobs::JobRequest::try_from(input)?;
+        jobs::submit_job(app(ctx), caller, request)
+            .await
+            .map(JobNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+}
+
+/// A plugin file that is not loaded, and why.
+#[derive(async_graphql::SimpleObject)]
+pub struct PluginRefusal {
+    /// The file as installed.
+    pub path: String,
+    pub reason: String,
+}
+
+/// The strategies after a reload, and the files that were not loaded.
+#[derive(async_graphql::SimpleObject)]
+pub struct ReloadStrategiesPayload {
+    /// Every strategy now loaded, by name then version (newest first).
+    pub strategies: Vec<StrategyView>,
+    /// Every plugin file currently refused, with the reason (a replaced file refused
+    /// this way leaves the version it replaced in service).
+    pub refused: Vec<PluginRefusal>,
+    /// What this reload changed, in one line ("no change" when the file watcher was
+    /// faster).
+    pub summary: String,
+}
+
+#[derive(Default)]
+pub struct StrategyMutations;
+
+#[Object]
+impl StrategyMutations {
+    /// Rescans the plugin directories now (administrators only). The server also
+    /// reloads by itself within seconds of a file change; jobs already running keep the
+    /// version they started with. Reloads this process only: separate workers watch
+    /// their own directories.
+    async fn reload_strategies(&self, ctx: &Context<'_>) -> Result<ReloadStrategiesPayload> {
+        let caller = caller(ctx)?;
+        let reloaded = entmoot_domain::strategies::reload_strategies(&app(ctx).plugins, caller)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(ReloadStrategiesPayload {
+            strategies: reloaded.strategies.iter().map(StrategyView::from).collect(),
+            refused: reloaded
+                .refused
+                .into_iter()
+                .map(|refused| PluginRefusal {
+                    path: refused.path.display().to_string(),
+                    reason: refused.reason,
+                })
+                .collect(),
+            summary: reloaded.report.to_string(),
+        })
+    }
+}

@@ -1,0 +1,630 @@
+//! GraphQL object types: thin views over domain values.
+
+use async_graphql::{Context, Enum, ID, Interface, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::errors::{ErrorCode, IntoGraphqlError, coded_error};
+use crate::loaders::{load, loaders};
+use crate::scalars::{GeoJson, JsonValue};
+use entmoot_domain::ids::encode_global_id;
+use entmoot_domain::paging::{Cursor, PageRequest};
+use entmoot_domain::projects::Project;
+
+/// A parent row whose foreign key points at nothing: only possible when it was
+/// deleted between two reads of the same request.
+fn vanished() -> async_graphql::Error {
+    coded_error(ErrorCode::NotFound, "it was deleted meanwhile")
+}
+
+fn internal(error: &dyn std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(%error, "resolving a field failed");
+    coded_error(ErrorCode::InternalServerError, "internal server error")
+}
+
+/// A job's status, as a filter.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => entmoot_domain::jobs::QUEUED,
+            JobStatus::Running => entmoot_domain::jobs::RUNNING,
+            JobStatus::Succeeded => entmoot_domain::jobs::SUCCEEDED,
+            JobStatus::Failed => entmoot_domain::jobs::FAILED,
+            JobStatus::Cancelled => entmoot_domain::jobs::CANCELLED,
+        }
+    }
+}
+
+/// The order of a list by creation time; cursors follow it.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+impl ListOrder {
+    pub fn newest_first(self) -> bool {
+        self == ListOrder::NewestFirst
+    }
+}
+
+/// Relay's object identification: any object can be refetched by its global id.
+// One value lives per resolved `node` field for the duration of a request; boxing the
+// large variants would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Globally unique, opaque id."))]
+pub enum Node {
+    Project(ProjectNode),
+    Site(SiteNode),
+    Job(JobNode),
+    Layout(LayoutNode),
+}
+
+pub struct ProjectNode(pub Project);
+
+/// A development effort owned by an organization; holds sites.
+#[Object(name = "Project")]
+impl ProjectNode {
+    async fn id(&self) -> ID {
+        ID(encode_global_id("Project", self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The project's sites, oldest first. Batched across projects (one query for a
+    /// whole page).
+    async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<SiteNode>> {
+        Ok(load(
+            &loaders(ctx).sites_of_project,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(SiteNode)
+        .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// The edges of a page, each with the cursor of its row, and the page's `PageInfo`: what
+/// every connection returns.
+pub(crate) fn connection_parts<T, E>(
+    page: entmoot_domain::paging::Page<T>,
+    position: impl Fn(&T) -> Cursor,
+    edge: impl Fn(String, T) -> E,
+) -> (Vec<E>, PageInfo) {
+    let mut end_cursor = None;
+    let edges = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let cursor = position(&item).encode();
+            end_cursor = Some(cursor.clone());
+            edge(cursor, item)
+        })
+        .collect();
+    let page_info = PageInfo {
+        has_next_page: page.has_next_page,
+        end_cursor,
+    };
+    (edges, page_info)
+}
+
+#[derive(SimpleObject)]
+pub struct ProjectEdge {
+    pub cursor: String,
+    pub node: ProjectNode,
+}
+
+#[derive(SimpleObject)]
+pub struct ProjectConnection {
+    pub edges: Vec<ProjectEdge>,
+    pub page_info: PageInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct JobEdge {
+    pub cursor: String,
+    pub node: JobNode,
+}
+
+#[derive(SimpleObject)]
+pub struct JobConnection {
+    pub edges: Vec<JobEdge>,
+    pub page_info: PageInfo,
+}
+
+/// A parcel of a project.
+pub struct SiteNode(pub entmoot_entities::sites::Model);
+
+#[Object(name = "Site")]
+impl SiteNode {
+    async fn id(&self) -> ID {
+        ID(encode_global_id("Site", self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Geodesic area of the boundary in m².
+    async fn area_m2(&self) -> f64 {
+        self.0.area_m2
+    }
+    /// `[minLon, minLat, maxLon, maxLat]`.
+    async fn bbox(&self) -> Vec<f64> {
+        vec![self.0.min_x, self.0.min_y, self.0.max_x, self.0.max_y]
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn project(&self, ctx: &Context<'_>) -> Result<ProjectNode> {
+        load(
+            &loaders(ctx).project_by_id,
+            self.0.organization_id,
+            self.0.project_id,
+        )
+        .await?
+        .map(|row| ProjectNode(row.into()))
+        .ok_or_else(vanished)
+    }
+    /// The parcel boundary: a Polygon or MultiPolygon in WGS84.
+    async fn boundary(&self) -> Result<GeoJson> {
+        entmoot_domain::sites::boundary_geojson(&self.0)
+            .map(GeoJson)
+            .map_err(|error| internal(&error))
+    }
+    /// Areas that must stay free (each grown by its buffer), oldest first.
+    async fn exclusion_zones(&self, ctx: &Context<'_>) -> Result<Vec<ExclusionZoneView>> {
+        let zones = entmoot_domain::sites::exclusion_zones_of_site(
+            &crate::query::app(ctx).database,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await
+        .map_err(crate::errors::database_error)?;
+        zones
+            .into_iter()
+            .map(|zone| {
+                Ok(ExclusionZoneView {
+                    geometry: GeoJson(
+                        entmoot_domain::sites::wkb_to_geojson(&zone.wkb)
+                            .map_err(|error| internal(&error))?,
+                    ),
+                    kind: zone.kind,
+                    buffer_m: zone.buffer_m,
+                    name: zone.name,
+                })
+            })
+            .collect()
+    }
+    /// The terrain (GeoTIFF DEM) linked with `setSiteTerrain`, if any.
+    async fn terrain_file(&self, ctx: &Context<'_>) -> Result<Option<crate::files::FileNode>> {
+        let Some(file_id) = self.0.terrain_file_id else {
+            return Ok(None);
+        };
+        let caller = crate::query::caller(ctx)?;
+        match entmoot_domain::files::find_file(&crate::query::app(ctx).database, caller, file_id)
+            .await
+        {
+            Ok(file) => Ok(Some(crate::files::FileNode(file))),
+            Err(entmoot_domain::files::FileError::NotFound) => Ok(None),
+            Err(error) => Err(error.into_graphql_error()),
+        }
+    }
+    /// Setback from the boundary in metres.
+    async fn setback_metres(&self) -> f64 {
+        self.0.setback_m
+    }
+    /// Entrances as `[longitude, latitude]`.
+    async fn entrances(&self) -> Vec<Vec<f64>> {
+        serde_json::from_value(self.0.entrances.clone()).unwrap_or_default()
+    }
+    /// The site's constraints as stored (slope limit, terrain, …).
+    async fn constraints(&self) -> JsonValue {
+        async_graphql::Json(self.0.constraints.clone())
+    }
+    /// The best layout of the site's latest succeeded job, or an edit saved after it.
+    /// Batched across sites.
+    async fn latest_layout(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        Ok(load(
+            &loaders(ctx).latest_layout_of_site,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .map(LayoutNode))
+    }
+    /// The site's jobs, filtered by status, newest first unless `order` says
+    /// otherwise. `first` is at most 100.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<Vec<JobStatus>>,
+        #[graphql(desc = "NEWEST_FIRST when omitted.")] order: Option<ListOrder>,
+    ) -> Result<JobConnection> {
+        let caller = crate::query::caller(ctx)?;
+        let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let filter = entmoot_domain::jobs::JobFilter {
+            site_id: Some(self.0.id),
+            statuses: status
+                .unwrap_or_default()
+                .into_iter()
+                .map(JobStatus::as_str)
+                .collect(),
+        };
+        let page = entmoot_domain::jobs::list_jobs(
+            &crate::query::app(ctx).database,
+            caller,
+            &page_request,
+            &filter,
+            order.unwrap_or_default().newest_first(),
+        )
+        .await
+        .map_err(crate::errors::database_error)?;
+        let (edges, page_info) = connection_parts(
+            page,
+            |job| Cursor {
+                created_at: job.created_at,
+                id: job.id,
+            },
+            |cursor, job| JobEdge {
+                cursor,
+                node: JobNode(job),
+            },
+        );
+        Ok(JobConnection { edges, page_info })
+    }
+    /// What may be built on: the parcel inset by `setbackMetres`, minus every exclusion
+    /// zone grown by its buffer. Cached (shared by all API instances with Redis).
+    async fn buildable_area(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(default = 0.0)] setback_metres: f64,
+    ) -> async_graphql::Result<BuildableAreaView> {
+        let caller = crate::query::caller(ctx)?;
+        let area = entmoot_domain::sites::buildable_area(
+            crate::query::app(ctx),
+            caller,
+            self.0.id,
+            setback_metres,
+        )
+        .await
+        .map_err(crate::errors::IntoGraphqlError::into_graphql_error)?;
+        Ok(BuildableAreaView {
+            area_m2: area.area_m2,
+            geometry: GeoJson(area.geometry),
+        })
+    }
+}
+
+/// An area of a site that must stay free.
+#[derive(SimpleObject)]
+#[graphql(name = "ExclusionZone")]
+pub struct ExclusionZoneView {
+    /// wetland, easement, floodplain, utility, steep_slope, existing_structure or custom.
+    pub kind: String,
+    /// Metres kept free around the zone.
+    pub buffer_m: f64,
+    pub name: Option<String>,
+    /// The zone itself (WGS84), without its buffer.
+    pub geometry: GeoJson,
+}
+
+/// A site's buildable area.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "BuildableArea")]
+pub struct BuildableAreaView {
+    pub area_m2: f64,
+    /// A MultiPolygon in WGS84.
+    pub geometry: GeoJson,
+}
+
+/// One optimization run.
+pub struct JobNode(pub entmoot_entities::jobs::Model);
+
+#[Object(name = "Job")]
+impl JobNode {
+    async fn id(&self) -> ID {
+        ID(encode_global_id("Job", self.0.id))
+    }
+    /// queued, running, succeeded, failed or cancelled.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn stage(&self) -> Option<&str> {
+        self.0.stage.as_deref()
+    }
+    /// Fraction done, 0 to 1.
+    async fn progress(&self) -> f64 {
+        self.0.progress
+    }
+    async fn strategy(&self) -> &str {
+        &self.0.strategy
+    }
+    /// The version asked for (`strategy: "name@version"`); null when the job runs the
+    /// newest version installed when it starts.
+    async fn strategy_version(&self) -> Option<&str> {
+        self.0.strategy_version.as_deref()
+    }
+    /// The version of the strategy the latest attempt ran (the one that produced the
+    /// layouts of a succeeded job); null before an attempt has ended.
+    async fn strategy_version_used(&self) -> Option<&str> {
+        self.0
+            .history
+            .as_array()?
+            .iter()
+            .rev()
+            .find_map(|attempt| attempt.get("strategy_version")?.as_str())
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn max_attempts(&self) -> i32 {
+        self.0.max_attempts
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
+        load(
+            &loaders(ctx).site_by_id,
+            self.0.organization_id,
+            self.0.site_id,
+        )
+        .await?
+        .map(SiteNode)
+        .ok_or_else(vanished)
+    }
+    /// The program as run (with `objectiveWeights` merged in).
+    async fn program(&self) -> JsonValue {
+        async_graphql::Json(self.0.program.clone())
+    }
+    async fn parameters(&self) -> JsonValue {
+        async_graphql::Json(self.0.parameters.clone())
+    }
+    /// The objective weights in effect: cost, buildableArea, accessibility,
+    /// environmentalImpact, aesthetics.
+    async fn objective_weights(&self) -> JsonValue {
+        async_graphql::Json(self.0.objective_weights.clone())
+    }
+    async fn alternatives(&self) -> i32 {
+        self.0.alternatives
+    }
+    async fn seed(&self) -> Option<i64> {
+        self.0.seed
+    }
+    async fn time_limit_seconds(&self) -> Option<i32> {
+        self.0.time_limit_s
+    }
+    /// Best objective so far (strategy-defined, higher is better).
+    async fn best_objective(&self) -> Option<f64> {
+        self.0.best_objective
+    }
+    /// The layout this job re-optimizes around (`createJob(seedLayoutId)`).
+    async fn seed_layout(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        let Some(layout_id) = self.0.seed_layout_id else {
+            return Ok(None);
+        };
+        Ok(load(
+            &loaders(ctx).layout_by_id,
+            self.0.organization_id,
+            layout_id,
+        )
+        .await?
+        .map(LayoutNode))
+    }
+    /// The asset ids the job leaves where its seed layout has them.
+    async fn kept_assets(&self) -> Vec<String> {
+        self.0
+            .pinned_assets
+            .as_ref()
+            .and_then(|assets| assets.as_array())
+            .map(|assets| {
+                assets
+                    .iter()
+                    .filter_map(|asset| asset.get("asset_id")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// Whether someone asked the job to stop.
+    async fn cancel_requested(&self) -> bool {
+        self.0.cancel_requested
+    }
+    /// One entry per attempt: worker, start, end, outcome and error.
+    async fn history(&self) -> JsonValue {
+        async_graphql::Json(self.0.history.clone())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// The alternatives this job produced, best first (not the edits saved from
+    /// them). Batched across jobs.
+    async fn layouts(&self, ctx: &Context<'_>) -> Result<Vec<LayoutNode>> {
+        Ok(load(
+            &loaders(ctx).layouts_of_job,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(LayoutNode)
+        .collect())
+    }
+}
+
+/// One alternative a job produced. Stored layouts have zero violations.
+pub struct LayoutNode(pub entmoot_entities::layouts::Model);
+
+impl LayoutNode {
+    /// The layout's GeoJSON, read by id when this node came from a summary read
+    /// (`Site.latestLayout` leaves the large columns out).
+    async fn full_geojson(&self, ctx: &Context<'_>) -> Result<serde_json::Value> {
+        if !entmoot_domain::batched_reads::is_summary(&self.0) {
+            return Ok(self.0.geojson.clone());
+        }
+        load(
+            &loaders(ctx).layout_by_id,
+            self.0.organization_id,
+            self.0.id,
+        )
+        .await?
+        .map(|full| full.geojson)
+        .ok_or_else(vanished)
+    }
+}
+
+#[Object(name = "Layout")]
+impl LayoutNode {
+    async fn id(&self) -> ID {
+        ID(encode_global_id("Layout", self.0.id))
+    }
+    /// 0 is the best alternative.
+    async fn rank(&self) -> i32 {
+        self.0.rank
+    }
+    async fn requested_count(&self) -> i32 {
+        self.0.requested_count
+    }
+    async fn placed_count(&self) -> i32 {
+        self.0.placed_count
+    }
+    /// Measured metrics (footprint, coverage, compactness, road length, …).
+    async fn metrics(&self) -> JsonValue {
+        async_graphql::Json(self.0.metrics.clone())
+    }
+    /// Earthwork (cut, fill and net volumes in m³ and yd³, and their cost) when the
+    /// site has terrain, or `{"status":"unknown"}` without: never guessed.
+    async fn earthwork(&self) -> JsonValue {
+        match self.0.metrics.get("earthwork") {
+            Some(measured) if !measured.is_null() => async_graphql::Json(measured.clone()),
+            _ => async_graphql::Json(self.0.earthwork.clone()),
+        }
+    }
+    /// The cost breakdown (earthwork, roads, buildings, parking, contingency, total).
+    async fn cost(&self) -> JsonValue {
+        async_graphql::Json(
+            self.0
+                .metrics
+                .get("cost")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
+    }
+    /// The five objective scores (0 to 1) and their weighted total.
+    async fn objectives(&self) -> JsonValue {
+        async_graphql::Json(
+            self.0
+                .metrics
+                .get("objectives")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
+    }
+    /// The road network alone, as a FeatureCollection of LineStrings (class, width).
+    async fn roads(&self, ctx: &Context<'_>) -> Result<GeoJson> {
+        let geojson = self.full_geojson(ctx).await?;
+        let roads: Vec<serde_json::Value> = geojson
+            .get("features")
+            .and_then(|features| features.as_array())
+            .map(|features| {
+                features
+                    .iter()
+                    .filter(|feature| {
+                        feature
+                            .pointer("/properties/kind")
+                            .and_then(|kind| kind.as_str())
+                            == Some("road")
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(GeoJson(
+            serde_json::json!({"type": "FeatureCollection", "features": roads}),
+        ))
+    }
+    /// Always empty: a layout is stored only when the shared validator finds nothing
+    /// (a job's alternatives and saved edits alike). `checkLayoutEdits` reports the
+    /// violations of edits that are not stored.
+    async fn violations(&self) -> Vec<crate::layout_edits::LayoutViolation> {
+        Vec::new()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn job(&self, ctx: &Context<'_>) -> Result<JobNode> {
+        load(
+            &loaders(ctx).job_by_id,
+            self.0.organization_id,
+            self.0.job_id,
+        )
+        .await?
+        .map(JobNode)
+        .ok_or_else(vanished)
+    }
+    async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
+        load(
+            &loaders(ctx).site_by_id,
+            self.0.organization_id,
+            self.0.site_id,
+        )
+        .await?
+        .map(SiteNode)
+        .ok_or_else(vanished)
+    }
+    /// The layout this one was edited from (`saveLayoutEdits`); null for a layout a
+    /// job produced.
+    async fn edited_from(&self, ctx: &Context<'_>) -> Result<Option<LayoutNode>> {
+        let Some(origin) = self.0.edited_from_id else {
+            return Ok(None);
+        };
+        Ok(
+            load(&loaders(ctx).layout_by_id, self.0.organization_id, origin)
+                .await?
+                .map(LayoutNode),
+        )
+    }
+    /// The layout as an RFC 7946 FeatureCollection (WGS84).
+    async fn geojson(&self, ctx: &Context<'_>) -> Result<GeoJson> {
+        Ok(GeoJson(self.full_geojson(ctx).await?))
+    }
+}
