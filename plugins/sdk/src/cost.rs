@@ -52,32 +52,55 @@ impl Default for UnitCosts {
 }
 
 /// A program's `costs`: any subset of `UnitCosts`' fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostOverrides {
+    /// Currency code the costs are in (default "USD"); a label only, nothing is converted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// Per m³ of earth moved, the larger of cut and fill (default 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub earthwork_per_m3: Option<f64>,
+    /// Per metre of main road (default 700).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub road_main_per_m: Option<f64>,
+    /// Per metre of secondary road (default 550).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub road_secondary_per_m: Option<f64>,
+    /// Per metre of access lane (default 350).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub road_access_per_m: Option<f64>,
+    /// Per m² of building footprint (default 1200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub building_per_m2: Option<f64>,
+    /// Per parking stall, counted from the stall modules that fit the lot (default 2500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub parking_per_stall: Option<f64>,
+    /// Per m² of equipment yard (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub equipment_yard_per_m2: Option<f64>,
+    /// Per m² of storage tank footprint (default 900).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub storage_tank_per_m2: Option<f64>,
+    /// Per m² of pond (default 40).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub pond_per_m2: Option<f64>,
+    /// Per m² of a custom asset (default 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub custom_per_m2: Option<f64>,
+    /// Fraction of the subtotal added for contingency (default 0.10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub contingency_fraction: Option<f64>,
 }
 

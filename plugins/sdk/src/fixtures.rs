@@ -6,8 +6,8 @@ use geo::MultiPolygon;
 use crate::program::{AssetSpec, AssetType, Program, Rotations, Units};
 use crate::site::Site;
 
-/// The rural demo parcel (about 47 acres in Lincoln County, Colorado) as GeoJSON, copied from
-/// `fixtures/rural_demo.kml` of the earlier Python project (MIT licence).
+/// The rural demo parcel (about 47 acres in Lincoln County, Colorado) as GeoJSON, the same
+/// polygon as `tests/fixtures/rural_demo.kml` (from the earlier Python project, MIT licence).
 pub const RURAL_DEMO_GEOJSON: &str = include_str!("../fixtures/rural_demo.geojson");
 
 /// Reads the boundary of the first feature of a GeoJSON FeatureCollection.
@@ -251,12 +251,11 @@ mod tests {
 
     #[test]
     fn fixture_matches_the_kml() {
-        // The KML in /work/shared/fixtures (when present) has the same corner coordinates.
+        // The repository's KML fixture has the same corner coordinates.
         let kml = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/rural_demo.kml");
-        let Ok(text) = std::fs::read_to_string(&kml) else {
-            return;
-        };
+            .join("../../tests/fixtures/rural_demo.kml");
+        let text = std::fs::read_to_string(&kml)
+            .unwrap_or_else(|error| panic!("{}: {error}", kml.display()));
         let start = text.find("<coordinates>").unwrap() + "<coordinates>".len();
         let end = text.find("</coordinates>").unwrap();
         let kml_coords: Vec<[f64; 2]> = text[start..end]

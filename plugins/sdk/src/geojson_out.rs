@@ -1,15 +1,115 @@
-//! Layout → RFC 7946 GeoJSON FeatureCollection in WGS84, per DESIGN.md's layout contract:
-//! asset Polygons (`kind = "asset"`), road LineStrings (`kind = "road"`), plus the boundary,
-//! buildable area, exclusion zones and entrances for context.
+//! Layout → RFC 7946 GeoJSON FeatureCollection in WGS84, the layout contract of
+//! `docs/layout-geojson.md`: asset Polygons (`kind = "asset"`), road LineStrings
+//! (`kind = "road"`), plus the boundary, buildable area, exclusion zones and entrances for
+//! context. The properties of each kind are the typed `FeatureProperties`, from which
+//! `docs/schemas/layout-geojson.schema.json` is generated.
 
 use geo::{Geometry, LineString, Point};
 use geojson::{Feature, FeatureCollection, JsonObject};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::geometry::geo_to_geojson;
 use crate::layout::Layout;
 use crate::problem::Problem;
+use crate::program::{AssetType, ExclusionKind};
 use crate::projection::ProjectionError;
+use crate::roads::RoadClass;
+
+/// The properties of one feature of the layout GeoJSON, told apart by `kind`. Lengths are
+/// metres and areas square metres, whatever the program's units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeatureProperties {
+    /// The parcel boundary (a MultiPolygon).
+    Boundary {
+        /// Area of the parcel, m².
+        area_m2: f64,
+    },
+    /// Where footprints may go: the boundary inset by the setbacks, minus every exclusion
+    /// (a MultiPolygon).
+    Buildable {
+        /// Area, m².
+        area_m2: f64,
+        /// The program's uniform setback, metres.
+        setback_m: f64,
+    },
+    /// An exclusion zone, grown by its buffer: the area kept free (a MultiPolygon).
+    Exclusion {
+        exclusion_kind: ExclusionKind,
+        /// The buffer it was grown by, metres.
+        buffer_m: f64,
+        /// Its name, when the site file gave one.
+        name: Option<String>,
+        /// Where it came from: `site.exclusions[i]` or `program.exclusions[i]`.
+        source: String,
+    },
+    /// A site entrance (a Point on the boundary).
+    Entrance {
+        /// 0-based position among the entrances: the program's `entrance` first, then the
+        /// site's; without either, the boundary point nearest the parcel's centroid.
+        index: usize,
+    },
+    /// A placed asset: its outline (a Polygon).
+    Asset {
+        /// Stable id: `{asset_type}-{n}`, numbered per type in program order.
+        asset_id: String,
+        /// The program's asset name.
+        name: String,
+        asset_type: AssetType,
+        /// Size of the asset's box along its own x axis, metres (a circle's diameter).
+        width: f64,
+        /// Size of the asset's box along its own y axis, metres.
+        length: f64,
+        /// Degrees counter-clockwise from UTM grid east to the asset's width axis
+        /// (docs/rotation.md).
+        rotation: f64,
+        shape: ShapeKind,
+    },
+    /// A road centreline (a LineString).
+    Road {
+        /// Paved width, metres.
+        width: f64,
+        /// Centreline length, metres.
+        length_m: f64,
+        class: RoadClass,
+    },
+}
+
+/// Which outline an asset has within its box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapeKind {
+    /// The whole `width × length` box.
+    Rectangle,
+    /// A circle of diameter `width`, drawn as a 32-sided polygon around it.
+    Circle,
+    /// The program's polygon.
+    Polygon,
+}
+
+impl From<&crate::shape::Shape> for ShapeKind {
+    fn from(shape: &crate::shape::Shape) -> Self {
+        match shape {
+            crate::shape::Shape::Rectangle => ShapeKind::Rectangle,
+            crate::shape::Shape::Circle => ShapeKind::Circle,
+            crate::shape::Shape::Polygon { .. } => ShapeKind::Polygon,
+        }
+    }
+}
+
+impl FeatureProperties {
+    /// The properties as a GeoJSON properties object.
+    pub fn to_object(&self) -> JsonObject {
+        // Serialising plain numbers, strings and enums into a Value cannot fail (no maps
+        // with non-string keys); an empty object would still be a valid feature.
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => JsonObject::new(),
+        }
+    }
+}
 
 /// Converts a layout to GeoJSON (WGS84). Fails only if a coordinate cannot be projected back,
 /// e.g. for a problem with a corrupt projection.
@@ -19,59 +119,69 @@ pub fn layout_to_geojson(
 ) -> Result<FeatureCollection, ProjectionError> {
     let projector = problem.projection.projector()?;
     let mut features = Vec::new();
-    let mut push = |geometry: Geometry<f64>, properties: Value| -> Result<(), ProjectionError> {
-        let wgs84: Geometry<f64> = projector.geometry_to_wgs84(&geometry)?;
-        features.push(Feature {
-            geometry: Some(geo_to_geojson(&wgs84)),
-            properties: match properties {
-                Value::Object(map) => Some(map),
-                _ => Some(JsonObject::new()),
-            },
-            ..Feature::default()
-        });
-        Ok(())
-    };
+    let mut push =
+        |geometry: Geometry<f64>, properties: FeatureProperties| -> Result<(), ProjectionError> {
+            let wgs84: Geometry<f64> = projector.geometry_to_wgs84(&geometry)?;
+            features.push(Feature {
+                geometry: Some(geo_to_geojson(&wgs84)),
+                properties: Some(properties.to_object()),
+                ..Feature::default()
+            });
+            Ok(())
+        };
 
     push(
         Geometry::MultiPolygon(problem.boundary_m.clone()),
-        json!({"kind": "boundary", "area_m2": problem.boundary_area_m2}),
+        FeatureProperties::Boundary {
+            area_m2: problem.boundary_area_m2,
+        },
     )?;
     push(
         Geometry::MultiPolygon(problem.buildable_m.clone()),
-        json!({"kind": "buildable", "area_m2": problem.buildable_area_m2, "setback_m": problem.setback_m}),
+        FeatureProperties::Buildable {
+            area_m2: problem.buildable_area_m2,
+            setback_m: problem.setback_m,
+        },
     )?;
     for e in &problem.exclusions_m {
         push(
             Geometry::MultiPolygon(e.keep_out.clone()),
-            json!({"kind": "exclusion", "exclusion_kind": e.kind, "buffer_m": e.buffer_m,
-                   "name": e.name, "source": e.source}),
+            FeatureProperties::Exclusion {
+                exclusion_kind: e.kind,
+                buffer_m: e.buffer_m,
+                name: e.name.clone(),
+                source: e.source.clone(),
+            },
         )?;
     }
     for (i, e) in problem.entrances_m.iter().enumerate() {
         push(
             Geometry::Point(Point::new(e[0], e[1])),
-            json!({"kind": "entrance", "index": i}),
+            FeatureProperties::Entrance { index: i },
         )?;
     }
     for a in &layout.assets {
         push(
             Geometry::Polygon(a.footprint()),
-            json!({
-                "kind": "asset",
-                "asset_id": a.asset_id,
-                "name": a.name,
-                "asset_type": a.asset_type,
-                "width": a.width_m,
-                "length": a.length_m,
-                "rotation": a.rotation_deg,
-                "shape": a.shape.kind(),
-            }),
+            FeatureProperties::Asset {
+                asset_id: a.asset_id.clone(),
+                name: a.name.clone(),
+                asset_type: a.asset_type,
+                width: a.width_m,
+                length: a.length_m,
+                rotation: a.rotation_deg,
+                shape: ShapeKind::from(&a.shape),
+            },
         )?;
     }
     for r in &layout.roads {
         push(
             Geometry::LineString(LineString::from(r.points.clone())),
-            json!({"kind": "road", "width": r.width_m, "length_m": r.length_m(), "class": r.class}),
+            FeatureProperties::Road {
+                width: r.width_m,
+                length_m: r.length_m(),
+                class: r.class,
+            },
         )?;
     }
     Ok(FeatureCollection {
@@ -146,11 +256,79 @@ mod tests {
         }
         let road = fc.features[4].properties.as_ref().unwrap();
         assert_eq!(road["width"], 6.0);
+        assert_eq!(road["class"], "access");
+        assert_eq!(props["shape"], "rectangle");
         let text = serde_json::to_string(&fc).unwrap();
         assert!(
             text.starts_with("{\"type\":\"FeatureCollection\""),
             "{}",
             &text[..40]
         );
+    }
+
+    /// The direction of the edge from the first to the second vertex of an asset's WGS84
+    /// outline, in degrees counter-clockwise from true east (local east/north metres on
+    /// the WGS84 ellipsoid).
+    fn true_angle_of_first_edge(polygon: &geo::Polygon<f64>) -> f64 {
+        let (a, b) = (polygon.exterior().0[0], polygon.exterior().0[1]);
+        let latitude = ((a.y + b.y) / 2.0).to_radians();
+        let (semi_major, flattening) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
+        let e2 = flattening * (2.0 - flattening);
+        let w = (1.0 - e2 * latitude.sin().powi(2)).sqrt();
+        let prime_vertical = semi_major / w;
+        let meridional = semi_major * (1.0 - e2) / w.powi(3);
+        let east = (b.x - a.x).to_radians() * prime_vertical * latitude.cos();
+        let north = (b.y - a.y).to_radians() * meridional;
+        north.atan2(east).to_degrees()
+    }
+
+    #[test]
+    fn rotation_is_counter_clockwise_from_grid_east_not_true_east() {
+        // docs/rotation.md: `rotation` turns the width axis counter-clockwise from UTM grid
+        // east. Grid north differs from true north by the meridian convergence
+        // γ ≈ (λ − λ0) · sin φ, so on the ground the width axis points `rotation − γ`
+        // counter-clockwise from true east.
+        let site = rural_demo_site();
+        let problem = prepare_problem(&site, &rural_demo_program(1)).unwrap();
+        assert_eq!(problem.projection.zone, 13);
+        let c = problem.buildable_m.centroid().unwrap();
+        let spec = &problem.assets[0];
+        let (lon, lat) = (-103.3995_f64, 39.352_f64);
+        let central_meridian = -105.0_f64;
+        let convergence = ((lon - central_meridian).to_radians().tan() * lat.to_radians().sin())
+            .atan()
+            .to_degrees();
+        assert!((convergence - 1.0147).abs() < 1e-3, "{convergence}");
+        for rotation in [0.0, 30.0, 90.0, 215.0] {
+            let layout = Layout {
+                assets: vec![PlacedAsset {
+                    asset_id: spec.asset_id.clone(),
+                    name: spec.name.clone(),
+                    asset_type: spec.asset_type,
+                    center: [c.x(), c.y()],
+                    width_m: spec.width_m,
+                    length_m: spec.length_m,
+                    rotation_deg: rotation,
+                    shape: Default::default(),
+                }],
+                roads: vec![],
+            };
+            let fc = layout_to_geojson(&problem, &layout).unwrap();
+            let asset = fc
+                .features
+                .iter()
+                .find(|f| f.properties.as_ref().unwrap()["kind"] == "asset")
+                .unwrap();
+            assert_eq!(asset.properties.as_ref().unwrap()["rotation"], rotation);
+            let polygon: geo::Polygon<f64> = asset.geometry.clone().unwrap().try_into().unwrap();
+            // The first edge of a rectangle's outline runs along its width axis.
+            let measured = true_angle_of_first_edge(&polygon);
+            let expected = rotation - convergence;
+            let difference = (measured - expected + 540.0).rem_euclid(360.0) - 180.0;
+            assert!(
+                difference.abs() < 0.01,
+                "rotation {rotation}: width axis at {measured}° from true east, expected {expected}°"
+            );
+        }
     }
 }

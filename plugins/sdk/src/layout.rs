@@ -9,17 +9,23 @@ use crate::program::AssetType;
 use crate::roads::RoadClass;
 use crate::shape::Shape;
 
-/// One placed asset. The footprint is the `width_m` × `length_m` rectangle centred on
-/// `center`, its width axis rotated `rotation_deg` counter-clockwise from grid east.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One placed asset. Its box is the `width_m` × `length_m` rectangle centred on `center`,
+/// its width axis turned `rotation_deg` counter-clockwise from grid east (the UTM x axis;
+/// see docs/rotation.md for how that relates to true north).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlacedAsset {
+    /// The problem's id of the asset placed (`building-1`).
     pub asset_id: String,
+    /// The program's asset name.
     pub name: String,
     pub asset_type: AssetType,
-    /// `[easting, northing]` in metres.
+    /// `[easting, northing]` in metres, in the problem's UTM zone.
     pub center: [f64; 2],
+    /// Size of the box along the asset's own x axis, metres.
     pub width_m: f64,
+    /// Size of the box along the asset's own y axis, metres.
     pub length_m: f64,
+    /// Degrees counter-clockwise from grid east to the asset's width axis.
     pub rotation_deg: f64,
     /// The outline within the box; the program's shape of this asset.
     #[serde(default, skip_serializing_if = "Shape::is_rectangle")]
@@ -46,9 +52,11 @@ impl PlacedAsset {
 }
 
 /// A road: a centreline in metres, its paved width and its class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Road {
+    /// Centreline vertices, `[easting, northing]` in metres, in the problem's UTM zone.
     pub points: Vec<[f64; 2]>,
+    /// Paved width, metres.
     pub width_m: f64,
     /// What the road is for (`access` when not given).
     #[serde(default)]
@@ -79,8 +87,9 @@ impl Road {
     }
 }
 
-/// One layout alternative.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One layout alternative: what a strategy returns and what a `.layout.json` document
+/// carries under `layout` (docs/schemas/layout.schema.json).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Layout {
     pub assets: Vec<PlacedAsset>,
     #[serde(default)]

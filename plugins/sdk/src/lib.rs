@@ -15,6 +15,7 @@ pub mod geojson_out;
 pub mod geometry;
 pub mod geotiff;
 pub mod index;
+pub mod json_schema;
 pub mod layout;
 pub mod metrics;
 pub mod objectives;

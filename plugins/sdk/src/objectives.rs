@@ -37,18 +37,28 @@ impl Default for ObjectiveWeights {
 }
 
 /// A program's `objectives`: any subset of the weights.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeightOverrides {
+    /// Weight of the cost objective (default 40).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub cost: Option<f64>,
+    /// Weight of the buildable-area objective (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub buildable_area: Option<f64>,
+    /// Weight of the accessibility objective (default 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub accessibility: Option<f64>,
+    /// Weight of the environmental-impact objective (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub environmental_impact: Option<f64>,
+    /// Weight of the aesthetics objective (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub aesthetics: Option<f64>,
 }
 

@@ -1,15 +1,14 @@
 //! The development program: what to place and under which rules — the JSON program file of
-//! DESIGN.md, the GraphQL input and what a plugin receives are all this one serde model.
+//! `entmoot solve --program`, the GraphQL `program` input and what a plugin receives are all
+//! this one serde model. `docs/program.md` describes every field with examples, and
+//! `docs/schemas/program.schema.json` is generated from these types (`crate::json_schema`).
 //!
-//! Every length in a program (`setback`, `min_spacing`, exclusion `buffer`, asset `width` and
-//! `length`) is in the program's `units`. Unknown fields are rejected so that typos surface as
-//! errors instead of silently using defaults.
-//!
-//! Beyond DESIGN.md's fields: `side_setbacks` (`{"north": 60}`: the setback of the boundary
-//! edges facing a side), `spacing_overrides` (`[{"between": ["storage_tank", "building"],
-//! "spacing": 100}]`), and per asset `footprint` (`"rectangle"`, `"circle"` with `width` the
-//! diameter, or `[[x, y], …]` vertices) and `priority` (higher is placed first).
+//! Every length in a program (`setback`, `side_setbacks`, `min_spacing`, `spacing_overrides`,
+//! exclusion `buffer`, asset `width`, `length` and polygon vertices, `roads` widths and gap) is
+//! in the program's `units`. Unknown fields are rejected so that typos surface as errors
+//! instead of silently using defaults.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -22,7 +21,7 @@ pub const METRES_PER_FOOT: f64 = 0.3048;
 pub const DEFAULT_MAX_COVERAGE: f64 = 0.4;
 
 /// Length unit of every length in a program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum Units {
     /// Metres.
     #[default]
@@ -44,13 +43,14 @@ impl Units {
 }
 
 /// What an exclusion zone is; informs reports and future per-kind rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExclusionKind {
     Wetland,
     Easement,
     Floodplain,
     Utility,
+    /// Also what `prepare` calls ground steeper than `max_slope_percent` found on a DEM.
     SteepSlope,
     ExistingStructure,
     Custom,
@@ -78,7 +78,7 @@ impl fmt::Display for ExclusionKind {
 }
 
 /// The kind of a placeable asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetType {
     Building,
@@ -114,7 +114,7 @@ impl fmt::Display for AssetType {
 /// `quarter_turns` keeps the footprint's sides parallel either to the projected grid axes or
 /// to the buildable area's dominant edge (`Problem::reference_angle_deg`): the rotation is
 /// `k·90°` or `reference + k·90°`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rotations {
     /// Rotation 0 only: width along grid east, length along grid north.
@@ -127,14 +127,17 @@ pub enum Rotations {
 }
 
 /// An exclusion zone given in the program (in addition to the site's own).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExclusionInput {
     pub kind: ExclusionKind,
-    /// Extra clearance around the geometry, in program units.
+    /// Extra clearance around the geometry, in program units (default 0). Points and lines
+    /// are grown by at least 0.05 m even with 0.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub buffer: f64,
     /// GeoJSON geometry in WGS84 longitude/latitude.
+    #[schemars(schema_with = "crate::json_schema::geojson_geometry")]
     pub geometry: geojson::Geometry,
 }
 
@@ -152,6 +155,33 @@ pub enum FootprintInput {
 impl FootprintInput {
     pub fn is_rectangle(&self) -> bool {
         matches!(self, FootprintInput::Rectangle)
+    }
+}
+
+impl JsonSchema for FootprintInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FootprintInput".into()
+    }
+
+    // Written by hand because serde is: a name or a list of vertices.
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The asset's outline: \"rectangle\" (the default: the whole width × length box), \"circle\" (diameter `width`), or a simple polygon as a list of 3 to 200 [x, y] vertices in program units, any origin, whose bounding box gives width and length.",
+            "oneOf": [
+                { "type": "string", "enum": ["rectangle", "circle"] },
+                {
+                    "type": "array",
+                    "minItems": 3,
+                    "maxItems": crate::shape::MAX_POLYGON_VERTICES,
+                    "items": {
+                        "type": "array",
+                        "items": { "type": "number" },
+                        "minItems": 2,
+                        "maxItems": 2
+                    }
+                }
+            ]
+        })
     }
 }
 
@@ -188,24 +218,30 @@ impl<'de> Deserialize<'de> for FootprintInput {
 }
 
 /// One line of the program: `quantity` identical assets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetSpec {
+    /// Shown in outputs and reports; must not be blank.
+    #[schemars(length(min = 1))]
     pub name: String,
     #[serde(rename = "type")]
     pub asset_type: AssetType,
     /// Footprint size along the asset's own x axis, in program units (the diameter of a
     /// circle; omitted for a polygon, whose bounding box gives it).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub width: f64,
     /// Footprint size along the asset's own y axis, in program units (omitted for a
     /// circle or a polygon).
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub length: f64,
     /// The outline within the `width × length` box.
     #[serde(default, skip_serializing_if = "FootprintInput::is_rectangle")]
     pub footprint: FootprintInput,
+    /// How many identical assets to place (default 1).
     #[serde(default = "default_quantity")]
+    #[schemars(range(min = 1, max = MAX_QUANTITY_PER_ASSET))]
     pub quantity: u32,
     #[serde(default)]
     pub rotations: Rotations,
@@ -221,7 +257,9 @@ fn is_zero(value: &i32) -> bool {
 
 /// A side of the parcel, by the compass direction its boundary edges face (outward), in
 /// the projected grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     North,
@@ -232,11 +270,13 @@ pub enum Side {
 
 /// A spacing between two asset types that replaces `min_spacing` for such pairs (larger
 /// or smaller), in program units.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpacingOverride {
     /// The two types (the same type twice for pairs of one type).
     pub between: [AssetType; 2],
+    /// Clear distance between two such assets, in program units.
+    #[schemars(range(min = 0))]
     pub spacing: f64,
 }
 
@@ -249,25 +289,32 @@ fn default_max_coverage() -> f64 {
 }
 
 /// A development program (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
     #[serde(default)]
     pub units: Units,
     /// Distance kept from the boundary, in program units.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub setback: f64,
     /// Minimum clear distance between any two placed assets, in program units.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub min_spacing: f64,
     /// Maximum total footprint as a fraction of the boundary area, in (0, 1].
     #[serde(default = "default_max_coverage")]
+    #[schemars(range(max = 1), extend("exclusiveMinimum" = 0))]
     pub max_coverage: f64,
     /// Site entrance as `[lon, lat]` (WGS84).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::json_schema::entrance")]
     pub entrance: Option<[f64; 2]>,
+    /// Exclusion zones in addition to the site's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclusions: Vec<ExclusionInput>,
+    /// What to place, in program order (at least one line; at most 100 000 assets in all).
+    #[schemars(length(min = 1))]
     pub assets: Vec<AssetSpec>,
     /// Unit costs overriding the defaults (`cost::UnitCosts`); always metric (per m, m², m³).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -281,10 +328,12 @@ pub struct Program {
     pub roads: Option<RoadOptions>,
     /// Steepest terrain a footprint may stand on, percent (default 15); used with a DEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub max_slope_percent: Option<f64>,
     /// Setbacks for the boundary edges facing one side, replacing `setback` there (for
     /// example a larger one along a road frontage), in program units.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(schema_with = "crate::json_schema::side_setbacks")]
     pub side_setbacks: std::collections::BTreeMap<Side, f64>,
     /// Spacings between pairs of asset types that replace `min_spacing` for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -292,20 +341,28 @@ pub struct Program {
 }
 
 /// Road options of a program (lengths in the program's units; absent fields keep defaults).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoadOptions {
+    /// Paved width of a main road (default 24 ft = 7.3152 m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub main_width: Option<f64>,
+    /// Paved width of a secondary road (default 20 ft = 6.096 m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub secondary_width: Option<f64>,
+    /// Paved width of an access lane (default 12 ft = 3.6576 m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub access_width: Option<f64>,
-    /// Largest gap between a road's paved edge and a footprint it serves.
+    /// Largest gap between a road's paved edge and a footprint it serves (default 3 m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub access_gap: Option<f64>,
     /// Steepest road grade, percent (default 10); used with a DEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub max_grade_percent: Option<f64>,
 }
 

@@ -32,7 +32,7 @@ pub const CIRCLE_SIDES: usize = 32;
 pub const MAX_POLYGON_VERTICES: usize = 200;
 
 /// An asset's outline within its box.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Shape {
     /// The whole `width × length` box.

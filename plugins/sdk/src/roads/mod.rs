@@ -41,7 +41,9 @@ use crate::layout::{Layout, PlacedAsset, Road};
 use crate::problem::Problem;
 
 /// What a road segment is for; decides its paved width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RoadClass {
     /// The trunk from an entrance, serving many assets (two lanes, 24 ft by default).
