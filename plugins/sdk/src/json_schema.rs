@@ -17,8 +17,11 @@ use crate::geojson_out::FeatureProperties;
 use crate::layout::Layout;
 use crate::program::Program;
 
+/// A function that makes one schema.
+pub type MakeSchema = fn() -> Schema;
+
 /// The schema files of `docs/schemas/`, by file name, with the function that makes each.
-pub const SCHEMA_FILES: [(&str, fn() -> Schema); 3] = [
+pub const SCHEMA_FILES: [(&str, MakeSchema); 3] = [
     ("program.schema.json", program_schema),
     ("layout.schema.json", layout_schema),
     ("layout-geojson.schema.json", layout_geojson_schema),

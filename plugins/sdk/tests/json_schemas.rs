@@ -1,6 +1,7 @@
 //! The committed JSON Schemas (`docs/schemas/`) are the ones the types generate, every
 //! fixture program satisfies the program schema (and parses and prepares), the schema
 //! refuses what the parser refuses, and a layout and its GeoJSON satisfy theirs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

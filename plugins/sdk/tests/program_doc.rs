@@ -1,5 +1,6 @@
 //! Every ```json example of `docs/program.md` is a program: it parses with the sdk's parser
 //! and satisfies the committed JSON Schema. The fixture programs are shown in it verbatim.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
