@@ -1,6 +1,10 @@
 //! Subscription root: live job progress. A subscriber first receives the current
 //! state (read after subscribing, so nothing falls between the two), then every event
-//! from any worker, on every API instance, in time order, until the job ends.
+//! from any worker, on every API instance, until the job ends. Each job's events carry
+//! its `event_sequence`: a subscription passes on only events newer than the last one
+//! it delivered for that job, so late, repeated and resynchronised events (after a
+//! Redis reconnect, or the process-wide check of ended jobs) never show a job going
+//! back, and its end is delivered once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use uuid::Uuid;
 use crate::ended_jobs::{EndedJobWatch, Following};
 use crate::errors::{IntoGraphqlError, database_error};
 use crate::query::{app, caller};
+use crate::types::JobStatus;
 use entmoot_domain::ids::{decode_typed_id, encode_global_id};
 use entmoot_domain::jobs::{
     self, active_jobs_of_project, event_of, find_job, is_terminal, jobs_of_project_changed_since,
@@ -25,8 +30,10 @@ use entmoot_domain::projects::find_project;
 #[derive(SimpleObject, Clone)]
 pub struct JobProgress {
     pub job_id: ID,
-    /// queued, running, succeeded, failed or cancelled.
-    pub status: String,
+    pub status: JobStatus,
+    /// Orders the job's events: each step has a higher number than the one before (a
+    /// retry continues the count). A client that reconnects can drop what it has seen.
+    pub sequence: i64,
     pub stage: Option<String>,
     /// 0 to 100.
     pub percent: f64,
@@ -47,7 +54,8 @@ impl From<JobEvent> for JobProgress {
                 .map(|started| (event.at - started).num_milliseconds().max(0) as f64 / 1000.0)
                 .unwrap_or(0.0),
             percent: (event.progress * 100.0).clamp(0.0, 100.0),
-            status: event.status,
+            status: event.status.into(),
+            sequence: event.sequence,
             stage: event.stage,
             best_objective: event.best_objective,
             message: event.message,
@@ -109,34 +117,49 @@ fn incoming(
     )
 }
 
-/// Ends right after the first terminal event (not when the next message would come),
-/// and keeps time moving forwards: the current state is read after subscribing, so a
-/// progress event published while it was read can arrive after it although it is
-/// older. Such an event describes a state the subscriber has already been shown past,
-/// and is dropped; a terminal one is never dropped, only dated no earlier than what
-/// came before it.
-fn until_terminal_in_time_order(
+/// What a subscription has delivered of each job: the last sequence, and the time of
+/// that event. One entry per job the subscription has seen (a few dozen bytes each).
+#[derive(Default)]
+struct Delivered {
+    last: HashMap<Uuid, (i64, DateTime<Utc>)>,
+}
+
+impl Delivered {
+    /// The event if it is news to this subscriber: `None` for a state it has already
+    /// been shown, or shown past. Time never goes backwards either: an event stamped
+    /// by a host whose clock is behind is dated no earlier than the one before it.
+    fn admit(&mut self, mut event: JobEvent) -> Option<JobEvent> {
+        if let Some((sequence, at)) = self.last.get(&event.job_id) {
+            if event.sequence <= *sequence {
+                return None;
+            }
+            if event.at < *at {
+                event.at = *at;
+            }
+        }
+        self.last.insert(event.job_id, (event.sequence, event.at));
+        Some(event)
+    }
+}
+
+/// Passes on each job's news once and in order, and ends right after the first
+/// terminal event when `end_with_job` (not when the next message would come).
+fn in_sequence(
     events: futures::stream::BoxStream<'static, JobEvent>,
+    end_with_job: bool,
 ) -> impl Stream<Item = JobEvent> + Send {
     stream::unfold(
-        (events, false, None::<DateTime<Utc>>),
-        |(mut events, ended, mut last_at)| async move {
+        (events, Delivered::default(), false),
+        move |(mut events, mut delivered, ended)| async move {
             if ended {
                 return None;
             }
             loop {
-                let mut event = events.next().await?;
-                let terminal = is_terminal(&event.status);
-                if let Some(last) = last_at
-                    && event.at < last
-                {
-                    if !terminal {
-                        continue;
-                    }
-                    event.at = last;
+                let event = events.next().await?;
+                if let Some(event) = delivered.admit(event) {
+                    let ended = end_with_job && is_terminal(event.status);
+                    return Some((event, (events, delivered, ended)));
                 }
-                last_at = Some(event.at);
-                return Some((event, (events, terminal, last_at)));
             }
         },
     )
@@ -194,14 +217,20 @@ impl SubscriptionRoot {
             })
             .flat_map(stream::iter);
         let events = stream::once(async move { initial }).chain(live).boxed();
-        Ok(until_terminal_in_time_order(events).map(JobProgress::from))
+        Ok(in_sequence(events, true).map(JobProgress::from))
     }
 
-    /// Every job event of a project: the current state of its active jobs first.
+    /// Every job event of a project: the current state of its active jobs first (and,
+    /// with `since`, of every job that ended since then), each job's events once and in
+    /// order.
     async fn job_updates(
         &self,
         ctx: &Context<'_>,
         project_id: ID,
+        #[graphql(
+            desc = "Also replay the current state of the jobs that ended at or after this time: what a client that reconnects missed (pass the time of the last event it saw, minus a few seconds; drop repeats by `sequence`)."
+        )]
+        since: Option<DateTime<Utc>>,
     ) -> Result<impl Stream<Item = JobProgress> + use<>> {
         let caller = caller(ctx)?.clone();
         let id = decode_typed_id(&project_id, "Project")
@@ -211,8 +240,11 @@ impl SubscriptionRoot {
         find_project(&app.database, &caller, id)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        let current: Vec<JobEvent> = active_jobs_of_project(&app.database, &caller, id)
-            .await
+        let current_jobs = match since {
+            Some(since) => jobs_of_project_changed_since(&app.database, &caller, id, since).await,
+            None => active_jobs_of_project(&app.database, &caller, id).await,
+        };
+        let current: Vec<JobEvent> = current_jobs
             .map_err(database_error)?
             .iter()
             .map(|job| jobs::event_of(job, None))
@@ -250,10 +282,10 @@ impl SubscriptionRoot {
                 }
             })
             .flat_map(stream::iter);
-        Ok(stream::iter(current)
-            .chain(live)
+        let events = stream::iter(current).chain(live).boxed();
+        Ok(in_sequence(events, false)
             .inspect(move |event| {
-                if is_terminal(&event.status) {
+                if is_terminal(event.status) {
                     open.remove(&event.job_id);
                 } else {
                     open.entry(event.job_id).or_insert_with(|| {
