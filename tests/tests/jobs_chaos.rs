@@ -1,7 +1,8 @@
 //! Jobs always finish, under the faults production sees, bounded to a few minutes so
 //! that CI runs it every time: 2 API instances (`serve --no-worker`), 3 workers,
 //! PostgreSQL and a private Redis; about 100 jobs (most small greedy ones, some
-//! annealing ones running 2–5 s), a tenth of them cancelled shortly after submission.
+//! annealing ones running 2–5 s), a tenth of them cancelled shortly after submission
+//! and a few more while they run.
 //! Meanwhile: busy workers are SIGKILLed at random and replaced, one busy worker is
 //! stopped with SIGTERM (it hands its jobs back after its grace period), one plugin
 //! runner is SIGKILLed mid-run, the API instance that holds one subscriber is killed
@@ -28,6 +29,11 @@ const ANNEALING_EVERY: usize = 8;
 const CANCEL_EVERY: usize = 10;
 const WORKERS: usize = 3;
 const SIGKILLS: usize = 5;
+/// Running (annealing) jobs cancelled during the faults.
+const RUNNING_CANCELS: usize = 3;
+/// At least this long between two faults, so that each one meets running work and the
+/// system is recovering from one when the next comes.
+const FAULT_SPACING: Duration = Duration::from_millis(1500);
 const MAX_ATTEMPTS: i64 = 6;
 /// Every job ends within this long after the last fault (the SIGTERMed worker's grace
 /// of 20 s is the longest wait among them).
@@ -236,13 +242,11 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
     let connection = Database::connect(database.url.as_str())
         .await
         .expect("connect");
-    let mut workers: Vec<TestWorker> = (0..WORKERS)
-        .map(|_| TestWorker::start(dir.path(), &env).expect("worker"))
-        .collect();
     let program = json_fixture("programs/three_buildings_ft.json");
     let annealing = json!({"units": "ft", "setback": 20, "min_spacing": 10,
         "assets": [{"name": "Warehouse", "type": "building", "width": 60, "length": 80, "quantity": 30}]});
     let mut job_ids = HashSet::new();
+    let mut annealing_ids = Vec::new();
     let mut cancelled = 0;
     for index in 0..JOBS {
         let input = if index % ANNEALING_EVERY == 0 {
@@ -262,6 +266,9 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
             .as_str()
             .unwrap_or_else(|| panic!("{body}"))
             .to_owned();
+        if index % ANNEALING_EVERY == 0 {
+            annealing_ids.push(id.clone());
+        }
         if index % CANCEL_EVERY == 3 {
             let cancel = api[(index + 1) % 2]
                 .graphql(
@@ -283,9 +290,15 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
         job_ids.insert(id);
     }
     assert!(cancelled >= 1, "some cancels reached unfinished jobs");
+    // Workers start on a full backlog, so that there is work to interrupt: submitting
+    // through GraphQL is slower than solving the small program.
+    let mut workers: Vec<TestWorker> = (0..WORKERS)
+        .map(|_| TestWorker::start(dir.path(), &env).expect("worker"))
+        .collect();
 
     // The faults, each once the work allows it, in this order of preference.
     let mut sigkills = 0;
+    let mut running_cancels = 0;
     let mut runner_killed = false;
     let mut sigtermed: Option<TestWorker> = None;
     let mut api_killed = false;
@@ -295,6 +308,7 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
     let faults_done = |sigkills: usize, runner: bool, term: bool, api: bool, redis: bool| {
         sigkills >= SIGKILLS && runner && term && api && redis
     };
+    let cancels_done = |running_cancels: usize| running_cancels >= RUNNING_CANCELS;
     loop {
         for (index, receiver) in receivers.iter_mut().enumerate() {
             seen[index].drain(receiver);
@@ -311,7 +325,7 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
             api_killed,
             redis_restarted,
         );
-        if open == 0 && all_faults {
+        if open == 0 && all_faults && cancels_done(running_cancels) {
             break;
         }
         assert!(
@@ -331,12 +345,44 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
                 )
                 .await
                 .expect("createJob");
-            job_ids.insert(
-                body["data"]["createJob"]["id"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{body}"))
-                    .to_owned(),
-            );
+            let id = body["data"]["createJob"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}"))
+                .to_owned();
+            annealing_ids.push(id.clone());
+            job_ids.insert(id);
+        }
+        // Running annealing jobs are cancelled too, a few of them.
+        if running_cancels < RUNNING_CANCELS {
+            for id in &annealing_ids {
+                let state = api[0]
+                    .graphql(
+                        "query($id: ID!) { job(id: $id) { status cancelRequested } }",
+                        json!({"id": id}),
+                    )
+                    .await
+                    .expect("job");
+                if state["data"]["job"]["status"] == "RUNNING"
+                    && state["data"]["job"]["cancelRequested"] == false
+                {
+                    let cancel = api[1]
+                        .graphql(
+                            "mutation($id: ID!) { cancelJob(id: $id) { id } }",
+                            json!({"id": id}),
+                        )
+                        .await
+                        .expect("cancelJob");
+                    if cancel.get("errors").is_none() {
+                        running_cancels += 1;
+                        cancelled += 1;
+                    }
+                    break;
+                }
+            }
+        }
+        if last_fault.elapsed() < FAULT_SPACING {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
         }
         let busy = busy_worker_pids(&connection).await;
         let runners = runners_of(&workers);
