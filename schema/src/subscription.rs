@@ -117,27 +117,34 @@ fn incoming(
     )
 }
 
-/// What a subscription has delivered of each job: the last sequence, and the time of
-/// that event. One entry per job the subscription has seen (a few dozen bytes each).
+/// What a subscription has delivered of each job: the last sequence, whether that
+/// event was an end, and its time. One entry per job the subscription has seen (a few
+/// dozen bytes each).
 #[derive(Default)]
 struct Delivered {
-    last: HashMap<Uuid, (i64, DateTime<Utc>)>,
+    last: HashMap<Uuid, (i64, bool, DateTime<Utc>)>,
 }
 
 impl Delivered {
     /// The event if it is news to this subscriber: `None` for a state it has already
-    /// been shown, or shown past. Time never goes backwards either: an event stamped
-    /// by a host whose clock is behind is dated no earlier than the one before it.
+    /// been shown, or shown past. An end is news after a state that was not one even
+    /// at the same sequence (a row ended outside the state machine, by hand, keeps its
+    /// sequence). Time never goes backwards either: an event stamped by a host whose
+    /// clock is behind is dated no earlier than the one before it.
     fn admit(&mut self, mut event: JobEvent) -> Option<JobEvent> {
-        if let Some((sequence, at)) = self.last.get(&event.job_id) {
-            if event.sequence <= *sequence {
+        let terminal = is_terminal(event.status);
+        if let Some((sequence, ended, at)) = self.last.get(&event.job_id) {
+            let newer = event.sequence > *sequence;
+            let ends_now = event.sequence == *sequence && terminal && !*ended;
+            if !(newer || ends_now) {
                 return None;
             }
             if event.at < *at {
                 event.at = *at;
             }
         }
-        self.last.insert(event.job_id, (event.sequence, event.at));
+        self.last
+            .insert(event.job_id, (event.sequence, terminal, event.at));
         Some(event)
     }
 }
@@ -294,5 +301,77 @@ impl SubscriptionRoot {
                 }
             })
             .map(JobProgress::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entmoot_domain::jobs::JobStatus;
+
+    fn event(job_id: Uuid, sequence: i64, status: JobStatus, at_seconds: i64) -> JobEvent {
+        JobEvent {
+            job_id,
+            organization_id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            status,
+            sequence,
+            stage: None,
+            progress: 0.0,
+            best_objective: None,
+            message: None,
+            cancel_requested: false,
+            started_at: None,
+            at: DateTime::from_timestamp(at_seconds, 0).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn each_state_passes_once_in_sequence_and_the_end_once() {
+        let job = Uuid::now_v7();
+        let mut delivered = Delivered::default();
+        assert!(
+            delivered
+                .admit(event(job, 1, JobStatus::Queued, 10))
+                .is_some()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 3, JobStatus::Running, 12))
+                .is_some()
+        );
+        // Late, repeated: dropped.
+        assert!(
+            delivered
+                .admit(event(job, 2, JobStatus::Running, 11))
+                .is_none()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 3, JobStatus::Running, 12))
+                .is_none()
+        );
+        // A newer event stamped by a slower clock is dated after the one before.
+        let progress = delivered
+            .admit(event(job, 4, JobStatus::Running, 5))
+            .map(|event| event.at.timestamp());
+        assert_eq!(progress, Some(12));
+        // Ended by hand at the same sequence: still news, once.
+        assert!(
+            delivered
+                .admit(event(job, 4, JobStatus::Cancelled, 20))
+                .is_some()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 4, JobStatus::Cancelled, 21))
+                .is_none()
+        );
+        // Another job is independent.
+        assert!(
+            delivered
+                .admit(event(Uuid::now_v7(), 1, JobStatus::Queued, 0))
+                .is_some()
+        );
     }
 }

@@ -44,7 +44,7 @@ pub struct RecoveryReport {
 }
 
 async fn ids_where(app: &AppContext, condition: Condition) -> Result<Vec<Uuid>, DbErr> {
-    Ok(jobs::Entity::find()
+    jobs::Entity::find()
         .select_only()
         .column(jobs::Column::Id)
         .filter(condition)
@@ -52,7 +52,7 @@ async fn ids_where(app: &AppContext, condition: Condition) -> Result<Vec<Uuid>, 
         .limit(PASS_LIMIT)
         .into_tuple::<Uuid>()
         .all(&app.database)
-        .await?)
+        .await
 }
 
 /// One pass, as described above.

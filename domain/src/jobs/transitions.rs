@@ -325,7 +325,7 @@ pub async fn end_if_abandoned(
     let Some(job) = reread(connection, job_id).await? else {
         return Ok(None);
     };
-    if job.status != JobStatus::Running || !job.lease_expires_at.is_some_and(|until| until < now) {
+    if job.status != JobStatus::Running || job.lease_expires_at.is_none_or(|until| until >= now) {
         return Ok(None);
     }
     Ok(
