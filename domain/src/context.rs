@@ -37,4 +37,7 @@ pub struct AppContext {
     /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
     /// serves stored results); `entmoot solve` does not go through here and still works.
     pub optimization_enabled: bool,
+    /// ENTMOOT_JOB_MAX_ATTEMPTS: how many attempts a new job gets (a transient failure
+    /// or a vanished worker uses one; a hand-back at shutdown does not).
+    pub job_max_attempts: i32,
 }

@@ -27,7 +27,9 @@ pub enum EventBusError {
 }
 
 /// One delivery of a job id to a worker. It stays pending in the queue until the
-/// worker acknowledges it, so a worker that dies leaves it for another.
+/// worker acknowledges it, which the worker does as soon as it has it: from then on
+/// the database row (and its lease) is what keeps the job, and recovery dispatches a
+/// queued job that no entry of the queue holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDelivery {
     pub job_id: Uuid,
@@ -51,6 +53,13 @@ pub trait JobQueue: Send + Sync {
     async fn acknowledge(&self, delivery: &JobDelivery) -> Result<(), QueueError>;
     /// Job ids waiting in the queue (delivered but unacknowledged ones included).
     async fn depth(&self) -> Result<u64, QueueError>;
+    /// The jobs the queue still holds an entry for (not yet delivered, or delivered
+    /// and not acknowledged): a queued job that is not among them is dispatched again
+    /// by recovery. At most `limit` are listed.
+    async fn waiting_jobs(
+        &self,
+        limit: usize,
+    ) -> Result<std::collections::HashSet<Uuid>, QueueError>;
     /// Checks that the backend answers; used by /health.
     async fn ping(&self) -> Result<(), QueueError>;
 }
@@ -61,7 +70,11 @@ pub struct JobEvent {
     pub job_id: Uuid,
     pub organization_id: Uuid,
     pub project_id: Uuid,
-    pub status: String,
+    pub status: entmoot_entities::jobs::JobStatus,
+    /// The job's `event_sequence` when this was published: a later event of the same
+    /// job has a higher one, a repeated one the same.
+    #[serde(default)]
+    pub sequence: i64,
     pub stage: Option<String>,
     /// Fraction done, 0 to 1.
     pub progress: f64,

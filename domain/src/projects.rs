@@ -316,7 +316,10 @@ pub async fn delete_project(
     let project = own_project(database, caller, id).await?;
     let active_jobs = jobs::Entity::find()
         .filter(jobs::Column::ProjectId.eq(project.id))
-        .filter(jobs::Column::Status.is_in([crate::jobs::QUEUED, crate::jobs::RUNNING]))
+        .filter(jobs::Column::Status.is_in([
+            crate::jobs::JobStatus::Queued,
+            crate::jobs::JobStatus::Running,
+        ]))
         .count(database)
         .await?;
     if active_jobs > 0 {

@@ -3,6 +3,65 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Where a job is in its life. Stored as the lowercase text it always was (`queued`,
+/// `running`, …), so rows written before the enum existed read unchanged. Only
+/// `entmoot_domain::jobs::transitions` moves a job from one status to another.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status, in the order of a job's life.
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+    /// The statuses a job never leaves (unless retried, which starts a new life).
+    pub const TERMINAL: [JobStatus; 3] = [
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    /// The stored text, also the metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        Self::TERMINAL.contains(&self)
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "jobs")]
 pub struct Model {
@@ -22,8 +81,7 @@ pub struct Model {
     pub alternatives: i32,
     pub seed: Option<i64>,
     pub time_limit_s: Option<i32>,
-    /// `queued` | `running` | `succeeded` | `failed` | `cancelled`
-    pub status: String,
+    pub status: JobStatus,
     pub stage: Option<String>,
     /// 0..=1
     pub progress: f64,
@@ -46,6 +104,10 @@ pub struct Model {
     pub pinned_assets: Option<Json>,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// Raised by every change a subscriber can see (each transition, each stored
+    /// progress step), in the same statement: the order of a job's events, which a
+    /// subscriber uses to drop stale and repeated ones.
+    pub event_sequence: i64,
     /// One object per attempt: `{attempt, worker, started_at, ended_at, outcome, error}`.
     #[sea_orm(column_type = "JsonBinary")]
     pub history: Json,

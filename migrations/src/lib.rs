@@ -20,6 +20,7 @@ mod m0006_memberships_account_tokens;
 mod m0007_job_retry_at;
 mod m0008_job_notify_email;
 mod m0009_layout_edits;
+mod m0010_job_event_sequence;
 mod pg;
 
 pub use pg::{
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_job_retry_at::Migration),
             Box::new(m0008_job_notify_email::Migration),
             Box::new(m0009_layout_edits::Migration),
+            Box::new(m0010_job_event_sequence::Migration),
         ]
     }
 }

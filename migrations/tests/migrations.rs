@@ -124,7 +124,8 @@ async fn assert_all_applied(db: &DatabaseConnection) {
             "m0006_memberships_account_tokens",
             "m0007_job_retry_at",
             "m0008_job_notify_email",
-            "m0009_layout_edits"
+            "m0009_layout_edits",
+            "m0010_job_event_sequence"
         ]
     );
     assert_eq!(existing_app_tables(db).await.len(), APP_TABLES.len());
@@ -243,7 +244,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         alternatives: Set(2),
         seed: Set(Some(i64::MAX)),
         time_limit_s: Set(Some(30)),
-        status: Set("succeeded".into()),
+        status: Set(jobs::JobStatus::Succeeded),
         stage: Set(None),
         progress: Set(1.0),
         best_objective: Set(Some(0.25)),
@@ -258,6 +259,7 @@ async fn insert_chain(db: &DatabaseConnection) -> Inserted {
         pinned_assets: Set(None),
         error: Set(None),
         cancel_requested: Set(false),
+        event_sequence: Set(3),
         history: Set(serde_json::json!([])),
         created_at: Set(now),
         started_at: Set(Some(now)),

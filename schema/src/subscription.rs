@@ -1,6 +1,10 @@
 //! Subscription root: live job progress. A subscriber first receives the current
 //! state (read after subscribing, so nothing falls between the two), then every event
-//! from any worker, on every API instance, in time order, until the job ends.
+//! from any worker, on every API instance, until the job ends. Each job's events carry
+//! its `event_sequence`: a subscription passes on only events newer than the last one
+//! it delivered for that job, so late, repeated and resynchronised events (after a
+//! Redis reconnect, or the process-wide check of ended jobs) never show a job going
+//! back, and its end is delivered once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use uuid::Uuid;
 use crate::ended_jobs::{EndedJobWatch, Following};
 use crate::errors::{IntoGraphqlError, database_error};
 use crate::query::{app, caller};
+use crate::types::JobStatus;
 use entmoot_domain::ids::{decode_typed_id, encode_global_id};
 use entmoot_domain::jobs::{
     self, active_jobs_of_project, event_of, find_job, is_terminal, jobs_of_project_changed_since,
@@ -25,8 +30,10 @@ use entmoot_domain::projects::find_project;
 #[derive(SimpleObject, Clone)]
 pub struct JobProgress {
     pub job_id: ID,
-    /// queued, running, succeeded, failed or cancelled.
-    pub status: String,
+    pub status: JobStatus,
+    /// Orders the job's events: each step has a higher number than the one before (a
+    /// retry continues the count). A client that reconnects can drop what it has seen.
+    pub sequence: i64,
     pub stage: Option<String>,
     /// 0 to 100.
     pub percent: f64,
@@ -47,7 +54,8 @@ impl From<JobEvent> for JobProgress {
                 .map(|started| (event.at - started).num_milliseconds().max(0) as f64 / 1000.0)
                 .unwrap_or(0.0),
             percent: (event.progress * 100.0).clamp(0.0, 100.0),
-            status: event.status,
+            status: event.status.into(),
+            sequence: event.sequence,
             stage: event.stage,
             best_objective: event.best_objective,
             message: event.message,
@@ -109,34 +117,56 @@ fn incoming(
     )
 }
 
-/// Ends right after the first terminal event (not when the next message would come),
-/// and keeps time moving forwards: the current state is read after subscribing, so a
-/// progress event published while it was read can arrive after it although it is
-/// older. Such an event describes a state the subscriber has already been shown past,
-/// and is dropped; a terminal one is never dropped, only dated no earlier than what
-/// came before it.
-fn until_terminal_in_time_order(
+/// What a subscription has delivered of each job: the last sequence, whether that
+/// event was an end, and its time. One entry per job the subscription has seen (a few
+/// dozen bytes each).
+#[derive(Default)]
+struct Delivered {
+    last: HashMap<Uuid, (i64, bool, DateTime<Utc>)>,
+}
+
+impl Delivered {
+    /// The event if it is news to this subscriber: `None` for a state it has already
+    /// been shown, or shown past. An end is news after a state that was not one even
+    /// at the same sequence (a row ended outside the state machine, by hand, keeps its
+    /// sequence). Time never goes backwards either: an event stamped by a host whose
+    /// clock is behind is dated no earlier than the one before it.
+    fn admit(&mut self, mut event: JobEvent) -> Option<JobEvent> {
+        let terminal = is_terminal(event.status);
+        if let Some((sequence, ended, at)) = self.last.get(&event.job_id) {
+            let newer = event.sequence > *sequence;
+            let ends_now = event.sequence == *sequence && terminal && !*ended;
+            if !(newer || ends_now) {
+                return None;
+            }
+            if event.at < *at {
+                event.at = *at;
+            }
+        }
+        self.last
+            .insert(event.job_id, (event.sequence, terminal, event.at));
+        Some(event)
+    }
+}
+
+/// Passes on each job's news once and in order, and ends right after the first
+/// terminal event when `end_with_job` (not when the next message would come).
+fn in_sequence(
     events: futures::stream::BoxStream<'static, JobEvent>,
+    end_with_job: bool,
 ) -> impl Stream<Item = JobEvent> + Send {
     stream::unfold(
-        (events, false, None::<DateTime<Utc>>),
-        |(mut events, ended, mut last_at)| async move {
+        (events, Delivered::default(), false),
+        move |(mut events, mut delivered, ended)| async move {
             if ended {
                 return None;
             }
             loop {
-                let mut event = events.next().await?;
-                let terminal = is_terminal(&event.status);
-                if let Some(last) = last_at
-                    && event.at < last
-                {
-                    if !terminal {
-                        continue;
-                    }
-                    event.at = last;
+                let event = events.next().await?;
+                if let Some(event) = delivered.admit(event) {
+                    let ended = end_with_job && is_terminal(event.status);
+                    return Some((event, (events, delivered, ended)));
                 }
-                last_at = Some(event.at);
-                return Some((event, (events, terminal, last_at)));
             }
         },
     )
@@ -194,14 +224,20 @@ impl SubscriptionRoot {
             })
             .flat_map(stream::iter);
         let events = stream::once(async move { initial }).chain(live).boxed();
-        Ok(until_terminal_in_time_order(events).map(JobProgress::from))
+        Ok(in_sequence(events, true).map(JobProgress::from))
     }
 
-    /// Every job event of a project: the current state of its active jobs first.
+    /// Every job event of a project: the current state of its active jobs first (and,
+    /// with `since`, of every job that ended since then), each job's events once and in
+    /// order.
     async fn job_updates(
         &self,
         ctx: &Context<'_>,
         project_id: ID,
+        #[graphql(
+            desc = "Also replay the current state of the jobs that ended at or after this time: what a client that reconnects missed (pass the time of the last event it saw, minus a few seconds; drop repeats by `sequence`)."
+        )]
+        since: Option<DateTime<Utc>>,
     ) -> Result<impl Stream<Item = JobProgress> + use<>> {
         let caller = caller(ctx)?.clone();
         let id = decode_typed_id(&project_id, "Project")
@@ -211,8 +247,11 @@ impl SubscriptionRoot {
         find_project(&app.database, &caller, id)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        let current: Vec<JobEvent> = active_jobs_of_project(&app.database, &caller, id)
-            .await
+        let current_jobs = match since {
+            Some(since) => jobs_of_project_changed_since(&app.database, &caller, id, since).await,
+            None => active_jobs_of_project(&app.database, &caller, id).await,
+        };
+        let current: Vec<JobEvent> = current_jobs
             .map_err(database_error)?
             .iter()
             .map(|job| jobs::event_of(job, None))
@@ -250,10 +289,10 @@ impl SubscriptionRoot {
                 }
             })
             .flat_map(stream::iter);
-        Ok(stream::iter(current)
-            .chain(live)
+        let events = stream::iter(current).chain(live).boxed();
+        Ok(in_sequence(events, false)
             .inspect(move |event| {
-                if is_terminal(&event.status) {
+                if is_terminal(event.status) {
                     open.remove(&event.job_id);
                 } else {
                     open.entry(event.job_id).or_insert_with(|| {
@@ -262,5 +301,77 @@ impl SubscriptionRoot {
                 }
             })
             .map(JobProgress::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entmoot_domain::jobs::JobStatus;
+
+    fn event(job_id: Uuid, sequence: i64, status: JobStatus, at_seconds: i64) -> JobEvent {
+        JobEvent {
+            job_id,
+            organization_id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            status,
+            sequence,
+            stage: None,
+            progress: 0.0,
+            best_objective: None,
+            message: None,
+            cancel_requested: false,
+            started_at: None,
+            at: DateTime::from_timestamp(at_seconds, 0).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn each_state_passes_once_in_sequence_and_the_end_once() {
+        let job = Uuid::now_v7();
+        let mut delivered = Delivered::default();
+        assert!(
+            delivered
+                .admit(event(job, 1, JobStatus::Queued, 10))
+                .is_some()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 3, JobStatus::Running, 12))
+                .is_some()
+        );
+        // Late, repeated: dropped.
+        assert!(
+            delivered
+                .admit(event(job, 2, JobStatus::Running, 11))
+                .is_none()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 3, JobStatus::Running, 12))
+                .is_none()
+        );
+        // A newer event stamped by a slower clock is dated after the one before.
+        let progress = delivered
+            .admit(event(job, 4, JobStatus::Running, 5))
+            .map(|event| event.at.timestamp());
+        assert_eq!(progress, Some(12));
+        // Ended by hand at the same sequence: still news, once.
+        assert!(
+            delivered
+                .admit(event(job, 4, JobStatus::Cancelled, 20))
+                .is_some()
+        );
+        assert!(
+            delivered
+                .admit(event(job, 4, JobStatus::Cancelled, 21))
+                .is_none()
+        );
+        // Another job is independent.
+        assert!(
+            delivered
+                .admit(event(Uuid::now_v7(), 1, JobStatus::Queued, 0))
+                .is_some()
+        );
     }
 }

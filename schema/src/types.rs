@@ -21,26 +21,22 @@ fn internal(error: &dyn std::fmt::Display) -> async_graphql::Error {
     coded_error(ErrorCode::InternalServerError, "internal server error")
 }
 
-/// A job's status, as a filter.
+/// Where a job is in its life: QUEUED, then RUNNING, then one of SUCCEEDED, FAILED or
+/// CANCELLED (the three it ends in). The same values as the database and the metrics
+/// (the domain's `JobStatus`).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entmoot_domain::jobs::JobStatus")]
 pub enum JobStatus {
+    /// Waiting for a worker (also between attempts).
     Queued,
+    /// A worker runs it under a lease.
     Running,
+    /// Ended with its layouts stored.
     Succeeded,
+    /// Ended without a result; `error` says why, `history` shows each attempt.
     Failed,
+    /// Ended on request (or by an operator).
     Cancelled,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => entmoot_domain::jobs::QUEUED,
-            JobStatus::Running => entmoot_domain::jobs::RUNNING,
-            JobStatus::Succeeded => entmoot_domain::jobs::SUCCEEDED,
-            JobStatus::Failed => entmoot_domain::jobs::FAILED,
-            JobStatus::Cancelled => entmoot_domain::jobs::CANCELLED,
-        }
-    }
 }
 
 /// The order of a list by creation time; cursors follow it.
@@ -280,7 +276,7 @@ impl SiteNode {
             statuses: status
                 .unwrap_or_default()
                 .into_iter()
-                .map(JobStatus::as_str)
+                .map(Into::into)
                 .collect(),
         };
         let page = entmoot_domain::jobs::list_jobs(
@@ -358,9 +354,9 @@ impl JobNode {
     async fn id(&self) -> ID {
         ID(encode_global_id("Job", self.0.id))
     }
-    /// queued, running, succeeded, failed or cancelled.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where the job is in its life.
+    async fn status(&self) -> JobStatus {
+        self.0.status.into()
     }
     async fn stage(&self) -> Option<&str> {
         self.0.stage.as_deref()

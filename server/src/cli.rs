@@ -133,12 +133,42 @@ pub enum AdminAction {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Jobs of every organization, for an operator: list the ones that have not ended,
+    /// end a stuck one, delete one.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// The newest entries of an organization's audit log of mutations.
     Audit {
         #[arg(long, default_value = "local")]
         organization: String,
         #[arg(long, default_value_t = 50)]
         limit: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// The jobs that have not ended (queued or running), oldest first, one JSON object
+    /// a line: who holds each, until when, and whether it was asked to stop.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// End a job that has not ended, whatever holds it: it becomes cancelled with the
+    /// reason as its error. A worker still running it stops at its next lease renewal
+    /// and stores nothing.
+    End {
+        /// The job's id (the UUID, or the API's global id).
+        job: String,
+        #[arg(long, default_value = "stuck")]
+        reason: String,
+    },
+    /// Delete a job and its layouts. A job a live worker holds is refused: end it first.
+    Delete {
+        /// The job's id (the UUID, or the API's global id).
+        job: String,
     },
 }
 

@@ -63,6 +63,11 @@ pub struct Settings {
     pub max_concurrent_jobs: usize,
     /// A running job whose worker stops renewing its lease for this long is taken over.
     pub job_lease: Duration,
+    /// Attempts a new job gets before it is dead-lettered.
+    pub job_max_attempts: i32,
+    /// The delay before the second attempt after a transient failure, doubled for each
+    /// attempt after that.
+    pub job_retry_backoff: Duration,
     pub plugin_dirs: Vec<PathBuf>,
     pub smtp: Option<SmtpSettings>,
     /// Production turns off GraphQL introspection and suggestions.
@@ -345,6 +350,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "ENTMOOT_JOB_LEASE_SECONDS",
         "Seconds a worker's job lease lasts without renewal before another worker takes the job over (default 30)",
+    ),
+    (
+        "ENTMOOT_JOB_MAX_ATTEMPTS",
+        "Attempts a job gets (transient failures, vanished workers) before it fails for good (default 3)",
+    ),
+    (
+        "ENTMOOT_JOB_RETRY_BACKOFF_SECONDS",
+        "Seconds before a job that failed transiently runs again, doubled for each further attempt (default 2)",
     ),
     (
         "ENTMOOT_PLUGIN_DIR",
@@ -673,6 +686,8 @@ impl Settings {
             max_file_size_mb: parse_integer(sources, "MAX_FILE_SIZE_MB", 500, 1, 1_048_576)?,
             max_concurrent_jobs: parse_integer(sources, "MAX_CONCURRENT_JOBS", 10, 1, 10_000)?,
             job_lease: parse_seconds(sources, "ENTMOOT_JOB_LEASE_SECONDS", 30)?,
+            job_max_attempts: parse_integer(sources, "ENTMOOT_JOB_MAX_ATTEMPTS", 3, 1, 100)?,
+            job_retry_backoff: parse_seconds(sources, "ENTMOOT_JOB_RETRY_BACKOFF_SECONDS", 2)?,
             plugin_dirs,
             smtp,
             environment,

@@ -16,6 +16,7 @@
 //!   `entmoot_worker_active_jobs`;
 //! - jobs (sampled from the database, the source of truth, when /metrics is scraped):
 //!   `entmoot_jobs{state}`, `entmoot_job_queue_depth`, `entmoot_jobs_active`,
+//!   `entmoot_jobs_running_past_lease`, `entmoot_job_oldest_queued_seconds`,
 //!   `entmoot_projects`;
 //! - database: `entmoot_db_pool_in_use_connections`, `entmoot_db_pool_idle_connections`,
 //!   `entmoot_db_pool_max_connections`, `entmoot_db_queries_total{outcome}`,
@@ -30,6 +31,7 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use entmoot_entities::jobs::JobStatus;
 use entmoot_entities::{jobs, projects};
 use prometheus::core::Collector;
 use prometheus::{
@@ -38,13 +40,10 @@ use prometheus::{
 };
 
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QuerySelect,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
-/// Job states as stored in `jobs.status` (the domain's constants).
-pub const JOB_STATES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
-/// Terminal job states, the values of `entmoot_jobs_finished_total{status}`.
-pub const FINISHED_STATES: [&str; 3] = ["succeeded", "failed", "cancelled"];
 /// GraphQL operation types.
 pub const GRAPHQL_OPERATIONS: [&str; 3] = ["query", "mutation", "subscription"];
 /// How often at most the database is asked for job counts, whoever scrapes.
@@ -83,6 +82,8 @@ pub struct Metrics {
     jobs_by_state: IntGaugeVec,
     job_queue_depth: IntGauge,
     jobs_active: IntGauge,
+    jobs_running_past_lease: IntGauge,
+    job_oldest_queued_seconds: Gauge,
     projects: IntGauge,
     db_pool_in_use: IntGauge,
     db_pool_idle: IntGauge,
@@ -239,6 +240,19 @@ impl Metrics {
                 "entmoot_jobs_active",
                 "Jobs running on any worker (state running in the database)",
             )?,
+            jobs_running_past_lease: int_gauge(
+                r,
+                "entmoot_jobs_running_past_lease",
+                "Jobs still running after their lease expired (their worker stopped renewing it and no takeover has happened yet)",
+            )?,
+            job_oldest_queued_seconds: register(
+                r,
+                "entmoot_job_oldest_queued_seconds",
+                Gauge::new(
+                    "entmoot_job_oldest_queued_seconds",
+                    "Seconds since the oldest queued job that is due (not waiting out a retry backoff) was created; 0 without one",
+                ),
+            )?,
             projects: int_gauge(r, "entmoot_projects", "Projects in the database")?,
             db_pool_in_use: int_gauge(
                 r,
@@ -354,12 +368,14 @@ impl Metrics {
             self.graphql_operation_duration_seconds
                 .with_label_values(&[operation]);
         }
-        for status in FINISHED_STATES {
-            self.jobs_finished_total.with_label_values(&[status]);
-            self.job_duration_seconds.with_label_values(&[status]);
+        for status in JobStatus::TERMINAL {
+            self.jobs_finished_total
+                .with_label_values(&[status.as_str()]);
+            self.job_duration_seconds
+                .with_label_values(&[status.as_str()]);
         }
-        for state in JOB_STATES {
-            self.jobs_by_state.with_label_values(&[state]);
+        for state in JobStatus::ALL {
+            self.jobs_by_state.with_label_values(&[state.as_str()]);
         }
         for outcome in ["ok", "error"] {
             self.db_queries_total.with_label_values(&[outcome]);
@@ -447,7 +463,7 @@ impl Metrics {
     }
 
     async fn sample_jobs(&self, database: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-        let counts: Vec<(String, i64)> = jobs::Entity::find()
+        let counts: Vec<(JobStatus, i64)> = jobs::Entity::find()
             .select_only()
             .column(jobs::Column::Status)
             .column_as(jobs::Column::Id.count(), "n")
@@ -455,18 +471,46 @@ impl Metrics {
             .into_tuple()
             .all(database)
             .await?;
-        for state in JOB_STATES {
+        for state in JobStatus::ALL {
             let count = counts
                 .iter()
-                .find(|(status, _)| status == state)
+                .find(|(status, _)| *status == state)
                 .map_or(0, |(_, n)| *n);
-            self.jobs_by_state.with_label_values(&[state]).set(count);
+            self.jobs_by_state
+                .with_label_values(&[state.as_str()])
+                .set(count);
             match state {
-                "queued" => self.job_queue_depth.set(count),
-                "running" => self.jobs_active.set(count),
+                JobStatus::Queued => self.job_queue_depth.set(count),
+                JobStatus::Running => self.jobs_active.set(count),
                 _ => {}
             }
         }
+        let now = chrono::Utc::now();
+        let past_lease = jobs::Entity::find()
+            .filter(jobs::Column::Status.eq(JobStatus::Running))
+            .filter(jobs::Column::LeaseExpiresAt.lt(now))
+            .count(database)
+            .await?;
+        self.jobs_running_past_lease
+            .set(i64::try_from(past_lease).unwrap_or(i64::MAX));
+        let oldest_queued: Option<chrono::DateTime<chrono::Utc>> = jobs::Entity::find()
+            .select_only()
+            .column_as(jobs::Column::CreatedAt.min(), "oldest")
+            .filter(jobs::Column::Status.eq(JobStatus::Queued))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(jobs::Column::RetryAt.is_null())
+                    .add(jobs::Column::RetryAt.lte(now)),
+            )
+            .into_tuple::<Option<chrono::DateTime<chrono::Utc>>>()
+            .one(database)
+            .await?
+            .flatten();
+        self.job_oldest_queued_seconds.set(
+            oldest_queued
+                .map(|created| (now - created).num_milliseconds().max(0) as f64 / 1000.0)
+                .unwrap_or(0.0),
+        );
         let projects = projects::Entity::find().count(database).await?;
         self.projects
             .set(i64::try_from(projects).unwrap_or(i64::MAX));
@@ -525,12 +569,13 @@ impl Drop for ActiveJobGuard {
 
 /// A run ended in `status` (`succeeded`, `failed` or `cancelled`; anything else counts
 /// as `failed`) after `elapsed` wall time.
-pub fn job_finished(status: &str, elapsed: Duration) {
+pub fn job_finished(status: JobStatus, elapsed: Duration) {
     let Some(metrics) = get() else { return };
-    let status = FINISHED_STATES
-        .into_iter()
-        .find(|known| *known == status)
-        .unwrap_or("failed");
+    let status = if status.is_terminal() {
+        status.as_str()
+    } else {
+        JobStatus::Failed.as_str()
+    };
     metrics
         .jobs_finished_total
         .with_label_values(&[status])
@@ -629,6 +674,8 @@ mod tests {
             "entmoot_jobs{state=\"queued\"}",
             "entmoot_job_queue_depth",
             "entmoot_jobs_active",
+            "entmoot_jobs_running_past_lease",
+            "entmoot_job_oldest_queued_seconds",
             "entmoot_db_pool_max_connections",
             "entmoot_db_queries_total",
             "entmoot_cache_hits_total{cache=\"layout_geojson\"}",
@@ -652,9 +699,9 @@ mod tests {
         {
             let _guard = job_started();
             assert!(get().expect("installed").worker_active_jobs.get() >= 1);
-            job_finished("succeeded", Duration::from_millis(1500));
+            job_finished(JobStatus::Succeeded, Duration::from_millis(1500));
         }
-        job_finished("something-else", Duration::from_secs(1));
+        job_finished(JobStatus::Running, Duration::from_secs(1));
         graphql_operation("mutation", false, Duration::from_millis(3));
         let metrics = get().expect("installed");
         assert_eq!(

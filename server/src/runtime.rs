@@ -29,7 +29,9 @@ use redis::aio::ConnectionManager;
 const EMBEDDED_SESSION_TTL: Duration = Duration::from_secs(86_400);
 
 /// How long a delivered job may stay unacknowledged before another worker claims it.
-const JOB_CLAIM_IDLE: Duration = Duration::from_secs(60);
+/// Workers acknowledge an entry as soon as they receive it (the database row and its
+/// lease keep the job from then on), so an entry this old belongs to a dead worker.
+const JOB_CLAIM_IDLE: Duration = Duration::from_secs(5);
 
 /// How often `serve` and `worker` look for changed plugin files. A poll that finds
 /// nothing only `stat`s the libraries; a change is loaded once it has held still for one
@@ -186,6 +188,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             attempts: rate_limiter.clone(),
             mailer,
             optimization_enabled: settings.enable_optimization,
+            job_max_attempts: settings.job_max_attempts,
             cache: Arc::new(cache),
         },
         rate_limiter,

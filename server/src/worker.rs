@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entmoot_domain::AppContext;
+use entmoot_domain::jobs::JobStatus;
 use entmoot_domain::jobs::execution::{Execution, ExecutionSettings, execute_job};
 use entmoot_domain::jobs::recovery::recover_jobs;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::config::Settings;
 use crate::metrics_registry;
@@ -37,6 +39,7 @@ pub async fn run_loop(
 ) -> anyhow::Result<()> {
     let mut execution = ExecutionSettings::new(worker_id(), settings.optimization_timeout);
     execution.lease = settings.job_lease;
+    execution.retry_backoff = settings.job_retry_backoff;
     execution.heartbeat = (settings.job_lease / 3).max(Duration::from_millis(200));
     let consumer = execution.worker_id.clone();
     let slots = Arc::new(Semaphore::new(settings.max_concurrent_jobs));
@@ -75,36 +78,41 @@ pub async fn run_loop(
                 continue;
             }
         };
+        // Acknowledged at once: from here on the database row keeps the job (a worker
+        // killed before its claim leaves it queued, and recovery dispatches it again;
+        // one killed after leaves a lease that expires and is taken over).
+        if let Err(error) = app.job_queue.acknowledge(&delivery).await {
+            tracing::warn!(job_id = %delivery.job_id, %error, "acknowledging a job failed");
+        }
         let app = app.clone();
         let execution = execution.clone();
         let hand_back = hand_back_signal.clone();
-        running.spawn(async move {
-            let _permit = permit;
-            let started = std::time::Instant::now();
-            let active = metrics_registry::job_started();
-            let outcome = execute_job(&app, delivery.job_id, &execution, hand_back).await;
-            drop(active);
-            let finished_as = match &outcome {
-                Ok(Execution::Succeeded) => Some("succeeded"),
-                Ok(Execution::Failed) => Some("failed"),
-                Ok(Execution::Cancelled) => Some("cancelled"),
-                _ => None,
-            };
-            if let Some(status) = finished_as {
-                metrics_registry::job_finished(status, started.elapsed());
-            }
-            match outcome {
-                Ok(Execution::NotClaimed) => {}
-                Ok(outcome) => tracing::info!(job_id = %delivery.job_id, ?outcome, "job ended"),
-                Err(error) => {
-                    tracing::error!(job_id = %delivery.job_id, %error, "running a job failed")
+        // Every line logged while the job runs carries its id.
+        let span = tracing::info_span!("job", job_id = %delivery.job_id, worker = %consumer);
+        running.spawn(
+            async move {
+                let _permit = permit;
+                let started = std::time::Instant::now();
+                let active = metrics_registry::job_started();
+                let outcome = execute_job(&app, delivery.job_id, &execution, hand_back).await;
+                drop(active);
+                let finished_as = match &outcome {
+                    Ok(Execution::Succeeded) => Some(JobStatus::Succeeded),
+                    Ok(Execution::Failed) => Some(JobStatus::Failed),
+                    Ok(Execution::Cancelled) => Some(JobStatus::Cancelled),
+                    _ => None,
+                };
+                if let Some(status) = finished_as {
+                    metrics_registry::job_finished(status, started.elapsed());
+                }
+                match outcome {
+                    Ok(Execution::NotClaimed) => {}
+                    Ok(outcome) => tracing::info!(?outcome, "job ended"),
+                    Err(error) => tracing::error!(%error, "running a job failed"),
                 }
             }
-            // Acknowledge in every case: the database, not the queue, keeps what is left.
-            if let Err(error) = app.job_queue.acknowledge(&delivery).await {
-                tracing::warn!(job_id = %delivery.job_id, %error, "acknowledging a job failed");
-            }
-        });
+            .instrument(span),
+        );
     }
     recovery.abort();
     tracing::info!(
@@ -138,6 +146,7 @@ async fn recovery_loop(app: AppContext, every: Duration, mut stop: watch::Receiv
             Ok(report) if report.expired_leases > 0 || report.requeued > 0 => {
                 tracing::info!(
                     expired_leases = report.expired_leases,
+                    ended = report.ended,
                     requeued = report.requeued,
                     "recovered jobs"
                 );

@@ -412,7 +412,7 @@ async fn idle_subscriptions(stack: &Stack, job: &str, subscribers: usize) -> Mem
                         .await
                         .expect("subscribe");
                 let first = first_next(&mut socket).await.expect("first event");
-                assert_eq!(first["data"]["jobProgress"]["status"], "queued", "{first}");
+                assert_eq!(first["data"]["jobProgress"]["status"], "QUEUED", "{first}");
                 socket
             }
         })
@@ -519,8 +519,8 @@ async fn event_latencies(api: &TestServer, project: &str, site: &str) -> Latency
                 .expect("the job ended within 60 s")
                 .expect("subscription open");
             let ended = event.job_id == job
-                && matches!(event.status.as_str(), "succeeded" | "failed" | "cancelled");
-            assert!(event.status != "failed", "a job failed");
+                && matches!(event.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED");
+            assert!(event.status != "FAILED", "a job failed");
             events.push(event);
             if ended {
                 break;
@@ -538,7 +538,7 @@ async fn event_latencies(api: &TestServer, project: &str, site: &str) -> Latency
     // from the worker; keep the last.
     let mut last_terminal: HashMap<&str, usize> = HashMap::new();
     for (index, event) in events.iter().enumerate() {
-        if matches!(event.status.as_str(), "succeeded" | "failed" | "cancelled") {
+        if matches!(event.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED") {
             last_terminal.insert(&event.job_id, index);
         }
     }
@@ -548,13 +548,13 @@ async fn event_latencies(api: &TestServer, project: &str, site: &str) -> Latency
         reconciled: 0,
     };
     for (index, event) in events.iter().enumerate() {
-        let terminal = matches!(event.status.as_str(), "succeeded" | "failed" | "cancelled");
+        let terminal = matches!(event.status.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED");
         if terminal && last_terminal.get(event.job_id.as_str()) != Some(&index) {
             result.reconciled += 1;
             continue;
         }
         let ms = (event.received - event.at).num_microseconds().expect("µs") as f64 / 1000.0;
-        if event.status == "queued" {
+        if event.status == "QUEUED" {
             result.api_ms.push(ms);
         } else {
             result.worker_ms.push(ms);

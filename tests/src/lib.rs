@@ -323,6 +323,7 @@ pub fn embedded_env(data_dir: &Path) -> HashMap<String, String> {
 /// A running `entmoot worker`, killed when dropped.
 pub struct TestWorker {
     child: Child,
+    log_path: PathBuf,
 }
 
 impl TestWorker {
@@ -335,6 +336,26 @@ impl TestWorker {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
+    }
+
+    /// Sends SIGTERM (the worker stops taking work, waits its grace period, hands back
+    /// what still runs) without waiting for it to exit.
+    pub fn signal_terminate(&self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {} failed", self.child.id());
+        Ok(())
+    }
+
+    /// Whether the process has exited (reaping it if so).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// What the worker logged so far (stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     pub fn start(working_dir: &Path, env: &HashMap<String, String>) -> anyhow::Result<Self> {
@@ -352,7 +373,7 @@ impl TestWorker {
             .stderr(log)
             .spawn()
             .context("spawning entmoot worker")?;
-        Ok(Self { child })
+        Ok(Self { child, log_path })
     }
 }
 
@@ -569,6 +590,44 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// Runs `redis-cli -u URL ARGS…` and returns its output (the redis-server package that
+/// tests/run installs brings redis-cli).
+pub fn redis_cli(url: &str, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("redis-cli is runnable (tests/run installs redis-server, which brings it)");
+    assert!(
+        output.status.success(),
+        "redis-cli {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The process ids whose parent is `parent` (from /proc), e.g. a worker's plugin runners.
+pub fn child_pids(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                // `pid (comm) state ppid …`; comm may hold spaces, so read after ')'.
+                .and_then(|stat| {
+                    stat.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
 /// The Relay global id the API gives an object (`base64url("Type:uuid")`).
 pub fn global_id(type_name: &str, uuid: &str) -> String {
     use base64::Engine as _;
@@ -697,7 +756,7 @@ pub async fn first_layout_when_succeeded(server: &TestServer, job: &str) -> Valu
             )
             .await
             .expect("job");
-        if answer["data"]["job"]["status"] == "succeeded" {
+        if answer["data"]["job"]["status"] == "SUCCEEDED" {
             return answer["data"]["job"]["layouts"][0].clone();
         }
         assert!(

@@ -65,7 +65,7 @@ async fn a_finished_job_is_mailed_to_its_notify_address() {
             )
             .await
             .expect("status");
-        if status["data"]["job"]["status"] == "succeeded" {
+        if status["data"]["job"]["status"] == "SUCCEEDED" {
             break;
         }
         assert!(Instant::now() < deadline, "{status}");

@@ -57,7 +57,7 @@ async fn run_rural_demo_job(server: &TestServer) -> (Value, Value) {
     )
     .await;
     let job_id = job["createJob"]["id"].as_str().expect("job id").to_owned();
-    assert_eq!(job["createJob"]["status"], "queued");
+    assert_eq!(job["createJob"]["status"], "QUEUED");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -68,8 +68,8 @@ async fn run_rural_demo_job(server: &TestServer) -> (Value, Value) {
         )
         .await;
         let status = data["job"]["status"].as_str().expect("status").to_owned();
-        if status == "succeeded" || status == "failed" {
-            assert_eq!(status, "succeeded", "{data}");
+        if status == "SUCCEEDED" || status == "FAILED" {
+            assert_eq!(status, "SUCCEEDED", "{data}");
             let layout = data["job"]["layouts"][0].clone();
             return (data["job"].clone(), layout);
         }
@@ -247,7 +247,7 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
     .await;
     let job_id = job["createJob"]["id"].as_str().expect("id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while job_status(&server, &job_id).await["status"] != "running" {
+    while job_status(&server, &job_id).await["status"] != "RUNNING" {
         assert!(Instant::now() < deadline, "the job never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -263,7 +263,7 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
     assert_eq!(cancel["cancelJob"]["cancelRequested"], true);
     loop {
         let status = job_status(&server, &job_id).await;
-        if status["status"] == "cancelled" {
+        if status["status"] == "CANCELLED" {
             break;
         }
         assert!(
@@ -292,7 +292,7 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
         json!({"id": job_id}),
     )
     .await;
-    assert_eq!(retried["retryJob"]["status"], "queued");
+    assert_eq!(retried["retryJob"]["status"], "QUEUED");
     assert_eq!(retried["retryJob"]["attempts"], 0);
     let history = job_status(&server, &job_id).await["history"].clone();
     assert_eq!(history[0]["outcome"], "cancelled", "{history}");
@@ -329,7 +329,7 @@ async fn with_optimization_disabled_a_failed_job_is_not_retried() {
             .await
             .expect("job")["data"]["job"]["status"]
             .clone();
-        if status == "failed" {
+        if status == "FAILED" {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "still {status}");

@@ -146,7 +146,7 @@ async fn wait_for_end(server: &TestServer, job_id: &str, within: Duration) -> Va
         let job = data["job"].clone();
         if matches!(
             job["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
+            Some("SUCCEEDED" | "FAILED" | "CANCELLED")
         ) {
             return job;
         }
@@ -175,7 +175,7 @@ fn pause_after(history: &[Value], index: usize) -> Duration {
 /// Every attempt of a crashed run is recorded with the crash as its error.
 fn assert_crashed_attempt(entry: &Value, attempt: i64) {
     assert_eq!(entry["attempt"], attempt, "{entry}");
-    assert_eq!(entry["outcome"], "queued", "queued again: {entry}");
+    assert_eq!(entry["outcome"], "retried", "queued again: {entry}");
     let error = entry["error"].as_str().expect("error");
     assert!(
         error.contains("the plugin process ended without a result"),
@@ -216,7 +216,7 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
     let job = wait_for_end(&server, &job_id, Duration::from_secs(60)).await;
 
     assert!(marker.exists(), "the first attempt ran the plugin");
-    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
     assert!(job["error"].is_null(), "a success clears the error: {job}");
     assert_eq!(
@@ -257,7 +257,7 @@ async fn a_strategy_that_always_crashes_is_dead_lettered_with_each_attempt_in_it
     let job_id = submit(&server, "crash-always").await;
     let job = wait_for_end(&server, &job_id, Duration::from_secs(60)).await;
 
-    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["status"], "FAILED", "{job}");
     // submit_job gives every job 3 attempts.
     assert_eq!(job["attempts"], 3, "{job}");
     let error = job["error"].as_str().expect("error");

@@ -33,8 +33,8 @@ async fn best_layout_geojson(server: &TestServer, job: &str) -> Value {
             .await
             .expect("job");
         match body["data"]["job"]["status"].as_str() {
-            Some("succeeded") => return body["data"]["job"]["layouts"][0]["geojson"].clone(),
-            Some("failed") | Some("cancelled") => panic!("the seeded job ended: {body}"),
+            Some("SUCCEEDED") => return body["data"]["job"]["layouts"][0]["geojson"].clone(),
+            Some("FAILED") | Some("CANCELLED") => panic!("the seeded job ended: {body}"),
             _ => {}
         }
         assert!(Instant::now() < deadline, "no result within 60 s: {body}");

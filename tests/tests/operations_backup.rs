@@ -150,10 +150,10 @@ async fn fill_with_a_job(env: &HashMap<String, String>, data_dir: &Path) {
             json!({"id": job_id}),
         )
         .await;
-        if data["job"]["status"] == "succeeded" {
+        if data["job"]["status"] == "SUCCEEDED" {
             break;
         }
-        assert_ne!(data["job"]["status"], "failed", "{data}");
+        assert_ne!(data["job"]["status"], "FAILED", "{data}");
         assert!(Instant::now() < deadline, "the job did not finish: {data}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

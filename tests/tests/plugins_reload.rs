@@ -121,11 +121,11 @@ async fn run_job(server: &TestServer, site_id: &str) -> Value {
         .await;
         let job = data["job"].clone();
         match job["status"].as_str().unwrap() {
-            "succeeded" => {
+            "SUCCEEDED" => {
                 assert_eq!(job["layouts"][0]["placedCount"], 3, "{job}");
                 return job;
             }
-            "failed" | "cancelled" => panic!("the job did not succeed: {job}"),
+            "FAILED" | "CANCELLED" => panic!("the job did not succeed: {job}"),
             _ => {}
         }
         assert!(

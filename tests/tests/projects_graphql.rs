@@ -111,7 +111,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .await
         .expect("cancel");
     assert_eq!(
-        cancelled["data"]["cancelJob"]["status"], "cancelled",
+        cancelled["data"]["cancelJob"]["status"], "CANCELLED",
         "{cancelled}"
     );
     let deleted = server

@@ -62,14 +62,14 @@ async fn a_job_that_ends_unannounced_still_ends_for_its_subscribers() {
         "jobProgress's current state",
     )
     .await;
-    assert_eq!(first["data"]["jobProgress"]["status"], "queued", "{first}");
+    assert_eq!(first["data"]["jobProgress"]["status"], "QUEUED", "{first}");
     let first = next(
         &mut updates,
         Duration::from_secs(10),
         "jobUpdates's current state",
     )
     .await;
-    assert_eq!(first["data"]["jobUpdates"]["status"], "queued", "{first}");
+    assert_eq!(first["data"]["jobUpdates"]["status"], "QUEUED", "{first}");
 
     // Ended behind the bus's back, as a killed worker would leave it.
     let connection = Database::connect(database.url.as_str())
@@ -88,7 +88,7 @@ async fn a_job_that_ends_unannounced_still_ends_for_its_subscribers() {
     let within = Duration::from_secs(25);
     let ended = next(&mut progress, within, "jobProgress's end").await;
     assert_eq!(
-        ended["data"]["jobProgress"]["status"], "cancelled",
+        ended["data"]["jobProgress"]["status"], "CANCELLED",
         "{ended}"
     );
     assert_eq!(ended["data"]["jobProgress"]["jobId"], job.as_str());
@@ -101,7 +101,7 @@ async fn a_job_that_ends_unannounced_still_ends_for_its_subscribers() {
     assert_eq!(complete["type"], "complete", "{complete}");
     let ended = next(&mut updates, within, "jobUpdates's end").await;
     assert_eq!(
-        ended["data"]["jobUpdates"]["status"], "cancelled",
+        ended["data"]["jobUpdates"]["status"], "CANCELLED",
         "{ended}"
     );
 }

@@ -81,8 +81,8 @@ async fn solve(server: &TestServer, site: &str) -> Value {
             .await
             .expect("job");
         match body["data"]["job"]["status"].as_str() {
-            Some("succeeded") => return body["data"]["job"]["layouts"][0].clone(),
-            Some("failed") | Some("cancelled") => panic!("the job ended: {body}"),
+            Some("SUCCEEDED") => return body["data"]["job"]["layouts"][0].clone(),
+            Some("FAILED") | Some("CANCELLED") => panic!("the job ended: {body}"),
             _ => {}
         }
         assert!(

@@ -11,18 +11,15 @@ use chrono::Utc;
 use entmoot_entities::jobs;
 use entmoot_plugin_host::{HostError, StrategyInfo};
 use entmoot_plugin_sdk::{Program, Progress, StrategyError};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-};
-use serde_json::json;
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::context::AppContext;
 use crate::geometry_storage::GeometryStorageError;
 use crate::jobs::notify::notify_job_ended;
-use crate::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, publish};
+use crate::jobs::publish;
+use crate::jobs::transitions::{self, Claim, Ending};
 use crate::layout_storage::{LayoutToStore, StoreLayoutError, insert_layout};
 use crate::sites::load_site;
 use crate::solve::{SolveError, SolveOutcome, SolveRequest, choose_strategy, solve_with};
@@ -109,168 +106,6 @@ fn classify(error: &SolveError) -> RunFailure {
     }
 }
 
-/// `strategy_version` is the version the attempt ran (provenance: which plugin file
-/// produced the layouts), `None` when no strategy was started.
-fn history_entry(
-    job: &jobs::Model,
-    worker_id: &str,
-    outcome: &str,
-    error: Option<&str>,
-    strategy_version: Option<&str>,
-) -> serde_json::Value {
-    json!({
-        "attempt": job.attempts,
-        "worker": worker_id,
-        "started_at": job.started_at,
-        "ended_at": Utc::now(),
-        "outcome": outcome,
-        "error": error,
-        "strategy_version": strategy_version,
-    })
-}
-
-fn with_history(job: &jobs::Model, entry: serde_json::Value) -> serde_json::Value {
-    let mut history = job.history.as_array().cloned().unwrap_or_default();
-    history.push(entry);
-    serde_json::Value::Array(history)
-}
-
-/// A queued job may run: it is not waiting out a retry backoff. A delivery that comes
-/// early (another worker's clock, a stray duplicate) is a no-op; recovery dispatches the
-/// job again once it is due.
-pub(crate) fn due_for_retry(now: chrono::DateTime<Utc>) -> Condition {
-    Condition::any()
-        .add(jobs::Column::RetryAt.is_null())
-        .add(jobs::Column::RetryAt.lte(now))
-}
-
-/// Atomically moves a job to running for this worker; `None` when it is not ours to run.
-async fn claim(
-    app: &AppContext,
-    job_id: Uuid,
-    settings: &ExecutionSettings,
-) -> Result<Option<jobs::Model>, DbErr> {
-    let now = Utc::now();
-    let lease_until =
-        now + chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));
-    let claimed = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(RUNNING))
-        .col_expr(
-            jobs::Column::WorkerId,
-            Expr::value(settings.worker_id.clone()),
-        )
-        .col_expr(jobs::Column::StartedAt, Expr::value(now))
-        .col_expr(jobs::Column::HeartbeatAt, Expr::value(now))
-        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(lease_until))
-        .col_expr(
-            jobs::Column::RetryAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(jobs::Column::Stage, Expr::value("preparing"))
-        .col_expr(jobs::Column::Progress, Expr::value(0.0))
-        .col_expr(
-            jobs::Column::Attempts,
-            sea_orm::sea_query::ExprTrait::add(Expr::col(jobs::Column::Attempts), 1),
-        )
-        .filter(jobs::Column::Id.eq(job_id))
-        .filter(jobs::Column::CancelRequested.eq(false))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(jobs::Column::Status.eq(QUEUED))
-                        .add(due_for_retry(now)),
-                )
-                .add(
-                    Condition::all()
-                        .add(jobs::Column::Status.eq(RUNNING))
-                        .add(jobs::Column::LeaseExpiresAt.lt(now)),
-                ),
-        )
-        .exec(&app.database)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(None);
-    }
-    jobs::Entity::find_by_id(job_id).one(&app.database).await
-}
-
-/// Ends the job if it is still ours: the status change and the stored result commit
-/// together or not at all.
-/// How an attempt ends, for `finish`.
-struct Ending<'a> {
-    status: &'a str,
-    error: Option<String>,
-    outcome: Option<&'a SolveOutcome>,
-    /// The plugin version the attempt ran, for its history entry.
-    strategy_version: Option<&'a str>,
-    /// When a job queued again after a transient failure may run.
-    retry_at: Option<chrono::DateTime<Utc>>,
-}
-
-async fn finish(
-    app: &AppContext,
-    job: &jobs::Model,
-    settings: &ExecutionSettings,
-    ending: Ending<'_>,
-) -> Result<bool, ExecuteJobError> {
-    let Ending {
-        status,
-        error,
-        outcome,
-        strategy_version,
-        retry_at,
-    } = ending;
-    let transaction = app.database.begin().await?;
-    let mut update = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(status))
-        .col_expr(jobs::Column::RetryAt, Expr::value(retry_at))
-        .col_expr(jobs::Column::Error, Expr::value(error.clone()))
-        .col_expr(
-            jobs::Column::LeaseExpiresAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(
-            jobs::Column::History,
-            Expr::value(with_history(
-                job,
-                history_entry(
-                    job,
-                    &settings.worker_id,
-                    status,
-                    error.as_deref(),
-                    strategy_version,
-                ),
-            )),
-        )
-        .filter(jobs::Column::Id.eq(job.id))
-        .filter(jobs::Column::Status.eq(RUNNING))
-        .filter(jobs::Column::WorkerId.eq(settings.worker_id.clone()));
-    if status == QUEUED {
-        update = update.col_expr(jobs::Column::WorkerId, Expr::value(Option::<String>::None));
-    } else {
-        update = update
-            .col_expr(jobs::Column::FinishedAt, Expr::value(Utc::now()))
-            .col_expr(
-                jobs::Column::Stage,
-                Expr::value(if status == SUCCEEDED { "done" } else { status }),
-            );
-        if status == SUCCEEDED {
-            update = update.col_expr(jobs::Column::Progress, Expr::value(1.0));
-        }
-    }
-    let updated = update.exec(&transaction).await?;
-    if updated.rows_affected == 0 {
-        transaction.rollback().await?;
-        return Ok(false);
-    }
-    if let Some(outcome) = outcome {
-        store_layouts(&transaction, job, outcome).await?;
-    }
-    transaction.commit().await?;
-    Ok(true)
-}
-
 /// Runs one delivered job to an end. Safe to call for any id, any number of times.
 pub async fn execute_job(
     app: &AppContext,
@@ -278,31 +113,25 @@ pub async fn execute_job(
     settings: &ExecutionSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Execution, ExecuteJobError> {
-    let Some(job) = claim(app, job_id, settings).await? else {
-        return Ok(Execution::NotClaimed);
+    let job = match transitions::claim(&app.database, job_id, &settings.worker_id, settings.lease)
+        .await?
+    {
+        Claim::Claimed(job) => job,
+        Claim::NotClaimable => return Ok(Execution::NotClaimed),
+        Claim::EndedCancelled(job) => {
+            tracing::info!(
+                "took over a job whose worker had stopped; it had been asked to stop, so it ended cancelled"
+            );
+            publish(app, &job, job.error.clone()).await;
+            notify_job_ended(app, job.id).await;
+            return Ok(Execution::Cancelled);
+        }
+        Claim::DeadLettered(job) => {
+            publish(app, &job, job.error.clone()).await;
+            notify_job_ended(app, job.id).await;
+            return Ok(Execution::Failed);
+        }
     };
-    if job.attempts > job.max_attempts {
-        let error = format!(
-            "dead-lettered: the job was taken over {} times without finishing (its workers stopped or crashed); see its history",
-            job.attempts - 1
-        );
-        finish(
-            app,
-            &job,
-            settings,
-            Ending {
-                status: FAILED,
-                error: Some(error.clone()),
-                outcome: None,
-                strategy_version: None,
-                retry_at: None,
-            },
-        )
-        .await?;
-        publish_current(app, job.id, Some(error)).await;
-        notify_job_ended(app, job.id).await;
-        return Ok(Execution::Failed);
-    }
     publish(app, &job, None).await;
 
     // The strategy is chosen once per attempt, and the attempt holds on to it: a reload
@@ -317,180 +146,73 @@ pub async fn execute_job(
         Ok(strategy) => run_with_lease(app, &job, strategy, settings, shutdown).await,
         Err(failure) => Err(failure),
     };
-    let execution = match result {
-        Ok(outcome) => {
-            if finish(
-                app,
-                &job,
-                settings,
-                Ending {
-                    status: SUCCEEDED,
-                    error: None,
-                    outcome: Some(&outcome),
-                    strategy_version: used,
-                    retry_at: None,
-                },
-            )
-            .await?
-            {
-                Execution::Succeeded
-            } else {
-                Execution::LeaseLost
-            }
+    let (ending, outcome) = match result {
+        Ok(outcome) => (Ending::Succeeded, Some(outcome)),
+        Err(RunFailure::LeaseLost) => return Ok(Execution::LeaseLost),
+        Err(RunFailure::Cancelled) => (Ending::Cancelled, None),
+        // Not the job's fault: give the attempt back.
+        Err(RunFailure::ShuttingDown) => (Ending::HandedBack, None),
+        Err(RunFailure::Permanent(error)) => (Ending::Failed { error }, None),
+        Err(RunFailure::Transient(message)) if job.attempts >= job.max_attempts => (
+            Ending::Failed {
+                error: format!(
+                    "dead-lettered after {} attempts; last error: {message}",
+                    job.attempts
+                ),
+            },
+            None,
+        ),
+        Err(RunFailure::Transient(error)) => {
+            let after = retry_delay(settings, job.attempts);
+            let retry_at = chrono::Duration::from_std(after)
+                .ok()
+                .and_then(|delay| Utc::now().checked_add_signed(delay));
+            (Ending::Retry { error, retry_at }, None)
         }
-        Err(RunFailure::LeaseLost) => Execution::LeaseLost,
-        Err(RunFailure::Cancelled) => {
-            finish(
-                app,
-                &job,
-                settings,
-                Ending {
-                    status: CANCELLED,
-                    error: Some("cancelled on request".into()),
-                    outcome: None,
-                    strategy_version: used,
-                    retry_at: None,
-                },
-            )
-            .await?;
-            Execution::Cancelled
-        }
-        Err(RunFailure::ShuttingDown) => {
-            // Not the job's fault: give the attempt back.
-            let handed_back = finish(
-                app,
-                &job,
-                settings,
-                Ending {
-                    status: QUEUED,
-                    error: None,
-                    outcome: None,
-                    strategy_version: used,
-                    retry_at: None,
-                },
-            )
-            .await?;
-            if handed_back {
-                jobs::Entity::update_many()
-                    .col_expr(
-                        jobs::Column::Attempts,
-                        sea_orm::sea_query::ExprTrait::sub(Expr::col(jobs::Column::Attempts), 1),
-                    )
-                    .filter(jobs::Column::Id.eq(job.id))
-                    .exec(&app.database)
-                    .await?;
-                if let Err(error) = app.job_queue.enqueue(job.id).await {
-                    tracing::warn!(job_id = %job.id, %error, "re-enqueueing a handed-back job failed; recovery will find it");
-                }
+    };
+    let transaction = app.database.begin().await?;
+    let Some(ended) =
+        transitions::finish(&transaction, &job, &settings.worker_id, &ending, used).await?
+    else {
+        transaction.rollback().await?;
+        return Ok(Execution::LeaseLost);
+    };
+    if let Some(outcome) = &outcome {
+        store_layouts(&transaction, &job, outcome).await?;
+    }
+    transaction.commit().await?;
+    let execution = match &ending {
+        Ending::Succeeded => Execution::Succeeded,
+        Ending::Failed { .. } => Execution::Failed,
+        Ending::Cancelled => Execution::Cancelled,
+        Ending::HandedBack => {
+            if let Err(error) = app.job_queue.enqueue(job.id).await {
+                tracing::warn!(%error, "re-enqueueing a handed-back job failed; recovery will dispatch it");
             }
             Execution::HandedBack
         }
-        Err(RunFailure::Permanent(message)) => {
-            finish(
-                app,
-                &job,
-                settings,
-                Ending {
-                    status: FAILED,
-                    error: Some(message),
-                    outcome: None,
-                    strategy_version: used,
-                    retry_at: None,
-                },
-            )
-            .await?;
-            Execution::Failed
-        }
-        Err(RunFailure::Transient(message)) => {
-            if job.attempts >= job.max_attempts {
-                let error = format!(
-                    "dead-lettered after {} attempts; last error: {message}",
-                    job.attempts
-                );
-                finish(
-                    app,
-                    &job,
-                    settings,
-                    Ending {
-                        status: FAILED,
-                        error: Some(error),
-                        outcome: None,
-                        strategy_version: used,
-                        retry_at: None,
-                    },
-                )
-                .await?;
-                Execution::Failed
-            } else {
-                let after =
-                    settings.retry_backoff * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1);
-                let retry_at = chrono::Duration::from_std(after)
-                    .ok()
-                    .and_then(|delay| Utc::now().checked_add_signed(delay));
-                finish(
-                    app,
-                    &job,
-                    settings,
-                    Ending {
-                        status: QUEUED,
-                        error: Some(message),
-                        outcome: None,
-                        strategy_version: used,
-                        retry_at,
-                    },
-                )
-                .await?;
-                let queue = app.job_queue.clone();
-                let job_id = job.id;
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    if let Err(error) = queue.enqueue(job_id).await {
-                        tracing::warn!(%job_id, %error, "re-enqueueing a retried job failed; recovery will find it");
-                    }
-                });
-                Execution::Retrying { after }
-            }
+        Ending::Retry { .. } => {
+            let after = retry_delay(settings, job.attempts);
+            let queue = app.job_queue.clone();
+            let job_id = job.id;
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if let Err(error) = queue.enqueue(job_id).await {
+                    tracing::warn!(%job_id, %error, "re-enqueueing a retried job failed; recovery will dispatch it");
+                }
+            });
+            Execution::Retrying { after }
         }
     };
-    publish_current(app, job.id, None).await;
+    publish(app, &ended, ended.error.clone()).await;
     // Only ended jobs are mailed; a retry or a hand-back is not an ending.
     notify_job_ended(app, job.id).await;
     Ok(execution)
 }
 
-async fn publish_current(app: &AppContext, job_id: Uuid, message: Option<String>) {
-    match jobs::Entity::find_by_id(job_id).one(&app.database).await {
-        Ok(Some(job)) => {
-            let message = message.or_else(|| job.error.clone());
-            publish(app, &job, message).await;
-        }
-        Ok(None) => {}
-        Err(error) => tracing::warn!(%job_id, %error, "reading a job for its event failed"),
-    }
-}
-
-/// Renews the lease; `false` when another worker owns the job now.
-async fn renew_lease(
-    app: &AppContext,
-    job_id: Uuid,
-    settings: &ExecutionSettings,
-) -> Result<(bool, bool), DbErr> {
-    let now = Utc::now();
-    let lease_until =
-        now + chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));
-    let renewed = jobs::Entity::update_many()
-        .col_expr(jobs::Column::HeartbeatAt, Expr::value(now))
-        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(lease_until))
-        .filter(jobs::Column::Id.eq(job_id))
-        .filter(jobs::Column::Status.eq(RUNNING))
-        .filter(jobs::Column::WorkerId.eq(settings.worker_id.clone()))
-        .exec(&app.database)
-        .await?;
-    let cancel_requested = jobs::Entity::find_by_id(job_id)
-        .one(&app.database)
-        .await?
-        .is_some_and(|job| job.cancel_requested);
-    Ok((renewed.rows_affected == 1, cancel_requested))
+/// The backoff before the attempt after `attempts`: the base, doubled per attempt.
+fn retry_delay(settings: &ExecutionSettings, attempts: i32) -> Duration {
+    settings.retry_backoff * 2u32.saturating_pow(attempts.max(1) as u32 - 1)
 }
 
 /// The strategy a job runs: the version it was pinned to (`name@version` at
@@ -575,6 +297,8 @@ async fn run_with_lease(
     tokio::pin!(deadline);
     tokio::pin!(solver);
     let mut stop_reason: Option<RunFailure> = None;
+    let mut pending_progress: Option<Progress> = None;
+    let mut next_progress_store = tokio::time::Instant::now();
     loop {
         tokio::select! {
             result = &mut solver => {
@@ -585,11 +309,15 @@ async fn run_with_lease(
                 };
             }
             Some(progress) = progress_receiver.recv() => {
-                let mut event_job = job.clone();
-                event_job.progress = progress.fraction;
-                event_job.best_objective = progress.best_objective;
-                event_job.stage = Some("optimizing".to_owned());
-                publish(app, &event_job, Some(progress.message.clone()).filter(|m| !m.is_empty())).await;
+                // Only the newest step matters; it is stored at most every
+                // PROGRESS_STORE_EVERY, the ones in between are replaced.
+                pending_progress = Some(progress);
+            }
+            () = tokio::time::sleep_until(next_progress_store), if pending_progress.is_some() && stop_reason.is_none() => {
+                if let Some(progress) = pending_progress.take() {
+                    store_and_publish_progress(app, job.id, settings, &progress).await;
+                }
+                next_progress_store = tokio::time::Instant::now() + PROGRESS_STORE_EVERY;
             }
             event = events.recv(), if events_open => {
                 match event {
@@ -605,18 +333,18 @@ async fn run_with_lease(
                 }
             }
             _ = heartbeat.tick() => {
-                match renew_lease(app, job.id, settings).await {
-                    Ok((true, cancel_requested)) => {
-                        if cancel_requested && stop_reason.is_none() {
+                match transitions::renew_lease(&app.database, job.id, &settings.worker_id, settings.lease).await {
+                    Ok(Some(renewed)) => {
+                        if renewed.cancel_requested && stop_reason.is_none() {
                             stop_reason = Some(RunFailure::Cancelled);
                             cancel.store(true, Ordering::SeqCst);
                         }
                     }
-                    Ok((false, _)) => {
+                    Ok(None) => {
                         stop_reason = Some(RunFailure::LeaseLost);
                         cancel.store(true, Ordering::SeqCst);
                     }
-                    Err(error) => tracing::warn!(job_id = %job.id, %error, "renewing the lease failed; retrying"),
+                    Err(error) => tracing::warn!(%error, "renewing the lease failed; retrying"),
                 }
             }
             changed = shutdown.changed(), if stop_reason.is_none() => {
@@ -630,6 +358,37 @@ async fn run_with_lease(
                 cancel.store(true, Ordering::SeqCst);
             }
         }
+    }
+}
+
+/// How often at most a running job's progress is stored (and published): each step is
+/// a database write, and a strategy may report hundreds a second.
+const PROGRESS_STORE_EVERY: Duration = Duration::from_millis(250);
+
+/// Stores a progress step while the job is ours, then publishes the stored row, so the
+/// event's sequence and the database agree and a resync never goes back in progress.
+async fn store_and_publish_progress(
+    app: &AppContext,
+    job_id: Uuid,
+    settings: &ExecutionSettings,
+    progress: &Progress,
+) {
+    match transitions::record_progress(
+        &app.database,
+        job_id,
+        &settings.worker_id,
+        progress.fraction,
+        progress.best_objective,
+    )
+    .await
+    {
+        Ok(Some(job)) => {
+            let message = Some(progress.message.clone()).filter(|message| !message.is_empty());
+            publish(app, &job, message).await;
+        }
+        // Not ours any more: the next lease renewal stops the run.
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "storing progress failed; the next step is stored"),
     }
 }
 

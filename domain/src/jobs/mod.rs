@@ -6,14 +6,15 @@
 pub mod execution;
 pub mod notify;
 pub mod recovery;
+pub mod transitions;
 
 use std::time::Duration;
 
 use chrono::Utc;
+pub use entmoot_entities::jobs::JobStatus;
 use entmoot_entities::{jobs, layouts};
 use entmoot_plugin_sdk::Program;
 use entmoot_plugin_sdk::objectives::{ObjectiveWeights, WeightOverrides};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     Set,
@@ -25,12 +26,6 @@ use crate::context::AppContext;
 use crate::ports::{JobEvent, QueueError};
 use crate::sites::{SiteError, load_site};
 use crate::solve::{SolveError, choose_strategy};
-
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
-pub const CANCELLED: &str = "cancelled";
 
 /// The most alternatives one job may ask for.
 pub const MAX_ALTERNATIVES: u32 = 20;
@@ -346,12 +341,12 @@ pub async fn submit_job(
         alternatives: Set(new_job.alternatives as i32),
         seed: Set(new_job.seed.map(|seed| seed as i64)),
         time_limit_s: Set(new_job.time_limit.map(|limit| limit.as_secs() as i32)),
-        status: Set(QUEUED.to_owned()),
+        status: Set(JobStatus::Queued),
         stage: Set(None),
         progress: Set(0.0),
         best_objective: Set(None),
         attempts: Set(0),
-        max_attempts: Set(3),
+        max_attempts: Set(app.job_max_attempts),
         worker_id: Set(None),
         lease_expires_at: Set(None),
         heartbeat_at: Set(None),
@@ -366,6 +361,7 @@ pub async fn submit_job(
             .map_err(|error| DbErr::Custom(error.to_string()))?),
         error: Set(None),
         cancel_requested: Set(false),
+        event_sequence: Set(1),
         history: Set(serde_json::json!([])),
         created_at: Set(Utc::now()),
         started_at: Set(None),
@@ -373,13 +369,14 @@ pub async fn submit_job(
     }
     .insert(&app.database)
     .await?;
-    // The job is accepted once stored: if the queue is down, recovery dispatches it
-    // from the database when the queue is back.
+    // `queued` goes out before the dispatch, so that no worker's `running` can overtake
+    // it. The job is accepted once stored: if the queue is down, the workers' recovery
+    // dispatches it from the database when the queue is back.
+    publish(app, &job, None).await;
     if let Err(error) = app.job_queue.enqueue(job.id).await {
         tracing::warn!(job_id = %job.id, %error, "dispatching a new job failed; recovery will dispatch it");
     }
     (app.observers.job_submitted)();
-    publish(app, &job, None).await;
     Ok(job)
 }
 
@@ -404,7 +401,7 @@ pub async fn active_jobs_of_project(
     jobs::Entity::find()
         .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
         .filter(jobs::Column::ProjectId.eq(project_id))
-        .filter(jobs::Column::Status.is_in([QUEUED, RUNNING]))
+        .filter(jobs::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
         .order_by_asc(jobs::Column::CreatedAt)
         .all(database)
         .await
@@ -423,10 +420,25 @@ pub async fn jobs_of_project_changed_since(
         .filter(jobs::Column::ProjectId.eq(project_id))
         .filter(
             sea_orm::Condition::any()
-                .add(jobs::Column::Status.is_in([QUEUED, RUNNING]))
+                .add(jobs::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
                 .add(jobs::Column::FinishedAt.gte(since)),
         )
         .order_by_asc(jobs::Column::CreatedAt)
+        .all(database)
+        .await
+}
+
+/// Jobs of every organization that have not ended, oldest first: what an operator
+/// looks at (`entmoot admin jobs list`).
+pub async fn unfinished_jobs(
+    database: &DatabaseConnection,
+    limit: u64,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    jobs::Entity::find()
+        .filter(jobs::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+        .order_by_asc(jobs::Column::CreatedAt)
+        .limit(limit)
         .all(database)
         .await
 }
@@ -445,13 +457,13 @@ pub async fn ended_jobs_among(
     jobs::Entity::find()
         .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
         .filter(jobs::Column::Id.is_in(job_ids))
-        .filter(jobs::Column::Status.is_in([SUCCEEDED, FAILED, CANCELLED]))
+        .filter(jobs::Column::Status.is_in(JobStatus::TERMINAL))
         .all(database)
         .await
 }
 
-pub fn is_terminal(status: &str) -> bool {
-    matches!(status, SUCCEEDED | FAILED | CANCELLED)
+pub fn is_terminal(status: JobStatus) -> bool {
+    status.is_terminal()
 }
 
 /// Which jobs `list_jobs` lists.
@@ -459,7 +471,7 @@ pub fn is_terminal(status: &str) -> bool {
 pub struct JobFilter {
     pub site_id: Option<Uuid>,
     /// Any of these statuses; all statuses when empty.
-    pub statuses: Vec<&'static str>,
+    pub statuses: Vec<JobStatus>,
 }
 
 /// The caller's jobs that pass `filter`, newest or oldest first, a page at a time.
@@ -523,7 +535,8 @@ pub fn event_of(job: &jobs::Model, message: Option<String>) -> JobEvent {
         job_id: job.id,
         organization_id: job.organization_id,
         project_id: job.project_id,
-        status: job.status.clone(),
+        status: job.status,
+        sequence: job.event_sequence,
         stage: job.stage.clone(),
         progress: job.progress,
         best_objective: job.best_objective,
@@ -570,8 +583,10 @@ impl From<ReadJobError> for ChangeJobError {
     }
 }
 
-/// Asks for a job to stop. A queued job is cancelled at once; a running one is told
-/// through the event bus (its worker stops the plugin) and ends as cancelled.
+/// Asks for a job to stop. A queued job is cancelled at once, and so is a running one
+/// whose worker is gone (its lease expired); a running one is told through the event
+/// bus (its worker stops the plugin) and ends as cancelled; if its worker dies first,
+/// the takeover of its lease ends it.
 pub async fn cancel_job(
     app: &AppContext,
     caller: &Caller,
@@ -580,32 +595,23 @@ pub async fn cancel_job(
     if !caller.can_write() {
         return Err(ChangeJobError::Forbidden);
     }
-    let job = find_job(&app.database, caller, id).await?;
-    if is_terminal(&job.status) {
-        return Err(ChangeJobError::Conflict {
-            status: job.status,
-            action: "cancelling",
-            allowed: "a queued or running job",
-        });
+    let (job, message) =
+        match transitions::request_cancel(&app.database, caller.organization_id, id).await? {
+            transitions::CancelOutcome::NotFound => return Err(ChangeJobError::NotFound),
+            transitions::CancelOutcome::AlreadyEnded(job) => {
+                return Err(ChangeJobError::Conflict {
+                    status: job.status.to_string(),
+                    action: "cancelling",
+                    allowed: "a queued or running job",
+                });
+            }
+            transitions::CancelOutcome::Ended(job) => (job, "cancelled"),
+            transitions::CancelOutcome::Requested(job) => (job, "cancellation requested"),
+        };
+    publish(app, &job, Some(message.into())).await;
+    if job.status.is_terminal() {
+        notify::notify_job_ended(app, job.id).await;
     }
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::CancelRequested, Expr::value(true))
-        .filter(jobs::Column::Id.eq(id))
-        .exec(&app.database)
-        .await?;
-    // A queued job never reached a worker: end it here.
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(CANCELLED))
-        .col_expr(jobs::Column::FinishedAt, Expr::value(Utc::now()))
-        .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::Status.eq(QUEUED))
-        .exec(&app.database)
-        .await?;
-    let job = jobs::Entity::find_by_id(id)
-        .one(&app.database)
-        .await?
-        .ok_or(ChangeJobError::NotFound)?;
-    publish(app, &job, Some("cancellation requested".into())).await;
     Ok(job)
 }
 
@@ -622,40 +628,18 @@ pub async fn retry_job(
     if !app.optimization_enabled {
         return Err(ChangeJobError::Disabled);
     }
-    let reset = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(QUEUED))
-        .col_expr(jobs::Column::Attempts, Expr::value(0))
-        .col_expr(jobs::Column::CancelRequested, Expr::value(false))
-        .col_expr(jobs::Column::Error, Expr::value(Option::<String>::None))
-        .col_expr(jobs::Column::Stage, Expr::value(Option::<String>::None))
-        .col_expr(jobs::Column::Progress, Expr::value(0.0))
-        .col_expr(jobs::Column::WorkerId, Expr::value(Option::<String>::None))
-        .col_expr(
-            jobs::Column::LeaseExpiresAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(
-            jobs::Column::RetryAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(
-            jobs::Column::FinishedAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
-        .filter(jobs::Column::Status.is_in([FAILED, CANCELLED]))
-        .exec(&app.database)
-        .await?;
-    let job = find_job(&app.database, caller, id).await?;
-    if reset.rows_affected == 0 {
+    let Some(job) = transitions::retry(&app.database, caller.organization_id, id).await? else {
+        let job = find_job(&app.database, caller, id).await?;
         return Err(ChangeJobError::Conflict {
-            status: job.status,
+            status: job.status.to_string(),
             action: "retrying",
             allowed: "a failed or cancelled job",
         });
-    }
-    app.job_queue.enqueue(job.id).await?;
+    };
     publish(app, &job, Some("retry requested".into())).await;
+    // Dispatched after `queued` was published; a failed dispatch is made good by recovery.
+    if let Err(error) = app.job_queue.enqueue(job.id).await {
+        tracing::warn!(job_id = %job.id, %error, "dispatching a retried job failed; recovery will dispatch it");
+    }
     Ok(job)
 }

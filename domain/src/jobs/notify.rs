@@ -7,7 +7,6 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::context::AppContext;
-use crate::jobs::is_terminal;
 
 /// What a job-ending e-mail says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +58,7 @@ pub async fn notify_job_ended(app: &AppContext, job_id: Uuid) {
             return;
         }
     };
-    let (Some(to), true) = (job.notify_email.clone(), is_terminal(&job.status)) else {
+    let (Some(to), true) = (job.notify_email.clone(), job.status.is_terminal()) else {
         return;
     };
     let site_name = sites::Entity::find_by_id(job.site_id)
@@ -75,7 +74,7 @@ pub async fn notify_job_ended(app: &AppContext, job_id: Uuid) {
         .unwrap_or(0);
     let notice = JobEndedNotice {
         job_id,
-        status: job.status.clone(),
+        status: job.status.to_string(),
         site_name,
         strategy: job.strategy.clone(),
         layouts,

@@ -3,27 +3,35 @@
 //! Nothing here survives a restart; that is acceptable because the database is the
 //! source of truth and the worker re-enqueues queued jobs from it at start.
 
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use entmoot_domain::ports::{
     BusMessage, EventBus, EventBusError, JobDelivery, JobEvent, JobQueue, QueueError,
 };
-use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 pub struct InProcessQueue {
-    sender: mpsc::UnboundedSender<Uuid>,
-    receiver: Mutex<mpsc::UnboundedReceiver<Uuid>>,
+    waiting: std::sync::Mutex<VecDeque<Uuid>>,
+    arrived: Notify,
 }
 
 impl InProcessQueue {
     pub fn new() -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
         Self {
-            sender,
-            receiver: Mutex::new(receiver),
+            waiting: std::sync::Mutex::new(VecDeque::new()),
+            arrived: Notify::new(),
         }
+    }
+
+    /// The queue is changed only by whole push/pop operations under this lock, so a
+    /// poisoned lock (a panic elsewhere while holding it) still holds a consistent queue.
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Uuid>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -40,9 +48,9 @@ impl JobQueue for InProcessQueue {
     }
 
     async fn enqueue(&self, job_id: Uuid) -> Result<(), QueueError> {
-        self.sender
-            .send(job_id)
-            .map_err(|_| QueueError::Unavailable("the in-process queue is closed".into()))
+        self.lock().push_back(job_id);
+        self.arrived.notify_one();
+        Ok(())
     }
 
     async fn receive(
@@ -50,16 +58,19 @@ impl JobQueue for InProcessQueue {
         _consumer: &str,
         wait: Duration,
     ) -> Result<Option<JobDelivery>, QueueError> {
-        let mut receiver = self.receiver.lock().await;
-        match tokio::time::timeout(wait, receiver.recv()).await {
-            Ok(Some(job_id)) => Ok(Some(JobDelivery {
-                job_id,
-                receipt: String::new(),
-            })),
-            Ok(None) => Err(QueueError::Unavailable(
-                "the in-process queue is closed".into(),
-            )),
-            Err(_elapsed) => Ok(None),
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so an enqueue in between is not missed.
+            let arrived = self.arrived.notified();
+            if let Some(job_id) = self.lock().pop_front() {
+                return Ok(Some(JobDelivery {
+                    job_id,
+                    receipt: String::new(),
+                }));
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return Ok(None);
+            }
         }
     }
 
@@ -68,7 +79,11 @@ impl JobQueue for InProcessQueue {
     }
 
     async fn depth(&self) -> Result<u64, QueueError> {
-        Ok(self.receiver.lock().await.len() as u64)
+        Ok(self.lock().len() as u64)
+    }
+
+    async fn waiting_jobs(&self, limit: usize) -> Result<HashSet<Uuid>, QueueError> {
+        Ok(self.lock().iter().take(limit).copied().collect())
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

@@ -1,14 +1,21 @@
 //! Job dispatch on a Redis stream with a consumer group: a delivered entry stays
-//! pending until acknowledged, and entries left pending by a dead worker are claimed
-//! by another after `claim_idle` (XAUTOCLAIM).
+//! pending until acknowledged (workers do so at once), and entries left pending by a
+//! dead worker are claimed by another after `claim_idle` (XAUTOCLAIM).
+//!
+//! Redis may lose everything (a restart without persistence): every command that
+//! finds the stream or the group missing (NOGROUP) recreates them and tries once more,
+//! so running workers heal by themselves; what the lost stream held is dispatched
+//! again by recovery, which compares the database with `waiting_jobs`.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use entmoot_domain::ports::{JobDelivery, JobQueue, QueueError};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply,
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamRangeReply, StreamReadOptions,
+    StreamReadReply,
 };
 use redis::{AsyncCommands, AsyncConnectionConfig, Client};
 use tokio::sync::Mutex;
@@ -31,6 +38,16 @@ pub struct RedisQueue {
 fn unavailable(error: redis::RedisError) -> QueueError {
     QueueError::Unavailable(error.to_string())
 }
+
+/// The stream or its consumer group is gone (Redis restarted without persistence, or
+/// the key was deleted).
+fn group_missing(error: &redis::RedisError) -> bool {
+    error.code() == Some("NOGROUP")
+}
+
+/// Attempts of a command that fails on a connection Redis dropped: the connection
+/// manager reconnects in the background, so a retry shortly after usually succeeds.
+const COMMAND_ATTEMPTS: u32 = 5;
 
 impl RedisQueue {
     pub async fn connect(
@@ -103,18 +120,31 @@ impl RedisQueue {
     }
 
     async fn claim_abandoned(&self, consumer: &str) -> Result<Option<JobDelivery>, QueueError> {
-        let mut commands = self.commands.clone();
-        let reply: StreamAutoClaimReply = commands
-            .xautoclaim_options(
-                &self.stream,
-                WORKER_GROUP,
-                consumer,
-                self.claim_idle.as_millis() as u64,
-                "0-0",
-                StreamAutoClaimOptions::default().count(1),
-            )
-            .await
-            .map_err(unavailable)?;
+        let mut healed = false;
+        let reply: StreamAutoClaimReply = loop {
+            let mut commands = self.commands.clone();
+            let reply: Result<StreamAutoClaimReply, _> = commands
+                .xautoclaim_options(
+                    &self.stream,
+                    WORKER_GROUP,
+                    consumer,
+                    self.claim_idle.as_millis() as u64,
+                    "0-0",
+                    StreamAutoClaimOptions::default().count(1),
+                )
+                .await;
+            match reply {
+                Ok(reply) => break reply,
+                Err(error) if group_missing(&error) && !healed => {
+                    tracing::warn!(
+                        "the job stream's consumer group is gone (Redis lost its data?); recreating it"
+                    );
+                    self.ensure_group().await?;
+                    healed = true;
+                }
+                Err(error) => return Err(unavailable(error)),
+            }
+        };
         match reply.claimed.first() {
             Some(entry) => Self::delivery_from(&entry.id, &entry.map).map(Some),
             None => Ok(None),
@@ -129,12 +159,27 @@ impl JobQueue for RedisQueue {
     }
 
     async fn enqueue(&self, job_id: Uuid) -> Result<(), QueueError> {
-        let mut commands = self.commands.clone();
-        let _: String = commands
-            .xadd(&self.stream, "*", &[(JOB_FIELD, job_id.to_string())])
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        // Right after a Redis restart the first command on the old connection fails
+        // while the connection manager reconnects: retry for about 3 s, so that a
+        // dispatch does not wait for recovery's next pass.
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            let mut commands = self.commands.clone();
+            let added: Result<String, _> = commands
+                .xadd(&self.stream, "*", &[(JOB_FIELD, job_id.to_string())])
+                .await;
+            match added {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt >= COMMAND_ATTEMPTS => return Err(unavailable(error)),
+                Err(error) => {
+                    tracing::debug!(%error, attempt, "dispatching a job failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+            }
+        }
     }
 
     async fn receive(
@@ -157,9 +202,14 @@ impl JobQueue for RedisQueue {
             Ok(reply) => reply,
             Err(error) => {
                 self.forget_blocking_connection().await;
-                // After a Redis restart the group is gone; recreate it for next time.
-                if error.code() == Some("NOGROUP") {
+                // After a Redis restart the group is gone: recreate it and report
+                // nothing received, so the next receive reads from the new group.
+                if group_missing(&error) {
+                    tracing::warn!(
+                        "the job stream's consumer group is gone (Redis lost its data?); recreating it"
+                    );
                     self.ensure_group().await?;
+                    return Ok(None);
                 }
                 return Err(unavailable(error));
             }
@@ -189,6 +239,23 @@ impl JobQueue for RedisQueue {
     async fn depth(&self) -> Result<u64, QueueError> {
         let mut commands = self.commands.clone();
         commands.xlen(&self.stream).await.map_err(unavailable)
+    }
+
+    async fn waiting_jobs(&self, limit: usize) -> Result<HashSet<Uuid>, QueueError> {
+        // Acknowledged entries are deleted, so what the stream still holds is exactly
+        // what is waiting: not yet delivered, or delivered and not yet acknowledged
+        // (for at most `claim_idle` if its consumer died).
+        let mut commands = self.commands.clone();
+        let reply: StreamRangeReply = commands
+            .xrange_count(&self.stream, "-", "+", limit)
+            .await
+            .map_err(unavailable)?;
+        Ok(reply
+            .ids
+            .iter()
+            .filter_map(|entry| Self::delivery_from(&entry.id, &entry.map).ok())
+            .map(|delivery| delivery.job_id)
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), QueueError> {

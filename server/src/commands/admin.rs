@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::adapters::database;
-use crate::cli::{AdminAction, KeysAction, OrganizationsAction, UsersAction};
+use crate::cli::{AdminAction, JobsAction, KeysAction, OrganizationsAction, UsersAction};
 use crate::config::Settings;
 
 async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -77,6 +77,7 @@ pub async fn run(settings: Settings, action: AdminAction) -> anyhow::Result<()> 
             println!("created user {} ({}) as {}", user.email, user.id, user.role);
         }
         AdminAction::Keys { action } => keys(&connection, action).await?,
+        AdminAction::Jobs { action } => jobs(&connection, action).await?,
         AdminAction::Audit {
             organization,
             limit,
@@ -96,6 +97,57 @@ pub async fn run(settings: Settings, action: AdminAction) -> anyhow::Result<()> 
                     })
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// A job id as an operator may give it: the UUID, or the API's global id of a Job.
+fn job_id(raw: &str) -> anyhow::Result<Uuid> {
+    let raw = raw.trim();
+    if let Ok(id) = Uuid::parse_str(raw) {
+        return Ok(id);
+    }
+    entmoot_domain::ids::decode_typed_id(raw, "Job")
+        .map_err(|error| anyhow::anyhow!("`{raw}` is neither a job UUID nor a Job id: {error}"))
+}
+
+async fn jobs(connection: &DatabaseConnection, action: JobsAction) -> anyhow::Result<()> {
+    use entmoot_domain::jobs::{transitions, unfinished_jobs};
+    match action {
+        JobsAction::List { limit } => {
+            for job in unfinished_jobs(connection, limit).await? {
+                println!(
+                    "{}",
+                    json!({
+                        "id": job.id,
+                        "organizationId": job.organization_id,
+                        "status": job.status,
+                        "workerId": job.worker_id,
+                        "leaseExpiresAt": job.lease_expires_at,
+                        "cancelRequested": job.cancel_requested,
+                        "attempts": job.attempts,
+                        "maxAttempts": job.max_attempts,
+                        "createdAt": job.created_at,
+                    })
+                );
+            }
+        }
+        JobsAction::End { job, reason } => {
+            let id = job_id(&job)?;
+            match transitions::end_by_operator(connection, id, &reason).await? {
+                Some(ended) => println!("ended job {id}: {}", ended.status),
+                None => bail!("job {id}: no such job, or it has already ended"),
+            }
+        }
+        JobsAction::Delete { job } => {
+            let id = job_id(&job)?;
+            if !transitions::delete_unheld(connection, id).await? {
+                bail!(
+                    "job {id}: no such job, or a live worker holds it (end it first: entmoot admin jobs end {id})"
+                );
+            }
+            println!("deleted job {id}");
         }
     }
     Ok(())
