@@ -33,8 +33,9 @@ pub const ROADS_PER_ASSET: usize = 8;
 pub const BASE_ROAD_POINTS: usize = 20_000;
 pub const POINTS_PER_ASSET: usize = 200;
 
-/// `text` cut to at most `max` bytes at a character boundary, with a note saying how long it
-/// was, and control characters (newlines, escapes a terminal would obey) replaced by spaces.
+/// `text` cut to at most `max` bytes at a character boundary, ending with a note saying how
+/// long it was, and control characters (newlines, escapes a terminal would obey) replaced by
+/// spaces. Capping a capped text again changes nothing.
 pub fn cap_text(text: &str, max: usize) -> String {
     let clean = |s: &str| -> String {
         s.chars()
@@ -44,15 +45,12 @@ pub fn cap_text(text: &str, max: usize) -> String {
     if text.len() <= max {
         return clean(text);
     }
-    let mut cut = max;
+    let note = format!("… [cut: {} bytes in all]", text.len());
+    let mut cut = max.saturating_sub(note.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!(
-        "{}… [cut: {} bytes in all]",
-        clean(&text[..cut]),
-        text.len()
-    )
+    format!("{}{note}", clean(&text[..cut]))
 }
 
 /// A strategy error with its message capped.
@@ -214,9 +212,10 @@ mod tests {
     fn long_text_is_cut_at_a_character_boundary_and_says_so() {
         let text = "é".repeat(10_000);
         let capped = cap_text(&text, 101);
-        assert!(capped.starts_with(&"é".repeat(50)));
+        assert!(capped.starts_with(&"é".repeat(30)));
         assert!(capped.ends_with("[cut: 20000 bytes in all]"), "{capped}");
-        assert!(capped.len() < 200);
+        assert!(capped.len() <= 101);
+        assert_eq!(cap_text(&capped, 101), capped);
         assert_eq!(cap_text("a\nb\x1b[2J", 100), "a b [2J");
     }
 

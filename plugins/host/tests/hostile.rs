@@ -163,7 +163,11 @@ fn runs_that_fork_daemonise_or_attack_their_parent_end_on_time_with_nothing_left
         let layouts = observation.result.unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(layouts.len(), 1, "{kind}");
         if kind != "kill_parent" {
-            assert!(observation.stray_processes >= 1, "{kind}: {observation:?}");
+            assert!(
+                observation.stray_processes >= 1,
+                "{kind}: {} strays",
+                observation.stray_processes
+            );
         }
         let copy = info.loaded_path().display().to_string();
         assert_eq!(processes_mentioning(&copy), Vec::<String>::new(), "{kind}");
