@@ -38,7 +38,7 @@ pub async fn reload_strategies(
         return Err(ReloadStrategiesError::Forbidden);
     }
     let plugins = Arc::clone(plugins);
-    // Loading libraries is blocking file and dlopen work.
+    // Handshakes are blocking work (a child process per new file).
     tokio::task::spawn_blocking(move || {
         let report = entmoot_plugin_host::reload_plugins(&plugins);
         let registry = plugins
@@ -66,9 +66,15 @@ mod tests {
     #[tokio::test]
     async fn only_an_administrator_reloads() {
         let dir = tempfile::tempdir().unwrap();
-        let plugins = Arc::new(RwLock::new(PluginRegistry::new(vec![
-            dir.path().to_path_buf(),
-        ])));
+        let scratch = std::env::temp_dir();
+        let plugins = Arc::new(RwLock::new(PluginRegistry::new(
+            entmoot_plugin_host::HostSettings::new(
+                vec![dir.path().to_path_buf()],
+                Vec::new(),
+                scratch.clone(),
+                entmoot_plugin_host::RunOptions::in_process(scratch),
+            ),
+        )));
         for role in [Role::Viewer, Role::Editor] {
             assert!(matches!(
                 reload_strategies(&plugins, &caller(role)).await,

@@ -69,11 +69,38 @@ pub struct Settings {
     /// attempt after that.
     pub job_retry_backoff: Duration,
     pub plugin_dirs: Vec<PathBuf>,
+    /// How strategy plugins are isolated and limited (the plugin host reads no environment).
+    pub plugins: PluginSettings,
     pub smtp: Option<SmtpSettings>,
     /// Production turns off GraphQL introspection and suggestions.
     pub environment: String,
     /// Mounts the deliberately failing `/debug/*` routes (never in production).
     pub debug_routes: bool,
+}
+
+/// Where plugin code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginIsolation {
+    /// Every handshake and run in the sandboxed `entmoot-plugin-runner` (the default).
+    Sandbox,
+    /// In the entmoot process itself: no sandbox, a crash takes the process down. For
+    /// development only; refused when ENTMOOT_ENV=production.
+    InProcess,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginSettings {
+    pub isolation: PluginIsolation,
+    /// ENTMOOT_PLUGIN_RUNNER; `None` looks beside the executable.
+    pub runner: Option<PathBuf>,
+    /// ENTMOOT_PLUGIN_CACHE_DIR; `None` is the system temporary directory.
+    pub cache_dir: Option<PathBuf>,
+    /// Address-space limit of a run, MiB.
+    pub max_memory_mb: u64,
+    /// Processes and threads of the sandbox user.
+    pub max_processes: u64,
+    /// How long reading a plugin's manifest may take.
+    pub handshake_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -365,7 +392,27 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "ENTMOOT_PLUGIN_CACHE_DIR",
-        "Private directory where plugin files are copied before loading (default: the temporary directory)",
+        "Private directory where plugin files are copied and plugin runs get their working directories (default: the temporary directory)",
+    ),
+    (
+        "ENTMOOT_PLUGIN_RUNNER",
+        "The entmoot-plugin-runner executable (default: beside the entmoot executable)",
+    ),
+    (
+        "ENTMOOT_PLUGIN_ISOLATION",
+        "sandbox | in-process: where plugin code runs (default sandbox; in-process is for development and refused in production)",
+    ),
+    (
+        "ENTMOOT_PLUGIN_MAX_MEMORY_MB",
+        "Address-space limit of one plugin run, in MiB (default 4096)",
+    ),
+    (
+        "ENTMOOT_PLUGIN_MAX_PROCESSES",
+        "Processes and threads plugin runs may have at once, as the sandbox user (default 256)",
+    ),
+    (
+        "ENTMOOT_PLUGIN_HANDSHAKE_TIMEOUT",
+        "Seconds reading a plugin's manifest may take before the file is refused (default 10)",
     ),
     (
         "SMTP_HOST",
@@ -632,6 +679,48 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
+        let isolation = match text(sources, "ENTMOOT_PLUGIN_ISOLATION").as_deref() {
+            None | Some("sandbox") => PluginIsolation::Sandbox,
+            Some("in-process") if environment == "production" => {
+                return Err(invalid(
+                    "ENTMOOT_PLUGIN_ISOLATION",
+                    "in-process",
+                    "must be sandbox when ENTMOOT_ENV=production",
+                ));
+            }
+            Some("in-process") => PluginIsolation::InProcess,
+            Some(other) => {
+                return Err(invalid(
+                    "ENTMOOT_PLUGIN_ISOLATION",
+                    other,
+                    "accepts sandbox or in-process",
+                ));
+            }
+        };
+        let plugins = PluginSettings {
+            isolation,
+            runner: text(sources, "ENTMOOT_PLUGIN_RUNNER")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            cache_dir: text(sources, "ENTMOOT_PLUGIN_CACHE_DIR")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            max_memory_mb: parse_integer(
+                sources,
+                "ENTMOOT_PLUGIN_MAX_MEMORY_MB",
+                4096,
+                64,
+                1_048_576,
+            )?,
+            max_processes: parse_integer(sources, "ENTMOOT_PLUGIN_MAX_PROCESSES", 256, 8, 100_000)?,
+            handshake_timeout: Duration::from_secs(parse_integer(
+                sources,
+                "ENTMOOT_PLUGIN_HANDSHAKE_TIMEOUT",
+                10,
+                1,
+                600,
+            )?),
+        };
         Ok(Self {
             data_dir,
             database,
@@ -689,6 +778,7 @@ impl Settings {
             job_max_attempts: parse_integer(sources, "ENTMOOT_JOB_MAX_ATTEMPTS", 3, 1, 100)?,
             job_retry_backoff: parse_seconds(sources, "ENTMOOT_JOB_RETRY_BACKOFF_SECONDS", 2)?,
             plugin_dirs,
+            plugins,
             smtp,
             environment,
             debug_routes,

@@ -5,10 +5,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use entmoot_plugin_host::{
+    HostSettings, PluginRegistry, PluginWatcher, RunOptions, find_runner, probe_sandbox,
+};
 use entmoot_domain::AppContext;
 use entmoot_domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_organization};
 use entmoot_domain::ports::{EventBus, JobQueue};
-use entmoot_plugin_host::{PluginRegistry, PluginWatcher, default_plugin_dirs};
 use uuid::Uuid;
 
 use crate::adapters::cache::{Cache, IN_PROCESS_CAPACITY_BYTES};
@@ -19,7 +21,7 @@ use crate::adapters::redis_bus::RedisEventBus;
 use crate::adapters::redis_queue::RedisQueue;
 use crate::adapters::sessions::{InProcessSessions, RedisSessions};
 use crate::adapters::{database, storage};
-use crate::config::{Settings, StorageSettings, redact_url};
+use crate::config::{PluginIsolation, Settings, StorageSettings, redact_url};
 use entmoot_domain::files::FileSettings;
 use entmoot_domain::ports::{MailSender, SessionStore};
 use redis::aio::ConnectionManager;
@@ -46,18 +48,80 @@ pub struct Runtime {
     pub local_organization_id: Uuid,
 }
 
-pub fn discover_plugins(settings: &Settings) -> PluginRegistry {
-    let mut dirs = default_plugin_dirs();
+/// The plugin host's configuration: the directory of this executable (where the built-in
+/// strategies are installed, the only place their names are accepted from) and
+/// ENTMOOT_PLUGIN_DIR; the runner, the cache directory, the isolation and the limits. With the
+/// sandbox (the default) a missing runner is an error, never a silent fallback to in-process.
+pub fn plugin_host_settings(settings: &Settings) -> anyhow::Result<HostSettings> {
+    let executable =
+        std::env::current_exe().context("cannot find this executable's path (plugins)")?;
+    let executable_dir = executable
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .context("this executable has no directory (plugins)")?;
+    let mut dirs = vec![executable_dir.clone()];
     for dir in &settings.plugin_dirs {
         if !dirs.contains(dir) {
             dirs.push(dir.clone());
         }
     }
-    let registry = entmoot_plugin_host::discover_plugins(&dirs);
-    for refused in registry.refused() {
-        tracing::warn!(path = %refused.path.display(), reason = %refused.reason, "strategy plugin refused");
+    let plugins = &settings.plugins;
+    let cache_dir = plugins.cache_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut run = match plugins.isolation {
+        PluginIsolation::Sandbox => {
+            let runner = match &plugins.runner {
+                Some(runner) if runner.is_file() => runner.clone(),
+                Some(runner) => anyhow::bail!(
+                    "ENTMOOT_PLUGIN_RUNNER={}: no such file",
+                    runner.display()
+                ),
+                None => find_runner(&executable).with_context(|| {
+                    format!(
+                        "entmoot-plugin-runner is not installed beside {}: install it, set ENTMOOT_PLUGIN_RUNNER, or (development only) ENTMOOT_PLUGIN_ISOLATION=in-process",
+                        executable.display()
+                    )
+                })?,
+            };
+            RunOptions::child_process(runner, cache_dir.clone())
+        }
+        PluginIsolation::InProcess => RunOptions::in_process(cache_dir.clone()),
+    };
+    run.max_memory_mb = Some(plugins.max_memory_mb);
+    run.max_processes = plugins.max_processes;
+    run.handshake_timeout_ms = plugins.handshake_timeout.as_millis() as u64;
+    Ok(HostSettings::new(
+        dirs,
+        vec![executable_dir],
+        cache_dir,
+        run,
+    ))
+}
+
+/// Logs where plugin code runs and which protections its sandbox has on this machine: INFO for
+/// what is active, a WARN for each protection the machine or the privileges at hand refuse.
+pub fn log_plugin_isolation(host: &HostSettings) {
+    match &host.run.isolation {
+        entmoot_plugin_host::Isolation::InProcess => tracing::warn!(
+            "strategy plugins run IN PROCESS (ENTMOOT_PLUGIN_ISOLATION=in-process): no sandbox, a crashing or hostile plugin takes this process down; use only for development"
+        ),
+        entmoot_plugin_host::Isolation::ChildProcess { runner } => {
+            match probe_sandbox(runner, &host.run) {
+                Ok(report) => {
+                    tracing::info!(runner = %runner.display(), active = %report.active.join(", "), "plugin sandbox");
+                    for missing in &report.missing {
+                        tracing::warn!(protection = %missing.protection, reason = %missing.reason, "plugin sandbox: protection unavailable on this machine");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "plugin sandbox: cannot probe the runner"),
+            }
+        }
     }
-    registry
+}
+
+/// Discovers the strategy plugins (handshakes in the sandboxed runner).
+pub fn discover_plugins(settings: &Settings) -> anyhow::Result<PluginRegistry> {
+    let host = plugin_host_settings(settings)?;
+    Ok(entmoot_plugin_host::discover_plugins(host))
 }
 
 /// Upload and export settings from the guide's variables.
@@ -157,7 +221,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
     tracing::info!(backend = job_queue.backend_name(), "job queue");
     tracing::info!(backend = event_bus.backend_name(), "job events");
 
-    let plugins = discover_plugins(settings);
+    let host = plugin_host_settings(settings)?;
+    log_plugin_isolation(&host);
+    let plugins = entmoot_plugin_host::discover_plugins(host);
     let names: Vec<String> = plugins
         .strategies()
         .iter()

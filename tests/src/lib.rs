@@ -230,8 +230,11 @@ impl TestServer {
             base_url,
             child,
             log,
+            // Idle connections are dropped before actix's 5 s keep-alive closes them, so a
+            // request after a pause never races the server's close of the connection.
             client: reqwest::Client::builder()
                 .default_headers(headers)
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()?,
             api_key,
         })

@@ -127,7 +127,7 @@ fn the_c_example_plugin_conforms_and_the_report_is_available_as_json() {
     let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON report");
     assert_eq!(report["strategy"], "example-c-grid 0.1.0");
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 12, "{report}");
+    assert_eq!(steps.len(), 13, "{report}");
     assert!(steps.iter().all(|s| s["outcome"] == "passed"), "{report}");
 }
 

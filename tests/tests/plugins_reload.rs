@@ -62,7 +62,12 @@ async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value
     let body = server
         .graphql(query, variables)
         .await
-        .expect("GraphQL request");
+        .unwrap_or_else(|e| {
+            panic!(
+                "GraphQL request: {e:?}\nserver log:\n{}",
+                server.log_lines().join("\n")
+            )
+        });
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }

@@ -273,10 +273,13 @@ async fn run_with_lease(
         pinned,
         terrain,
     };
+    let strategy_label = format!("{}@{}", strategy.name, strategy.version);
+    let strategy_file = strategy.path.display().to_string();
     let cancel = Arc::new(AtomicBool::new(false));
     let cancel_for_solver = cancel.clone();
     let (progress_sender, mut progress_receiver) =
         tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let job_id = job.id;
     let solver = tokio::task::spawn_blocking(move || {
         solve_with(
             strategy,
@@ -286,7 +289,22 @@ async fn run_with_lease(
             },
             &cancel_for_solver,
         )
-        .map_err(|error| classify(&error))
+        .map_err(|error| {
+            // A plugin's crash, protocol error, time-out or refusal: the operator learns which
+            // job, which strategy and which file, and why (the reason is capped by the host).
+            if let SolveError::Strategy { source, .. } = &error
+                && !matches!(source, HostError::Cancelled)
+            {
+                tracing::warn!(
+                    job_id = %job_id,
+                    strategy = %strategy_label,
+                    file = %strategy_file,
+                    reason = %source,
+                    "strategy run failed"
+                );
+            }
+            classify(&error)
+        })
     });
     let mut events = app.event_bus.subscribe();
     let mut events_open = true;
@@ -354,7 +372,8 @@ async fn run_with_lease(
                 }
             }
             () = &mut deadline, if stop_reason.is_none() => {
-                stop_reason = Some(RunFailure::Permanent(format!("the run exceeded its time limit of {} s", limit.as_secs())));
+                tracing::warn!(job_id = %job.id, "the plugin host gave no answer 30 s past the job's time limit of {} s; stopping the run", limit.as_secs());
+                stop_reason = Some(RunFailure::Permanent(format!("the run gave no answer 30 s past its time limit of {} s and was stopped", limit.as_secs())));
                 cancel.store(true, Ordering::SeqCst);
             }
         }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use entmoot_plugin_host::conformance::problems::{concave_parcel, large_problem, rural_demo};
 use entmoot_plugin_host::isolate::observe_child;
 use entmoot_plugin_host::{
-    Isolation, RunOptions, StrategyInfo, find_runner, load_plugin, run_strategy_with,
+    HostSettings, RunOptions, StrategyInfo, find_runner, load_plugin, run_strategy_with,
 };
 use entmoot_plugin_sdk::abi::{RunInput, RunOutput};
 use entmoot_plugin_sdk::{Layout, Problem, RunRequest};
@@ -56,19 +56,18 @@ fn main() -> Result<(), String> {
         Some(n) => n.parse().map_err(|e| format!("RUNS: {e}"))?,
         None => 21,
     };
-    let runner = find_runner()
+    let runner = find_runner(&exe)
         .ok_or("entmoot-plugin-runner not found: cargo build --release -p entmoot-plugin-host")?;
-    let info = load_plugin(&plugin).map_err(|e| format!("{}: {e}", plugin.display()))?;
-    let child = RunOptions {
-        isolation: Isolation::ChildProcess {
-            runner: runner.clone(),
-        },
-        ..RunOptions::default()
-    };
-    let in_process = RunOptions {
-        isolation: Isolation::InProcess,
-        ..RunOptions::default()
-    };
+    let scratch = std::env::temp_dir();
+    let child = RunOptions::child_process(runner.clone(), scratch.clone());
+    let in_process = RunOptions::in_process(scratch.clone());
+    let settings = std::sync::Arc::new(HostSettings::new(
+        Vec::new(),
+        Vec::new(),
+        scratch,
+        child.clone(),
+    ));
+    let info = load_plugin(&plugin, &settings).map_err(|e| format!("{}: {e}", plugin.display()))?;
 
     println!(
         "plugin: {} {} ({}); runner: {}; {runs} runs per figure (medians), {} CPU(s) available",

@@ -1,27 +1,39 @@
-//! Child-process isolation: start `entmoot-plugin-runner`, feed it the request, relay its
-//! progress lines, ask it to stop on cancellation (SIGTERM, then SIGKILL after a grace) and
-//! kill it when its time is up. A plugin that loops, aborts, segfaults or exhausts its memory
-//! limit only takes the child down.
+//! Child-process isolation: start `entmoot-plugin-runner` with a cleared environment, in a
+//! fresh empty working directory and its own process group; feed it the request, relay its
+//! progress lines, ask it to stop on cancellation (SIGTERM to the group, then SIGKILL after a
+//! grace) and kill the whole group when its time is up — and at the end of every run, so
+//! nothing the plugin started outlives it. The host never waits for the end of the pipes (a
+//! grandchild may hold them): it reads lines as they come and stops when the run has ended.
+//! A plugin that loops, aborts, segfaults or exhausts its memory limit only takes the child
+//! down. The handshake of a new plugin file (`handshake_in_child`) runs the same way.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use entmoot_plugin_sdk::abi::RunInput;
-use entmoot_plugin_sdk::{Layout, Progress, StrategyError};
+use entmoot_plugin_sdk::{Layout, Manifest, Progress, StrategyError};
 
 use crate::HostError;
+use crate::caps::{
+    MAX_EVENT_LINE, MAX_REASON, cap_progress, cap_strategy_error, cap_text, max_result_bytes,
+};
 use crate::protocol::RunnerEvent;
 use crate::run::{RunEnding, RunOptions};
+use crate::sandbox::SandboxReport;
 
 /// How often the host checks the cancel flag and the deadline.
 const POLL: Duration = Duration::from_millis(25);
 
-/// How long a child may take to exit after its final line before it is killed.
-const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long a runner may take to exit after its final line before its group is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// How long the host waits for the rest of the runner's stderr once the group is dead.
+const STDERR_GRACE: Duration = Duration::from_millis(100);
 
 /// Bytes of the child's stderr kept for error messages.
 const STDERR_TAIL: usize = 4096;
@@ -37,6 +49,244 @@ pub struct ChildRun {
     /// Layouts exactly as the plugin returned them (not truncated, not validated), or why not.
     pub result: Result<Vec<Layout>, HostError>,
     pub ending: RunEnding,
+    /// Processes the plugin left running when it answered (killed since).
+    pub stray_processes: usize,
+    /// The protections the run had, as the runner reported them.
+    pub sandbox: Option<SandboxReport>,
+}
+
+/// What the runner does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Run,
+    Handshake,
+    Probe,
+}
+
+/// One started runner: its process group, its event lines, the tail of its stderr and its
+/// working directory (removed when this is dropped).
+struct Session {
+    child: Child,
+    events: mpsc::Receiver<Message>,
+    stderr: Arc<Mutex<StderrTail>>,
+    stderr_done: mpsc::Receiver<()>,
+    _work_dir: tempfile::TempDir,
+}
+
+/// Starts the runner. `stdin` is written on a thread (a child that never reads it cannot
+/// block the host) and closed.
+fn start(
+    runner: &Path,
+    plugin: Option<&Path>,
+    mode: Mode,
+    options: &RunOptions,
+    cpu_seconds: Option<u64>,
+    stdin: Vec<u8>,
+    max_line: u64,
+) -> Result<Session, HostError> {
+    let runner_error = |reason: String| HostError::Runner {
+        path: runner.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(&options.scratch_dir).map_err(|e| {
+        runner_error(format!(
+            "cannot create the scratch directory {}: {e}",
+            options.scratch_dir.display()
+        ))
+    })?;
+    let work_dir = tempfile::Builder::new()
+        .prefix("entmoot-run-")
+        .tempdir_in(&options.scratch_dir)
+        .map_err(|e| {
+            runner_error(format!(
+                "cannot create a working directory in {}: {e}",
+                options.scratch_dir.display()
+            ))
+        })?;
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // The runner switches to the sandbox user: the fresh directory becomes that user's
+        // (and only this directory, which the host just made).
+        let (uid, gid) = options.sandbox_user;
+        std::os::unix::fs::chown(work_dir.path(), Some(uid), Some(gid)).map_err(|e| {
+            runner_error(format!(
+                "cannot hand the working directory {} to uid {uid}: {e}",
+                work_dir.path().display()
+            ))
+        })?;
+    }
+    let mut command = Command::new(runner);
+    command
+        // Nothing of the host's environment (secrets, keys, URLs) reaches the plugin.
+        .env_clear()
+        // A Rust plugin's panic message is the useful part of its stderr; a backtrace
+        // would push it out of the tail kept for the error message.
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(work_dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group: killed as a whole, with everything the plugin forked.
+        command.process_group(0);
+    }
+    match mode {
+        Mode::Probe => {
+            command.arg("--probe");
+        }
+        Mode::Handshake | Mode::Run => {
+            if let Some(plugin) = plugin {
+                command.arg("--plugin").arg(plugin);
+            }
+            if mode == Mode::Handshake {
+                command.arg("--handshake");
+            }
+        }
+    }
+    if let Some(mb) = options.max_memory_mb {
+        command.arg("--max-memory-mb").arg(mb.to_string());
+    }
+    if let Some(s) = cpu_seconds {
+        command.arg("--max-cpu-seconds").arg(s.to_string());
+    }
+    command
+        .arg("--max-processes")
+        .arg(options.max_processes.to_string())
+        .arg("--max-file-size-mb")
+        .arg(options.max_file_size_mb.to_string())
+        .arg("--max-open-files")
+        .arg(options.max_open_files.to_string())
+        .arg("--user")
+        .arg(format!(
+            "{}:{}",
+            options.sandbox_user.0, options.sandbox_user.1
+        ));
+    let mut child = command.spawn().map_err(|e| runner_error(e.to_string()))?;
+    let (Some(mut child_stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        kill_group(&child, KILL);
+        let _ = child.wait();
+        return Err(HostError::Protocol("the runner's pipes are missing".into()));
+    };
+    let spawned = std::thread::Builder::new()
+        .name("plugin-stdin".into())
+        .spawn(move || {
+            // A child that dies early closes the pipe; the exit status tells the story then.
+            let _ = child_stdin.write_all(&stdin);
+        });
+    let tail = Arc::new(Mutex::new(StderrTail::new(STDERR_TAIL)));
+    let (stderr_tx, stderr_done) = mpsc::channel();
+    let tail_writer = Arc::clone(&tail);
+    let spawned = spawned.and_then(|_| {
+        std::thread::Builder::new()
+            .name("plugin-stderr".into())
+            .spawn(move || {
+                read_tail(stderr, &tail_writer);
+                let _ = stderr_tx.send(());
+            })
+    });
+    let (tx, events) = mpsc::channel();
+    let spawned = spawned.and_then(|_| {
+        std::thread::Builder::new()
+            .name("plugin-stdout".into())
+            .spawn(move || read_events(stdout, max_line, &tx))
+    });
+    if let Err(e) = spawned {
+        kill_group(&child, KILL);
+        let _ = child.wait();
+        return Err(runner_error(format!("cannot start a reader thread: {e}")));
+    }
+    Ok(Session {
+        child,
+        events,
+        stderr: tail,
+        stderr_done,
+        _work_dir: work_dir,
+    })
+}
+
+/// Reads event lines: any line up to `MAX_EVENT_LINE` bytes, the final `result` line up to
+/// `max_line`. A longer line ends the reading with a `Bad` message, before any parsing.
+fn read_events(stdout: impl Read, max_line: u64, tx: &mpsc::Sender<Message>) {
+    let mut reader = BufReader::new(stdout);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limit = max_line.max(MAX_EVENT_LINE as u64);
+        match (&mut reader).take(limit + 1).read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = tx.send(Message::Bad(format!(
+                    "cannot read the runner's output: {e}"
+                )));
+                return;
+            }
+        }
+        let complete = line.last() == Some(&b'\n');
+        let is_result = line.starts_with(br#"{"event":"result""#);
+        let allowed = if is_result {
+            max_line
+        } else {
+            MAX_EVENT_LINE as u64
+        };
+        if line.len() as u64 > allowed || (!complete && line.len() as u64 > limit) {
+            let what = if is_result { "result" } else { "message" };
+            let _ = tx.send(Message::Bad(format!(
+                "the plugin's {what} is larger than the {allowed} bytes allowed for this problem; it was not read"
+            )));
+            return;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let message = match serde_json::from_str::<RunnerEvent>(text) {
+            Ok(event) => Message::Event(event),
+            Err(e) => Message::Bad(format!(
+                "unreadable line from the runner ({e}): {}",
+                cap_text(text, 200)
+            )),
+        };
+        if tx.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+impl Session {
+    /// Ends the session: waits up to `exit_grace` for the runner to exit by itself, kills its
+    /// whole process group (whatever the plugin left), reaps the runner and returns its exit
+    /// status and the tail of its stderr. Never waits for the pipes to close beyond a short
+    /// grace.
+    fn finish(
+        mut self,
+        exit_grace: Duration,
+    ) -> (std::io::Result<std::process::ExitStatus>, String) {
+        let until = Instant::now() + exit_grace;
+        // The runner usually exits right after its last line: poll often at first.
+        let mut pause = Duration::from_micros(100);
+        while Instant::now() < until && !exited_without_reaping(&self.child) {
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+        // Killed while the runner is not yet reaped: its process group id cannot have been
+        // reused by anyone else.
+        kill_group(&self.child, KILL);
+        let status = self.child.wait();
+        let _ = self.stderr_done.recv_timeout(STDERR_GRACE);
+        let tail = self
+            .stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .joined();
+        (status, tail)
+    }
 }
 
 /// Runs one request in a child process.
@@ -53,10 +303,10 @@ pub fn run_in_child(
 
 /// Runs one request in a child process and says how it ended.
 ///
-/// Cancellation is two-step: when `cancel` flips, the child gets SIGTERM, which the runner
-/// turns into the cancel flag the plugin polls through the ABI; a plugin that has not answered
-/// `options.cancel_grace_ms` later is killed (SIGKILL). Either way the result is
-/// `HostError::Cancelled`. At the deadline (time limit plus grace) the child is killed at once.
+/// Cancellation is two-step: when `cancel` flips, the runner's group gets SIGTERM, which the
+/// runner turns into the cancel flag the plugin polls through the ABI; a plugin that has not
+/// answered `options.cancel_grace_ms` later is killed (SIGKILL). Either way the result is
+/// `HostError::Cancelled`. At the deadline (time limit plus grace) the group is killed at once.
 pub fn observe_child(
     runner: &Path,
     plugin: &Path,
@@ -65,15 +315,18 @@ pub fn observe_child(
     on_progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> ChildRun {
+    let died = |result| ChildRun {
+        result: Err(result),
+        ending: RunEnding::Died,
+        stray_processes: 0,
+        sandbox: None,
+    };
     let request = match serde_json::to_vec(input) {
         Ok(request) => request,
         Err(e) => {
-            return ChildRun {
-                result: Err(HostError::Protocol(format!(
-                    "cannot encode the run request: {e}"
-                ))),
-                ending: RunEnding::Died,
-            };
+            return died(HostError::Protocol(format!(
+                "cannot encode the run request: {e}"
+            )));
         }
     };
     let limit_ms = input.request.time_limit_ms;
@@ -81,102 +334,51 @@ pub fn observe_child(
     let deadline =
         limit_ms.map(|l| Instant::now() + Duration::from_millis(l.saturating_add(grace_ms)));
     let cancel_grace = Duration::from_millis(options.cancel_grace_ms);
-
-    let mut command = Command::new(runner);
-    command
-        .arg("--plugin")
-        .arg(plugin)
-        // A Rust plugin's panic message is the useful part of its stderr; a backtrace
-        // would push it out of the tail kept for the error message.
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(mb) = options.max_memory_mb {
-        command.arg("--max-memory-mb").arg(mb.to_string());
-    }
-    if let Some(l) = limit_ms {
-        // CPU backstop in case the host dies without killing the child: the wall budget
-        // four times over (a strategy may use several threads), plus start-up.
-        let cpu_s = (l.saturating_add(grace_ms) / 1000).saturating_mul(4) + 10;
-        command.arg("--max-cpu-seconds").arg(cpu_s.to_string());
-    }
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            return ChildRun {
-                result: Err(HostError::Runner {
-                    path: runner.to_path_buf(),
-                    reason: e.to_string(),
-                }),
-                ending: RunEnding::Died,
-            };
-        }
+    // CPU backstop in case the host dies without killing the child: the wall budget four
+    // times over (a strategy may use several threads), plus start-up.
+    let cpu_seconds = limit_ms.map(|l| (l.saturating_add(grace_ms) / 1000).saturating_mul(4) + 10);
+    let max_line = max_result_bytes(
+        input.problem.assets.len(),
+        input.request.alternatives,
+        options.max_output_bytes,
+    );
+    let session = match start(
+        runner,
+        Some(plugin),
+        Mode::Run,
+        options,
+        cpu_seconds,
+        request,
+        max_line,
+    ) {
+        Ok(session) => session,
+        Err(e) => return died(e),
     };
-
-    let (Some(mut stdin), Some(stdout), Some(stderr)) =
-        (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
-        kill(&mut child);
-        let _ = child.wait();
-        return ChildRun {
-            result: Err(HostError::Protocol("the runner's pipes are missing".into())),
-            ending: RunEnding::Died,
-        };
-    };
-    let writer = std::thread::spawn(move || {
-        // A child that dies early closes the pipe; the exit status tells the story then.
-        let _ = stdin.write_all(&request);
-    });
-    let stderr_reader = std::thread::spawn(move || tail(stderr, STDERR_TAIL));
-    let (tx, rx) = mpsc::channel();
-    let max_output = options.max_output_bytes;
-    let stdout_reader = std::thread::spawn(move || {
-        let reader = BufReader::new(stdout.take(max_output));
-        for line in reader.lines() {
-            let message = match line {
-                Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => match serde_json::from_str::<RunnerEvent>(&line) {
-                    Ok(event) => Message::Event(event),
-                    Err(e) => Message::Bad(format!(
-                        "unreadable line from the runner ({e}): {}",
-                        line.chars().take(200).collect::<String>()
-                    )),
-                },
-                Err(e) => Message::Bad(format!("cannot read the runner's output: {e}")),
-            };
-            if tx.send(message).is_err() {
-                break;
-            }
-        }
-    });
 
     let mut outcome: Option<Result<Vec<Layout>, HostError>> = None;
     let mut ending = RunEnding::Died;
+    let mut stray_processes = 0;
+    let mut sandbox = None;
     // When the stop request went to the child.
     let mut cancel_sent: Option<Instant> = None;
     loop {
         if cancel_sent.is_none() && cancel.load(Ordering::Relaxed) {
             cancel_sent = Some(Instant::now());
-            if !cancel_grace.is_zero() && request_stop(&child) {
-                // Wait for the plugin to notice (below), up to the grace.
-            } else {
-                kill(&mut child);
+            if cancel_grace.is_zero() || !kill_group(&session.child, TERM) {
                 outcome = Some(Err(HostError::Cancelled));
                 ending = RunEnding::KilledOnCancel;
                 break;
             }
+            // Otherwise wait for the plugin to notice (below), up to the grace.
         }
         if let Some(sent) = cancel_sent
             && sent.elapsed() >= cancel_grace
         {
-            kill(&mut child);
             outcome = Some(Err(HostError::Cancelled));
             ending = RunEnding::KilledOnCancel;
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            kill(&mut child);
             outcome = Some(Err(HostError::TimedOut {
                 limit_ms: limit_ms.unwrap_or(0),
                 grace_ms,
@@ -194,8 +396,10 @@ pub fn observe_child(
             ),
             None => (result, RunEnding::Answered),
         };
-        match rx.recv_timeout(POLL) {
-            Ok(Message::Event(RunnerEvent::Progress(p))) => on_progress(p),
+        match session.events.recv_timeout(POLL) {
+            Ok(Message::Event(RunnerEvent::Sandbox(report))) => sandbox = Some(report),
+            Ok(Message::Event(RunnerEvent::Progress(p))) => on_progress(cap_progress(p)),
+            Ok(Message::Event(RunnerEvent::StrayProcesses { count })) => stray_processes = count,
             Ok(Message::Event(RunnerEvent::Result { layouts })) => {
                 (outcome, ending) = wrap(answered(Ok(layouts)));
                 break;
@@ -203,37 +407,45 @@ pub fn observe_child(
             Ok(Message::Event(RunnerEvent::Error { error })) => {
                 (outcome, ending) = wrap(answered(Err(match error {
                     StrategyError::Cancelled => HostError::Cancelled,
-                    e => HostError::Strategy(e),
+                    e => HostError::Strategy(cap_strategy_error(e)),
                 })));
                 break;
             }
             Ok(Message::Event(RunnerEvent::ProtocolError { message })) => {
-                outcome = Some(Err(HostError::Protocol(message)));
+                outcome = Some(Err(HostError::Protocol(cap_text(&message, MAX_REASON))));
                 ending = RunEnding::Died;
                 break;
             }
             Ok(Message::Event(RunnerEvent::Refused { reason })) => {
                 outcome = Some(Err(HostError::Load {
                     path: plugin.to_path_buf(),
-                    reason,
+                    reason: cap_text(&reason, MAX_REASON),
                 }));
                 ending = RunEnding::Answered;
                 break;
             }
+            Ok(Message::Event(RunnerEvent::Manifest { .. })) => {
+                outcome = Some(Err(HostError::Protocol(
+                    "the runner answered a run with a manifest".into(),
+                )));
+                break;
+            }
             Ok(Message::Bad(reason)) => {
-                kill(&mut child);
                 outcome = Some(Err(HostError::Protocol(reason)));
                 break;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // The runner closed its output without a final line: it died.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-
-    let status = wait_briefly(&mut child, EXIT_GRACE);
-    let _ = writer.join();
-    let _ = stdout_reader.join();
-    let stderr_tail = stderr_reader.join().unwrap_or_default();
+    // Killed on purpose (time-out, cancellation, garbage): no reason to wait for an exit.
+    let killed = matches!(
+        ending,
+        RunEnding::KilledOnCancel | RunEnding::KilledAtDeadline
+    ) || matches!(outcome, Some(Err(HostError::Protocol(_))));
+    let exit_grace = if killed { Duration::ZERO } else { EXIT_GRACE };
+    let (status, stderr_tail) = session.finish(exit_grace);
     if !stderr_tail.is_empty() {
         tracing::debug!(plugin = %plugin.display(), "plugin runner stderr: {stderr_tail}");
     }
@@ -252,7 +464,114 @@ pub fn observe_child(
             stderr: stderr_tail,
         }),
     };
-    ChildRun { result, ending }
+    ChildRun {
+        result,
+        ending,
+        stray_processes,
+        sandbox,
+    }
+}
+
+/// Reads the handshake of `plugin` in a runner (never in this process): its manifest and the
+/// protections it had, or why it was refused. Stopped at `options.handshake_timeout_ms`.
+pub fn handshake_in_child(
+    runner: &Path,
+    plugin: &Path,
+    options: &RunOptions,
+) -> Result<(Manifest, Option<SandboxReport>), String> {
+    let timeout = Duration::from_millis(options.handshake_timeout_ms);
+    let cpu_seconds = timeout.as_secs() + 1;
+    let session = start(
+        runner,
+        Some(plugin),
+        Mode::Handshake,
+        options,
+        Some(cpu_seconds),
+        Vec::new(),
+        MAX_EVENT_LINE as u64,
+    )
+    .map_err(|e| e.to_string())?;
+    let until = Instant::now() + timeout;
+    let mut sandbox = None;
+    let outcome: Result<Manifest, String> = loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Err(format!(
+                "the handshake did not finish within {} ms (a manifest function or library initialiser that hangs); the runner was killed",
+                timeout.as_millis()
+            ));
+        }
+        match session.events.recv_timeout(left.min(POLL)) {
+            Ok(Message::Event(RunnerEvent::Sandbox(report))) => sandbox = Some(report),
+            Ok(Message::Event(RunnerEvent::Manifest { manifest })) => break Ok(*manifest),
+            Ok(Message::Event(RunnerEvent::Refused { reason })) => {
+                break Err(cap_text(&reason, MAX_REASON));
+            }
+            Ok(Message::Event(other)) => {
+                break Err(format!(
+                    "the runner answered the handshake with {}",
+                    cap_text(&format!("{other:?}"), 200)
+                ));
+            }
+            Ok(Message::Bad(reason)) => break Err(reason),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break Err(String::new()),
+        }
+    };
+    let answered = outcome.is_ok();
+    let (status, stderr) = session.finish(if answered {
+        EXIT_GRACE
+    } else {
+        Duration::from_millis(200)
+    });
+    match outcome {
+        Ok(manifest) => Ok((manifest, sandbox)),
+        Err(reason) if reason.is_empty() => Err(format!(
+            "the handshake crashed the runner ({}){}",
+            match status {
+                Ok(s) => describe_status(s, &stderr, options.max_memory_mb),
+                Err(e) => format!("cannot wait for it: {e}"),
+            },
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("; its last output: {stderr}")
+            }
+        )),
+        Err(reason) => Err(reason),
+    }
+}
+
+/// The protections a run gets on this machine, as a runner reports them (no plugin loaded).
+pub fn probe_sandbox(runner: &Path, options: &RunOptions) -> Result<SandboxReport, String> {
+    let session = start(
+        runner,
+        None,
+        Mode::Probe,
+        options,
+        Some(5),
+        Vec::new(),
+        MAX_EVENT_LINE as u64,
+    )
+    .map_err(|e| e.to_string())?;
+    let outcome = match session.events.recv_timeout(Duration::from_secs(5)) {
+        Ok(Message::Event(RunnerEvent::Sandbox(report))) => Ok(report.with_host_protections()),
+        Ok(Message::Event(other)) => Err(format!("unexpected answer {other:?}")),
+        Ok(Message::Bad(reason)) => Err(reason),
+        Err(e) => Err(format!("no answer: {e}")),
+    };
+    let (_, stderr) = session.finish(EXIT_GRACE);
+    outcome.map_err(|e| {
+        format!(
+            "the runner {} did not report its sandbox: {e}{}",
+            runner.display(),
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("; its output: {stderr}")
+            }
+        )
+    })
 }
 
 fn wrap(
@@ -261,62 +580,60 @@ fn wrap(
     (Some(result), ending)
 }
 
-/// Asks the child to stop cooperatively; false when that is not possible here.
 #[cfg(unix)]
-fn request_stop(child: &Child) -> bool {
+const TERM: i32 = libc::SIGTERM;
+#[cfg(unix)]
+const KILL: i32 = libc::SIGKILL;
+#[cfg(not(unix))]
+const TERM: i32 = 15;
+#[cfg(not(unix))]
+const KILL: i32 = 9;
+
+/// Sends `signal` to the runner's whole process group; false when that is not possible.
+#[cfg(unix)]
+fn kill_group(child: &Child, signal: i32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(child.id()) else {
         return false;
     };
-    // SAFETY: `child` has not been waited for, so `pid` still names our own child process.
-    unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
+    // SAFETY: the runner has not been reaped (callers reap only after this), so its pid is
+    // still its process group id and names no one else's group.
+    unsafe { libc::killpg(pid, signal) == 0 }
 }
 
 #[cfg(not(unix))]
-fn request_stop(_child: &Child) -> bool {
+fn kill_group(child: &Child, signal: i32) -> bool {
+    let _ = child;
+    signal == KILL
+}
+
+/// Whether the runner has exited, without reaping it (its pid stays reserved).
+#[cfg(target_os = "linux")]
+fn exited_without_reaping(child: &Child) -> bool {
+    let pid: libc::id_t = child.id();
+    // SAFETY: waitid with WNOWAIT only inspects our own child; `info` is zeroed first so
+    // `si_pid` stays 0 when nothing has changed.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        r != 0 || info.si_pid() != 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exited_without_reaping(_child: &Child) -> bool {
     false
 }
 
-/// Waits up to `grace` for the child to exit by itself, then kills it.
-fn wait_briefly(child: &mut Child, grace: Duration) -> std::io::Result<std::process::ExitStatus> {
-    let until = Instant::now() + grace;
-    // The child usually exits right after its last line: poll often at first.
-    let mut pause = Duration::from_micros(100);
-    while Instant::now() < until {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
-    }
-    kill(child);
-    child.wait()
-}
-
-fn kill(child: &mut Child) {
-    // Already exited is fine: there is nothing left to stop.
-    let _ = child.kill();
-}
-
-/// The last `keep` bytes of a stream's meaningful lines, joined with " | " into one line.
-/// Backtrace frames and the "run with RUST_BACKTRACE" hint are dropped: a panic that cannot
-/// unwind always prints a backtrace, which would otherwise push the panic message out.
-fn tail(stream: impl Read, keep: usize) -> String {
-    let mut kept: Vec<String> = Vec::new();
-    let mut kept_len = 0;
+/// The last lines of a stream (see `StderrTail`), kept up to date as they come.
+fn read_tail(stream: impl Read, tail: &Mutex<StderrTail>) {
+    let keep = tail.lock().unwrap_or_else(PoisonError::into_inner).keep;
     let mut reader = BufReader::new(stream);
     let mut line: Vec<u8> = Vec::new();
-    let mut keep_line = |line: &[u8], kept: &mut Vec<String>| {
-        let text = String::from_utf8_lossy(line).trim().to_string();
-        if text.is_empty() || is_backtrace_noise(&text) {
-            return;
-        }
-        kept_len += text.len() + 3;
-        kept.push(text);
-        while kept_len > keep && kept.len() > 1 {
-            kept_len -= kept[0].len() + 3;
-            kept.remove(0);
-        }
-    };
     loop {
         // Bounded reads, and only the end of an overlong line is kept, so that a plugin
         // writing endlessly without a newline costs no memory.
@@ -325,22 +642,73 @@ fn tail(stream: impl Read, keep: usize) -> String {
             Ok(_) => {}
         }
         if line.last() == Some(&b'\n') {
-            keep_line(&line, &mut kept);
+            tail.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(&line);
             line.clear();
         } else if line.len() > keep {
             line.drain(..line.len() - keep);
         }
     }
-    keep_line(&line, &mut kept);
-    let mut joined = kept.join(" | ");
-    if joined.len() > keep {
-        let mut cut = joined.len() - keep;
-        while !joined.is_char_boundary(cut) {
-            cut += 1;
+    tail.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(&line);
+}
+
+/// The last `keep` bytes of a stream's meaningful lines. Backtrace frames and the "run with
+/// RUST_BACKTRACE" hint are dropped: a panic that cannot unwind always prints a backtrace,
+/// which would otherwise push the panic message out.
+struct StderrTail {
+    keep: usize,
+    lines: VecDeque<String>,
+    len: usize,
+}
+
+impl StderrTail {
+    fn new(keep: usize) -> StderrTail {
+        StderrTail {
+            keep,
+            lines: VecDeque::new(),
+            len: 0,
         }
-        joined.drain(..cut);
     }
-    joined
+
+    fn push(&mut self, line: &[u8]) {
+        let text = cap_text(String::from_utf8_lossy(line).trim(), self.keep);
+        if text.is_empty() || is_backtrace_noise(&text) {
+            return;
+        }
+        self.len += text.len() + 3;
+        self.lines.push_back(text);
+        while self.len > self.keep && self.lines.len() > 1 {
+            if let Some(first) = self.lines.pop_front() {
+                self.len -= first.len() + 3;
+            }
+        }
+    }
+
+    /// The kept lines joined with " | " into one line of at most `keep` bytes.
+    fn joined(&self) -> String {
+        let mut joined = Vec::from(self.lines.clone()).join(" | ");
+        if joined.len() > self.keep {
+            let mut cut = joined.len() - self.keep;
+            while !joined.is_char_boundary(cut) {
+                cut += 1;
+            }
+            joined.drain(..cut);
+        }
+        joined
+    }
+}
+
+/// The tail of a whole stream (tests).
+#[cfg(test)]
+fn tail(stream: impl Read, keep: usize) -> String {
+    let tail = Mutex::new(StderrTail::new(keep));
+    read_tail(stream, &tail);
+    tail.into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .joined()
 }
 
 fn is_backtrace_noise(line: &str) -> bool {

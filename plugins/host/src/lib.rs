@@ -1,11 +1,13 @@
-//! Entmoot plugin host: finds strategy plugins (`discover_plugins`), checks their ABI handshake,
-//! reloads them when their files change (`reload_plugins`, `watch_plugins`), runs them
-//! (`run_strategy`) — by default isolated in an `entmoot-plugin-runner` child process that is
-//! stopped on cancellation or time-out — re-validating every layout a plugin returns with the
-//! sdk validator, and checks a plugin's conformance (`check_plugin`). The host never trusts a
-//! plugin.
+//! Entmoot plugin host: finds strategy plugins (`discover_plugins`), reads their ABI handshake
+//! in a sandboxed child process (never in this one), reloads them when their files change
+//! (`reload_plugins`, `watch_plugins`), runs them (`run_strategy`) in a sandboxed
+//! `entmoot-plugin-runner` child process whose process group is killed at the end, on
+//! cancellation or time-out, re-validates every layout a plugin returns at a bounded cost, and
+//! checks a plugin's conformance (`check_plugin`). The host never trusts a plugin, and reads
+//! no environment variable: the embedding program passes `HostSettings`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod caps;
 pub mod conformance;
 pub mod isolate;
 pub mod library;
@@ -13,6 +15,8 @@ pub mod private_copy;
 pub mod protocol;
 pub mod registry;
 pub mod run;
+pub mod sandbox;
+pub mod settings;
 
 use std::path::PathBuf;
 
@@ -21,19 +25,18 @@ use entmoot_plugin_sdk::{StrategyError, Violation};
 pub use conformance::{
     CheckConfig, CheckStep, ConformanceReport, StepOutcome, check_plugin, check_plugin_with,
 };
+pub use isolate::probe_sandbox;
 pub use library::{LoadError, LoadedPlugin};
-pub use private_copy::PLUGIN_CACHE_DIR_ENV;
 pub use registry::{
     BUILTIN_STRATEGIES, PluginChange, PluginRegistry, PluginWatcher, RefusedPlugin, ReloadReport,
     StrategyInfo, discover_plugins, load_plugin, reload_plugins, watch_plugins,
 };
 pub use run::{
     Isolation, RunEnding, RunObservation, RunOptions, find_runner, observe_run, run_strategy,
-    run_strategy_with,
+    run_strategy_with, validate_bounded,
 };
-
-/// Environment variable with extra plugin directories (colon-separated on Unix).
-pub const PLUGIN_DIR_ENV: &str = "ENTMOOT_PLUGIN_DIR";
+pub use sandbox::SandboxReport;
+pub use settings::HostSettings;
 
 /// Why a run produced no layouts.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -60,6 +63,10 @@ pub enum HostError {
     Runner { path: PathBuf, reason: String },
     #[error("plugin protocol error: {0}")]
     Protocol(String),
+    /// The layouts could not be validated within the host's budget (far more, or far more
+    /// complex, output than the problem calls for).
+    #[error("the strategy's layouts could not be validated within the host's time budget")]
+    ValidationBudget,
 }
 
 fn summarize(violations: &[Violation]) -> String {
@@ -68,25 +75,4 @@ fn summarize(violations: &[Violation]) -> String {
         parts.push(format!("and {} more", violations.len() - 5));
     }
     parts.join("; ")
-}
-
-/// Where plugins are looked for by default: the directory of the current executable (where
-/// `cargo build` and the packages put the built-in strategies), then every directory in
-/// `ENTMOOT_PLUGIN_DIR`.
-pub fn default_plugin_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(PathBuf::from))
-    {
-        dirs.push(dir);
-    }
-    if let Some(value) = std::env::var_os(PLUGIN_DIR_ENV) {
-        for dir in std::env::split_paths(&value) {
-            if !dir.as_os_str().is_empty() && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs
 }

@@ -14,7 +14,6 @@ use entmoot_plugin_sdk::{Layout, Manifest, Progress, StrategyError};
 use libloading::Library;
 
 use crate::HostError;
-use crate::private_copy::{PrivateCopy, make_private_copy};
 
 /// The v1 table as the host reads it: function pointers may be null in a broken plugin, so
 /// they are `Option`s (same layout as the sdk's `EntmootStrategyV1`).
@@ -41,8 +40,6 @@ pub struct LoadedPlugin {
     manifest: Manifest,
     // Dropped (unloaded) after everything that points into it.
     _library: Library,
-    // The private copy `path` names, deleted after the library is unloaded.
-    _copy: Option<PrivateCopy>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -73,25 +70,12 @@ pub enum LoadError {
     NullFunction(&'static str),
     #[error("manifest: {0}")]
     Manifest(String),
-    #[error("cannot make a private copy of the library: {0}")]
-    Copy(String),
 }
 
 impl LoadedPlugin {
-    /// Copies `original` to a private location (see `private_copy`), loads the copy and
-    /// performs the handshake. `path()` is then the copy, which lives as long as this value.
-    pub fn load_private_copy(original: &Path) -> Result<LoadedPlugin, LoadError> {
-        let copy = make_private_copy(original).map_err(LoadError::Copy)?;
-        let mut plugin = LoadedPlugin::load(copy.path())?;
-        plugin._copy = Some(copy);
-        Ok(plugin)
-    }
-
-    /// Loads `path` in place and performs the handshake (what the child runner does with the
-    /// host's private copy).
-    ///
-    /// Loading runs the library's initialisers in this process; only load files from
-    /// directories the operator trusts.
+    /// Loads `path` in place and performs the handshake: what the sandboxed runner does with
+    /// the host's private copy. Loading runs the library's initialisers in this process, so the
+    /// host itself calls this only under `Isolation::InProcess`.
     pub fn load(path: &Path) -> Result<LoadedPlugin, LoadError> {
         // SAFETY: loading a library runs its initialisers; plugin directories are operator
         // configuration, and everything after this only calls the versioned C ABI.
@@ -139,6 +123,7 @@ impl LoadedPlugin {
             .ok_or_else(|| LoadError::Manifest("the manifest function returned no data".into()))?;
         let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|e| LoadError::Manifest(format!("not a valid manifest JSON: {e}")))?;
+        crate::caps::check_manifest_sizes(&manifest).map_err(LoadError::Manifest)?;
         manifest.validate().map_err(LoadError::Manifest)?;
         if manifest.abi_version != abi::ABI_VERSION {
             return Err(LoadError::Manifest(format!(
@@ -153,7 +138,6 @@ impl LoadedPlugin {
             free,
             manifest,
             _library: library,
-            _copy: None,
         })
     }
 

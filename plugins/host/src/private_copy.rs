@@ -9,20 +9,23 @@
 //! * a run started before a replacement must keep running the version it started with, in
 //!   this process and in the child it spawns.
 //!
-//! A copy is deleted when the last `StrategyInfo` that uses it is dropped (after the library is
-//! unloaded). Copies live in `$ENTMOOT_PLUGIN_CACHE_DIR` (default: the system temporary
-//! directory) in a fresh directory `entmoot-plugins-<pid>-<random>` of mode 0700; the
-//! directories of processes that no longer exist are removed when the first copy is made.
-//! The cache directory must allow executable mappings (not a `noexec` mount).
+//! A copy is deleted when the last `StrategyInfo` that uses it is dropped. Copies live in the
+//! cache directory of `HostSettings` in a fresh directory `entmoot-plugins-<pid>-<random>` of
+//! mode 0700; the directories of processes that no longer exist are removed when the first
+//! copy is made. The cache directory must allow executable mappings (not a `noexec` mount).
+//! The copy is made from the bytes that were hashed, so its SHA-256 names exactly what runs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-/// Environment variable naming where private copies are made.
-pub const PLUGIN_CACHE_DIR_ENV: &str = "ENTMOOT_PLUGIN_CACHE_DIR";
+use sha2::{Digest, Sha256};
 
 const DIR_PREFIX: &str = "entmoot-plugins-";
+
+/// The largest plugin file the host copies, bytes.
+pub const MAX_PLUGIN_FILE: u64 = 512 * 1024 * 1024;
 
 /// A copy of a plugin file, removed on drop.
 #[derive(Debug)]
@@ -36,6 +39,26 @@ impl PrivateCopy {
     }
 }
 
+/// The SHA-256 of a plugin file's content (lowercase hex) and the content, refusing files
+/// larger than `MAX_PLUGIN_FILE`.
+pub(crate) fn read_and_hash(path: &Path) -> Result<(Vec<u8>, String), String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PLUGIN_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > MAX_PLUGIN_FILE {
+        return Err(format!(
+            "the file is larger than {} MiB",
+            MAX_PLUGIN_FILE / 1024 / 1024
+        ));
+    }
+    let digest = Sha256::digest(&bytes);
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((bytes, hex))
+}
+
 impl Drop for PrivateCopy {
     fn drop(&mut self) {
         // Already gone is fine; a leftover is removed with its directory later.
@@ -43,17 +66,22 @@ impl Drop for PrivateCopy {
     }
 }
 
-/// Copies `original` to a fresh unique path in this process's private directory.
-pub(crate) fn make_private_copy(original: &Path) -> Result<PrivateCopy, String> {
+/// Writes `bytes` (the content of `original`, as hashed by `read_and_hash`) to a fresh unique
+/// path in this process's private directory under `base`.
+pub(crate) fn make_private_copy(
+    original: &Path,
+    bytes: &[u8],
+    base: &Path,
+) -> Result<PrivateCopy, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = private_dir()?;
+    let dir = private_dir(base)?;
     let name = original
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "plugin".into());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{n}-{name}"));
-    std::fs::copy(original, &path).map_err(|e| {
+    std::fs::write(&path, bytes).map_err(|e| {
         format!(
             "cannot copy {} to {}: {e}",
             original.display(),
@@ -63,40 +91,37 @@ pub(crate) fn make_private_copy(original: &Path) -> Result<PrivateCopy, String> 
     Ok(PrivateCopy { path })
 }
 
-/// The directory for this process's copies, created on first use.
-fn private_dir() -> Result<&'static Path, String> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let base = std::env::var_os(PLUGIN_CACHE_DIR_ENV)
-            .map(PathBuf::from)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(std::env::temp_dir);
-        remove_stale_dirs(&base);
-        std::fs::create_dir_all(&base)
-            .map_err(|e| format!("cannot create the plugin cache {}: {e}", base.display()))?;
-        // A fresh directory under a random name (never one someone prepared), kept for the
-        // whole process (`keep`), then restricted to its owner.
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
-            .tempdir_in(&base)
-            .map(tempfile::TempDir::keep)
-            .map_err(|e| {
-                format!(
-                    "cannot create a private plugin directory in {}: {e}",
-                    base.display()
-                )
-            })?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
-        }
-        Ok(dir)
-    })
-    .as_ref()
-    .map(PathBuf::as_path)
-    .map_err(Clone::clone)
+/// The directory for this process's copies under `base`, created on first use.
+fn private_dir(base: &Path) -> Result<PathBuf, String> {
+    static DIRS: Mutex<Option<HashMap<PathBuf, PathBuf>>> = Mutex::new(None);
+    let mut dirs = DIRS.lock().unwrap_or_else(PoisonError::into_inner);
+    let dirs = dirs.get_or_insert_with(HashMap::new);
+    if let Some(dir) = dirs.get(base) {
+        return Ok(dir.clone());
+    }
+    remove_stale_dirs(base);
+    std::fs::create_dir_all(base)
+        .map_err(|e| format!("cannot create the plugin cache {}: {e}", base.display()))?;
+    // A fresh directory under a random name (never one someone prepared), kept for the
+    // whole process (`keep`), then restricted to its owner.
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+        .tempdir_in(base)
+        .map(tempfile::TempDir::keep)
+        .map_err(|e| {
+            format!(
+                "cannot create a private plugin directory in {}: {e}",
+                base.display()
+            )
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
+    }
+    dirs.insert(base.to_path_buf(), dir.clone());
+    Ok(dir)
 }
 
 /// Removes `entmoot-plugins-<pid>-*` directories whose process is gone (Linux: no /proc/<pid>).
@@ -133,8 +158,14 @@ mod tests {
     fn copies_are_unique_and_removed_on_drop() {
         let src = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(src.path(), b"library bytes").unwrap();
-        let a = make_private_copy(src.path()).unwrap();
-        let b = make_private_copy(src.path()).unwrap();
+        let base = std::env::temp_dir();
+        let (bytes, sha) = read_and_hash(src.path()).unwrap();
+        assert_eq!(
+            sha,
+            "8c45ce4e5a5cb0c03670ca09e153a24b1c7b7f94141c4da68f31ce8e91bc1bf8"
+        );
+        let a = make_private_copy(src.path(), &bytes, &base).unwrap();
+        let b = make_private_copy(src.path(), &bytes, &base).unwrap();
         assert_ne!(a.path(), b.path());
         assert_eq!(std::fs::read(a.path()).unwrap(), b"library bytes");
         let dir = a.path().parent().unwrap().to_path_buf();

@@ -1,10 +1,15 @@
 //! The line protocol between the host and the `entmoot-plugin-runner` child process.
 //!
-//! The host starts `entmoot-plugin-runner --plugin PATH [--max-memory-mb N]
-//! [--max-cpu-seconds N]`, writes one `RunInput` JSON document to its stdin and closes it.
-//! The runner answers on stdout with one JSON object per line, each tagged by `event`:
-//! any number of `progress` lines, then exactly one `result`, `error`, `protocol_error` or
-//! `refused` line. Anything the plugin itself prints goes to the runner's stderr, never into
+//! The host starts `entmoot-plugin-runner --plugin PATH [limits]` with a cleared environment in
+//! a fresh empty working directory and its own process group, writes one `RunInput` JSON
+//! document to its stdin and closes it. The runner sets up its sandbox (`sandbox`), then
+//! answers on stdout with one JSON object per line, each tagged by `event`: one `sandbox` line
+//! (the protections in force), any number of `progress` lines, at most one `stray_processes`
+//! line, then exactly one `result`, `error`, `protocol_error` or `refused` line.
+//!
+//! With `--handshake` the runner only loads the plugin and answers `sandbox`, then `manifest`
+//! or `refused`: discovery never loads plugin code in the host. With `--probe` it answers
+//! only the `sandbox` line (what `plugins check` and the start-up log report). Anything the plugin itself prints goes to the runner's stderr, never into
 //! the protocol.
 //!
 //! Cancellation: the host sends the runner SIGTERM; the runner turns it into the cancel flag
@@ -12,7 +17,9 @@
 //! layouts so far) promptly. A runner that has not answered within the host's cancellation
 //! grace is killed with SIGKILL.
 
-use entmoot_plugin_sdk::{Layout, Progress, StrategyError};
+use entmoot_plugin_sdk::{Layout, Manifest, Progress, StrategyError};
+
+use crate::sandbox::SandboxReport;
 use serde::{Deserialize, Serialize};
 
 /// Name of the runner executable.
@@ -22,7 +29,18 @@ pub const RUNNER_NAME: &str = "entmoot-plugin-runner";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunnerEvent {
+    /// The protections in force, first.
+    Sandbox(SandboxReport),
     Progress(Progress),
+    /// The handshake succeeded (`--handshake`).
+    Manifest {
+        manifest: Box<Manifest>,
+    },
+    /// Processes the plugin started were still running when `run` returned; the runner
+    /// killed them.
+    StrayProcesses {
+        count: usize,
+    },
     /// The run succeeded.
     Result {
         layouts: Vec<Layout>,

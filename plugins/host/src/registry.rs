@@ -1,26 +1,60 @@
-//! Plugin discovery and hot reload: scan directories for `*.so` / `*.dylib`, load each through
-//! the handshake (from a private copy, see `private_copy`), keep the good ones and record (and
-//! log) why the others were refused. `PluginRegistry::reload` rescans and replaces what changed
-//! on disk; a `StrategyInfo` cloned earlier keeps its library loaded and keeps working.
+//! Plugin discovery and hot reload: scan directories for `*.so` / `*.dylib`, read each file's
+//! handshake in a sandboxed runner child (never in this process; from a private copy, see
+//! `private_copy`; cached by the file's SHA-256, so an unchanged file is never handshaken
+//! twice), keep the good ones and record (and log) why the others were refused.
+//! `PluginRegistry::reload` rescans and replaces what changed on disk; a `StrategyInfo` cloned
+//! earlier keeps its private copy and keeps working.
+//!
+//! Names cannot be hijacked: the names in `BUILTIN_STRATEGIES` are accepted only from the
+//! built-in files (`libentmoot_strategy_<name>` in `HostSettings::builtin_dirs`), and when two
+//! files claim one name, both are refused.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use entmoot_plugin_sdk::Manifest;
+use entmoot_plugin_sdk::{Manifest, abi};
 
-use crate::library::{LoadError, LoadedPlugin};
+use crate::HostError;
+use crate::caps::check_manifest_sizes;
+use crate::library::LoadedPlugin;
+use crate::private_copy::{PrivateCopy, make_private_copy, read_and_hash};
+use crate::run::{Isolation, RunOptions};
+use crate::settings::HostSettings;
 
 /// Built-in strategies, best first: `PluginRegistry::find(None)` returns the first present.
-pub const BUILTIN_STRATEGIES: &[&str] = &["greedy"];
+/// Their names are reserved for their own files (see `builtin_file_name`).
+pub const BUILTIN_STRATEGIES: &[&str] = &["greedy", "anneal"];
 
-/// A strategy that passed the handshake. Cloning is cheap; a clone keeps the library it was
-/// loaded from alive (and runnable) even after the registry reloads a newer file.
+/// Refused file contents remembered by the handshake cache.
+const MAX_CACHED_REFUSALS: usize = 256;
+
+/// The file name the built-in strategy `name` is installed under.
+pub fn builtin_file_name(name: &str) -> String {
+    format!(
+        "{}entmoot_strategy_{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// One version of a plugin file: its private copy and, for in-process runs only, the library
+/// loaded from it.
+pub(crate) struct PluginFile {
+    copy: PrivateCopy,
+    in_process: OnceLock<Result<LoadedPlugin, String>>,
+}
+
+/// What the handshake of one file content gave (cached by SHA-256).
+type Handshake = Result<(Arc<PluginFile>, Manifest), String>;
+
+/// A strategy that passed the handshake. Cloning is cheap; a clone keeps the private copy it
+/// runs from even after the registry reloads a newer file.
 #[derive(Clone)]
 pub struct StrategyInfo {
     pub name: String,
@@ -28,9 +62,12 @@ pub struct StrategyInfo {
     /// The plugin file as installed (what `plugins list` shows).
     pub path: PathBuf,
     pub manifest: Manifest,
-    /// Whether `name` is one of `BUILTIN_STRATEGIES`.
+    /// Whether this is a built-in strategy (one of `BUILTIN_STRATEGIES` from its own file).
     pub builtin: bool,
-    pub(crate) plugin: Arc<LoadedPlugin>,
+    /// SHA-256 of the file content that runs, lowercase hex.
+    pub sha256: String,
+    pub(crate) plugin: Arc<PluginFile>,
+    pub(crate) settings: Arc<HostSettings>,
 }
 
 impl std::fmt::Debug for StrategyInfo {
@@ -45,27 +82,32 @@ impl std::fmt::Debug for StrategyInfo {
 }
 
 impl StrategyInfo {
-    fn from_plugin(original: &Path, plugin: LoadedPlugin) -> StrategyInfo {
-        let manifest = plugin.manifest().clone();
-        StrategyInfo {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
-            path: original.to_path_buf(),
-            builtin: BUILTIN_STRATEGIES.contains(&manifest.name.as_str()),
-            manifest,
-            plugin: Arc::new(plugin),
-        }
-    }
-
-    /// The private copy of `path` that this strategy runs from (loaded in this process and
-    /// passed to the child runner).
+    /// The private copy of `path` that this strategy runs from (what the runner loads).
     pub fn loaded_path(&self) -> &Path {
-        self.plugin.path()
+        self.plugin.copy.path()
     }
 
-    /// Whether two infos share the same loaded library (same file version).
+    /// Whether two infos share the same private copy (same file version).
     pub fn same_library(&self, other: &StrategyInfo) -> bool {
         Arc::ptr_eq(&self.plugin, &other.plugin)
+    }
+
+    /// How this strategy's runs are isolated and limited.
+    pub fn options(&self) -> RunOptions {
+        self.settings.run.clone()
+    }
+
+    /// The library loaded in this process, for `Isolation::InProcess` only (loaded on first
+    /// use).
+    pub(crate) fn in_process_library(&self) -> Result<&LoadedPlugin, HostError> {
+        self.plugin
+            .in_process
+            .get_or_init(|| LoadedPlugin::load(self.loaded_path()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|reason| HostError::Load {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            })
     }
 }
 
@@ -120,13 +162,25 @@ struct FileState {
 }
 
 /// The strategies found in a set of directories; `reload` rescans them.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct PluginRegistry {
-    dirs: Vec<PathBuf>,
+    settings: Arc<HostSettings>,
+    /// Handshakes by file SHA-256, shared by the registry's clones.
+    handshakes: Arc<Mutex<HashMap<String, Handshake>>>,
     /// Library files in scan order (directory order, then file name).
     files: Vec<FileState>,
     strategies: Vec<StrategyInfo>,
     refused: Vec<RefusedPlugin>,
+}
+
+impl fmt::Debug for PluginRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginRegistry")
+            .field("dirs", &self.settings.plugin_dirs)
+            .field("strategies", &self.strategies)
+            .field("refused", &self.refused)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A strategy named in a `ReloadReport`.
@@ -200,10 +254,107 @@ impl fmt::Display for ReloadReport {
     }
 }
 
-/// Loads one plugin file through the handshake (what `entmoot plugins check PATH` starts with).
-/// The library is loaded from a private copy of `path`.
-pub fn load_plugin(path: &Path) -> Result<StrategyInfo, LoadError> {
-    LoadedPlugin::load_private_copy(path).map(|plugin| StrategyInfo::from_plugin(path, plugin))
+/// Reads one plugin file's handshake (what `entmoot plugins check PATH` starts with): in a
+/// sandboxed runner child unless the settings say in-process. The file is copied privately
+/// first; the strategy runs from that copy.
+pub fn load_plugin(path: &Path, settings: &Arc<HostSettings>) -> Result<StrategyInfo, String> {
+    let cache = Mutex::new(HashMap::new());
+    load_cached(path, settings, &cache)
+}
+
+/// `load_plugin` through the handshake cache.
+fn load_cached(
+    path: &Path,
+    settings: &Arc<HostSettings>,
+    cache: &Mutex<HashMap<String, Handshake>>,
+) -> Result<StrategyInfo, String> {
+    let (bytes, sha256) = read_and_hash(path)?;
+    let cached = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&sha256)
+        .cloned();
+    let handshake = match cached {
+        Some(handshake) => handshake,
+        None => {
+            let handshake = handshake(path, &bytes, settings);
+            cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(sha256.clone(), handshake.clone());
+            handshake
+        }
+    };
+    let (plugin, manifest) = handshake?;
+    Ok(StrategyInfo {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        path: path.to_path_buf(),
+        builtin: false,
+        manifest,
+        sha256,
+        plugin,
+        settings: Arc::clone(settings),
+    })
+}
+
+/// Copies the file and reads its manifest in a child (or, when explicitly configured, in this
+/// process). The host checks the manifest again: it does not trust the runner's child either.
+fn handshake(path: &Path, bytes: &[u8], settings: &HostSettings) -> Handshake {
+    let copy = make_private_copy(path, bytes, &settings.cache_dir)
+        .map_err(|e| format!("cannot make a private copy of the library: {e}"))?;
+    let plugin = PluginFile {
+        copy,
+        in_process: OnceLock::new(),
+    };
+    let manifest = match &settings.run.isolation {
+        Isolation::ChildProcess { runner } => {
+            crate::isolate::handshake_in_child(runner, plugin.copy.path(), &settings.run)?.0
+        }
+        Isolation::InProcess => {
+            let loaded = LoadedPlugin::load(plugin.copy.path()).map_err(|e| e.to_string())?;
+            let manifest = loaded.manifest().clone();
+            let _ = plugin.in_process.set(Ok(loaded));
+            manifest
+        }
+    };
+    check_manifest_sizes(&manifest).map_err(|e| format!("manifest: {e}"))?;
+    manifest.validate().map_err(|e| format!("manifest: {e}"))?;
+    if manifest.abi_version != abi::ABI_VERSION {
+        return Err(format!(
+            "manifest: abi_version is {}, this host speaks {}",
+            manifest.abi_version,
+            abi::ABI_VERSION
+        ));
+    }
+    Ok((Arc::new(plugin), manifest))
+}
+
+/// Why `info` may not carry its name, if it may not: a built-in name from another file.
+fn reserved_name_refusal(info: &StrategyInfo, settings: &HostSettings) -> Option<String> {
+    if !BUILTIN_STRATEGIES.contains(&info.name.as_str()) {
+        return None;
+    }
+    let expected = builtin_file_name(&info.name);
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let in_builtin_dir = info.path.parent().is_some_and(|dir| {
+        settings
+            .builtin_dirs
+            .iter()
+            .any(|b| canonical(b) == canonical(dir))
+    });
+    let right_file = info
+        .path
+        .file_name()
+        .is_some_and(|n| n == expected.as_str());
+    if in_builtin_dir && right_file {
+        None
+    } else {
+        Some(format!(
+            "the strategy name `{}` is reserved for the built-in strategy ({expected} installed beside the entmoot executable); rename the plugin",
+            info.name
+        ))
+    }
 }
 
 /// Whether a file name looks like a shared library on this platform family.
@@ -253,37 +404,45 @@ fn fingerprints(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<Fingerprint>)> {
         .collect()
 }
 
-/// Scans each directory (not recursively) for plugins. Refused files are logged with
-/// `tracing::warn!` and listed in `refused()`; discovery carries on.
-pub fn discover_plugins(dirs: &[PathBuf]) -> PluginRegistry {
-    for dir in dirs {
+/// Scans each directory of `settings` (not recursively) for plugins. Refused files are logged
+/// with `tracing::warn!` and listed in `refused()`; discovery carries on.
+pub fn discover_plugins(settings: HostSettings) -> PluginRegistry {
+    for dir in &settings.plugin_dirs {
         if !dir.is_dir() {
             tracing::warn!(dir = %dir.display(), "cannot read the plugin directory: not a directory");
         }
     }
-    let mut registry = PluginRegistry::new(dirs.to_vec());
+    let mut registry = PluginRegistry::new(settings);
     registry.reload();
     registry
 }
 
 impl PluginRegistry {
-    /// An empty registry over `dirs`; `reload` scans them.
-    pub fn new(dirs: Vec<PathBuf>) -> PluginRegistry {
+    /// An empty registry over the settings' directories; `reload` scans them.
+    pub fn new(settings: HostSettings) -> PluginRegistry {
         PluginRegistry {
-            dirs,
-            ..PluginRegistry::default()
+            settings: Arc::new(settings),
+            handshakes: Arc::new(Mutex::new(HashMap::new())),
+            files: Vec::new(),
+            strategies: Vec::new(),
+            refused: Vec::new(),
         }
     }
 
     /// The directories scanned, in order.
     pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
+        &self.settings.plugin_dirs
+    }
+
+    /// The settings the registry was made with.
+    pub fn settings(&self) -> &HostSettings {
+        &self.settings
     }
 
     /// Whether a rescan would see a different set of files or a changed file (only `stat`s
     /// files; loads nothing).
     pub fn needs_reload(&self) -> bool {
-        let files = scan(&self.dirs);
+        let files = scan(self.dirs());
         files.len() != self.files.len()
             || files.iter().zip(&self.files).any(|(path, state)| {
                 *path != state.path || Fingerprint::of(path) != Some(state.fingerprint)
@@ -303,14 +462,14 @@ impl PluginRegistry {
             .into_iter()
             .map(|f| (f.path.clone(), f))
             .collect();
-        for path in scan(&self.dirs) {
+        for path in scan(self.dirs()) {
             let Some(fingerprint) = Fingerprint::of(&path) else {
                 continue; // vanished since the scan
             };
             let state = match previous.remove(&path) {
                 Some(old) if old.fingerprint == fingerprint => old,
                 old => {
-                    let loaded = load_plugin(&path).map_err(|e| e.to_string());
+                    let loaded = load_cached(&path, &self.settings, &self.handshakes);
                     match (loaded, old) {
                         // The file was good and its new content is not: keep serving the
                         // version already loaded until a good file replaces it.
@@ -341,21 +500,41 @@ impl PluginRegistry {
             self.files.push(state);
         }
 
+        // Names: a built-in name only from its own file, and a name claimed by two files
+        // belongs to neither.
+        let candidates: Vec<Result<StrategyInfo, String>> = self
+            .files
+            .iter()
+            .map(|file| {
+                file.loaded.clone().and_then(|mut info| {
+                    match reserved_name_refusal(&info, &self.settings) {
+                        Some(reason) => Err(reason),
+                        None => {
+                            info.builtin = BUILTIN_STRATEGIES.contains(&info.name.as_str());
+                            Ok(info)
+                        }
+                    }
+                })
+            })
+            .collect();
         let mut strategies: Vec<StrategyInfo> = Vec::new();
         let mut refused: Vec<RefusedPlugin> = Vec::new();
-        for file in &self.files {
-            let accepted = file.loaded.clone().and_then(|info| {
-                match strategies
+        for (file, candidate) in self.files.iter().zip(&candidates) {
+            let accepted = candidate.clone().and_then(|info| {
+                let rivals: Vec<String> = candidates
                     .iter()
-                    .find(|s| s.name == info.name && s.version == info.version)
-                {
-                    Some(existing) => Err(format!(
-                        "duplicate strategy {} {}: already provided by {}",
-                        info.name,
-                        info.version,
-                        existing.path.display()
-                    )),
-                    None => Ok(info),
+                    .flatten()
+                    .filter(|other| other.name == info.name && other.path != info.path)
+                    .map(|other| other.path.display().to_string())
+                    .collect();
+                if rivals.is_empty() {
+                    Ok(info)
+                } else {
+                    Err(format!(
+                        "{} also claims the strategy name `{}`: files that claim one name are all refused until only one is left",
+                        rivals.join(", "),
+                        info.name
+                    ))
                 }
             });
             match accepted {
@@ -372,6 +551,24 @@ impl PluginRegistry {
                     path: file.path.clone(),
                     reason,
                 }),
+            }
+        }
+        // The cache keeps the good files the directories hold now, and a bounded number of
+        // refusals (so that a file refused once is not handshaken again at every change of
+        // its modification time).
+        let present: std::collections::HashSet<&str> = self
+            .files
+            .iter()
+            .filter_map(|f| f.loaded.as_ref().ok().map(|i| i.sha256.as_str()))
+            .collect();
+        {
+            let mut cache = self
+                .handshakes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            cache.retain(|sha, handshake| handshake.is_err() || present.contains(sha.as_str()));
+            if cache.len() > present.len() + MAX_CACHED_REFUSALS {
+                cache.retain(|_, handshake| handshake.is_ok());
             }
         }
 
@@ -594,6 +791,16 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
 
+    fn settings(dirs: Vec<PathBuf>) -> HostSettings {
+        let scratch = std::env::temp_dir();
+        HostSettings::new(
+            dirs,
+            Vec::new(),
+            scratch.clone(),
+            RunOptions::in_process(scratch),
+        )
+    }
+
     #[test]
     fn versions() {
         assert_eq!(compare_versions("0.10.0", "0.9.1"), Ordering::Greater);
@@ -611,7 +818,9 @@ mod tests {
 
     #[test]
     fn missing_directory_is_not_fatal() {
-        let r = discover_plugins(&[PathBuf::from("/nonexistent/entmoot/plugins")]);
+        let r = discover_plugins(settings(vec![PathBuf::from(
+            "/nonexistent/entmoot/plugins",
+        )]));
         assert!(r.is_empty());
         assert!(r.find(None).is_none());
     }

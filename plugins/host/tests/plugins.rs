@@ -15,7 +15,7 @@ use entmoot_plugin_host::conformance::problems::large_problem;
 use entmoot_plugin_host::conformance::steps;
 use entmoot_plugin_host::{
     CheckConfig, HostError, RunEnding, RunOptions, StepOutcome, check_plugin, check_plugin_with,
-    discover_plugins, load_plugin, observe_run, run_strategy_with,
+    observe_run, run_strategy_with,
 };
 use entmoot_plugin_sdk::validate::Rule;
 use entmoot_plugin_sdk::{Progress, RunRequest, validate_layout};
@@ -23,7 +23,7 @@ use entmoot_plugin_sdk::{Progress, RunRequest, validate_layout};
 #[test]
 fn discovers_the_greedy_plugin_and_makes_it_the_default() {
     let dir = plugin_dir(&[(greedy_library(), "libentmoot_strategy_greedy.so")]);
-    let registry = discover_plugins(&[dir.path().to_path_buf()]);
+    let registry = discover(&[dir.path().to_path_buf()]);
     assert_eq!(registry.refused(), vec![]);
     let strategies = registry.strategies();
     assert_eq!(strategies.len(), 1);
@@ -59,7 +59,7 @@ fn discovers_the_greedy_plugin_and_makes_it_the_default() {
 }
 
 fn run_demo(options: &RunOptions) -> (Vec<entmoot_plugin_sdk::Layout>, Vec<Progress>) {
-    let info = load_plugin(greedy_library()).unwrap();
+    let info = load(greedy_library()).unwrap();
     let problem = demo_problem();
     let request = RunRequest {
         alternatives: 3,
@@ -103,7 +103,7 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
     let junk = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(junk.path(), b"this is not a shared library").unwrap();
     let dir = plugin_dir(&[
-        (greedy_library(), "libgreedy_a.so"),
+        (greedy_library(), "libentmoot_strategy_greedy.so"),
         (greedy_library(), "libgreedy_b.so"),
         (&raw_plugin("wrong_abi"), "libwrong_abi.so"),
         (&raw_plugin("no_symbol"), "libno_symbol.so"),
@@ -112,7 +112,7 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
         (junk.path(), "libjunk.so"),
         (junk.path(), "README.txt"),
     ]);
-    let registry = discover_plugins(&[dir.path().to_path_buf()]);
+    let registry = discover(&[dir.path().to_path_buf()]);
     let names: Vec<String> = registry.strategies().into_iter().map(|s| s.name).collect();
     assert_eq!(names, vec!["greedy"]);
     let refused = registry.refused();
@@ -134,10 +134,9 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
         "{refused:?}"
     );
     assert!(
-        reason("libgreedy_b.so").contains("duplicate strategy greedy"),
+        reason("libgreedy_b.so").contains("the strategy name `greedy` is reserved"),
         "{refused:?}"
     );
-    assert!(reason("libgreedy_b.so").contains("libgreedy_a.so"));
     assert_eq!(
         reason("libwrong_abi.so"),
         "ABI version 99 is not supported (this host speaks version 1)"
@@ -148,7 +147,7 @@ fn refuses_wrong_abi_missing_symbol_junk_and_duplicates() {
 
 #[test]
 fn a_plugin_that_lies_is_caught_by_revalidation() {
-    let info = load_plugin(&raw_plugin("liar")).unwrap();
+    let info = load(&raw_plugin("liar")).unwrap();
     assert_eq!(info.name, "liar");
     assert!(!info.builtin);
     for options in [child_options(), in_process_options()] {
@@ -170,10 +169,10 @@ fn a_plugin_that_lies_is_caught_by_revalidation() {
             panic!("{err:?}");
         };
         assert_eq!(*alternative, 0);
+        // A duplicate id stops the validation before anything pairwise (a plugin cannot make
+        // the host compare thousands of copies of one asset).
         let rules: Vec<Rule> = violations.iter().map(|v| v.rule).collect();
-        assert!(rules.contains(&Rule::DuplicateAsset), "{rules:?}");
-        assert!(rules.contains(&Rule::OutsideBuildable), "{rules:?}");
-        assert!(rules.contains(&Rule::Overlap), "{rules:?}");
+        assert_eq!(rules, [Rule::DuplicateAsset], "{rules:?}");
         assert!(
             err.to_string()
                 .contains("duplicate_asset: assets[1]: building-1 is placed more than once"),
@@ -194,7 +193,7 @@ fn c_plugin() -> std::path::PathBuf {
 #[test]
 fn a_plugin_written_in_c_against_the_header_works() {
     let lib = c_plugin();
-    let info = load_plugin(&lib).unwrap();
+    let info = load(&lib).unwrap();
     assert_eq!(info.name, "c-example");
     assert_eq!(info.manifest.authors, vec!["test"]);
     for options in [child_options(), in_process_options()] {
@@ -224,7 +223,7 @@ fn a_plugin_written_in_c_against_the_header_works() {
     assert_eq!(err, HostError::Cancelled);
 }
 
-const ALL_STEPS: [&str; 12] = [
+const ALL_STEPS: [&str; 13] = [
     steps::HANDSHAKE,
     steps::MANIFEST,
     steps::SCHEMA,
@@ -237,10 +236,11 @@ const ALL_STEPS: [&str; 12] = [
     steps::CANCELLATION,
     steps::TIME_LIMIT,
     steps::PROGRESS,
+    steps::NO_STRAYS,
 ];
 
 fn assert_conforms(path: &Path, options: &RunOptions) {
-    let report = check_plugin(path, options);
+    let report = check_plugin(path, &settings(&[], options.clone()));
     assert!(report.passed(), "{report}");
     let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ALL_STEPS, "{report}");
@@ -253,7 +253,7 @@ fn assert_conforms(path: &Path, options: &RunOptions) {
     );
     let text = report.to_string();
     assert!(
-        text.contains("\n12 passed, 0 failed, 0 skipped in "),
+        text.contains("\n13 passed, 0 failed, 0 skipped in "),
         "{text}"
     );
     assert!(text.ends_with("the plugin conforms."), "{text}");
@@ -264,7 +264,7 @@ fn the_builtin_and_example_plugins_conform() {
     assert_conforms(greedy_library(), &child_options());
     assert_conforms(rust_example_library(), &child_options());
     assert_conforms(&c_example_library(), &child_options());
-    let greedy = check_plugin(greedy_library(), &child_options());
+    let greedy = check_plugin(greedy_library(), &settings(&[], child_options()));
     let run = greedy.step("run: concave parcel").unwrap();
     assert!(run.detail.contains("best places 13 of 13"), "{greedy}");
     let cancel = greedy.step(steps::CANCELLATION).unwrap();
@@ -273,14 +273,14 @@ fn the_builtin_and_example_plugins_conform() {
 
 #[test]
 fn conformance_also_runs_in_process() {
-    let report = check_plugin(rust_example_library(), &in_process_options());
+    let report = check_plugin(rust_example_library(), &settings(&[], in_process_options()));
     assert!(report.passed(), "{report}");
     assert!(report.isolation.starts_with("in process"), "{report}");
 }
 
 #[test]
 fn conformance_failures_are_precise() {
-    let liar = check_plugin(&raw_plugin("liar"), &child_options());
+    let liar = check_plugin(&raw_plugin("liar"), &settings(&[], child_options()));
     assert!(!liar.passed());
     let run = liar.step("run: rural demo").unwrap();
     assert_eq!(run.outcome, StepOutcome::Failed);
@@ -301,7 +301,7 @@ fn conformance_failures_are_precise() {
         StepOutcome::Skipped
     );
 
-    let wrong = check_plugin(&raw_plugin("wrong_abi"), &child_options());
+    let wrong = check_plugin(&raw_plugin("wrong_abi"), &settings(&[], child_options()));
     assert!(!wrong.passed());
     assert_eq!(wrong.steps.len(), 1);
     assert_eq!(
@@ -310,7 +310,7 @@ fn conformance_failures_are_precise() {
     );
     assert_eq!(wrong.strategy, None);
 
-    let regress = check_plugin(&raw_plugin("regress"), &child_options());
+    let regress = check_plugin(&raw_plugin("regress"), &settings(&[], child_options()));
     let progress = regress.step(steps::PROGRESS).unwrap();
     assert_eq!(progress.outcome, StepOutcome::Failed, "{regress}");
     assert!(
@@ -333,7 +333,11 @@ fn conformance_failures_are_precise() {
         ..child_options()
     };
     let started = Instant::now();
-    let spin = check_plugin_with(&raw_plugin("spin"), &options, &config);
+    let spin = check_plugin_with(
+        &raw_plugin("spin"),
+        &settings(&[], options.clone()),
+        &config,
+    );
     assert!(started.elapsed() < Duration::from_secs(30), "{spin}");
     let run = spin.step("run: rural demo").unwrap();
     assert_eq!(
@@ -361,7 +365,7 @@ fn conformance_failures_are_precise() {
 fn cancellation_reaches_the_plugin_in_the_child() {
     // greedy polls the cancel flag: SIGTERM to the runner flips it, and greedy stops long
     // before the grace after which the host would kill it.
-    let info = load_plugin(greedy_library()).unwrap();
+    let info = load(greedy_library()).unwrap();
     let problem = large_problem().unwrap().problem;
     let cancel = AtomicBool::new(false);
     let observation = std::thread::scope(|s| {
@@ -386,15 +390,4 @@ fn cancellation_reaches_the_plugin_in_the_child() {
         panic!("{observation:?}");
     };
     assert!(latency < Duration::from_secs(1), "{latency:?}");
-}
-
-#[test]
-fn default_plugin_dirs_include_the_executable_dir_and_the_env() {
-    let dirs = entmoot_plugin_host::default_plugin_dirs();
-    let exe_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert_eq!(dirs[0], exe_dir);
 }

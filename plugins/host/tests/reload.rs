@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::*;
 use entmoot_plugin_host::{
-    PluginChange, PluginRegistry, RefusedPlugin, StrategyInfo, discover_plugins, reload_plugins,
-    run_strategy_with, watch_plugins,
+    PluginChange, PluginRegistry, RefusedPlugin, StrategyInfo, reload_plugins, run_strategy_with,
+    watch_plugins,
 };
 use entmoot_plugin_sdk::RunRequest;
 
@@ -57,7 +57,7 @@ fn a_replaced_file_is_used_by_the_next_run_while_old_infos_keep_working() {
     let v2 = raw_plugin("reload_v2");
     let dir = plugin_dir(&[(&v1, "libreloadable.so")]);
     let file = dir.path().join("libreloadable.so");
-    let mut registry = discover_plugins(&[dir.path().to_path_buf()]);
+    let mut registry = discover(&[dir.path().to_path_buf()]);
     let old = registry.find(Some("reloadable")).unwrap();
     assert_eq!(old.version, "1.0.0");
     assert!(!registry.needs_reload());
@@ -102,7 +102,7 @@ fn a_replaced_file_is_used_by_the_next_run_while_old_infos_keep_working() {
 #[test]
 fn reload_reports_added_removed_and_refused_files() {
     let dir = plugin_dir(&[(greedy_library(), "libentmoot_strategy_greedy.so")]);
-    let mut registry = PluginRegistry::new(vec![dir.path().to_path_buf()]);
+    let mut registry = PluginRegistry::new(settings(&[dir.path().to_path_buf()], child_options()));
     assert!(registry.is_empty());
     let greedy_path = dir.path().join("libentmoot_strategy_greedy.so");
     let report = registry.reload();
@@ -111,7 +111,7 @@ fn reload_reports_added_removed_and_refused_files() {
         vec![change("greedy", env!("CARGO_PKG_VERSION"), &greedy_path)]
     );
 
-    // A new plugin, a broken one and a duplicate appear.
+    // A new plugin, a broken one and a squatter on the built-in name appear.
     let reloadable = dir.path().join("libreloadable.so");
     std::fs::copy(raw_plugin("reload_v1"), &reloadable).unwrap();
     std::fs::copy(raw_plugin("wrong_abi"), dir.path().join("libwrong.so")).unwrap();
@@ -129,26 +129,52 @@ fn reload_reports_added_removed_and_refused_files() {
             dir.path().join("libzz_greedy_copy.so").as_path()
         ]
     );
+    assert!(
+        report.refused[1]
+            .reason
+            .starts_with("the strategy name `greedy` is reserved for the built-in strategy"),
+        "{report}"
+    );
     assert_eq!(registry.len(), 2);
     // Refusals are reported once, not at every reload.
     assert!(!registry.reload().changed());
 
-    // The duplicate's original goes away: the copy is now the one provider of greedy.
+    // The built-in goes away: the squatter does not take its name.
     std::fs::remove_file(&greedy_path).unwrap();
     let report = registry.reload();
     assert_eq!(
         report.removed,
         vec![change("greedy", env!("CARGO_PKG_VERSION"), &greedy_path)]
     );
+    assert!(report.added.is_empty(), "{report}");
+    assert!(registry.find(None).is_none());
+    std::fs::remove_file(dir.path().join("libzz_greedy_copy.so")).unwrap();
+
+    // A second file claims `reloadable`: both are refused until one is gone.
+    let rival = dir.path().join("libzz_rival.so");
+    std::fs::copy(raw_plugin("reload_v2"), &rival).unwrap();
+    let report = registry.reload();
+    assert_eq!(
+        report.removed,
+        vec![change("reloadable", "1.0.0", &reloadable)]
+    );
+    assert!(registry.find(Some("reloadable")).is_none());
+    let refusals = registry.refused();
+    for path in [&reloadable, &rival] {
+        let refusal = refusals.iter().find(|r| &r.path == path).unwrap();
+        assert!(
+            refusal
+                .reason
+                .contains("also claims the strategy name `reloadable`"),
+            "{refusal:?}"
+        );
+    }
+    std::fs::remove_file(&rival).unwrap();
+    let report = registry.reload();
     assert_eq!(
         report.added,
-        vec![change(
-            "greedy",
-            env!("CARGO_PKG_VERSION"),
-            &dir.path().join("libzz_greedy_copy.so")
-        )]
+        vec![change("reloadable", "1.0.0", &reloadable)]
     );
-    assert_eq!(registry.find(None).unwrap().name, "greedy");
 
     // A good file replaced by a broken one: refused, and the version it replaced stays in
     // service (a bad deployment does not take a working strategy away).
@@ -204,7 +230,7 @@ fn a_shared_registry_reloads_without_blocking_readers_and_the_watcher_notices_ch
     let v2 = raw_plugin("reload_v2");
     let dir = plugin_dir(&[(&v1, "libreloadable.so")]);
     let file = dir.path().join("libreloadable.so");
-    let shared = Arc::new(RwLock::new(discover_plugins(&[dir.path().to_path_buf()])));
+    let shared = Arc::new(RwLock::new(discover(&[dir.path().to_path_buf()])));
     let old = shared.read().unwrap().find(Some("reloadable")).unwrap();
 
     overwrite(&v2, &file);

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::time::Instant;
 
 use geo::{Area, Distance, Euclidean, Intersects, PreparedGeometry, Relate};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,70 @@ pub const ROAD_JOIN_M: f64 = 0.01;
 
 /// Checks a layout against a problem; an empty list means valid.
 pub fn validate_layout(problem: &Problem, layout: &Layout) -> Vec<Violation> {
+    let mut budget = Budget {
+        deadline: None,
+        max_violations: usize::MAX,
+        ticks: 0,
+        out_of_time: false,
+    };
+    validate_with(problem, layout, &mut budget)
+}
+
+/// The validator ran out of its time budget before it could judge the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the layout could not be validated within its time budget")]
+pub struct OutOfTime;
+
+/// Like `validate_layout`, but stops at `deadline` (`Err(OutOfTime)`) and once
+/// `max_violations` are found (the list is then not exhaustive, but non-empty: the layout is
+/// invalid). What the host runs on a plugin's output, so that no output costs it more than the
+/// budget.
+pub fn validate_layout_within(
+    problem: &Problem,
+    layout: &Layout,
+    deadline: Option<Instant>,
+    max_violations: usize,
+) -> Result<Vec<Violation>, OutOfTime> {
+    let mut budget = Budget {
+        deadline,
+        max_violations: max_violations.max(1),
+        ticks: 0,
+        out_of_time: false,
+    };
+    let mut out = validate_with(problem, layout, &mut budget);
+    if budget.out_of_time {
+        return Err(OutOfTime);
+    }
+    out.truncate(budget.max_violations);
+    Ok(out)
+}
+
+/// When the validator stops: a deadline (checked every few steps) and a number of violations.
+struct Budget {
+    deadline: Option<Instant>,
+    max_violations: usize,
+    ticks: u32,
+    out_of_time: bool,
+}
+
+impl Budget {
+    /// Whether to stop now: enough violations found, or the deadline passed.
+    fn spent(&mut self, out: &[Violation]) -> bool {
+        if out.len() >= self.max_violations || self.out_of_time {
+            return true;
+        }
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % 16 == 0
+            && let Some(deadline) = self.deadline
+            && Instant::now() >= deadline
+        {
+            self.out_of_time = true;
+        }
+        self.out_of_time
+    }
+}
+
+fn validate_with(problem: &Problem, layout: &Layout, budget: &mut Budget) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     // Indices of assets whose geometry is sound enough for the spatial checks.
@@ -117,6 +182,9 @@ pub fn validate_layout(problem: &Problem, layout: &Layout) -> Vec<Violation> {
         .collect();
 
     for (i, a) in layout.assets.iter().enumerate() {
+        if budget.spent(&out) {
+            return out;
+        }
         let id = || vec![a.asset_id.clone()];
         let values = [
             a.center[0],
@@ -157,11 +225,11 @@ pub fn validate_layout(problem: &Problem, layout: &Layout) -> Vec<Violation> {
         geometric.push(i);
     }
 
-    check_inside_buildable(problem, layout, &geometric, &mut out);
-    check_pairs(problem, layout, &geometric, &mut out);
+    check_inside_buildable(problem, layout, &geometric, &mut out, budget);
+    check_pairs(problem, layout, &geometric, &mut out, budget);
     check_coverage(problem, layout, &geometric, &mut out);
-    check_roads(problem, layout, &geometric, &mut out);
-    check_reachable(problem, layout, &geometric, &mut out);
+    check_roads(problem, layout, &geometric, &mut out, budget);
+    check_reachable(problem, layout, &geometric, &mut out, budget);
     out
 }
 
@@ -260,12 +328,16 @@ fn check_inside_buildable(
     layout: &Layout,
     geometric: &[usize],
     out: &mut Vec<Violation>,
+    budget: &mut Budget,
 ) {
     if geometric.is_empty() {
         return;
     }
     let buildable = PreparedGeometry::from(&problem.buildable_m);
     for &i in geometric {
+        if budget.spent(out) {
+            return;
+        }
         let a = &layout.assets[i];
         if !buildable.relate(&shrunk(a)).is_covers() {
             out.push(Violation {
@@ -280,7 +352,13 @@ fn check_inside_buildable(
     }
 }
 
-fn check_pairs(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mut Vec<Violation>) {
+fn check_pairs(
+    problem: &Problem,
+    layout: &Layout,
+    geometric: &[usize],
+    out: &mut Vec<Violation>,
+    budget: &mut Budget,
+) {
     let footprints: Vec<_> = geometric
         .iter()
         .map(|&i| layout.assets[i].footprint())
@@ -291,6 +369,9 @@ fn check_pairs(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
         let mut near = index.near(fp, reach);
         near.sort_unstable();
         for m in near.into_iter().filter(|&m| m > k) {
+            if budget.spent(out) {
+                return;
+            }
             let (i, j) = (geometric[k], geometric[m]);
             let (a, b) = (&layout.assets[i], &layout.assets[j]);
             let ids = vec![a.asset_id.clone(), b.asset_id.clone()];
@@ -350,7 +431,13 @@ fn check_coverage(
     }
 }
 
-fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mut Vec<Violation>) {
+fn check_roads(
+    problem: &Problem,
+    layout: &Layout,
+    geometric: &[usize],
+    out: &mut Vec<Violation>,
+    budget: &mut Budget,
+) {
     if layout.roads.is_empty() {
         return;
     }
@@ -368,6 +455,9 @@ fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
     let max_grade = problem.roads.max_grade_percent / 100.0;
     let mut grown_boundary: Option<geo::MultiPolygon<f64>> = None;
     for (r, road) in layout.roads.iter().enumerate() {
+        if budget.spent(out) {
+            return;
+        }
         let bad_point = road
             .points
             .iter()
@@ -415,6 +505,9 @@ fn check_roads(problem: &Problem, layout: &Layout, geometric: &[usize], out: &mu
         );
         hits.sort_unstable();
         for k in hits {
+            if budget.spent(out) {
+                return;
+            }
             if footprints[k].unsigned_area() <= 0.0 {
                 continue;
             }
@@ -477,6 +570,7 @@ fn check_reachable(
     layout: &Layout,
     geometric: &[usize],
     out: &mut Vec<Violation>,
+    budget: &mut Budget,
 ) {
     if !problem.roads.required || geometric.is_empty() {
         return;
@@ -515,6 +609,9 @@ fn check_reachable(
     }
     while let Some(k) = queue.pop() {
         for m in index.near(&boxes[k], ROAD_JOIN_M) {
+            if budget.spent(out) {
+                return;
+            }
             if !connected[m] && Euclidean.distance(&roads[k].1, &roads[m].1) <= ROAD_JOIN_M {
                 connected[m] = true;
                 queue.push(m);
@@ -536,6 +633,9 @@ fn check_reachable(
                 .fold(0.0, f64::max),
         );
     for &i in geometric {
+        if budget.spent(out) {
+            return;
+        }
         let a = &layout.assets[i];
         // Access is to the asset's lot, its `width × length` box: a drive that ends at
         // the box serves a round tank or an L-shaped building inside it.

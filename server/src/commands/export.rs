@@ -127,7 +127,7 @@ async fn solve_document(
         pinned: Vec::new(),
         terrain: None,
     };
-    let registry = runtime::discover_plugins(settings);
+    let registry = runtime::discover_plugins(settings)?;
     let outcome = tokio::task::spawn_blocking(move || {
         let cancel = AtomicBool::new(false);
         solve(&registry, &request, &mut |_progress| {}, &cancel)

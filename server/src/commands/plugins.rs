@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::bail;
-use entmoot_plugin_host::{RunOptions, check_plugin};
+use entmoot_plugin_host::check_plugin;
 
 use crate::cli::PluginsAction;
 use crate::config::Settings;
@@ -12,7 +12,7 @@ use crate::runtime;
 pub fn run(settings: Settings, action: PluginsAction) -> anyhow::Result<()> {
     match action {
         PluginsAction::List { json } => {
-            let registry = runtime::discover_plugins(&settings);
+            let registry = runtime::discover_plugins(&settings)?;
             let strategies = registry.strategies();
             if json {
                 let listing = serde_json::json!({
@@ -44,15 +44,15 @@ pub fn run(settings: Settings, action: PluginsAction) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        PluginsAction::Check { path, json } => check(&path, json),
+        PluginsAction::Check { path, json } => check(&settings, &path, json),
     }
 }
 
 /// Prints the conformance report of the plugin at `path`; fails when a check failed.
-fn check(path: &Path, json: bool) -> anyhow::Result<()> {
-    // Child-process isolation with the runner installed beside this binary (in-process, with
-    // a warning, when it is missing), exactly as the server runs jobs.
-    let report = check_plugin(path, &RunOptions::default());
+fn check(settings: &Settings, path: &Path, json: bool) -> anyhow::Result<()> {
+    // The sandbox and limits the server runs jobs with; the report says which protections
+    // are active on this machine.
+    let report = check_plugin(path, &runtime::plugin_host_settings(settings)?);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

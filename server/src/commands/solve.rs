@@ -63,7 +63,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
         pinned: Vec::new(),
         terrain,
     };
-    let registry = runtime::discover_plugins(&settings);
+    let registry = runtime::discover_plugins(&settings)?;
     let outcome = tokio::task::spawn_blocking(move || {
         let cancel = AtomicBool::new(false);
         solve(&registry, &request, &mut |_progress| {}, &cancel)

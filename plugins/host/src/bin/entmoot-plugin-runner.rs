@@ -1,49 +1,94 @@
-//! `entmoot-plugin-runner`: the child process the host runs a strategy plugin in. Loads the
-//! plugin, reads one `RunInput` JSON from stdin, writes `RunnerEvent` lines to stdout (see
-//! `entmoot_plugin_host::protocol`). Applies resource limits to itself before loading, and
-//! turns SIGTERM into the cancel flag the plugin polls (the host's polite "stop now").
+//! `entmoot-plugin-runner`: the child process the host runs a strategy plugin in — for a run,
+//! for the handshake (`--handshake`: discovery never loads plugin code in the host) and for the
+//! sandbox probe (`--probe`). Sets up its sandbox before loading anything (resource limits,
+//! namespaces, an unprivileged user, Landlock; see `entmoot_plugin_host::sandbox`), reads one
+//! `RunInput` JSON from stdin, writes `RunnerEvent` lines to stdout (see
+//! `entmoot_plugin_host::protocol`), and turns SIGTERM into the cancel flag the plugin polls.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
+use entmoot_plugin_host::caps::{MAX_REASON, cap_progress, cap_strategy_error, cap_text};
 use entmoot_plugin_host::protocol::RunnerEvent;
+use entmoot_plugin_host::sandbox::{self, SandboxLimits};
 use entmoot_plugin_host::{HostError, LoadedPlugin};
 use entmoot_plugin_sdk::StrategyError;
 
-const USAGE: &str = "usage: entmoot-plugin-runner --plugin PATH [--max-memory-mb N] [--max-cpu-seconds N] < request.json";
+const USAGE: &str = "usage: entmoot-plugin-runner (--probe | --plugin PATH [--handshake]) [--max-memory-mb N] [--max-cpu-seconds N] [--max-processes N] [--max-file-size-mb N] [--max-open-files N] [--user UID:GID] < request.json";
+
+#[derive(PartialEq, Eq)]
+enum Mode {
+    Run,
+    Handshake,
+    Probe,
+}
 
 struct Args {
-    plugin: PathBuf,
-    max_memory_mb: Option<u64>,
-    max_cpu_seconds: Option<u64>,
+    plugin: Option<PathBuf>,
+    mode: Mode,
+    limits: SandboxLimits,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut plugin = None;
-    let mut max_memory_mb = None;
-    let mut max_cpu_seconds = None;
+    let mut mode = Mode::Run;
+    let mut limits = SandboxLimits {
+        max_memory_mb: None,
+        max_cpu_seconds: None,
+        max_processes: 256,
+        max_file_size_mb: 64,
+        max_open_files: 256,
+        user: (65534, 65534),
+    };
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
-        let mut number = |name: &str| -> Result<u64, String> {
+        let mut value = |name: &str| -> Result<String, String> {
             let value = args.next().ok_or(format!("{name}: missing value"))?;
             value
-                .to_str()
-                .and_then(|v| v.parse().ok())
-                .ok_or(format!("{name}: expected a whole number, got {value:?}"))
+                .into_string()
+                .map_err(|v| format!("{name}: not UTF-8: {v:?}"))
+        };
+        let number = |name: &str, text: String| -> Result<u64, String> {
+            text.parse()
+                .map_err(|_| format!("{name}: expected a whole number, got {text:?}"))
         };
         match arg.to_str() {
             Some("--plugin") => plugin = args.next().map(PathBuf::from),
-            Some("--max-memory-mb") => max_memory_mb = Some(number("--max-memory-mb")?),
-            Some("--max-cpu-seconds") => max_cpu_seconds = Some(number("--max-cpu-seconds")?),
+            Some("--handshake") => mode = Mode::Handshake,
+            Some("--probe") => mode = Mode::Probe,
+            Some(name @ "--max-memory-mb") => {
+                limits.max_memory_mb = Some(number(name, value(name)?)?)
+            }
+            Some(name @ "--max-cpu-seconds") => {
+                limits.max_cpu_seconds = Some(number(name, value(name)?)?)
+            }
+            Some(name @ "--max-processes") => limits.max_processes = number(name, value(name)?)?,
+            Some(name @ "--max-file-size-mb") => {
+                limits.max_file_size_mb = number(name, value(name)?)?
+            }
+            Some(name @ "--max-open-files") => limits.max_open_files = number(name, value(name)?)?,
+            Some(name @ "--user") => {
+                let text = value(name)?;
+                let (uid, gid) = text
+                    .split_once(':')
+                    .ok_or(format!("{name}: expected UID:GID, got {text:?}"))?;
+                limits.user = (
+                    number(name, uid.to_owned())? as u32,
+                    number(name, gid.to_owned())? as u32,
+                );
+            }
             _ => return Err(format!("unexpected argument {arg:?}")),
         }
     }
+    if mode != Mode::Probe && plugin.is_none() {
+        return Err("--plugin PATH is required".into());
+    }
     Ok(Args {
-        plugin: plugin.ok_or("--plugin PATH is required")?,
-        max_memory_mb,
-        max_cpu_seconds,
+        plugin,
+        mode,
+        limits,
     })
 }
 
@@ -68,10 +113,6 @@ fn main() -> ExitCode {
         }
     };
     os::die_with_parent();
-    if let Err(e) = os::limit_resources(args.max_memory_mb, args.max_cpu_seconds) {
-        eprintln!("cannot apply resource limits: {e}");
-        return ExitCode::from(3);
-    }
 
     let mut send = |event: &RunnerEvent| -> bool {
         match serde_json::to_string(event) {
@@ -86,36 +127,77 @@ fn main() -> ExitCode {
     };
 
     let mut request = Vec::new();
-    if let Err(e) = std::io::stdin().read_to_end(&mut request) {
+    if args.mode == Mode::Run
+        && let Err(e) = std::io::stdin().read_to_end(&mut request)
+    {
         send(&RunnerEvent::Error {
             error: StrategyError::BadRequest(format!("cannot read stdin: {e}")),
         });
         return ExitCode::from(1);
     }
-    // The request goes to the plugin as the host wrote it: decoding and encoding it again
-    // would only cost time (the plugin validates what it reads).
-    let plugin = match LoadedPlugin::load(&args.plugin) {
+    // Opened before the sandbox: after the switch to an unprivileged user the host's private
+    // directory is out of reach, and Landlock allows this one file by its descriptor.
+    let plugin_file = match &args.plugin {
+        None => None,
+        Some(path) => match std::fs::File::open(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                send(&RunnerEvent::Refused {
+                    reason: format!("cannot open {}: {e}", path.display()),
+                });
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let report = sandbox::enter(&args.limits, plugin_file.as_ref());
+    if !send(&RunnerEvent::Sandbox(report)) || args.mode == Mode::Probe {
+        return ExitCode::SUCCESS;
+    }
+    let Some(file) = plugin_file else {
+        return ExitCode::from(2);
+    };
+    let plugin = match LoadedPlugin::load(&os::descriptor_path(&file)) {
         Ok(plugin) => plugin,
         Err(e) => {
             send(&RunnerEvent::Refused {
-                reason: e.to_string(),
+                reason: cap_text(&e.to_string(), MAX_REASON),
             });
             return ExitCode::from(1);
         }
     };
+    if args.mode == Mode::Handshake {
+        let manifest = Box::new(plugin.manifest().clone());
+        return if send(&RunnerEvent::Manifest { manifest }) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
+    // The request goes to the plugin as the host wrote it: decoding and encoding it again
+    // would only cost time (the plugin validates what it reads).
+    // Messages are capped here already, so a plugin's 64 MiB message never reaches the host's
+    // pipe (the host caps them again: it trusts no child).
     let mut progress_send = |p| {
-        send(&RunnerEvent::Progress(p));
+        send(&RunnerEvent::Progress(cap_progress(p)));
     };
     let result = plugin.run_encoded(&request, &mut progress_send, &CANCELLED);
+    let strays = sandbox::reap_strays();
+    if strays > 0 {
+        send(&RunnerEvent::StrayProcesses { count: strays });
+    }
     let event = match result {
         Ok(layouts) => RunnerEvent::Result { layouts },
-        Err(HostError::Strategy(error)) => RunnerEvent::Error { error },
+        Err(HostError::Strategy(error)) => RunnerEvent::Error {
+            error: cap_strategy_error(error),
+        },
         Err(HostError::Cancelled) => RunnerEvent::Error {
             error: StrategyError::Cancelled,
         },
-        Err(HostError::Protocol(message)) => RunnerEvent::ProtocolError { message },
+        Err(HostError::Protocol(message)) => RunnerEvent::ProtocolError {
+            message: cap_text(&message, MAX_REASON),
+        },
         Err(other) => RunnerEvent::Error {
-            error: StrategyError::Failed(other.to_string()),
+            error: StrategyError::Failed(cap_text(&other.to_string(), MAX_REASON)),
         },
     };
     if send(&event) {
@@ -129,6 +211,7 @@ fn main() -> ExitCode {
 mod os {
     use std::fs::File;
     use std::os::fd::FromRawFd;
+    use std::path::PathBuf;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -185,38 +268,11 @@ mod os {
         }
     }
 
-    /// Applies RLIMIT_AS (MiB) and RLIMIT_CPU (seconds) to this process.
-    pub fn limit_resources(
-        memory_mb: Option<u64>,
-        cpu_seconds: Option<u64>,
-    ) -> std::io::Result<()> {
-        if let Some(mb) = memory_mb {
-            let bytes = mb.saturating_mul(1024 * 1024);
-            set(libc::RLIMIT_AS, bytes, bytes)?;
-        }
-        if let Some(s) = cpu_seconds {
-            // SIGXCPU at the soft limit (so the host can name the cause), SIGKILL a second
-            // later should the plugin catch or ignore it.
-            set(libc::RLIMIT_CPU, s, s.saturating_add(1))?;
-        }
-        Ok(())
-    }
-
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    type Resource = libc::__rlimit_resource_t;
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    type Resource = libc::c_int;
-
-    fn set(resource: Resource, soft: u64, hard: u64) -> std::io::Result<()> {
-        let limit = libc::rlimit {
-            rlim_cur: soft as libc::rlim_t,
-            rlim_max: hard as libc::rlim_t,
-        };
-        // SAFETY: setrlimit reads the struct we pass and only affects this process.
-        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+    /// A path that opens `file` again (the loader needs a path; this one works after the user
+    /// switch and under Landlock, which allow the descriptor's file, not its directory).
+    pub fn descriptor_path(file: &File) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
     }
 }
 
@@ -227,7 +283,7 @@ mod os {
         Ok(std::io::stdout())
     }
     pub fn die_with_parent() {}
-    pub fn limit_resources(_: Option<u64>, _: Option<u64>) -> std::io::Result<()> {
-        Ok(())
+    pub fn descriptor_path(_: &std::fs::File) -> std::path::PathBuf {
+        unreachable!("plugins are loaded by path on this platform")
     }
 }

@@ -1,6 +1,8 @@
 //! The plugin conformance check behind `entmoot plugins check PATH`: the suite a plugin author
-//! runs in CI before shipping. It loads the plugin exactly as the server does (private copy,
-//! handshake) and runs it through the normal isolated path, then checks:
+//! (or an operator vetting a stranger's plugin) runs before shipping. It reads the handshake
+//! exactly as the server does (private copy, handshake in a sandboxed child: no plugin code runs
+//! in the checker) and runs it through the normal isolated path, reporting the sandbox's
+//! protections on this machine, then checks:
 //!
 //! 1. the handshake (entry symbol, ABI version, table, manifest JSON);
 //! 2. the manifest (semantic version, description, licence) and 3. the parameter schema (every
@@ -17,6 +19,8 @@
 //!    (measured from the host's side, so the slack also covers starting the child process
 //!    and moving a large problem and result through the pipes of a debug build).
 //!
+//! 10. no process left behind: nothing the plugin started may still run when it answers.
+//!
 //! A failing plugin never makes the check panic: every failure is a report step.
 
 use std::path::Path;
@@ -24,13 +28,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use entmoot_plugin_sdk::{Layout, Problem, Progress, RunRequest, StrategyError, validate_layout};
+use entmoot_plugin_sdk::{Layout, Problem, Progress, RunRequest, StrategyError};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::HostError;
+use crate::caps::cap_text;
 use crate::registry::{StrategyInfo, load_plugin};
 use crate::run::{Isolation, RunEnding, RunOptions, observe_run};
+use crate::sandbox::SandboxReport;
+use crate::settings::HostSettings;
 
 pub mod problems;
 pub mod schema;
@@ -98,6 +105,8 @@ pub struct ConformanceReport {
     pub strategy: Option<String>,
     /// Where the plugin ran (`child process (…runner)` or `in process`).
     pub isolation: String,
+    /// The protections each run had on this machine (child process only).
+    pub sandbox: Option<SandboxReport>,
     pub steps: Vec<CheckStep>,
     pub elapsed_ms: u64,
 }
@@ -127,6 +136,13 @@ impl std::fmt::Display for ConformanceReport {
             self.strategy.as_deref().unwrap_or("(not loaded)"),
             self.isolation
         )?;
+        match &self.sandbox {
+            Some(sandbox) => writeln!(f, "sandbox: {sandbox}")?,
+            None => writeln!(
+                f,
+                "sandbox: none (the plugin runs in the checker's process)"
+            )?,
+        }
         writeln!(f)?;
         let width = self
             .steps
@@ -171,30 +187,40 @@ pub mod steps {
     pub const PROGRESS: &str = "progress monotonic";
     pub const CANCELLATION: &str = "cancellation within 1 s";
     pub const TIME_LIMIT: &str = "time limit honoured";
+    pub const NO_STRAYS: &str = "no process left behind";
 }
 
 /// Checks the plugin at `path` with the default timing. Never panics on a bad plugin: failures
 /// are report steps.
-pub fn check_plugin(path: &Path, options: &RunOptions) -> ConformanceReport {
-    check_plugin_with(path, options, &CheckConfig::default())
+pub fn check_plugin(path: &Path, settings: &HostSettings) -> ConformanceReport {
+    check_plugin_with(path, settings, &CheckConfig::default())
 }
 
 /// Checks the plugin at `path` with explicit timing.
 pub fn check_plugin_with(
     path: &Path,
-    options: &RunOptions,
+    settings: &HostSettings,
     config: &CheckConfig,
 ) -> ConformanceReport {
     let started = Instant::now();
+    let options = &settings.run;
+    let sandbox = match &options.isolation {
+        Isolation::ChildProcess { runner } => {
+            match crate::isolate::probe_sandbox(runner, options) {
+                Ok(report) => Some(report),
+                Err(e) => {
+                    tracing::warn!("cannot probe the plugin sandbox: {e}");
+                    None
+                }
+            }
+        }
+        Isolation::InProcess => None,
+    };
     let mut report = ConformanceReport {
         path: path.display().to_string(),
         strategy: None,
-        isolation: match &options.isolation {
-            Isolation::ChildProcess { runner } => format!("child process ({})", runner.display()),
-            Isolation::InProcess => {
-                "in process (a crash or endless loop takes the checker down)".into()
-            }
-        },
+        isolation: options.describe_isolation(),
+        sandbox,
         steps: Vec::new(),
         elapsed_ms: 0,
     };
@@ -203,8 +229,9 @@ pub fn check_plugin_with(
         config,
         report: &mut report,
         progress_runs: Vec::new(),
+        strays: Vec::new(),
     };
-    checker.run_all(path);
+    checker.run_all(path, settings);
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report
 }
@@ -223,6 +250,8 @@ struct Checker<'a> {
     report: &'a mut ConformanceReport,
     /// Progress of every run so far, by run name.
     progress_runs: Vec<(String, Vec<Progress>)>,
+    /// Processes left behind, by run (counted by the runner, which killed them).
+    strays: Vec<usize>,
 }
 
 impl Checker<'_> {
@@ -247,12 +276,12 @@ impl Checker<'_> {
         });
     }
 
-    fn run_all(&mut self, path: &Path) {
+    fn run_all(&mut self, path: &Path, settings: &HostSettings) {
         let loading = Instant::now();
-        let info = match load_plugin(path) {
+        let info = match load_plugin(path, &std::sync::Arc::new(settings.clone())) {
             Ok(info) => info,
             Err(e) => {
-                self.step(steps::HANDSHAKE, Err(e.to_string()));
+                self.step(steps::HANDSHAKE, Err(cap_text(&e, 2_000)));
                 return;
             }
         };
@@ -303,6 +332,28 @@ impl Checker<'_> {
             }
         }
         self.check_progress();
+        self.check_strays();
+    }
+
+    fn check_strays(&mut self) {
+        if self.options.isolation == Isolation::InProcess {
+            self.skip(
+                steps::NO_STRAYS,
+                "in process, the checker cannot tell the plugin's processes from its own",
+            );
+            return;
+        }
+        let runs = self.strays.len();
+        let left: usize = self.strays.iter().sum();
+        let with_strays = self.strays.iter().filter(|&&n| n > 0).count();
+        let outcome = if left == 0 {
+            Ok(format!("{runs} runs left no process running"))
+        } else {
+            Err(format!(
+                "{with_strays} of {runs} runs left {left} process(es) running after the plugin answered (they were killed); a plugin must wait for everything it starts"
+            ))
+        };
+        self.step(steps::NO_STRAYS, outcome);
     }
 
     fn request(&self, parameters: Value, seed: u64) -> RunRequest {
@@ -636,7 +687,7 @@ impl Checker<'_> {
     /// the clock: in-process runs cannot be killed, so a run that overstays its welcome is
     /// abandoned (its thread keeps running until the process exits).
     fn observe(
-        &self,
+        &mut self,
         info: &StrategyInfo,
         problem: &Problem,
         request: &RunRequest,
@@ -730,6 +781,7 @@ impl Checker<'_> {
             match rx.recv_timeout(Duration::from_millis(10)) {
                 Ok(Msg::Progress(p)) => progress.push(p),
                 Ok(Msg::Done(observation)) => {
+                    self.strays.push(observation.stray_processes);
                     // Progress sent before Done is already queued ahead of it.
                     let ending = match (observation.ending, cancelled_at) {
                         // In-process: measure from when the flag was set.
@@ -780,8 +832,10 @@ fn judge_layouts(
             layouts.len()
         ));
     }
+    let budget = Duration::from_millis(info.options().validation_budget_ms);
     for (k, layout) in layouts.iter().enumerate() {
-        let violations = validate_layout(problem, layout);
+        let violations = crate::run::validate_bounded(problem, layout, Instant::now() + budget)
+            .map_err(|e| e.to_string())?;
         if !violations.is_empty() {
             return Err(HostError::InvalidLayout {
                 alternative: k,

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use entmoot_plugin_host::{Isolation, RunOptions};
+use std::sync::Arc;
+
+use entmoot_plugin_host::{
+    HostSettings, PluginRegistry, RunOptions, StrategyInfo, discover_plugins, load_plugin,
+};
 use entmoot_plugin_sdk::Problem;
 use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::prepare::prepare_problem;
@@ -182,15 +186,24 @@ pub fn runner() -> PathBuf {
 }
 
 pub fn child_options() -> RunOptions {
-    RunOptions {
-        isolation: Isolation::ChildProcess { runner: runner() },
-        ..RunOptions::default()
-    }
+    RunOptions::child_process(runner(), std::env::temp_dir())
 }
 
 pub fn in_process_options() -> RunOptions {
-    RunOptions {
-        isolation: Isolation::InProcess,
-        ..RunOptions::default()
-    }
+    RunOptions::in_process(std::env::temp_dir())
+}
+
+/// Host settings over `dirs`, whose `libentmoot_strategy_*` files count as built-in.
+pub fn settings(dirs: &[PathBuf], run: RunOptions) -> HostSettings {
+    HostSettings::new(dirs.to_vec(), dirs.to_vec(), std::env::temp_dir(), run)
+}
+
+/// Discovery over `dirs` with handshakes in the sandboxed runner.
+pub fn discover(dirs: &[PathBuf]) -> PluginRegistry {
+    discover_plugins(settings(dirs, child_options()))
+}
+
+/// One file's handshake in the sandboxed runner.
+pub fn load(path: &Path) -> Result<StrategyInfo, String> {
+    load_plugin(path, &Arc::new(settings(&[], child_options())))
 }

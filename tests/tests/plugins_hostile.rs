@@ -1,0 +1,316 @@
+//! Hostile plugins (plugins/host/tests/test_plugins/hostile.c, compiled here with the system C
+//! compiler, one variant per attack) installed in a live `entmoot serve`: the server starts
+//! although manifests crash, hang or squat on `greedy`; jobs with plugins that fork, daemonise,
+//! SIGKILL their parent, send a 64 MiB error, thousands of copies of one asset, 100,000 roads,
+//! or snoop for secrets fail or end on their own, with capped messages and WARN lines; the
+//! snooper finds no secret; the server stays healthy, the next greedy job succeeds, nothing is
+//! left running, SIGTERM still stops the server, and `plugins check` fails the plugins that
+//! leave processes behind or crash their handshake.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use entmoot_tests::{
+    TestServer, create_project, create_site, embedded_env, first_layout_when_succeeded,
+    repository_root, run_entmoot, rural_demo_boundary, submit_three_buildings,
+};
+use serde_json::{Value, json};
+
+const SECRET_KEY: &str = "hostile-suite-secret-key-0123456789abcdef";
+const DOTENV_SECRET: &str = "dotenv-secret-8842";
+
+/// Compiles the `kind` variant of hostile.c into `dir` as `lib<kind>.so`.
+fn hostile(dir: &Path, kind: &str) -> PathBuf {
+    let out = dir.join(format!("lib{kind}.so"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let output = Command::new(&cc)
+        .args([
+            "-std=gnu99",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+        ])
+        .arg(format!("-DHOSTILE_{}", kind.to_uppercase()))
+        .arg(format!(
+            "-DHOSTILE_NAME=\"hostile-{}\"",
+            kind.replace('_', "-")
+        ))
+        .arg("-I")
+        .arg(repository_root().join("plugins/sdk/include"))
+        .arg("-o")
+        .arg(&out)
+        .arg(repository_root().join("plugins/host/tests/test_plugins/hostile.c"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(
+        output.status.success(),
+        "{kind}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// Processes whose command line contains `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
+        }
+    }
+    found
+}
+
+/// Submits a job with `strategy` and `parameters`; returns its id.
+async fn submit(server: &TestServer, site: &str, strategy: &str, parameters: Value) -> String {
+    let body = server
+        .graphql(
+            "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
+            json!({"input": {"siteId": site, "strategy": strategy, "parameters": parameters,
+                             "timeLimitSeconds": 30,
+                             "program": entmoot_tests::json_fixture("programs/three_buildings_ft.json")}}),
+        )
+        .await
+        .unwrap();
+    body["data"]["createJob"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("createJob {strategy}: {body}"))
+        .to_owned()
+}
+
+/// Waits for `job` to end; returns it.
+async fn ended(server: &TestServer, job: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let body = server
+            .graphql(
+                "query($id: ID!) { job(id: $id) { status error strategy layouts { placedCount } } }",
+                json!({"id": job}),
+            )
+            .await
+            .unwrap();
+        let status = body["data"]["job"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        if ["succeeded", "failed", "cancelled"].contains(&status.as_str()) {
+            return body["data"]["job"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not end in time: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
+    let work = tempfile::tempdir().unwrap();
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for kind in [
+        "manifest_segfault",
+        "manifest_loop",
+        "constructor",
+        "squat",
+        "fork_pipes",
+        "daemon",
+        "kill_parent",
+        "huge_error",
+        "duplicates",
+        "road_bomb",
+        "snoop",
+    ] {
+        hostile(&plugins, kind);
+    }
+    // A secret the server loads from its .env, one from its environment.
+    let dotenv = work.path().join(".env");
+    std::fs::write(&dotenv, format!("SMTP_PASSWORD={DOTENV_SECRET}\n")).unwrap();
+    let mut env: HashMap<String, String> = embedded_env(work.path());
+    env.insert("ENTMOOT_PLUGIN_DIR".into(), plugins.display().to_string());
+    env.insert("SECRET_KEY".into(), SECRET_KEY.into());
+    env.insert("ENTMOOT_PLUGIN_HANDSHAKE_TIMEOUT".into(), "2".into());
+
+    let started = Instant::now();
+    let server = TestServer::start(work.path(), &env).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "{:?}",
+        started.elapsed()
+    );
+    let log = server.log_lines().join("\n");
+    assert!(log.contains("plugin sandbox"), "{log}");
+    for file in [
+        "libmanifest_segfault.so",
+        "libmanifest_loop.so",
+        "libconstructor.so",
+        "libsquat.so",
+    ] {
+        assert!(
+            server
+                .log_lines()
+                .iter()
+                .any(|l| l.contains("WARN") && l.contains("refused plugin") && l.contains(file)),
+            "no WARN naming {file}:\n{log}"
+        );
+    }
+    let listed = server
+        .graphql("{ strategies { name version } }", json!({}))
+        .await
+        .unwrap();
+    let names: Vec<String> = listed["data"]["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["name"].as_str().unwrap(),
+                s["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("greedy 0.")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n == "greedy 99.0.0"), "{names:?}");
+    assert!(
+        names.contains(&"hostile-fork-pipes 1.0.0".to_owned()),
+        "{names:?}"
+    );
+
+    let project = create_project(&server, "Hostile").await;
+    let site = create_site(&server, &project, "Rural demo", rural_demo_boundary()).await;
+    let port = server
+        .base_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let snoop_parameters = json!({
+        "secret_file": dotenv.display().to_string(),
+        "host_pid": server.pid().to_string(),
+        "port": port,
+    });
+    let mut jobs = Vec::new();
+    for (kind, parameters) in [
+        ("fork-pipes", json!({})),
+        ("daemon", json!({})),
+        ("kill-parent", json!({})),
+        ("huge-error", json!({})),
+        ("duplicates", json!({})),
+        ("road-bomb", json!({})),
+        ("snoop", snoop_parameters),
+    ] {
+        let job = submit(&server, &site, &format!("hostile-{kind}"), parameters).await;
+        jobs.push((kind, job));
+    }
+    let mut results = HashMap::new();
+    for (kind, job) in &jobs {
+        // Transient failures are retried twice with a backoff: a minute is plenty.
+        results.insert(*kind, ended(&server, job, Duration::from_secs(90)).await);
+    }
+    for kind in ["fork-pipes", "daemon", "kill-parent"] {
+        assert_eq!(
+            results[kind]["status"], "succeeded",
+            "{kind}: {}",
+            results[kind]
+        );
+    }
+    let error = |kind: &str| results[kind]["error"].as_str().unwrap_or("").to_owned();
+    assert_eq!(results["huge-error"]["status"], "failed");
+    assert!(
+        error("huge-error").len() < 5_000,
+        "{}",
+        error("huge-error").len()
+    );
+    assert!(error("huge-error").contains("[cut: 67108864 bytes in all]"));
+    assert!(
+        error("duplicates").contains("duplicate_asset: 4000 assets placed, but the problem has 3"),
+        "{}",
+        error("duplicates")
+    );
+    assert!(
+        error("road-bomb").contains("is larger than the"),
+        "{}",
+        error("road-bomb")
+    );
+    let snooped = error("snoop");
+    assert!(snooped.contains("env.SECRET_KEY=absent"), "{snooped}");
+    for secret in [SECRET_KEY, DOTENV_SECRET] {
+        assert!(!snooped.contains(secret), "{snooped}");
+    }
+    assert!(snooped.contains("secret_file=denied("), "{snooped}");
+    assert!(snooped.contains("host_environ=denied("), "{snooped}");
+    assert!(!snooped.contains("connect=connected"), "{snooped}");
+
+    // The logs name the job, the strategy, the file and the reason of each failed run.
+    let log = server.log_lines().join("\n");
+    assert!(
+        server.log_lines().iter().any(|l| l.contains("WARN")
+            && l.contains("strategy run failed")
+            && l.contains("job_id=")
+            && l.contains("strategy=hostile-duplicates@1.0.0")
+            && l.contains("libduplicates.so")
+            && l.contains("reason=the strategy returned an invalid layout")),
+        "{log}"
+    );
+    assert!(!log.contains("exceeded its time limit"), "{log}");
+
+    // The server is healthy and the next greedy job succeeds.
+    let job = submit_three_buildings(&server, &site).await;
+    let layout = first_layout_when_succeeded(&server, &job).await;
+    assert!(layout["geojson"].is_object(), "{layout}");
+    // Nothing any run started is left running.
+    let private = format!("entmoot-plugins-{}-", server.pid());
+    assert_eq!(processes_mentioning(&private), Vec::<String>::new());
+
+    // The checker fails what leaves processes behind or crashes its handshake, and says
+    // which protections the machine gives.
+    let check = run_entmoot(
+        work.path(),
+        &env,
+        &[
+            "plugins",
+            "check",
+            plugins.join("libfork_pipes.so").to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("sandbox: active: "), "{stdout}");
+    assert!(stdout.contains("FAIL  no process left behind"), "{stdout}");
+    let check = run_entmoot(
+        work.path(),
+        &env,
+        &[
+            "plugins",
+            "check",
+            plugins.join("libmanifest_segfault.so").to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  handshake  the handshake crashed the runner"),
+        "{stdout}"
+    );
+
+    server.stop().unwrap();
+}
