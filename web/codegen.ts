@@ -12,6 +12,7 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
       config: {
         useTypeImports: true,
+        onlyOperationTypes: true,
         enumsAsTypes: true,
         strictScalars: true,
         scalars: {

@@ -5,7 +5,8 @@
 //
 // Inputs: index.html, graphiql.html, package.json, package-lock.json, vite.config.ts,
 // tsconfig.json, codegen.ts, and every file under public/ and src/ except unit tests
-// (*.test.ts). Hash: SHA-256 over, for each file in byte order of its path,
+// (*.test.ts) and src/gql (generated from schema.graphql and src/operations.ts: its
+// runtime part, the documents, follows operations.ts, which is hashed; the rest is types). Hash: SHA-256 over, for each file in byte order of its path,
 // `path\n` + `length\n` + the bytes + `\n`.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,9 @@ function walk(directory) {
 
 export function sourceFiles() {
   const files = TOP_FILES.map((name) => join(WEB_DIR, name));
-  for (const tree of TREES) files.push(...walk(join(WEB_DIR, tree)).filter((path) => !path.endsWith('.test.ts')));
+  for (const tree of TREES) {
+    files.push(...walk(join(WEB_DIR, tree)).filter((path) => !path.endsWith('.test.ts') && !path.includes(`${sep}src${sep}gql${sep}`)));
+  }
   return files
     .map((path) => relative(WEB_DIR, path).split(sep).join('/'))
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));

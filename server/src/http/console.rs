@@ -130,7 +130,10 @@ mod tests {
     fn the_console_policy_allows_its_basemaps_and_nothing_inline_for_scripts() {
         let policy = console_content_security_policy();
         assert!(policy.contains("script-src 'self';"), "{policy}");
-        assert!(policy.contains("https://tile.openstreetmap.org"), "{policy}");
+        assert!(
+            policy.contains("https://tile.openstreetmap.org"),
+            "{policy}"
+        );
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     }
 }
