@@ -176,9 +176,16 @@ async function main() {
     // The program: the default three warehouses; two alternatives.
     await waitForRendered(page, 'site', ['boundary-fill', 'buildable-line'], null, 2);
     await page.getByTestId('buildable-area').waitFor(WAIT);
-    await page.getByLabel('Alternatives').fill('2');
     await page.getByLabel('Time limit (s)').fill('30');
+    // A value only the API refuses: its message appears next to the field.
+    await page.getByLabel('Alternatives').fill('50');
+    await page.getByRole('button', { name: 'Run the optimizer' }).click();
+    await page.locator('#problem-alternatives').waitFor(WAIT);
+    const refusal = await page.locator('#problem-alternatives').textContent();
+    check(/between 1 and 20/.test(refusal) && /BAD_USER_INPUT/.test(refusal), `the API's refusal next to the field: ${refusal}`);
+    console.log(`API validation next to its field: ${refusal}`);
     await screen(page, '04-program');
+    await page.getByLabel('Alternatives').fill('2');
     await page.getByRole('button', { name: 'Run the optimizer' }).click();
 
     // Live progress to the end.
@@ -249,7 +256,9 @@ async function main() {
     await screen(page, '07-editor-saved');
 
     // Re-optimize around the kept assets: a new job, followed live to the end.
+    const editedJobUrl = page.url();
     await page.getByRole('button', { name: 'Re-optimize around the kept assets' }).click();
+    await page.waitForURL((url) => url.href !== editedJobUrl && url.pathname.startsWith('/jobs/'), WAIT);
     await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
     await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
     await screen(page, '08-reoptimized');

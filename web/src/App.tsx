@@ -80,9 +80,9 @@ function Shell() {
       <Header />
       <main id="content">
         {route.screen === 'projects' && <Projects />}
-        {route.screen === 'project' && <ProjectScreen projectId={route.projectId} />}
-        {route.screen === 'site' && <SiteScreen siteId={route.siteId} />}
-        {route.screen === 'job' && <JobScreen jobId={route.jobId} />}
+        {route.screen === 'project' && <ProjectScreen key={route.projectId} projectId={route.projectId} />}
+        {route.screen === 'site' && <SiteScreen key={route.siteId} siteId={route.siteId} />}
+        {route.screen === 'job' && <JobScreen key={route.jobId} jobId={route.jobId} />}
         {route.screen === 'admin' && <Admin />}
         {route.screen === 'notFound' && <><h1>Not found</h1><p>Nothing lives at {route.path}.</p></>}
       </main>

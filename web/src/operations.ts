@@ -81,15 +81,12 @@ export const CreateSiteMutation = graphql(`
 
 export const SiteQuery = graphql(`
   query Site($id: ID!) {
-    node(id: $id) {
-      __typename
-      ... on Site {
-        id name areaM2 bbox boundary setbackMetres entrances
-        project { id name }
-        exclusionZones { kind bufferM name geometry }
-        jobs(first: 20) {
-          edges { node { id status progress strategy createdAt finishedAt error alternatives } }
-        }
+    site(id: $id) {
+      id name areaM2 bbox boundary setbackMetres entrances
+      project { id name }
+      exclusionZones { kind bufferM name geometry }
+      jobs(first: 20) {
+        edges { node { id status progress strategy createdAt finishedAt error alternatives } }
       }
     }
   }
@@ -97,10 +94,7 @@ export const SiteQuery = graphql(`
 
 export const BuildableAreaQuery = graphql(`
   query BuildableArea($id: ID!, $setbackMetres: Float!) {
-    node(id: $id) {
-      __typename
-      ... on Site { id buildableArea(setbackMetres: $setbackMetres) { areaM2 geometry } }
-    }
+    site(id: $id) { id buildableArea(setbackMetres: $setbackMetres) { areaM2 geometry } }
   }
 `);
 

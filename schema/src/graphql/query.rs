@@ -179,6 +179,18 @@ pub struct SiteAndJobQueries;
 
 #[Object]
 impl SiteAndJobQueries {
+    /// A site by id (as `project(id)` and `job(id)`; NOT_FOUND when it is not the
+    /// caller's organization's).
+    async fn site(&self, ctx: &Context<'_>, id: ID) -> Result<crate::graphql::types::SiteNode> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
+        crate::domain::sites::find_site(&app(ctx).database, caller, uuid)
+            .await
+            .map_err(crate::graphql::errors::database_error)?
+            .map(crate::graphql::types::SiteNode)
+            .ok_or_else(|| coded_error(ErrorCode::NotFound, "site not found"))
+    }
+
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<crate::graphql::types::JobNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;

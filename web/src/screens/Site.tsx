@@ -15,21 +15,20 @@ import {
   ASSET_TYPES, SIDES, defaultProgram, metresPerUnit, newAssetLine, parameterFields, programFormProblems, programJson,
 } from '../program';
 import type { AssetLine, AssetType, ProgramForm, RunForm } from '../program';
+import type { SiteQuery as SiteQueryData } from '../gql/graphql';
 import { BasemapSetting, useBasemap } from './basemap';
 
 export function SiteScreen({ siteId }: { siteId: string }) {
   const site = useLoad(SiteQuery, { id: siteId });
-  const node = site.data?.node?.__typename === 'Site' ? site.data.node : null;
   return (
     <section aria-labelledby="site-title">
       <ErrorBanner message={site.error} />
-      {site.data && node === null && <p className="error" role="alert">No site has this id.</p>}
-      {node && <SiteBody site={node} />}
+      {site.data && <SiteBody site={site.data.site} />}
     </section>
   );
 }
 
-type SiteData = Extract<NonNullable<import('../gql/graphql').SiteQuery['node']>, { __typename: 'Site' }>;
+type SiteData = SiteQueryData['site'];
 
 function SiteBody({ site }: { site: SiteData }) {
   const { config } = useApi();
@@ -37,7 +36,7 @@ function SiteBody({ site }: { site: SiteData }) {
   const [program, setProgram] = useState<ProgramForm>(defaultProgram);
   const setbackMetres = Math.max(0, program.setback * metresPerUnit(program.units));
   const buildable = useLoad(BuildableAreaQuery, { id: site.id, setbackMetres });
-  const buildableNode = buildable.data?.node?.__typename === 'Site' ? buildable.data.node.buildableArea : null;
+  const buildableNode = buildable.data?.site.buildableArea ?? null;
   const exclusions: FeatureCollection = useMemo(() => ({
     type: 'FeatureCollection',
     features: site.exclusionZones.flatMap((zone) => geometryCollection(zone.geometry, { kind: zone.kind }).features),
