@@ -177,6 +177,18 @@ pub struct SiteAndJobQueries;
 
 #[Object]
 impl SiteAndJobQueries {
+    /// A site by id (as `project(id)` and `job(id)`; NOT_FOUND when it is not the
+    /// caller's organization's).
+    async fn site(&self, ctx: &Context<'_>, id: ID) -> Result<crate::types::SiteNode> {
+        let caller = caller(ctx)?;
+        let uuid = decode_typed_id(&id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
+        entmoot_domain::sites::find_site(&app(ctx).database, caller, uuid)
+            .await
+            .map_err(crate::errors::database_error)?
+            .map(crate::types::SiteNode)
+            .ok_or_else(|| coded_error(ErrorCode::NotFound, "site not found"))
+    }
+
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<crate::types::JobNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;

@@ -10,7 +10,6 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
 use async_graphql_actix_web::GraphQLSubscription;
@@ -605,19 +604,7 @@ pub async fn graphql_get(
     }
     let query_string = http_request.query_string();
     if query_string.is_empty() && wants_html(&http_request) {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                crate::http::browser_policy::GRAPHIQL_CONTENT_SECURITY_POLICY,
-            ))
-            .body(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql")
-                    .title("Entmoot GraphiQL")
-                    .finish(),
-            );
+        return crate::http::console::graphiql_page();
     }
     let Some(media) = negotiate(&http_request) else {
         return HttpResponse::NotAcceptable()

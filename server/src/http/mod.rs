@@ -1,5 +1,6 @@
 //! The HTTP surface: /graphql (with GraphiQL), /health, /health/ready, /health/live,
-//! /metrics, and the `/debug/*` routes when ENTMOOT_DEBUG_ROUTES=true. Handlers are a
+//! /metrics, the `/debug/*` routes when ENTMOOT_DEBUG_ROUTES=true, and the web console
+//! at every other path (`console.rs`). Handlers are a
 //! few lines each and call into the domain through the shared `AppContext`.
 //!
 //! Middleware, outermost first: Sentry (a hub, a transaction and the request context
@@ -11,6 +12,7 @@
 
 pub mod authentication;
 pub mod browser_policy;
+pub mod console;
 pub mod debug;
 pub mod files;
 pub mod graphql;
@@ -119,6 +121,8 @@ pub fn start(
                     debug::routes(config);
                 }
             })
+            // Last: the console's files, and its index.html for every other path.
+            .default_service(web::to(console::serve))
     })
     .workers(settings.api_workers)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)

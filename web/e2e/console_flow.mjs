@@ -1,0 +1,307 @@
+// The console's whole flow in Debian's chromium (playwright-core, never a downloaded
+// browser) against a running entmoot: sign in with a key and sign out, sign in with a
+// password, create a project, upload the rural demo, create the site, run the program
+// with live progress to the end, compare the alternatives, export and download a
+// GeoJSON and a PDF, move a building into a violation and see it flagged, undo, make
+// a valid move, save, re-optimize, and sign out. Every wait is for a condition on the
+// page or on the map's rendered features, never a sleep. Each screen is checked with
+// axe-core (no serious or critical violation) and photographed into $ENTMOOT_SCREENSHOTS.
+//
+// Environment: ENTMOOT_URL, ENTMOOT_API_KEY, ENTMOOT_EMAIL, ENTMOOT_PASSWORD,
+// ENTMOOT_SCREENSHOTS (a folder), CHROMIUM (default /usr/bin/chromium).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const FIXTURE = fileURLToPath(new URL('../../tests/fixtures/rural_demo.kml', import.meta.url));
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) { console.error(`FAILED: ${name} is not set`); process.exit(1); }
+  return value;
+}
+
+const base = required('ENTMOOT_URL').replace(/\/+$/, '');
+const apiKey = required('ENTMOOT_API_KEY');
+const email = required('ENTMOOT_EMAIL');
+const password = required('ENTMOOT_PASSWORD');
+const screenshots = required('ENTMOOT_SCREENSHOTS');
+const downloads = join(screenshots, 'downloads');
+mkdirSync(downloads, { recursive: true });
+const WAIT = { timeout: 60_000 };
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const cspViolations = [];
+const pageErrors = [];
+
+async function screen(page, name) {
+  const results = await page.evaluate(async (source) => {
+    if (!window.axe) (0, eval)(source);
+    const outcome = await window.axe.run(document, { resultTypes: ['violations'] });
+    return outcome.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  }, AXE_SOURCE);
+  const serious = results.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  console.log(`screen ${name}: ${results.length} axe findings, ${serious.length} serious or critical`);
+  check(serious.length === 0, `axe on ${name}: ${JSON.stringify(serious, null, 1)}`);
+}
+
+/** Distinct values of `property` among the features MapLibre rendered in `layers`. */
+async function rendered(page, mapName, layers, property) {
+  return page.evaluate(({ mapName, layers, property }) => {
+    const map = window.__entmoot?.maps?.[mapName];
+    if (!map || !map.loaded()) return [];
+    const features = map.queryRenderedFeatures({ layers });
+    return [...new Set(features.map((f) => (property ? f.properties[property] : f.layer.id)))];
+  }, { mapName, layers, property });
+}
+
+async function waitForRendered(page, mapName, layers, property, minimum) {
+  await page.waitForFunction(({ mapName, layers, property, minimum }) => {
+    const map = window.__entmoot?.maps?.[mapName];
+    if (!map || !map.loaded()) return false;
+    const features = map.queryRenderedFeatures({ layers });
+    return new Set(features.map((f) => (property ? f.properties[property] : f.layer.id))).size >= minimum;
+  }, { mapName, layers, property, minimum }, WAIT);
+  return rendered(page, mapName, layers, property);
+}
+
+async function download(page, buttonName) {
+  const [file] = await Promise.all([
+    page.waitForEvent('download', WAIT),
+    page.getByRole('button', { name: buttonName, exact: true }).first().click(),
+  ]);
+  const path = join(downloads, file.suggestedFilename());
+  await file.saveAs(path);
+  return { name: file.suggestedFilename(), bytes: readFileSync(path) };
+}
+
+/** The pixel of an asset's centre on a map. */
+async function assetPixel(page, mapName, assetId) {
+  return page.evaluate(({ mapName, assetId }) => {
+    const map = window.__entmoot.maps[mapName];
+    const feature = map.querySourceFeatures('layout').find((f) => f.properties.kind === 'asset' && f.properties.asset_id === assetId);
+    if (!feature) return null;
+    const ring = feature.geometry.coordinates[0].slice(0, -1);
+    const centre = ring.reduce((a, p) => [a[0] + p[0] / ring.length, a[1] + p[1] / ring.length], [0, 0]);
+    const point = map.project(centre);
+    const box = map.getCanvas().getBoundingClientRect();
+    return { x: box.left + point.x, y: box.top + point.y };
+  }, { mapName, assetId });
+}
+
+async function waitForCheck(page) {
+  await page.waitForFunction(() => {
+    const element = document.querySelector('[data-testid="edit-check"]');
+    return element && element.dataset.checking === 'false';
+  }, null, WAIT);
+  return page.evaluate(() => {
+    const element = document.querySelector('[data-testid="edit-check"]');
+    return { valid: element.dataset.valid === 'true', edits: Number(element.dataset.edits), text: element.textContent };
+  });
+}
+
+let currentPage = null;
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // WebGL for MapLibre on the CPU (SwiftShader), as a machine without a GPU has it.
+      '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+    ],
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const page = await context.newPage();
+    currentPage = page;
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    // Sign in with the API key, see who we are, sign out.
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { name: 'Sign in to Entmoot' }).waitFor(WAIT);
+    await screen(page, '01-sign-in');
+    await page.getByRole('button', { name: 'API key' }).click();
+    await page.getByLabel('API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await page.getByTestId('who-am-i').waitFor(WAIT);
+    const whoWithKey = await page.getByTestId('who-am-i').textContent();
+    check(/API key/.test(whoWithKey) && /admin/.test(whoWithKey), `who am I with the key: ${whoWithKey}`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Entmoot' }).waitFor(WAIT);
+    check(await page.evaluate(() => localStorage.getItem('entmoot.token')) === null, 'the key stayed in localStorage after signing out');
+
+    // Sign in with e-mail and password (a session).
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('who-am-i').waitFor(WAIT);
+    const who = await page.getByTestId('who-am-i').textContent();
+    check(who.includes('E2E Planner'), `who am I with a session: ${who}`);
+    check((await page.evaluate(() => localStorage.getItem('entmoot.token'))).startsWith('ems_'), 'no session token stored');
+    console.log(`signed in: ${who}`);
+
+    // Projects: create one.
+    await page.getByRole('heading', { name: 'Projects' }).waitFor(WAIT);
+    const projectName = `Rural demo ${Date.now()}`;
+    await page.getByLabel('Name').fill(projectName);
+    await page.getByLabel('Description').first().fill('Created by the console test');
+    await screen(page, '02-projects');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: projectName, level: 1 }).waitFor(WAIT);
+
+    // A new site from the rural demo KML.
+    await page.locator('input[type=file]').setInputFiles(FIXTURE);
+    await page.getByTestId('upload-summary').waitFor(WAIT);
+    const summary = await page.getByTestId('upload-summary').textContent();
+    check(/kml/.test(summary), `upload summary: ${summary}`);
+    await waitForRendered(page, 'upload', ['boundary-fill'], null, 1);
+    await screen(page, '03-upload');
+    await page.getByLabel('Site name').fill('Rural demo site');
+    await page.getByRole('button', { name: 'Create site' }).click();
+    await page.getByRole('heading', { name: 'Rural demo site', level: 1 }).waitFor(WAIT);
+
+    // The program: the default three warehouses; two alternatives.
+    await waitForRendered(page, 'site', ['boundary-fill', 'buildable-line'], null, 2);
+    await page.getByTestId('buildable-area').waitFor(WAIT);
+    await page.getByLabel('Time limit (s)').fill('30');
+    // A value only the API refuses: its message appears next to the field.
+    await page.getByLabel('Alternatives').fill('50');
+    await page.getByRole('button', { name: 'Run the optimizer' }).click();
+    await page.locator('#problem-alternatives').waitFor(WAIT);
+    const refusal = await page.locator('#problem-alternatives').textContent();
+    check(/between 1 and 20/.test(refusal) && /BAD_USER_INPUT/.test(refusal), `the API's refusal next to the field: ${refusal}`);
+    console.log(`API validation next to its field: ${refusal}`);
+    await screen(page, '04-program');
+    await page.getByLabel('Alternatives').fill('2');
+    await page.getByRole('button', { name: 'Run the optimizer' }).click();
+
+    // Live progress to the end.
+    await page.getByRole('heading', { name: 'Optimization job' }).waitFor(WAIT);
+    await page.waitForSelector('[data-testid="job-status"][data-source="live"]', WAIT);
+    await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
+    const seen = (await page.getByTestId('job-status').getAttribute('data-seen')).split(' ');
+    console.log(`live statuses: ${seen.join(' → ')}`);
+    check(seen.at(-1) === 'succeeded', `the last live status is ${seen.at(-1)}`);
+
+    // Results: alternatives, chart, the layout on the map.
+    await page.getByRole('heading', { name: 'Alternatives' }).waitFor(WAIT);
+    const alternatives = await page.getByRole('radio').count();
+    check(alternatives >= 1, 'no alternative shown');
+    const assets = await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
+    console.log(`results map shows ${assets.length} assets: ${assets.join(', ')}; ${alternatives} alternatives`);
+    await waitForRendered(page, 'results', ['layout-roads'], null, 1);
+    await screen(page, '05-results');
+
+    const geojson = await download(page, 'GeoJSON');
+    const collection = JSON.parse(geojson.bytes.toString('utf8'));
+    const exportedAssets = collection.features.filter((f) => f.properties?.kind === 'asset');
+    check(collection.type === 'FeatureCollection' && exportedAssets.length === 3, `${geojson.name}: ${exportedAssets.length} assets`);
+    const pdf = await download(page, 'PDF report');
+    check(pdf.bytes.subarray(0, 5).toString('latin1') === '%PDF-', `${pdf.name} is not a PDF`);
+    console.log(`downloaded ${geojson.name} (${geojson.bytes.length} bytes, ${exportedAssets.length} assets) and ${pdf.name} (${pdf.bytes.length} bytes)`);
+
+    // Edit: drag one building onto another, see the violation, undo.
+    await page.getByRole('button', { name: 'Edit this layout' }).click();
+    await page.getByRole('heading', { name: /Editing alternative/ }).waitFor(WAIT);
+    const editorAssets = await waitForRendered(page, 'editor', ['layout-assets'], 'asset_id', 3);
+    const [moved, target] = editorAssets.sort();
+    const from = await assetPixel(page, 'editor', moved);
+    const to = await assetPixel(page, 'editor', target);
+    check(from && to, `no pixel for ${moved} or ${target}`);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 5 });
+    await page.mouse.move(to.x, to.y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForSelector('[data-testid="edit-check"][data-edits="1"][data-checking="false"]', WAIT);
+    const broken = await waitForCheck(page);
+    check(!broken.valid, `moving ${moved} onto ${target} was found valid: ${broken.text}`);
+    const violationText = await page.getByTestId('violations').textContent();
+    const flagged = await waitForRendered(page, 'editor', ['layout-violations'], 'asset_id', 1);
+    check(flagged.includes(moved) || flagged.includes(target), `flagged on the map: ${flagged}`);
+    console.log(`violation after the drag: ${violationText.trim()} (map flags ${flagged.join(', ')})`);
+    await screen(page, '06-editor-violation');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await page.waitForSelector('[data-testid="edit-check"][data-edits="0"]', WAIT);
+
+    // A valid move: nudge a building one metre, trying each direction until one passes.
+    await page.getByRole('combobox', { name: /^Asset/ }).selectOption(moved);
+    await page.getByLabel('Step (m)').fill('1');
+    let valid = null;
+    for (const direction of ['Move north', 'Move south', 'Move east', 'Move west']) {
+      await page.getByRole('button', { name: direction }).click();
+      await page.waitForSelector('[data-testid="edit-check"][data-edits="1"]', WAIT);
+      const result = await waitForCheck(page);
+      if (result.valid) { valid = direction; break; }
+      await page.getByRole('button', { name: 'Undo' }).click();
+      await page.waitForSelector('[data-testid="edit-check"][data-edits="0"]', WAIT);
+    }
+    check(valid !== null, `no one-metre move of ${moved} is valid`);
+    console.log(`valid edit: ${valid} by 1 m`);
+    await page.getByRole('button', { name: 'Save as a new layout' }).click();
+    await page.getByTestId('saved-layout').waitFor(WAIT);
+    await screen(page, '07-editor-saved');
+
+    // Re-optimize around the kept assets: a new job, followed live to the end.
+    const editedJobUrl = page.url();
+    await page.getByRole('button', { name: 'Re-optimize around the kept assets' }).click();
+    await page.waitForURL((url) => url.href !== editedJobUrl && url.pathname.startsWith('/jobs/'), WAIT);
+    await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
+    await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
+    await screen(page, '08-reoptimized');
+
+    // Administration.
+    await page.getByRole('link', { name: 'Administration' }).click();
+    await page.getByRole('heading', { name: 'Strategies' }).waitFor(WAIT);
+    await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length > 0, null, WAIT);
+    await screen(page, '09-admin');
+
+    // Sign out: back to the sign-in screen, nothing left in the browser.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Entmoot' }).waitFor(WAIT);
+    const stored = await page.evaluate(() => Object.keys(localStorage));
+    check(stored.length === 0, `localStorage after signing out: ${stored}`);
+
+    // GraphiQL is served from the binary and renders (no CDN).
+    const graphiql = await context.newPage();
+    graphiql.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(`GraphiQL: ${message.text()}`);
+    });
+    await graphiql.goto(`${base}/graphql`);
+    await graphiql.locator('.graphiql-container').waitFor(WAIT);
+    await graphiql.screenshot({ path: join(screenshots, '10-graphiql.png') });
+
+    check(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
+    check(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
+    writeFileSync(join(screenshots, 'flow.ok'), 'ok\n');
+  } catch (error) {
+    // What the page showed when the flow failed, for the report.
+    if (currentPage) {
+      await currentPage.screenshot({ path: join(screenshots, 'failure.png'), fullPage: true }).catch(() => {});
+      const text = await currentPage.locator('body').innerText().catch(() => '(no page text)');
+      console.error(`--- page at the failure (${currentPage.url()}) ---\n${text.slice(0, 3000)}`);
+    }
+    throw error;
+  } finally {
+    await browser.close();
+  }
+}
+
+const deadline = setTimeout(() => { console.error('FAILED: the flow did not finish within 400 s'); process.exit(1); }, 400_000);
+main().then(
+  () => { clearTimeout(deadline); console.log('console flow: done'); process.exit(0); },
+  (error) => { console.error(`FAILED: ${error?.stack ?? error}`); process.exit(1); },
+);

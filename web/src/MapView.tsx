@@ -1,0 +1,235 @@
+// The map: MapLibre GL with no tile server by default (a plain background, a metre grid
+// and a scale bar), an optional raster basemap, and the console's layers (parcel,
+// candidate exclusions, buildable area, layout assets and roads, violations).
+// Each map registers itself in `window.__entmoot.maps[name]` so end-to-end tests can
+// ask it what it rendered (queryRenderedFeatures) instead of guessing from pixels.
+import { useEffect, useRef, useState } from 'react';
+import maplibregl from 'maplibre-gl';
+import type { ExpressionSpecification, GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent, StyleSpecification } from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import type { Basemap } from './config';
+import { boundsOf, gridLines, positionsOfGeoJson } from './geometry';
+import type { FeatureCollection } from './geometry';
+
+export const ASSET_COLOURS: Record<string, string> = {
+  building: '#3b6fb6',
+  parking_lot: '#7a7a7a',
+  equipment_yard: '#b8862b',
+  storage_tank: '#7b4fa8',
+  pond: '#2a9bb5',
+  custom: '#4f8a3c',
+};
+export const ROAD_COLOURS: Record<string, string> = { main: '#333333', service: '#8a6d3b', fire: '#c0392b' };
+export const VIOLATION_COLOUR = '#d7191c';
+
+export interface MapData {
+  boundary?: FeatureCollection | null;
+  candidates?: FeatureCollection | null;
+  exclusions?: FeatureCollection | null;
+  buildable?: FeatureCollection | null;
+  layout?: FeatureCollection | null;
+  violatingAssetIds?: string[];
+  selectedAssetId?: string | null;
+}
+
+export interface MapViewProps {
+  /** The name tests find the map by (window.__entmoot.maps[name]). */
+  name: string;
+  label: string;
+  data: MapData;
+  basemap: Basemap | null;
+  onAssetClick?: (assetId: string | null) => void;
+  onAssetHover?: (properties: Record<string, unknown> | null) => void;
+  /** Enables dragging assets; called with the drag's offset in degrees. */
+  onAssetDragged?: (assetId: string, dx: number, dy: number) => void;
+  onCandidateClick?: (index: number) => void;
+}
+
+declare global {
+  interface Window {
+    __entmoot?: { maps: Record<string, MapLibreMap> };
+  }
+}
+
+const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] };
+const SOURCES = ['grid', 'boundary', 'candidates', 'exclusions', 'buildable', 'layout'] as const;
+
+/** A `match` on a property with one colour per value (MapLibre's tuple type wants the
+ * pairs spelled out, so the array is built and typed once here). */
+function matchExpression(property: string, colours: Record<string, string>, fallback: string): ExpressionSpecification {
+  return ['match', ['get', property], ...Object.entries(colours).flat(), fallback] as unknown as ExpressionSpecification;
+}
+
+function baseStyle(): StyleSpecification {
+  const sources: StyleSpecification['sources'] = {};
+  for (const source of SOURCES) sources[source] = { type: 'geojson', data: EMPTY };
+  const assetColour = matchExpression('asset_type', ASSET_COLOURS, '#4f8a3c');
+  return {
+    version: 8,
+    sources,
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } },
+      { id: 'grid', type: 'line', source: 'grid', paint: { 'line-color': '#d8d2c4', 'line-width': 1 } },
+      { id: 'boundary-fill', type: 'fill', source: 'boundary', paint: { 'fill-color': '#e8f0d8', 'fill-opacity': 0.6 } },
+      { id: 'boundary-line', type: 'line', source: 'boundary', paint: { 'line-color': '#2d5016', 'line-width': 2 } },
+      { id: 'buildable-line', type: 'line', source: 'buildable', paint: { 'line-color': '#2d5016', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
+      { id: 'exclusions-fill', type: 'fill', source: 'exclusions', paint: { 'fill-color': '#e67e22', 'fill-opacity': 0.35 } },
+      { id: 'exclusions-line', type: 'line', source: 'exclusions', paint: { 'line-color': '#b35900', 'line-width': 1.5 } },
+      {
+        id: 'candidates-fill', type: 'fill', source: 'candidates',
+        paint: { 'fill-color': ['case', ['get', 'chosen'], '#e67e22', '#9aa0a6'], 'fill-opacity': 0.45 },
+      },
+      { id: 'candidates-line', type: 'line', source: 'candidates', paint: { 'line-color': '#555555', 'line-width': 1 } },
+      { id: 'layout-buildable', type: 'line', source: 'layout', filter: ['==', ['get', 'kind'], 'buildable'], paint: { 'line-color': '#2d5016', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
+      { id: 'layout-exclusions', type: 'fill', source: 'layout', filter: ['==', ['get', 'kind'], 'exclusion'], paint: { 'fill-color': '#e67e22', 'fill-opacity': 0.35 } },
+      {
+        id: 'layout-roads', type: 'line', source: 'layout', filter: ['==', ['get', 'kind'], 'road'],
+        paint: {
+          'line-color': matchExpression('class', ROAD_COLOURS, '#333333'),
+          'line-width': 3,
+        },
+      },
+      { id: 'layout-assets', type: 'fill', source: 'layout', filter: ['==', ['get', 'kind'], 'asset'], paint: { 'fill-color': assetColour, 'fill-opacity': 0.8 } },
+      { id: 'layout-assets-outline', type: 'line', source: 'layout', filter: ['==', ['get', 'kind'], 'asset'], paint: { 'line-color': '#1b1b1b', 'line-width': 1 } },
+      { id: 'layout-violations', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['in', ['get', 'asset_id'], ['literal', []]]], paint: { 'line-color': VIOLATION_COLOUR, 'line-width': 4 } },
+      { id: 'layout-selected', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['==', ['get', 'asset_id'], '']], paint: { 'line-color': '#ffd400', 'line-width': 3 } },
+      { id: 'layout-entrances', type: 'circle', source: 'layout', filter: ['==', ['get', 'kind'], 'entrance'], paint: { 'circle-radius': 6, 'circle-color': '#ffffff', 'circle-stroke-color': '#2d5016', 'circle-stroke-width': 3 } },
+    ],
+  };
+}
+
+function setSource(map: MapLibreMap, id: string, data: FeatureCollection | null | undefined): void {
+  const source = map.getSource<GeoJSONSource>(id);
+  source?.setData((data ?? EMPTY) as Parameters<GeoJSONSource['setData']>[0]);
+}
+
+export function MapView(props: MapViewProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<MapLibreMap | null>(null);
+  const [ready, setReady] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const handlers = useRef(props);
+  handlers.current = props;
+  const { name, data, basemap } = props;
+
+  useEffect(() => {
+    if (container.current === null) return;
+    let map: MapLibreMap;
+    try {
+      map = new maplibregl.Map({
+        container: container.current,
+        style: baseStyle(),
+        center: [0, 0],
+        zoom: 1,
+        attributionControl: { compact: true },
+        dragRotate: false,
+      });
+    } catch (error) {
+      setFailure(`The map cannot be drawn in this browser (WebGL): ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 140 }), 'bottom-left');
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    map.on('load', () => setReady(true));
+    map.on('error', (event) => console.warn('map:', event.error?.message));
+    mapRef.current = map;
+    window.__entmoot ??= { maps: {} };
+    window.__entmoot.maps[name] = map;
+
+    let dragging: { assetId: string; start: maplibregl.LngLat } | null = null;
+    map.on('click', 'layout-assets', (event: MapLayerMouseEvent) => {
+      const id = event.features?.[0]?.properties?.asset_id;
+      handlers.current.onAssetClick?.(typeof id === 'string' ? id : null);
+    });
+    map.on('click', 'candidates-fill', (event: MapLayerMouseEvent) => {
+      const index = event.features?.[0]?.properties?.index;
+      if (typeof index === 'number') handlers.current.onCandidateClick?.(index);
+    });
+    map.on('mousemove', 'layout-assets', (event: MapLayerMouseEvent) => {
+      map.getCanvas().style.cursor = handlers.current.onAssetDragged ? 'move' : 'pointer';
+      handlers.current.onAssetHover?.(event.features?.[0]?.properties ?? null);
+    });
+    map.on('mouseleave', 'layout-assets', () => {
+      map.getCanvas().style.cursor = '';
+      handlers.current.onAssetHover?.(null);
+    });
+    map.on('mousedown', 'layout-assets', (event: MapLayerMouseEvent) => {
+      const id = event.features?.[0]?.properties?.asset_id;
+      if (!handlers.current.onAssetDragged || typeof id !== 'string') return;
+      event.preventDefault();
+      dragging = { assetId: id, start: event.lngLat };
+    });
+    map.on('mouseup', (event) => {
+      if (dragging === null) return;
+      const { assetId, start } = dragging;
+      dragging = null;
+      const [dx, dy] = [event.lngLat.lng - start.lng, event.lngLat.lat - start.lat];
+      if (dx !== 0 || dy !== 0) handlers.current.onAssetDragged?.(assetId, dx, dy);
+    });
+    return () => {
+      if (window.__entmoot?.maps[name] === map) delete window.__entmoot.maps[name];
+      map.remove();
+      mapRef.current = null;
+      setReady(false);
+    };
+  }, [name]);
+
+  // Data: every source set from props; the view fits the parcel when it changes.
+  const boundaryKey = JSON.stringify(data.boundary ?? data.layout?.features.find((f) => f.properties?.kind === 'boundary') ?? null);
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || map === null) return;
+    const parcel = data.boundary ?? (data.layout ? { type: 'FeatureCollection' as const, features: data.layout.features.filter((f) => f.properties?.kind === 'boundary') } : null);
+    setSource(map, 'boundary', parcel);
+    setSource(map, 'candidates', data.candidates);
+    setSource(map, 'exclusions', data.exclusions);
+    setSource(map, 'buildable', data.buildable);
+    setSource(map, 'layout', data.layout);
+    map.setFilter('layout-violations', ['all', ['==', ['get', 'kind'], 'asset'], ['in', ['get', 'asset_id'], ['literal', data.violatingAssetIds ?? []]]]);
+    map.setFilter('layout-selected', ['all', ['==', ['get', 'kind'], 'asset'], ['==', ['get', 'asset_id'], data.selectedAssetId ?? '']]);
+  }, [ready, data]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || map === null) return;
+    const bounds = boundsOf(positionsOfGeoJson(JSON.parse(boundaryKey)));
+    if (bounds === null) return;
+    setSource(map, 'grid', gridLines(bounds).collection);
+    map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: 40, animate: false });
+  }, [ready, boundaryKey]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || map === null) return;
+    if (map.getLayer('basemap')) map.removeLayer('basemap');
+    if (map.getSource('basemap')) map.removeSource('basemap');
+    if (basemap !== null) {
+      map.addSource('basemap', { type: 'raster', tiles: basemap.tiles, tileSize: 256, attribution: basemap.attribution, maxzoom: 19 });
+      map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' }, 'grid');
+    }
+  }, [ready, basemap]);
+
+  return (
+    <div className="map-frame">
+      <div ref={container} className="map" role="region" aria-label={props.label} data-map-name={name} data-ready={ready} />
+      {failure && <p className="error" role="alert">{failure}</p>}
+    </div>
+  );
+}
+
+export function Legend({ assetTypes, roadClasses }: { assetTypes: string[]; roadClasses: string[] }) {
+  return (
+    <ul className="legend" aria-label="Map legend">
+      {assetTypes.map((type) => (
+        <li key={type}><span className="swatch" style={{ background: ASSET_COLOURS[type] ?? '#4f8a3c' }} />{type.replace('_', ' ')}</li>
+      ))}
+      {roadClasses.map((roadClass) => (
+        <li key={roadClass}><span className="swatch line" style={{ background: ROAD_COLOURS[roadClass] ?? '#333333' }} />{roadClass} road</li>
+      ))}
+      <li><span className="swatch" style={{ background: '#e67e22' }} />exclusion</li>
+      <li><span className="swatch dashed" />setback line (buildable area)</li>
+      <li><span className="swatch ring" />entrance</li>
+      <li><span className="swatch" style={{ borderColor: VIOLATION_COLOUR, borderWidth: 3, borderStyle: 'solid' }} />violation</li>
+    </ul>
+  );
+}

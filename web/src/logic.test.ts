@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { pastedKeyProblem, readToken, tokenKind, writeToken, TOKEN_STORAGE_KEY } from './session';
+import type { TokenStore } from './session';
+import { EMPTY_HISTORY, pushEdit, redo, removedAssets, undo } from './history';
+import { defaultProgram, parameterFields, programFormFromJson, programFormProblems, programJson } from './program';
+import { gridLines, gridStepMetres, ringCentre, positionsOfGeoJson } from './geometry';
+import { foldProgress } from './progress';
+import { programFieldOf } from './errors';
+import { parseRoute, routePath } from './router';
+
+function memoryStore(): TokenStore & { items: Map<string, string> } {
+  const items = new Map<string, string>();
+  return {
+    items,
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => void items.set(key, value),
+    removeItem: (key) => void items.delete(key),
+  };
+}
+
+describe('session', () => {
+  it('recognises keys and sessions and keeps only the token', () => {
+    expect(tokenKind('emk_abcdefghij12_s3cretvalue')).toBe('apiKey');
+    expect(tokenKind('ems_0123456789abcdef')).toBe('session');
+    expect(tokenKind('hello')).toBeNull();
+    expect(pastedKeyProblem('Bearer emk_abcdefghij12_secret')).toMatch(/without/);
+    const store = memoryStore();
+    writeToken(store, ' emk_abcdefghij12_s3cretvalue ');
+    expect(store.items.get(TOKEN_STORAGE_KEY)).toBe('emk_abcdefghij12_s3cretvalue');
+    expect(readToken(store)).toBe('emk_abcdefghij12_s3cretvalue');
+    writeToken(store, null);
+    expect(store.items.size).toBe(0);
+  });
+});
+
+describe('edit history', () => {
+  it('undoes and redoes in order, and a new edit clears redo', () => {
+    let history = pushEdit(EMPTY_HISTORY, { kind: 'MOVE', assetId: 'building-1', position: [1, 2] });
+    history = pushEdit(history, { kind: 'REMOVE', assetId: 'building-2' });
+    expect(removedAssets(history)).toEqual(new Set(['building-2']));
+    history = undo(history);
+    expect(history.done).toHaveLength(1);
+    expect(removedAssets(history).size).toBe(0);
+    history = redo(history);
+    expect(history.done.at(-1)?.kind).toBe('REMOVE');
+    history = undo(history);
+    history = pushEdit(history, { kind: 'ROTATE', assetId: 'building-1', rotationDeg: 15 });
+    expect(history.undone).toHaveLength(0);
+    expect(undo(undo(undo(history))).done).toHaveLength(0);
+  });
+});
+
+describe('program', () => {
+  it('writes the program JSON of entmoot solve', () => {
+    const form = defaultProgram();
+    form.sideSetbacks = { north: 60 };
+    form.assets.push({ name: 'Tank', type: 'storage_tank', footprint: 'circle', width: 30, length: 99, quantity: 2, priority: 1 });
+    const program = programJson(form);
+    expect(program).toMatchObject({ units: 'ft', setback: 20, min_spacing: 10, max_coverage: 0.4, side_setbacks: { north: 60 } });
+    expect(program.assets).toEqual([
+      { name: 'Warehouse', type: 'building', width: 60, length: 80, footprint: 'rectangle', quantity: 3, priority: 0 },
+      { name: 'Tank', type: 'storage_tank', width: 30, length: 30, footprint: 'circle', quantity: 2, priority: 1 },
+    ]);
+    expect(programFormFromJson(program)?.assets[1]?.type).toBe('storage_tank');
+  });
+
+  it('finds problems before asking the API, by field', () => {
+    const form = defaultProgram();
+    form.coveragePercent = 0;
+    form.assets[0]!.quantity = 1.5;
+    expect(Object.keys(programFormProblems(form)).sort()).toEqual(['assets.0.quantity', 'max_coverage']);
+  });
+
+  it('reads the parameter fields of a strategy manifest schema', () => {
+    const fields = parameterFields({
+      type: 'object',
+      properties: {
+        iterations: { type: 'integer', minimum: 1, default: 200, description: 'Search steps' },
+        mode: { type: 'string', enum: ['fast', 'thorough'] },
+        nested: { type: 'object' },
+      },
+    });
+    expect(fields.map((f) => [f.name, f.kind])).toEqual([['iterations', 'integer'], ['mode', 'enum']]);
+    expect(fields[0]).toMatchObject({ minimum: 1, defaultValue: 200 });
+  });
+
+  it('attaches API messages to the field they name', () => {
+    expect(programFieldOf('assets[2].width must be positive')).toBe('assets.2.width');
+    expect(programFieldOf('max_coverage must be in (0, 1]')).toBe('max_coverage');
+    expect(programFieldOf('something else')).toBe('form');
+  });
+});
+
+describe('geometry', () => {
+  it('picks round grid steps and bounded grids', () => {
+    expect(gridStepMetres(430)).toBe(50);
+    expect(gridStepMetres(1000)).toBe(100);
+    const { collection, stepMetres } = gridLines([-103.402, 39.35, -103.397, 39.354]);
+    expect(stepMetres).toBe(50);
+    expect(collection.features.length).toBeGreaterThan(10);
+    expect(gridLines([-180, -85, 180, 85]).collection.features.length).toBeLessThanOrEqual(400);
+  });
+
+  it('finds centres and positions', () => {
+    expect(ringCentre([[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]])).toEqual([1, 1]);
+    expect(positionsOfGeoJson({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: [3, 4] } }] }))
+      .toEqual([[3, 4]]);
+  });
+});
+
+describe('progress', () => {
+  it('never moves back from a terminal status', () => {
+    const done = { status: 'succeeded', percent: 100, elapsedSeconds: 2, at: '2026-01-01T00:00:02Z' };
+    const late = { status: 'running', percent: 50, elapsedSeconds: 1, at: '2026-01-01T00:00:01Z' };
+    expect(foldProgress(done, late)).toBe(done);
+    expect(foldProgress(late, done)).toBe(done);
+  });
+});
+
+describe('router', () => {
+  it('round-trips every screen', () => {
+    for (const path of ['/', '/projects/UHJvamVjdDox', '/sites/abc', '/jobs/def', '/admin']) {
+      expect(routePath(parseRoute(path))).toBe(path);
+    }
+    expect(parseRoute('/nowhere/at/all').screen).toBe('notFound');
+  });
+});

@@ -1,0 +1,174 @@
+// Every GraphQL operation of the console, typed by GraphQL Code Generator (src/gql).
+import { graphql } from './gql';
+
+export const ViewerQuery = graphql(`
+  query Viewer {
+    apiVersion
+    viewer {
+      user { id email displayName }
+      organizationId
+      role
+      apiKey
+      memberships { organizationId organizationName organizationSlug role }
+    }
+  }
+`);
+
+export const SignInMutation = graphql(`
+  mutation SignIn($email: String!, $password: String!, $organization: String) {
+    signIn(email: $email, password: $password, organization: $organization) {
+      token
+      role
+      organizationId
+      user { id email displayName }
+    }
+  }
+`);
+
+export const SignOutMutation = graphql(`
+  mutation SignOut { signOut }
+`);
+
+export const ProjectsQuery = graphql(`
+  query Projects($first: Int, $after: String, $filter: ProjectFilterInput, $order: ProjectOrderInput) {
+    projects(first: $first, after: $after, filter: $filter, order: $order) {
+      edges { node { id name description createdAt updatedAt sites { id name } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const CreateProjectMutation = graphql(`
+  mutation CreateProject($input: CreateProjectInput!) {
+    createProject(input: $input) { id name }
+  }
+`);
+
+export const UpdateProjectMutation = graphql(`
+  mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {
+    updateProject(id: $id, input: $input) { id name description }
+  }
+`);
+
+export const DeleteProjectMutation = graphql(`
+  mutation DeleteProject($id: ID!) { deleteProject(id: $id) }
+`);
+
+export const ProjectQuery = graphql(`
+  query Project($id: ID!) {
+    project(id: $id) {
+      id name description
+      sites { id name areaM2 createdAt latestLayout { id placedCount requestedCount } }
+    }
+  }
+`);
+
+export const UploadParcelMutation = graphql(`
+  mutation UploadParcel($projectId: ID!, $file: Upload!) {
+    uploadParcel(projectId: $projectId, file: $file) {
+      file { id filename sizeBytes }
+      format boundary boundaryReason boundaryLocation sourceCrs repairs
+      exclusionCandidates { name location suggestedKind polygon }
+    }
+  }
+`);
+
+export const CreateSiteMutation = graphql(`
+  mutation CreateSite($input: CreateSiteInput!) {
+    createSite(input: $input) { id name }
+  }
+`);
+
+export const SiteQuery = graphql(`
+  query Site($id: ID!) {
+    site(id: $id) {
+      id name areaM2 bbox boundary setbackMetres entrances
+      project { id name }
+      exclusionZones { kind bufferM name geometry }
+      jobs(first: 20) {
+        edges { node { id status progress strategy createdAt finishedAt error alternatives } }
+      }
+    }
+  }
+`);
+
+export const BuildableAreaQuery = graphql(`
+  query BuildableArea($id: ID!, $setbackMetres: Float!) {
+    site(id: $id) { id buildableArea(setbackMetres: $setbackMetres) { areaM2 geometry } }
+  }
+`);
+
+export const StrategiesQuery = graphql(`
+  query Strategies {
+    strategies { name version description authors license capabilities parametersSchema }
+  }
+`);
+
+export const CreateJobMutation = graphql(`
+  mutation CreateJob($input: CreateJobInput!) {
+    createJob(input: $input) { id status }
+  }
+`);
+
+export const CancelJobMutation = graphql(`
+  mutation CancelJob($id: ID!) { cancelJob(id: $id) { id status cancelRequested } }
+`);
+
+export const RetryJobMutation = graphql(`
+  mutation RetryJob($id: ID!) { retryJob(id: $id) { id status } }
+`);
+
+export const JobQuery = graphql(`
+  query Job($id: ID!) {
+    job(id: $id) {
+      id status stage progress strategy strategyVersionUsed alternatives seed timeLimitSeconds
+      bestObjective error cancelRequested createdAt startedAt finishedAt program keptAssets
+      seedLayout { id }
+      site { id name boundary project { id name } }
+      layouts {
+        id rank requestedCount placedCount metrics earthwork cost objectives geojson
+      }
+    }
+  }
+`);
+
+export const JobProgressSubscription = graphql(`
+  subscription JobProgress($jobId: ID!) {
+    jobProgress(jobId: $jobId) { jobId status stage percent bestObjective elapsedSeconds message at }
+  }
+`);
+
+export const ExportLayoutMutation = graphql(`
+  mutation ExportLayout($layoutId: ID!, $format: ExportFormat!, $dxfUnits: DxfUnits!) {
+    exportLayout(layoutId: $layoutId, format: $format, dxfUnits: $dxfUnits) {
+      url expiresAt file { id filename contentType sizeBytes }
+    }
+  }
+`);
+
+export const CheckLayoutEditsQuery = graphql(`
+  query CheckLayoutEdits($layoutId: ID!, $edits: [LayoutEditInput!]!) {
+    checkLayoutEdits(layoutId: $layoutId, edits: $edits) {
+      valid placedCount requestedCount geojson
+      violations { rule assetIds message }
+    }
+  }
+`);
+
+export const SaveLayoutEditsMutation = graphql(`
+  mutation SaveLayoutEdits($layoutId: ID!, $edits: [LayoutEditInput!]!) {
+    saveLayoutEdits(layoutId: $layoutId, edits: $edits) { id placedCount }
+  }
+`);
+
+export const InviteMemberMutation = graphql(`
+  mutation InviteMember($email: String!, $role: MemberRole!) {
+    inviteMember(email: $email, role: $role) { email role expiresAt emailed token }
+  }
+`);
+
+export const ReloadStrategiesMutation = graphql(`
+  mutation ReloadStrategies {
+    reloadStrategies { summary refused { path reason } strategies { name version } }
+  }
+`);
