@@ -24,9 +24,11 @@ use entmoot_domain::projects::find_project;
 /// One step of a job's life.
 #[derive(SimpleObject, Clone)]
 pub struct JobProgress {
+    /// The job's global id.
     pub job_id: ID,
     /// queued, running, succeeded, failed or cancelled.
     pub status: String,
+    /// What the attempt is doing (preparing, searching, validating, …).
     pub stage: Option<String>,
     /// 0 to 100.
     pub percent: f64,
@@ -34,7 +36,9 @@ pub struct JobProgress {
     pub best_objective: Option<f64>,
     /// Seconds since the current attempt started; 0 while queued.
     pub elapsed_seconds: f64,
+    /// The strategy's or the host's words about this step.
     pub message: Option<String>,
+    /// When this step happened.
     pub at: DateTime<Utc>,
 }
 
@@ -142,16 +146,18 @@ fn until_terminal_in_time_order(
     )
 }
 
+/// Live job events.
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+/// Live job events.
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Progress of one job, current state first, ending after its terminal event.
     async fn job_progress(
         &self,
         ctx: &Context<'_>,
-        job_id: ID,
+        #[graphql(desc = "The job's global id.")] job_id: ID,
     ) -> Result<impl Stream<Item = JobProgress> + use<>> {
         let caller = caller(ctx)?.clone();
         let id: Uuid =
@@ -201,7 +207,7 @@ impl SubscriptionRoot {
     async fn job_updates(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
+        #[graphql(desc = "The project's global id.")] project_id: ID,
     ) -> Result<impl Stream<Item = JobProgress> + use<>> {
         let caller = caller(ctx)?.clone();
         let id = decode_typed_id(&project_id, "Project")
