@@ -16,18 +16,39 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// The sites of each of `project_ids`, oldest first; a project without sites has no
-/// entry.
-pub async fn sites_of_projects(
+/// The first `per_project` sites of each of `project_ids`, oldest first (the first page
+/// of `Project.sites` for a whole page of projects in one query); a project without sites
+/// has no entry. A window function numbers each project's sites, so no project's list is
+/// read beyond what one page can show.
+pub async fn first_sites_of_projects(
     database: &DatabaseConnection,
     organization_id: Uuid,
     project_ids: &[Uuid],
+    per_project: u64,
 ) -> Result<HashMap<Uuid, Vec<sites::Model>>, DbErr> {
+    use sea_orm::sea_query::{Asterisk, SelectStatement};
+    use sea_orm::Value;
+    let position = Alias::new("position_in_project");
+    let mut numbered = SelectStatement::new();
+    numbered
+        .column((sites::Entity, Asterisk))
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (PARTITION BY project_id ORDER BY created_at, id)"),
+            position.clone(),
+        )
+        .from(sites::Entity)
+        .and_where(Expr::col(sites::Column::OrganizationId).eq(organization_id))
+        .and_where(Expr::col(sites::Column::ProjectId).is_in(project_ids.iter().copied()));
+    let mut first_rows = Query::select();
+    first_rows
+        .column(Asterisk)
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(position).lte(Value::BigUnsigned(Some(per_project))))
+        .order_by(sites::Column::CreatedAt, sea_orm::Order::Asc)
+        .order_by(sites::Column::Id, sea_orm::Order::Asc);
+    let statement = database.get_database_backend().build(&first_rows);
     let rows = sites::Entity::find()
-        .filter(sites::Column::OrganizationId.eq(organization_id))
-        .filter(sites::Column::ProjectId.is_in(project_ids.iter().copied()))
-        .order_by_asc(sites::Column::CreatedAt)
-        .order_by_asc(sites::Column::Id)
+        .from_raw_sql(statement)
         .all(database)
         .await?;
     let mut by_project: HashMap<Uuid, Vec<sites::Model>> = HashMap::new();
@@ -35,6 +56,28 @@ pub async fn sites_of_projects(
         by_project.entry(site.project_id).or_default().push(site);
     }
     Ok(by_project)
+}
+
+/// One page of a project's sites, oldest first (`Project.sites` with a cursor).
+pub async fn page_of_sites(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    project_id: Uuid,
+    page: &crate::paging::PageRequest,
+) -> Result<crate::paging::Page<sites::Model>, DbErr> {
+    let query = sites::Entity::find()
+        .filter(sites::Column::OrganizationId.eq(organization_id))
+        .filter(sites::Column::ProjectId.eq(project_id));
+    let rows = crate::paging::select_page(
+        query,
+        sites::Column::CreatedAt,
+        sites::Column::Id,
+        page,
+        false,
+    )
+    .all(database)
+    .await?;
+    Ok(crate::paging::finish_page(rows, page))
 }
 
 /// The layouts of each of `job_ids`, best (rank 0) first.

@@ -26,6 +26,7 @@ pub mod projects;
 pub mod secrets;
 pub mod sites;
 pub mod solve;
+pub mod spatial;
 pub mod strategies;
 pub mod terrain;
 

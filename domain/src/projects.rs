@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use entmoot_entities::projects;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::caller::Caller;
-use crate::paging::{Page, PageRequest, after_cursor};
+use crate::paging::{Page, PageRequest, finish_page, select_page};
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 10_000;
@@ -184,8 +184,7 @@ pub async fn list_projects(
 ) -> Result<Page<Project>, ReadProjectError> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
     let mut query = projects::Entity::find()
-        .filter(projects::Column::OrganizationId.eq(caller.organization_id))
-        .limit(page.size + 1);
+        .filter(projects::Column::OrganizationId.eq(caller.organization_id));
     if let Some(text) = filter
         .name_contains
         .as_deref()
@@ -196,33 +195,20 @@ pub async fn list_projects(
                 .like(LikeExpr::new(like_pattern(text)).escape('\\')),
         );
     }
-    query = match order {
-        ProjectOrder::NewestFirst => query
-            .order_by_desc(projects::Column::CreatedAt)
-            .order_by_desc(projects::Column::Id),
-        ProjectOrder::OldestFirst => query
-            .order_by_asc(projects::Column::CreatedAt)
-            .order_by_asc(projects::Column::Id),
-    };
-    if let Some(cursor) = &page.after {
-        query = query.filter(after_cursor(
-            projects::Column::CreatedAt,
-            projects::Column::Id,
-            cursor,
-            order == ProjectOrder::NewestFirst,
-        ));
-    }
-    let mut items: Vec<Project> = query
-        .all(database)
-        .await?
-        .into_iter()
-        .map(Project::from)
-        .collect();
-    let has_next_page = items.len() as u64 > page.size;
-    items.truncate(page.size as usize);
+    let rows = select_page(
+        query,
+        projects::Column::CreatedAt,
+        projects::Column::Id,
+        page,
+        order == ProjectOrder::NewestFirst,
+    )
+    .all(database)
+    .await?;
+    let page = finish_page(rows, page);
     Ok(Page {
-        items,
-        has_next_page,
+        items: page.items.into_iter().map(Project::from).collect(),
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
     })
 }
 

@@ -16,20 +16,30 @@ use entmoot_domain::accounts::{
 use entmoot_domain::caller::Role;
 use entmoot_domain::ids::encode_global_id;
 
+/// A person with an account.
 #[derive(SimpleObject)]
+#[graphql(name = "User")]
 pub struct UserView {
+    /// The person's global id.
     pub id: ID,
+    /// Their e-mail address, as they sign in with it.
     pub email: String,
+    /// The name to show.
     pub display_name: String,
 }
 
+/// A person's role in one organization.
 #[derive(SimpleObject)]
+#[graphql(name = "Membership")]
 pub struct MembershipView {
+    /// The organization's global id.
     pub organization_id: ID,
+    /// The organization's name.
     pub organization_name: String,
+    /// The organization's short name, as `signIn(organization:)` takes it.
     pub organization_slug: String,
-    /// viewer, editor or admin.
-    pub role: String,
+    /// Their role there.
+    pub role: MemberRole,
 }
 
 /// Who the caller is.
@@ -39,7 +49,8 @@ pub struct Viewer {
     pub user: Option<UserView>,
     /// The organization this request acts for.
     pub organization_id: ID,
-    pub role: String,
+    /// The caller's role in that organization.
+    pub role: MemberRole,
     /// Every organization the person belongs to.
     pub memberships: Vec<MembershipView>,
     /// Whether the request came with an API key rather than a session.
@@ -49,10 +60,14 @@ pub struct Viewer {
 /// A new session. The token is shown only here; send it as `Authorization: Bearer`.
 #[derive(SimpleObject)]
 pub struct Session {
+    /// The session token: send it as `Authorization: Bearer <token>`. Shown only here.
     pub token: String,
+    /// The person signed in.
     pub user: UserView,
+    /// The organization the session acts for.
     pub organization_id: ID,
-    pub role: String,
+    /// The person's role there.
+    pub role: MemberRole,
     /// Seconds the session lives without use; each use renews it.
     pub expires_in_seconds: u64,
 }
@@ -60,8 +75,11 @@ pub struct Session {
 /// An invitation or password reset as issued.
 #[derive(SimpleObject)]
 pub struct AccountTokenIssued {
+    /// Whom it was issued for.
     pub email: String,
-    pub role: String,
+    /// The role an invitation grants (a reset keeps the person's role).
+    pub role: MemberRole,
+    /// When the token stops working.
     pub expires_at: DateTime<Utc>,
     /// Whether it was sent by e-mail (SMTP configured).
     pub emailed: bool,
@@ -82,7 +100,7 @@ fn session(ctx: &Context<'_>, signed_in: SignedIn) -> Session {
         token: signed_in.token.expose().to_owned(),
         user: user_view(&signed_in.user),
         organization_id: ID(encode_global_id("Organization", signed_in.organization.id)),
-        role: signed_in.role.as_str().to_owned(),
+        role: signed_in.role.into(),
         expires_in_seconds: app(ctx).session_ttl.as_secs(),
     }
 }
@@ -90,19 +108,32 @@ fn session(ctx: &Context<'_>, signed_in: SignedIn) -> Session {
 fn issued(issued: IssuedAccountToken) -> AccountTokenIssued {
     AccountTokenIssued {
         email: issued.email,
-        role: issued.role.as_str().to_owned(),
+        role: issued.role.into(),
         expires_at: issued.expires_at,
         emailed: issued.token.is_none(),
         token: issued.token.map(|token| token.expose().to_owned()),
     }
 }
 
-/// A role, as GraphQL input.
+/// A member's role in an organization; each role can do what the one before it can.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
 pub enum MemberRole {
+    /// Reads everything of the organization.
     Viewer,
+    /// A viewer who also creates and changes projects, sites, jobs and layouts.
     Editor,
+    /// An editor who also manages members, invitations and API keys.
     Admin,
+}
+
+impl From<Role> for MemberRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => MemberRole::Viewer,
+            Role::Editor => MemberRole::Editor,
+            Role::Admin => MemberRole::Admin,
+        }
+    }
 }
 
 impl From<MemberRole> for Role {
@@ -139,14 +170,14 @@ impl AccountQueries {
         Ok(Viewer {
             user,
             organization_id: ID(encode_global_id("Organization", caller.organization_id)),
-            role: caller.role.as_str().to_owned(),
+            role: caller.role.into(),
             memberships: memberships
                 .into_iter()
                 .map(|(organization, role)| MembershipView {
                     organization_id: ID(encode_global_id("Organization", organization.id)),
                     organization_name: organization.name,
                     organization_slug: organization.slug,
-                    role: role.as_str().to_owned(),
+                    role: role.into(),
                 })
                 .collect(),
             api_key: caller.api_key_id.is_some(),
@@ -164,9 +195,9 @@ impl AccountMutations {
     async fn sign_in(
         &self,
         ctx: &Context<'_>,
-        email: String,
-        password: String,
-        organization: Option<String>,
+        #[graphql(desc = "The account's e-mail address.")] email: String,
+        #[graphql(desc = "The account's password.")] password: String,
+        #[graphql(desc = "The organization to act for (its slug), when the person belongs to several.")] organization: Option<String>,
     ) -> Result<Session> {
         let signed_in = sign_in(
             app(ctx),
@@ -207,8 +238,8 @@ impl AccountMutations {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        current_password: String,
-        new_password: String,
+        #[graphql(desc = "The password now.")] current_password: String,
+        #[graphql(desc = "The new password, at least 12 characters.")] new_password: String,
     ) -> Result<Session> {
         let signed_in = change_password(app(ctx), caller(ctx)?, &current_password, &new_password)
             .await
@@ -220,8 +251,8 @@ impl AccountMutations {
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
-        email: String,
-        role: MemberRole,
+        #[graphql(desc = "Whom to invite.")] email: String,
+        #[graphql(desc = "The role they get.")] role: MemberRole,
     ) -> Result<AccountTokenIssued> {
         let invited = invite_member(app(ctx), caller(ctx)?, &email, role.into())
             .await
@@ -233,9 +264,9 @@ impl AccountMutations {
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        display_name: String,
-        password: String,
+        #[graphql(desc = "The invitation token.")] token: String,
+        #[graphql(desc = "The name to show.")] display_name: String,
+        #[graphql(desc = "The password of the new account, at least 12 characters.")] password: String,
     ) -> Result<Session> {
         let signed_in = accept_invitation(app(ctx), &token, &display_name, &password)
             .await
@@ -245,7 +276,7 @@ impl AccountMutations {
 
     /// Asks for a reset token by e-mail. Always answers true, so that it does not tell
     /// which emails have accounts.
-    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+    async fn request_password_reset(&self, ctx: &Context<'_>, #[graphql(desc = "The account's e-mail address.")] email: String) -> Result<bool> {
         if let Err(error) = request_password_reset(app(ctx), &email).await {
             // Logged, not shown: the answer must not depend on the account.
             tracing::warn!(%error, "a password reset could not be sent");
@@ -257,7 +288,7 @@ impl AccountMutations {
     async fn issue_password_reset(
         &self,
         ctx: &Context<'_>,
-        email: String,
+        #[graphql(desc = "The member's e-mail address.")] email: String,
     ) -> Result<AccountTokenIssued> {
         let reset = issue_password_reset(app(ctx), caller(ctx)?, &email)
             .await
@@ -269,8 +300,8 @@ impl AccountMutations {
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        new_password: String,
+        #[graphql(desc = "The reset token.")] token: String,
+        #[graphql(desc = "The new password, at least 12 characters.")] new_password: String,
     ) -> Result<bool> {
         reset_password(app(ctx), &token, &new_password)
             .await

@@ -23,11 +23,12 @@ use entmoot_formats::export::{DrawingUnits, ExportFormat, ExportOptions};
 const DOWNLOAD_LINK_SECONDS: i64 = 15 * 60;
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-/// A stored file: an upload or an export.
 pub struct FileNode(pub entmoot_entities::files::Model);
 
+/// A stored file: an upload or an export.
 #[Object(name = "File")]
 impl FileNode {
+    /// The file's global id.
     async fn id(&self) -> ID {
         ID(encode_global_id("File", self.0.id))
     }
@@ -35,15 +36,19 @@ impl FileNode {
     async fn kind(&self) -> &str {
         &self.0.kind
     }
+    /// The name it was uploaded or exported under.
     async fn filename(&self) -> &str {
         &self.0.filename
     }
+    /// Its media type, e.g. `application/vnd.google-earth.kml+xml`.
     async fn content_type(&self) -> &str {
         &self.0.content_type
     }
+    /// Its size in bytes.
     async fn size_bytes(&self) -> i64 {
         self.0.size_bytes
     }
+    /// The SHA-256 of its bytes, hexadecimal.
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
@@ -51,6 +56,7 @@ impl FileNode {
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
+    /// When it was stored.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -59,11 +65,13 @@ impl FileNode {
 /// A polygon of an uploaded file that was not taken as the boundary.
 #[derive(SimpleObject)]
 pub struct ExclusionCandidate {
+    /// The name the file gave the polygon, if any.
     pub name: Option<String>,
     /// Where in the file it is, e.g. `Placemark "Pond" (#3)`.
     pub location: String,
     /// The exclusion kind its name suggests (wetland, easement, …), if any.
     pub suggested_kind: Option<String>,
+    /// The polygon, GeoJSON in WGS84.
     pub polygon: GeoJson,
 }
 
@@ -71,36 +79,52 @@ pub struct ExclusionCandidate {
 /// candidates, lets the planner change the choice, and creates the site from them.
 #[derive(SimpleObject)]
 pub struct UploadedParcel {
+    /// The stored upload.
     pub file: FileNode,
     /// kml, kmz, geojson, shapefile-zip or dxf, recognised by content.
     pub format: String,
+    /// The polygon taken as the parcel boundary, GeoJSON in WGS84.
     pub boundary: GeoJson,
+    /// Why that polygon was taken (by name, by layer, the largest, …).
     pub boundary_reason: String,
+    /// Where in the file the boundary is, e.g. `Placemark \"Parcel\" (#1)`.
     pub boundary_location: String,
+    /// The coordinate reference system the file was in, before conversion to WGS84.
     pub source_crs: String,
     /// Each repair made to the geometry, in file order.
     pub repairs: Vec<String>,
+    /// The file's other polygons, which the planner may turn into exclusion zones.
     pub exclusion_candidates: Vec<ExclusionCandidate>,
 }
 
 /// What an uploaded GeoTIFF DEM was read as.
 #[derive(SimpleObject)]
 pub struct UploadedTerrain {
+    /// The stored upload.
     pub file: FileNode,
     /// Size, resolution, CRS and bounds of the DEM.
     pub summary: Json<serde_json::Value>,
 }
 
+/// The file formats a layout can be exported to.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "ExportFormat")]
 pub enum ExportFormatChoice {
+    /// RFC 7946 GeoJSON, WGS84.
     Geojson,
+    /// KML for Google Earth and GIS tools.
     Kml,
+    /// Zipped KML.
     Kmz,
+    /// DXF for CAD, in UTM metres or feet (`dxfUnits`).
     Dxf,
+    /// Zipped ESRI Shapefiles, one per layer, with `.prj`.
     ShapefileZip,
+    /// A plan drawing.
     Svg,
+    /// A report: plan, metrics, cost and earthwork.
     Pdf,
+    /// Entmoot's own layout file, which `entmoot export` turns into any other format later.
     LayoutJson,
 }
 
@@ -119,20 +143,25 @@ impl From<ExportFormatChoice> for ExportFormat {
     }
 }
 
+/// The length unit of a DXF export.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DxfUnits {
+    /// Coordinates and sizes in metres.
     #[default]
     Metres,
+    /// Coordinates and sizes in international feet.
     Feet,
 }
 
 /// A file and where to fetch it.
 #[derive(SimpleObject)]
 pub struct Download {
+    /// The file.
     pub file: FileNode,
     /// A presigned object-store URL, or a signed path on this API (`/files/…`) to
     /// resolve against the API's base URL.
     pub url: String,
+    /// When `url` stops working; ask `fileDownload` for a fresh one.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -229,8 +258,8 @@ impl FileMutations {
     async fn upload_parcel(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        file: Upload,
+        #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
+        #[graphql(desc = "The file, as a GraphQL multipart upload.")] file: Upload,
     ) -> Result<UploadedParcel> {
         let stored = store(ctx, &project_id, file, UploadPurpose::Parcel).await?;
         let format = stored.format.as_str().to_owned();
@@ -264,8 +293,8 @@ impl FileMutations {
     async fn upload_terrain(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        file: Upload,
+        #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
+        #[graphql(desc = "The GeoTIFF, as a GraphQL multipart upload.")] file: Upload,
     ) -> Result<UploadedTerrain> {
         let stored = store(ctx, &project_id, file, UploadPurpose::Terrain).await?;
         let summary = stored
@@ -283,9 +312,9 @@ impl FileMutations {
     async fn export_layout(
         &self,
         ctx: &Context<'_>,
-        layout_id: ID,
-        format: ExportFormatChoice,
-        #[graphql(default)] dxf_units: DxfUnits,
+        #[graphql(desc = "The layout's global id.")] layout_id: ID,
+        #[graphql(desc = "The file format.")] format: ExportFormatChoice,
+        #[graphql(default)] #[graphql(desc = "For DXF: metres (default) or feet.")] dxf_units: DxfUnits,
     ) -> Result<Download> {
         let caller = caller(ctx)?;
         let app = app(ctx);
@@ -318,7 +347,7 @@ pub struct FileQueries;
 #[Object]
 impl FileQueries {
     /// A fresh download link for a file of the caller's organization.
-    async fn file_download(&self, ctx: &Context<'_>, id: ID) -> Result<Download> {
+    async fn file_download(&self, ctx: &Context<'_>, #[graphql(desc = "The file's global id.")] id: ID) -> Result<Download> {
         caller(ctx)?;
         let file_id = decode_typed_id(&id, "File").map_err(IntoGraphqlError::into_graphql_error)?;
         download_of(ctx, file_id).await

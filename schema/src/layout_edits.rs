@@ -15,6 +15,7 @@ use entmoot_domain::layout_edits::{
     load_stored_layout, save_layout_edits,
 };
 
+/// What a manual edit does.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum LayoutEditKind {
     /// Move the asset's centre to `position`.
@@ -27,8 +28,10 @@ pub enum LayoutEditKind {
     Add,
 }
 
+/// One manual change to a layout.
 #[derive(InputObject)]
 pub struct LayoutEditInput {
+    /// What the edit does.
     pub kind: LayoutEditKind,
     /// As in the layout's GeoJSON, e.g. `building-2`.
     pub asset_id: String,
@@ -154,7 +157,9 @@ impl IntoGraphqlError for LayoutEditError {
 pub struct LayoutViolation {
     /// The rule, e.g. `overlap`, `outside_buildable_area`, `spacing`.
     pub rule: String,
+    /// The assets involved.
     pub asset_ids: Vec<String>,
+    /// The violation in words.
     pub message: String,
 }
 
@@ -163,8 +168,11 @@ pub struct LayoutViolation {
 pub struct LayoutCheck {
     /// No violations: the edited layout could be stored as it is.
     pub valid: bool,
+    /// Every rule the edited layout breaks.
     pub violations: Vec<LayoutViolation>,
+    /// Assets the edited layout places.
     pub placed_count: i32,
+    /// Assets the program asks for.
     pub requested_count: i32,
     /// The edited layout as RFC 7946 GeoJSON, to draw.
     pub geojson: GeoJson,
@@ -194,8 +202,8 @@ impl LayoutEditQueries {
     async fn check_layout_edits(
         &self,
         ctx: &Context<'_>,
-        layout_id: ID,
-        edits: Vec<LayoutEditInput>,
+        #[graphql(desc = "The stored layout the edits apply to.")] layout_id: ID,
+        #[graphql(desc = "The edits, applied in order.")] edits: Vec<LayoutEditInput>,
     ) -> Result<LayoutCheck> {
         let caller = caller(ctx)?;
         let stored = layout_to_edit(ctx, caller, &layout_id).await?;
@@ -225,8 +233,8 @@ impl LayoutEditMutations {
     async fn save_layout_edits(
         &self,
         ctx: &Context<'_>,
-        layout_id: ID,
-        edits: Vec<LayoutEditInput>,
+        #[graphql(desc = "The stored layout the edits apply to.")] layout_id: ID,
+        #[graphql(desc = "The edits, applied in order.")] edits: Vec<LayoutEditInput>,
     ) -> Result<crate::types::LayoutNode> {
         let caller = caller(ctx)?;
         // The layout, then the role, then the edits.

@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod spatial;
 pub mod subscription;
 pub mod types;
 

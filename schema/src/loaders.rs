@@ -101,7 +101,14 @@ impl Loader<OwnedKey> for SitesOfProject {
 
     async fn load(&self, keys: &[OwnedKey]) -> Result<HashMap<OwnedKey, Self::Value>, Self::Error> {
         load_grouped(keys, |organization_id, ids| async move {
-            batched_reads::sites_of_projects(&self.0, organization_id, &ids).await
+            // One row beyond the largest page tells whether a next page exists.
+            batched_reads::first_sites_of_projects(
+                &self.0,
+                organization_id,
+                &ids,
+                entmoot_domain::paging::MAX_PAGE_SIZE + 1,
+            )
+            .await
         })
         .await
     }

@@ -19,7 +19,9 @@ use entmoot_domain::projects::{
 use entmoot_domain::sites::{self, NewSite};
 use entmoot_formats::geojson_site::read_polygons;
 
+/// Every change the API makes.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     ProjectMutations,
     SiteAndJobMutations,
@@ -35,10 +37,12 @@ pub struct ProjectMutations;
 #[derive(Default)]
 pub struct SiteAndJobMutations;
 
+/// A new project.
 #[derive(InputObject)]
 pub struct CreateProjectInput {
     /// 1 to 200 characters.
     pub name: String,
+    /// Free text, at most 2,000 characters.
     pub description: Option<String>,
 }
 
@@ -62,6 +66,7 @@ impl TryFrom<CreateProjectInput> for NewProject {
 pub struct UpdateProjectInput {
     /// 1 to 200 characters.
     pub name: Option<String>,
+    /// Free text, at most 2,000 characters; empty removes it.
     pub description: Option<String>,
 }
 
@@ -86,8 +91,8 @@ impl ProjectMutations {
     async fn update_project(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateProjectInput,
+        #[graphql(desc = "The project's global id.")] id: ID,
+        #[graphql(desc = "The changes.")] input: UpdateProjectInput,
     ) -> Result<ProjectNode> {
         let caller = caller(ctx)?;
         let id = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
@@ -101,7 +106,7 @@ impl ProjectMutations {
 
     /// Deletes a project with its sites, jobs, layouts and files; refused (CONFLICT)
     /// while any of its jobs is queued or running. Returns the deleted project's id.
-    async fn delete_project(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_project(&self, ctx: &Context<'_>, #[graphql(desc = "The project's global id.")] id: ID) -> Result<ID> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
         let app = app(ctx);
@@ -111,10 +116,11 @@ impl ProjectMutations {
         Ok(id)
     }
 
+    /// Creates a project of the caller's organization (editors and admins).
     async fn create_project(
         &self,
         ctx: &Context<'_>,
-        input: CreateProjectInput,
+        #[graphql(desc = "The new project.")] input: CreateProjectInput,
     ) -> Result<ProjectNode> {
         let caller = caller(ctx)?;
         let new_project =
@@ -134,17 +140,23 @@ pub struct ExclusionZoneInput {
     /// Metres kept free around the zone.
     #[graphql(default)]
     pub buffer_m: f64,
+    /// The zone: a GeoJSON Polygon or MultiPolygon (bare or as a Feature), WGS84.
     pub geometry: GeoJson,
+    /// A name to show, e.g. `Stock pond`.
     pub name: Option<String>,
 }
 
+/// A new site: a parcel with what cannot be built on and where roads enter.
 #[derive(InputObject)]
 pub struct CreateSiteInput {
+    /// The project the site belongs to.
     pub project_id: ID,
+    /// 1 to 200 characters.
     pub name: String,
     /// The parcel: a Polygon or MultiPolygon (bare, as a Feature, or the polygons of a
     /// FeatureCollection), WGS84; holes are areas outside the parcel.
     pub boundary: GeoJson,
+    /// Areas that must stay free, each grown by its buffer.
     #[graphql(default)]
     pub exclusions: Vec<ExclusionZoneInput>,
     /// Entrances as `[longitude, latitude]`.
@@ -152,8 +164,10 @@ pub struct CreateSiteInput {
     pub entrances: Vec<Vec<f64>>,
 }
 
+/// An optimization run to queue.
 #[derive(InputObject)]
 pub struct CreateJobInput {
+    /// The site to optimize.
     pub site_id: ID,
     /// The program, in the JSON format of `entmoot solve --program`. Required unless
     /// `seedLayoutId` is given; a seeded job then runs its seed's program.
@@ -164,7 +178,9 @@ pub struct CreateJobInput {
     pub parameters: Option<JsonValue>,
     /// Distinct layouts to return, 1 to 20 (default 1).
     pub alternatives: Option<i32>,
+    /// A random seed: the same seed, site and program give the same layouts.
     pub seed: Option<i64>,
+    /// Seconds the strategy may search (1 to 3,600); the strategy's own default when omitted.
     pub time_limit_seconds: Option<i32>,
     /// An address to e-mail when the job ends (when the server has SMTP configured).
     pub notify_email: Option<String>,
@@ -183,10 +199,15 @@ pub struct CreateJobInput {
 /// Objective weights; an omitted one keeps the program's (or the default).
 #[derive(async_graphql::InputObject)]
 pub struct ObjectiveWeightsInput {
+    /// Weight of the construction cost term (lower cost scores higher).
     pub cost: Option<f64>,
+    /// Weight of the share of the program placed.
     pub buildable_area: Option<f64>,
+    /// Weight of short roads and walks to the entrance.
     pub accessibility: Option<f64>,
+    /// Weight of keeping clear of exclusion zones and moving little earth.
     pub environmental_impact: Option<f64>,
+    /// Weight of an orderly arrangement (aligned, evenly spaced).
     pub aesthetics: Option<f64>,
 }
 
@@ -307,7 +328,7 @@ impl CreateSiteInput {
 #[Object]
 impl SiteAndJobMutations {
     /// Creates a site of a project from GeoJSON.
-    async fn create_site(&self, ctx: &Context<'_>, input: CreateSiteInput) -> Result<SiteNode> {
+    async fn create_site(&self, ctx: &Context<'_>, #[graphql(desc = "The new site.")] input: CreateSiteInput) -> Result<SiteNode> {
         let caller = caller(ctx)?;
         let new_site = input.into_new_site()?;
         sites::create_site(&app(ctx).database, caller, new_site)
@@ -323,8 +344,8 @@ impl SiteAndJobMutations {
     async fn set_site_terrain(
         &self,
         ctx: &Context<'_>,
-        site_id: ID,
-        file_id: Option<ID>,
+        #[graphql(desc = "The site's global id.")] site_id: ID,
+        #[graphql(desc = "A terrain upload of the same project, or null to unlink.")] file_id: Option<ID>,
     ) -> Result<SiteNode> {
         let caller = caller(ctx)?;
         let site_id =
@@ -341,7 +362,7 @@ impl SiteAndJobMutations {
     }
 
     /// Stops a job: a queued job ends at once, a running one within a second.
-    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+    async fn cancel_job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::cancel_job(app(ctx), caller, id)
@@ -351,7 +372,7 @@ impl SiteAndJobMutations {
     }
 
     /// Queues a failed or cancelled job again.
-    async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
+    async fn retry_job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::retry_job(app(ctx), caller, id)
@@ -361,7 +382,7 @@ impl SiteAndJobMutations {
     }
 
     /// Queues an optimization job; follow it with `job(id)`.
-    async fn create_job(&self, ctx: &Context<'_>, input: CreateJobInput) -> Result<JobNode> {
+    async fn create_job(&self, ctx: &Context<'_>, #[graphql(desc = "The run to queue.")] input: CreateJobInput) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let request = jobs::JobRequest::try_from(input)?;
         jobs::submit_job(app(ctx), caller, request)
@@ -376,6 +397,7 @@ impl SiteAndJobMutations {
 pub struct PluginRefusal {
     /// The file as installed.
     pub path: String,
+    /// Why it was refused.
     pub reason: String,
 }
 

@@ -10,13 +10,16 @@ use entmoot_domain::ids::{decode_global_id, decode_typed_id};
 use entmoot_domain::paging::{Cursor, PageRequest};
 use entmoot_domain::projects;
 
+/// Every read the API offers.
 #[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     ProjectQueries,
     SiteAndJobQueries,
     crate::files::FileQueries,
     crate::accounts::AccountQueries,
     crate::layout_edits::LayoutEditQueries,
+    crate::spatial::SpatialQueries,
 );
 
 #[derive(Default)]
@@ -49,8 +52,10 @@ pub struct ProjectFilterInput {
 /// The order of `projects`; cursors follow it.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProjectOrderInput {
+    /// Most recently created first.
     #[default]
     NewestFirst,
+    /// Earliest created first.
     OldestFirst,
 }
 
@@ -64,7 +69,7 @@ impl ProjectQueries {
     }
 
     /// Refetches any object by its global id.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id from any object's `id`.")] id: ID) -> Result<Option<Node>> {
         let caller = caller(ctx)?;
         let (type_name, uuid) =
             decode_global_id(&id).map_err(IntoGraphqlError::into_graphql_error)?;
@@ -91,7 +96,8 @@ impl ProjectQueries {
         }
     }
 
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<ProjectNode> {
+    /// One of the caller's projects; NOT_FOUND for any other id.
+    async fn project(&self, ctx: &Context<'_>, #[graphql(desc = "The project's global id.")] id: ID) -> Result<ProjectNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
         projects::find_project(&app(ctx).database, caller, uuid)
@@ -100,18 +106,32 @@ impl ProjectQueries {
             .map_err(IntoGraphqlError::into_graphql_error)
     }
 
-    /// The caller's projects, newest first. `first` is at most 100.
+    /// The caller's projects, newest first unless `order` says otherwise, a page at a
+    /// time.
+    #[allow(clippy::too_many_arguments)]
     async fn projects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "At most this many projects from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Only projects after this cursor (an edge's `cursor`).")]
         after: Option<String>,
-        filter: Option<ProjectFilterInput>,
+        #[graphql(desc = "At most this many projects from the end of the range (at most 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Only projects before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only the projects that pass this filter.")] filter: Option<
+            ProjectFilterInput,
+        >,
         #[graphql(desc = "NEWEST_FIRST when omitted.")] order: Option<ProjectOrderInput>,
     ) -> Result<ProjectConnection> {
         let caller = caller(ctx)?;
-        let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let page_request = PageRequest::parse(
+            first.map(i64::from),
+            after.as_deref(),
+            last.map(i64::from),
+            before.as_deref(),
+        )
+        .map_err(IntoGraphqlError::into_graphql_error)?;
         let filter = projects::ProjectFilter {
             name_contains: filter.and_then(|filter| filter.name_contains),
         };
@@ -140,11 +160,17 @@ impl ProjectQueries {
 
 /// A strategy plugin as a frontend sees it: enough to render a parameter form.
 #[derive(async_graphql::SimpleObject)]
+#[graphql(name = "Strategy")]
 pub struct StrategyView {
+    /// The name jobs ask for (`createJob(strategy:)`).
     pub name: String,
+    /// Its version (semantic versioning).
     pub version: String,
+    /// What it does, in its author's words.
     pub description: String,
+    /// Who wrote it.
     pub authors: Vec<String>,
+    /// Its licence (SPDX), if it says.
     pub license: Option<String>,
     /// `{rotations, alternatives, terrainAware, deterministic}` as booleans.
     pub capabilities: crate::scalars::JsonValue,
@@ -189,7 +215,8 @@ impl SiteAndJobQueries {
             .ok_or_else(|| coded_error(ErrorCode::NotFound, "site not found"))
     }
 
-    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<crate::types::JobNode> {
+    /// One of the caller's jobs; NOT_FOUND for any other id.
+    async fn job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<crate::types::JobNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         entmoot_domain::jobs::find_job(&app(ctx).database, caller, uuid)

@@ -29,11 +29,13 @@ use entmoot_domain::projects::find_project;
 /// One step of a job's life.
 #[derive(SimpleObject, Clone)]
 pub struct JobProgress {
+    /// The job's global id.
     pub job_id: ID,
     pub status: JobStatus,
     /// Orders the job's events: each step has a higher number than the one before (a
     /// retry continues the count). A client that reconnects can drop what it has seen.
     pub sequence: i64,
+    /// What the attempt is doing (preparing, searching, validating, …).
     pub stage: Option<String>,
     /// 0 to 100.
     pub percent: f64,
@@ -41,7 +43,9 @@ pub struct JobProgress {
     pub best_objective: Option<f64>,
     /// Seconds since the current attempt started; 0 while queued.
     pub elapsed_seconds: f64,
+    /// The strategy's or the host's words about this step.
     pub message: Option<String>,
+    /// When this step happened.
     pub at: DateTime<Utc>,
 }
 
@@ -172,16 +176,18 @@ fn in_sequence(
     )
 }
 
+/// Live job events.
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+/// Live job events.
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Progress of one job, current state first, ending after its terminal event.
     async fn job_progress(
         &self,
         ctx: &Context<'_>,
-        job_id: ID,
+        #[graphql(desc = "The job's global id.")] job_id: ID,
     ) -> Result<impl Stream<Item = JobProgress> + use<>> {
         let caller = caller(ctx)?.clone();
         let id: Uuid =
@@ -233,7 +239,7 @@ impl SubscriptionRoot {
     async fn job_updates(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
+        #[graphql(desc = "The project's global id.")] project_id: ID,
         #[graphql(
             desc = "Also replay the current state of the jobs that ended at or after this time: what a client that reconnects missed (pass the time of the last event it saw, minus a few seconds; drop repeats by `sequence`)."
         )]

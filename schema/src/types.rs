@@ -42,8 +42,10 @@ pub enum JobStatus {
 /// The order of a list by creation time; cursors follow it.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListOrder {
+    /// Most recently created first.
     #[default]
     NewestFirst,
+    /// Earliest created first.
     OldestFirst,
 }
 
@@ -71,40 +73,92 @@ pub struct ProjectNode(pub Project);
 /// A development effort owned by an organization; holds sites.
 #[Object(name = "Project")]
 impl ProjectNode {
+    /// The project's global id.
     async fn id(&self) -> ID {
         ID(encode_global_id("Project", self.0.id))
     }
+    /// 1 to 200 characters.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Free text; null when none was given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// When the project was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the project was last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// The project's sites, oldest first. Batched across projects (one query for a
-    /// whole page).
-    async fn sites(&self, ctx: &Context<'_>) -> Result<Vec<SiteNode>> {
-        Ok(load(
-            &loaders(ctx).sites_of_project,
-            self.0.organization_id,
-            self.0.id,
+    /// The project's sites, oldest first, a page at a time. The first page is batched
+    /// across a page of projects (one query for all of them); a page after or before a
+    /// cursor is one query of its own.
+    async fn sites(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many sites from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Only sites after this cursor (an edge's `cursor`).")]
+        after: Option<String>,
+        #[graphql(desc = "At most this many sites from the end of the range (at most 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Only sites before this cursor.")] before: Option<String>,
+    ) -> Result<SiteConnection> {
+        let page_request = PageRequest::parse(
+            first.map(i64::from),
+            after.as_deref(),
+            last.map(i64::from),
+            before.as_deref(),
         )
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(SiteNode)
-        .collect())
+        .map_err(IntoGraphqlError::into_graphql_error)?;
+        let page = if page_request == PageRequest::first(page_request.size) {
+            let first_sites = load(
+                &loaders(ctx).sites_of_project,
+                self.0.organization_id,
+                self.0.id,
+            )
+            .await?
+            .unwrap_or_default();
+            entmoot_domain::paging::finish_page(first_sites, &page_request)
+        } else {
+            entmoot_domain::batched_reads::page_of_sites(
+                &crate::query::app(ctx).database,
+                self.0.organization_id,
+                self.0.id,
+                &page_request,
+            )
+            .await
+            .map_err(crate::errors::database_error)?
+        };
+        let (edges, page_info) = connection_parts(
+            page,
+            |site| Cursor {
+                created_at: site.created_at,
+                id: site.id,
+            },
+            |cursor, site| SiteEdge {
+                cursor,
+                node: SiteNode(site),
+            },
+        );
+        Ok(SiteConnection { edges, page_info })
     }
 }
 
+/// Where a page lies in its list (the Relay connection specification's `PageInfo`).
 #[derive(SimpleObject)]
 pub struct PageInfo {
+    /// Whether more items follow this page (when paging backward: whether `before` was
+    /// given, since the item at that cursor follows).
     pub has_next_page: bool,
+    /// Whether items precede this page (when paging forward: whether `after` was given).
+    pub has_previous_page: bool,
+    /// The cursor of the page's first item; null for an empty page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the page's last item; null for an empty page.
     pub end_cursor: Option<String>,
 }
 
@@ -115,55 +169,92 @@ pub(crate) fn connection_parts<T, E>(
     position: impl Fn(&T) -> Cursor,
     edge: impl Fn(String, T) -> E,
 ) -> (Vec<E>, PageInfo) {
+    let mut start_cursor = None;
     let mut end_cursor = None;
     let edges = page
         .items
         .into_iter()
         .map(|item| {
             let cursor = position(&item).encode();
+            start_cursor.get_or_insert_with(|| cursor.clone());
             end_cursor = Some(cursor.clone());
             edge(cursor, item)
         })
         .collect();
     let page_info = PageInfo {
         has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        start_cursor,
         end_cursor,
     };
     (edges, page_info)
 }
 
+/// A project in a page of projects, with its position.
 #[derive(SimpleObject)]
 pub struct ProjectEdge {
+    /// Pass as `after` or `before` to page from this project.
     pub cursor: String,
+    /// The project.
     pub node: ProjectNode,
 }
 
+/// A page of projects.
 #[derive(SimpleObject)]
 pub struct ProjectConnection {
+    /// The projects of this page, in the list's order.
     pub edges: Vec<ProjectEdge>,
+    /// Where this page lies in the list.
     pub page_info: PageInfo,
 }
 
+/// A site in a page of a project's sites, with its position.
+#[derive(SimpleObject)]
+pub struct SiteEdge {
+    /// Pass as `after` or `before` to page from this site.
+    pub cursor: String,
+    /// The site.
+    pub node: SiteNode,
+}
+
+/// A page of a project's sites.
+#[derive(SimpleObject)]
+pub struct SiteConnection {
+    /// The sites of this page, oldest first.
+    pub edges: Vec<SiteEdge>,
+    /// Where this page lies in the list.
+    pub page_info: PageInfo,
+}
+
+/// A job in a page of jobs, with its position.
 #[derive(SimpleObject)]
 pub struct JobEdge {
+    /// Pass as `after` or `before` to page from this job.
     pub cursor: String,
+    /// The job.
     pub node: JobNode,
 }
 
+/// A page of jobs.
 #[derive(SimpleObject)]
 pub struct JobConnection {
+    /// The jobs of this page, in the list's order.
     pub edges: Vec<JobEdge>,
+    /// Where this page lies in the list.
     pub page_info: PageInfo,
 }
 
 /// A parcel of a project.
 pub struct SiteNode(pub entmoot_entities::sites::Model);
 
+/// A parcel of a project: its boundary, setbacks, exclusion zones, entrances and terrain.
 #[Object(name = "Site")]
 impl SiteNode {
+    /// The site's global id.
     async fn id(&self) -> ID {
         ID(encode_global_id("Site", self.0.id))
     }
+    /// The site's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -175,12 +266,15 @@ impl SiteNode {
     async fn bbox(&self) -> Vec<f64> {
         vec![self.0.min_x, self.0.min_y, self.0.max_x, self.0.max_y]
     }
+    /// When the site was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the site was last changed (its terrain linked, say).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The project the site belongs to.
     async fn project(&self, ctx: &Context<'_>) -> Result<ProjectNode> {
         load(
             &loaders(ctx).project_by_id,
@@ -259,18 +353,30 @@ impl SiteNode {
         .map(LayoutNode))
     }
     /// The site's jobs, filtered by status, newest first unless `order` says
-    /// otherwise. `first` is at most 100.
+    /// otherwise, a page at a time.
+    #[allow(clippy::too_many_arguments)]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "At most this many jobs from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Only jobs after this cursor (an edge's `cursor`).")]
         after: Option<String>,
+        #[graphql(desc = "At most this many jobs from the end of the range (at most 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Only jobs before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only jobs in one of these statuses; every status when omitted.")]
         status: Option<Vec<JobStatus>>,
         #[graphql(desc = "NEWEST_FIRST when omitted.")] order: Option<ListOrder>,
     ) -> Result<JobConnection> {
         let caller = crate::query::caller(ctx)?;
-        let page_request = PageRequest::parse(first.map(i64::from), after.as_deref())
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let page_request = PageRequest::parse(
+            first.map(i64::from),
+            after.as_deref(),
+            last.map(i64::from),
+            before.as_deref(),
+        )
+        .map_err(IntoGraphqlError::into_graphql_error)?;
         let filter = entmoot_domain::jobs::JobFilter {
             site_id: Some(self.0.id),
             statuses: status
@@ -306,7 +412,7 @@ impl SiteNode {
     async fn buildable_area(
         &self,
         ctx: &async_graphql::Context<'_>,
-        #[graphql(default = 0.0)] setback_metres: f64,
+        #[graphql(default = 0.0)] #[graphql(desc = "A uniform setback to preview, metres.")] setback_metres: f64,
     ) -> async_graphql::Result<BuildableAreaView> {
         let caller = crate::query::caller(ctx)?;
         let area = entmoot_domain::sites::buildable_area(
@@ -349,8 +455,10 @@ pub struct BuildableAreaView {
 /// One optimization run.
 pub struct JobNode(pub entmoot_entities::jobs::Model);
 
+/// An optimization run of a strategy on a site and program: queued → running → succeeded, failed or cancelled, with its layouts.
 #[Object(name = "Job")]
 impl JobNode {
+    /// The job's global id.
     async fn id(&self) -> ID {
         ID(encode_global_id("Job", self.0.id))
     }
@@ -358,6 +466,7 @@ impl JobNode {
     async fn status(&self) -> JobStatus {
         self.0.status.into()
     }
+    /// What the running attempt is doing (preparing, searching, validating, …); null while queued.
     async fn stage(&self) -> Option<&str> {
         self.0.stage.as_deref()
     }
@@ -365,6 +474,7 @@ impl JobNode {
     async fn progress(&self) -> f64 {
         self.0.progress
     }
+    /// The strategy's name.
     async fn strategy(&self) -> &str {
         &self.0.strategy
     }
@@ -383,12 +493,15 @@ impl JobNode {
             .rev()
             .find_map(|attempt| attempt.get("strategy_version")?.as_str())
     }
+    /// Attempts started so far (a worker that vanished counts).
     async fn attempts(&self) -> i32 {
         self.0.attempts
     }
+    /// The most attempts the job gets before it fails for good.
     async fn max_attempts(&self) -> i32 {
         self.0.max_attempts
     }
+    /// The site the job optimizes.
     async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
         load(
             &loaders(ctx).site_by_id,
@@ -403,6 +516,7 @@ impl JobNode {
     async fn program(&self) -> JsonValue {
         async_graphql::Json(self.0.program.clone())
     }
+    /// The strategy parameters the job was submitted with.
     async fn parameters(&self) -> JsonValue {
         async_graphql::Json(self.0.parameters.clone())
     }
@@ -411,12 +525,15 @@ impl JobNode {
     async fn objective_weights(&self) -> JsonValue {
         async_graphql::Json(self.0.objective_weights.clone())
     }
+    /// How many distinct layouts were asked for.
     async fn alternatives(&self) -> i32 {
         self.0.alternatives
     }
+    /// The random seed, when one was given: the same seed gives the same layouts.
     async fn seed(&self) -> Option<i64> {
         self.0.seed
     }
+    /// The strategy's time limit, when one was given.
     async fn time_limit_seconds(&self) -> Option<i32> {
         self.0.time_limit_s
     }
@@ -451,6 +568,7 @@ impl JobNode {
             })
             .unwrap_or_default()
     }
+    /// Why the job failed, in words; null unless it failed.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
@@ -462,12 +580,15 @@ impl JobNode {
     async fn history(&self) -> JsonValue {
         async_graphql::Json(self.0.history.clone())
     }
+    /// When the job was submitted.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When its current or last attempt started.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When it ended; null until then.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
@@ -487,7 +608,6 @@ impl JobNode {
     }
 }
 
-/// One alternative a job produced. Stored layouts have zero violations.
 pub struct LayoutNode(pub entmoot_entities::layouts::Model);
 
 impl LayoutNode {
@@ -508,8 +628,10 @@ impl LayoutNode {
     }
 }
 
+/// One alternative a job produced (or a saved edit of one): placed assets, roads, metrics, cost and earthwork. A stored layout breaks no rule.
 #[Object(name = "Layout")]
 impl LayoutNode {
+    /// The layout's global id.
     async fn id(&self) -> ID {
         ID(encode_global_id("Layout", self.0.id))
     }
@@ -517,9 +639,11 @@ impl LayoutNode {
     async fn rank(&self) -> i32 {
         self.0.rank
     }
+    /// How many assets the program asked for.
     async fn requested_count(&self) -> i32 {
         self.0.requested_count
     }
+    /// How many of them the layout places.
     async fn placed_count(&self) -> i32 {
         self.0.placed_count
     }
@@ -584,9 +708,11 @@ impl LayoutNode {
     async fn violations(&self) -> Vec<crate::layout_edits::LayoutViolation> {
         Vec::new()
     }
+    /// When the layout was stored.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The job that produced the layout (or the one its edits started from).
     async fn job(&self, ctx: &Context<'_>) -> Result<JobNode> {
         load(
             &loaders(ctx).job_by_id,
@@ -597,6 +723,7 @@ impl LayoutNode {
         .map(JobNode)
         .ok_or_else(vanished)
     }
+    /// The site the layout is for.
     async fn site(&self, ctx: &Context<'_>) -> Result<SiteNode> {
         load(
             &loaders(ctx).site_by_id,

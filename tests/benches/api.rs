@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// What a project list page asks for.
-const TYPICAL_QUERY: &str = "query Typical { projects(first: 10) { edges { node { id name sites { id name areaM2 latestLayout { id placedCount metrics } } } } } }";
+const TYPICAL_QUERY: &str = "query Typical { projects(first: 10) { edges { node { id name sites { edges { node { id name areaM2 latestLayout { id placedCount metrics } } } } } } } }";
 /// The smallest query that still goes through authentication and GraphQL execution.
 const TYPENAME_QUERY: &str = "{ __typename }";
 

@@ -11,7 +11,7 @@ use entmoot_tests::{
 };
 use serde_json::{Value, json};
 
-const TYPICAL: &str = "query($first: Int!) { projects(first: $first) { edges { node { id name sites { id name areaM2 latestLayout { id placedCount metrics } } } } } }";
+const TYPICAL: &str = "query($first: Int!) { projects(first: $first) { edges { node { id name sites { edges { node { id name areaM2 latestLayout { id placedCount metrics } } } } } } } }";
 
 /// The total of `entmoot_db_queries_total` over its outcomes.
 async fn queries_so_far(server: &TestServer) -> f64 {
@@ -113,9 +113,9 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
     assert_eq!(edges.len(), 3);
     let mut seen_sites = 0;
     for edge in edges {
-        let sites = edge["node"]["sites"].as_array().expect("sites");
+        let sites = edge["node"]["sites"]["edges"].as_array().expect("sites");
         assert_eq!(sites.len(), 2, "{edge}");
-        for site in sites {
+        for site in sites.iter().map(|site_edge| &site_edge["node"]) {
             seen_sites += 1;
             let expected = expected_layouts
                 .iter()
@@ -168,12 +168,13 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
     assert_eq!(three - flat, 2.0, "typical {three}, projects alone {flat}");
 
     // Jobs with their layouts and the way back up, batched the same way.
-    let walk = "query($id: ID!) { project(id: $id) { sites { jobs(first: 10) { edges { node { id layouts { id job { id } site { id project { id } } } } } } } } }";
+    let walk = "query($id: ID!) { project(id: $id) { sites { edges { node { jobs(first: 10) { edges { node { id layouts { id job { id } site { id project { id } } } } } } } } } } }";
     let walked = ok(server
         .graphql(walk, json!({"id": projects[0]}))
         .await
         .expect("walk"));
-    for site in walked["project"]["sites"].as_array().unwrap() {
+    for site_edge in walked["project"]["sites"]["edges"].as_array().unwrap() {
+        let site = &site_edge["node"];
         for edge in site["jobs"]["edges"].as_array().unwrap() {
             for layout in edge["node"]["layouts"].as_array().unwrap() {
                 assert_eq!(layout["job"]["id"], edge["node"]["id"]);

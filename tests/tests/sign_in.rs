@@ -114,7 +114,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
     )
     .await;
     assert!(accepted.get("errors").is_none(), "{accepted}");
-    assert_eq!(accepted["data"]["acceptInvitation"]["role"], "editor");
+    assert_eq!(accepted["data"]["acceptInvitation"]["role"], "EDITOR");
     let first_session = session_token(&accepted, "acceptInvitation");
     let again = call(
         &second,
@@ -161,7 +161,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
         viewer["data"]["viewer"]["user"]["email"], "ana@example.com",
         "{viewer}"
     );
-    assert_eq!(viewer["data"]["viewer"]["role"], "editor");
+    assert_eq!(viewer["data"]["viewer"]["role"], "EDITOR");
     assert_eq!(viewer["data"]["viewer"]["apiKey"], false);
     let project = call(
         &first,
@@ -454,7 +454,7 @@ async fn invitations_and_resets_reach_the_smtp_server() {
         "UNAUTHENTICATED"
     );
     let signed_in = sign_in(&server, "cy@example.com", new_password, None).await;
-    assert_eq!(signed_in["data"]["signIn"]["role"], "admin", "{signed_in}");
+    assert_eq!(signed_in["data"]["signIn"]["role"], "ADMIN", "{signed_in}");
 }
 
 #[tokio::test]

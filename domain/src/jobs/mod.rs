@@ -482,40 +482,24 @@ pub async fn list_jobs(
     filter: &JobFilter,
     newest_first: bool,
 ) -> Result<crate::paging::Page<jobs::Model>, DbErr> {
-    use sea_orm::QuerySelect;
-    let mut query = jobs::Entity::find()
-        .filter(jobs::Column::OrganizationId.eq(caller.organization_id))
-        .limit(page.size + 1);
+    let mut query =
+        jobs::Entity::find().filter(jobs::Column::OrganizationId.eq(caller.organization_id));
     if let Some(site_id) = filter.site_id {
         query = query.filter(jobs::Column::SiteId.eq(site_id));
     }
     if !filter.statuses.is_empty() {
         query = query.filter(jobs::Column::Status.is_in(filter.statuses.iter().copied()));
     }
-    query = if newest_first {
-        query
-            .order_by_desc(jobs::Column::CreatedAt)
-            .order_by_desc(jobs::Column::Id)
-    } else {
-        query
-            .order_by_asc(jobs::Column::CreatedAt)
-            .order_by_asc(jobs::Column::Id)
-    };
-    if let Some(cursor) = &page.after {
-        query = query.filter(crate::paging::after_cursor(
-            jobs::Column::CreatedAt,
-            jobs::Column::Id,
-            cursor,
-            newest_first,
-        ));
-    }
-    let mut items = query.all(database).await?;
-    let has_next_page = items.len() as u64 > page.size;
-    items.truncate(page.size as usize);
-    Ok(crate::paging::Page {
-        items,
-        has_next_page,
-    })
+    let rows = crate::paging::select_page(
+        query,
+        jobs::Column::CreatedAt,
+        jobs::Column::Id,
+        page,
+        newest_first,
+    )
+    .all(database)
+    .await?;
+    Ok(crate::paging::finish_page(rows, page))
 }
 
 /// A layout of the caller's organization; another organization's is not found.
