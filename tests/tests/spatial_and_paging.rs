@@ -236,7 +236,7 @@ async fn spatial_searches_and_paging_on_postgres_use_the_gist_index() {
             .await
             .expect("set");
         let plan = transaction
-            .query_all(&Statement::from_string(
+            .query_all_raw(Statement::from_string(
                 connection.get_database_backend(),
                 format!("EXPLAIN SELECT id FROM {table} WHERE {predicate}"),
             ))
