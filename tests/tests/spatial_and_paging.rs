@@ -5,7 +5,8 @@
 
 use entmoot_tests::{
     FreshPostgres, TestServer, create_project, create_site, embedded_env,
-    first_layout_when_succeeded, production_like_env, rural_demo_boundary, submit_three_buildings,
+    first_layout_when_succeeded, production_like_env, run_entmoot, rural_demo_boundary,
+    submit_three_buildings,
 };
 use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
 use serde_json::{Value, json};
@@ -208,9 +209,10 @@ async fn spatial_searches_and_paging_on_sqlite() {
 async fn spatial_searches_and_paging_on_postgres_use_the_gist_index() {
     let database = FreshPostgres::create().await.expect("fresh database");
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path(), &production_like_env(&database.url, dir.path()))
-        .await
-        .expect("serve");
+    let env = production_like_env(&database.url, dir.path());
+    let migrated = run_entmoot(dir.path(), &env, &["migrate", "up"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
     spatial_searches_find_what_lies_there(&server).await;
     pages_go_both_ways(&server).await;
 

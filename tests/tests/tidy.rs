@@ -164,8 +164,13 @@ fn the_domain_and_below_do_not_know_graphql() {
         }
         for file in rust_files(&package.directory) {
             let source = std::fs::read_to_string(&file).unwrap();
-            if source.contains("async_graphql") {
-                offenders.push(format!("{} mentions async_graphql", relative(&file)));
+            // Comments may name what the crate keeps away from; code may not use it.
+            let uses = source
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .any(|line| line.contains("async_graphql"));
+            if uses {
+                offenders.push(format!("{} uses async_graphql", relative(&file)));
             }
         }
     }
