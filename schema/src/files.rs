@@ -314,7 +314,7 @@ impl FileMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The layout's global id.")] layout_id: ID,
         #[graphql(desc = "The file format.")] format: ExportFormatChoice,
-        #[graphql(default)] #[graphql(desc = "For DXF: metres (default) or feet.")] dxf_units: DxfUnits,
+        #[graphql(default, desc = "For DXF: metres (default) or feet.")] dxf_units: DxfUnits,
     ) -> Result<Download> {
         let caller = caller(ctx)?;
         let app = app(ctx);

@@ -412,7 +412,7 @@ impl SiteNode {
     async fn buildable_area(
         &self,
         ctx: &async_graphql::Context<'_>,
-        #[graphql(default = 0.0)] #[graphql(desc = "A uniform setback to preview, metres.")] setback_metres: f64,
+        #[graphql(default = 0.0, desc = "A uniform setback to preview, metres.")] setback_metres: f64,
     ) -> async_graphql::Result<BuildableAreaView> {
         let caller = crate::query::caller(ctx)?;
         let area = entmoot_domain::sites::buildable_area(
