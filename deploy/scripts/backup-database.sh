@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Backs up the Entmoot database: pg_dump in custom format (compressed), upload to S3,
-# local copies older than the retention deleted. This is the deployment guide's
-# scripts/backup-database.sh; restore a file with restore-database.sh.
+# local copies older than the retention deleted (docs/deployment.md, "Backups and
+# restores"); restore a file with restore-database.sh.
 #
 # Usage: backup-database.sh [DB_HOST]
 #
@@ -17,7 +17,7 @@
 #   BACKUP_RETENTION_DAYS  local backups older than this are deleted (default 7)
 # The password comes from PGPASSWORD or ~/.pgpass: pg_dump never prompts.
 #
-# The file is named backups/entmoot_YYYYMMDD_HHMMSS.sql as in the guide, but it is a
+# The file is named backups/entmoot_YYYYMMDD_HHMMSS.sql, but it is a
 # pg_dump custom-format archive (use pg_restore, not psql); backups/latest.sql points
 # at the newest one. The last line printed is "Backup completed: <file>".
 set -euo pipefail

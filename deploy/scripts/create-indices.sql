@@ -1,5 +1,5 @@
--- Indexes for operational queries, beyond those the migrations create. The guide's
--- release step runs this after the migrations:
+-- Indexes for operational queries, beyond those the migrations create. The release
+-- step (docs/deployment.md) runs this after the migrations:
 --   psql -h HOST -U postgres -d entmoot -v ON_ERROR_STOP=1 < scripts/create-indices.sql
 --
 -- Idempotent (IF NOT EXISTS) and non-blocking (CONCURRENTLY: writes go on while an
@@ -8,7 +8,7 @@
 -- IF NOT EXISTS would keep: drop it (DROP INDEX CONCURRENTLY name) and run again.
 --
 -- Already created by the migrations, so not repeated here: the GIST index on every
--- geometry (buildings_geom_gist is the guide's idx_buildings_location), the
+-- geometry (buildings_geom_gist serves as idx_buildings_location), the
 -- organization, project, site and job foreign-key indexes, jobs(status, created_at),
 -- layouts(job_id, rank) and buildings(layout_id).
 

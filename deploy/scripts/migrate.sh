@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Applies database migrations with the entmoot binary, as the deployment guide's
-# release step does: `./scripts/migrate.sh production`.
+# Applies database migrations with the entmoot binary, the release step of
+# docs/deployment.md: `./scripts/migrate.sh production`.
 #
 # Usage:
 #   migrate.sh [ENV] [DB_HOST]       ENV: development | staging (default) | production

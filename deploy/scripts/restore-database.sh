@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Restores a backup made by backup-database.sh into a new, empty database (never over
 # an existing one) and prints the row count of every table, the buildings table
-# first. This is the deployment guide's scripts/restore-database.sh.
+# first (docs/deployment.md, "Backups and restores").
 #
 # Usage: restore-database.sh <backup_file> [db_host]
 #

@@ -285,7 +285,7 @@ pub struct SolveArgs {
     /// The parcel: KML or GeoJSON.
     #[arg(long, value_name = "FILE")]
     pub site: PathBuf,
-    /// The program: JSON (see DESIGN.md).
+    /// The program: JSON (the format is described in docs/program.md).
     #[arg(long, value_name = "FILE")]
     pub program: PathBuf,
     /// A GeoTIFF DEM of the site: steep ground is excluded, road grades are checked

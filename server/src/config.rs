@@ -1,5 +1,6 @@
-//! Configuration: the deployment guide's environment variables, a `.env` file and
-//! command-line flags (which win), parsed once into typed `Settings`.
+//! Configuration: environment variables, a `.env` file and command-line flags (which
+//! win), parsed once into typed `Settings`. `docs/configuration.md` describes every
+//! variable; `server/tests/configuration_doc.rs` fails when it misses one read here.
 //!
 //! Every problem is reported as one line naming the variable, the value and what it
 //! accepts, so an operator can fix a deployment from the first log line.

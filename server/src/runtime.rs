@@ -27,7 +27,7 @@ use entmoot_domain::ports::{MailSender, SessionStore};
 use redis::aio::ConnectionManager;
 
 /// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
-/// without use, the guide's default.
+/// without use, REDIS_SESSION_EXPIRY's default.
 const EMBEDDED_SESSION_TTL: Duration = Duration::from_secs(86_400);
 
 /// How long a delivered job may stay unacknowledged before another worker claims it.
@@ -124,7 +124,7 @@ pub fn discover_plugins(settings: &Settings) -> anyhow::Result<PluginRegistry> {
     Ok(entmoot_plugin_host::discover_plugins(host))
 }
 
-/// Upload and export settings from the guide's variables.
+/// Upload and export settings from the configuration.
 pub fn file_settings(settings: &Settings) -> FileSettings {
     let defaults = FileSettings::default();
     let (upload_prefix, export_prefix) = match &settings.storage {

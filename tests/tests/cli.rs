@@ -1,4 +1,5 @@
-//! The command-line contracts of DESIGN.md: `entmoot solve` and `entmoot plugins list`.
+//! The command-line contracts: `entmoot solve` (docs/program.md in, docs/layout-geojson.md
+//! out) and `entmoot plugins list`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{embedded_env, fixture, run_entmoot};

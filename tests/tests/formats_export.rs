@@ -174,7 +174,7 @@ fn every_export_reads_back_in_independent_readers() {
     let demo = Demo::solve();
     assert_eq!(demo.metrics()["placed"], 3);
 
-    // GeoJSON: the DESIGN.md contract.
+    // GeoJSON: the contract of docs/layout-geojson.md.
     let geojson = demo.export("demo.geojson", &[]);
     let features = ogr_features(geojson.to_str().unwrap());
     let assets: Vec<&OgrFeature> = features

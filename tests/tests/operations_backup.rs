@@ -1,5 +1,5 @@
 //! The operational scripts of deploy/scripts against the local PostGIS:
-//! migrate.sh (the guide's `migrate.sh production`, which backs up first), a job run
+//! migrate.sh (`migrate.sh production` of docs/deployment.md, which backs up first), a job run
 //! that fills the tables (buildings among them), backup-database.sh, dropping the
 //! database, restore-database.sh into the same name, identical row counts, and
 //! create-indices.sql applied twice.
@@ -169,7 +169,7 @@ async fn backup_drop_and_restore_keep_every_row() {
     let work = tempfile::tempdir().expect("tempdir");
     let env = production_like_env(&database.url, work.path());
 
-    // The guide's release step: backup (of the empty database), migrate, verify.
+    // The release step of docs/deployment.md: backup (of the empty database), migrate, verify.
     let output = run({
         let mut command = script_command("migrate.sh", &connection, work.path());
         command

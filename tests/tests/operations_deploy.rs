@@ -1,5 +1,5 @@
 //! Static checks of deploy/: shell scripts pass shellcheck, every YAML and JSON file
-//! parses, the manifests say what the deployment guide says (HPA 3 → 20 at 70 % CPU,
+//! parses, the manifests say what docs/deployment.md says (HPA 3 → 20 at 70 % CPU,
 //! probes on the health endpoints, secrets by reference, two API instances and two
 //! workers in compose), every environment variable they set is one Entmoot reads,
 //! and the Dockerfile builds the workspace the README builds.

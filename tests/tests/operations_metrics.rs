@@ -398,7 +398,7 @@ fn the_scrape_configuration_targets_the_ports_entmoot_serves() {
             alert_expressions("deploy/prometheus/alerts.yml")
                 .iter()
                 .any(|(name, _)| name == alert),
-            "the guide's alert {alert} is kept"
+            "the original alert {alert} is kept"
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Object storage round trips through `entmoot storage check` (the adapter the server
-//! uses, configured by the guide's variables): write in chunks with a content type,
+//! uses, configured by the variables of docs/configuration.md): write in chunks with a content type,
 //! read back, stat, list, presign where the service offers it (the URL is fetched and
 //! compared), delete — on fs, memory, S3 (moto), GCS (gcp-storage-emulator) and Azure
 //! Blob (Azurite). tests/run starts the emulators and exports their endpoints; without

@@ -1,4 +1,5 @@
-//! GeoJSON export: the DESIGN.md layout contract (the sdk's `layout_to_geojson`), with
+//! GeoJSON export: the layout contract of docs/layout-geojson.md (the sdk's
+//! `layout_to_geojson`), with
 //! the title, metrics, earthwork and cost as a foreign member `entmoot` of the
 //! FeatureCollection (RFC 7946 §6.1), which GIS readers ignore.
 

@@ -1,5 +1,5 @@
-//! Exporting one layout to the files planners open elsewhere: GeoJSON (the DESIGN.md
-//! contract), KML and KMZ with styles, DXF R12 with CAD layers, a zipped Shapefile set,
+//! Exporting one layout to the files planners open elsewhere: GeoJSON (the contract of
+//! docs/layout-geojson.md), KML and KMZ with styles, DXF R12 with CAD layers, a zipped Shapefile set,
 //! an SVG site plan and a PDF report. One module per format; each turns the same
 //! `Scene` (every feature in UTM metres and in WGS84) into bytes.
 //!

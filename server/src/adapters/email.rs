@@ -4,7 +4,7 @@
 //!
 //! Transport security follows the port: 465 is implicit TLS; a loopback host
 //! (`localhost`, `127.0.0.1`, `::1`, for a local relay or a test server) is plain SMTP;
-//! any other host must offer STARTTLS (587, the guide's SendGrid example, or 25).
+//! any other host must offer STARTTLS (587, as for SendGrid, or 25).
 
 use std::time::Duration;
 

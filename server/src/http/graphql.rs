@@ -5,8 +5,9 @@
 //! path (both `graphql-transport-ws` and the legacy `graphql-ws` subprotocols), and
 //! GraphiQL for a browser.
 //!
-//! The stock async-graphql responder gets several of these wrong (see STACK.md), so
-//! this module owns the transport and hands only a parsed `Request` to the schema.
+//! The stock async-graphql responder does not follow all of these (the `graphql-http`
+//! audit in `tests/node/` checks them), so this module owns the transport and hands only
+//! a parsed `Request` to the schema.
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};

@@ -1,6 +1,6 @@
 //! Health endpoints, as load balancers and Kubernetes use them:
 //!
-//! - `GET /health` — the deployment guide's check (ALB, Cloud Load Balancing):
+//! - `GET /health` — the load balancers' check (ALB, Cloud Load Balancing; docs/deployment.md):
 //!   `{"status":"healthy","version":…,"timestamp":…,"uptime_seconds":…,"failing":[],
 //!   "checks":{…}}`; 503 with `"status":"unhealthy"` and the failing checks named in
 //!   `failing` when a dependency (database, queue, events, storage) does not answer,
