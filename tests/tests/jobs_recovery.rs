@@ -362,9 +362,10 @@ async fn a_running_worker_heals_a_redis_that_lost_its_data() {
 }
 
 /// Issue 16, defect 3: one queued job's stream entry went to a consumer that died
-/// before acknowledging it, another's entry is lost (deleted), and the stream holds
-/// as many stray entries as there are queued jobs. A worker started afterwards runs
-/// both within seconds: dispatch is reconciled from the database.
+/// before acknowledging it (with three stray entries), another's entry is lost
+/// (deleted), so the stream holds more entries than there are queued jobs. A worker
+/// started afterwards runs both within seconds: dispatch is reconciled from the
+/// database, not from the stream's length.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_job_whose_dispatch_was_lost_runs_within_seconds() {
     let cluster = cluster(&[]).await;
@@ -375,7 +376,20 @@ async fn a_queued_job_whose_dispatch_was_lost_runs_within_seconds() {
     let url = cluster.redis.url();
 
     let taken = submit_three_buildings(&api, &site).await;
-    // A consumer that reads the entry and dies without acknowledging it.
+    for _ in 0..3 {
+        redis_cli(
+            &url,
+            &[
+                "XADD",
+                &stream,
+                "*",
+                "job_id",
+                &uuid::Uuid::new_v4().to_string(),
+            ],
+        );
+    }
+    // A consumer that reads every entry and dies without acknowledging them: the
+    // stream keeps 4 entries, more than the 2 queued jobs, until they are reclaimed.
     let read = redis_cli(
         &url,
         &[
@@ -401,18 +415,7 @@ async fn a_queued_job_whose_dispatch_was_lost_runs_within_seconds() {
         .map(|window| window[0].to_owned())
         .expect("the lost job's entry");
     redis_cli(&url, &["XDEL", &stream, &lost_entry]);
-    for _ in 0..3 {
-        redis_cli(
-            &url,
-            &[
-                "XADD",
-                &stream,
-                "*",
-                "job_id",
-                &uuid::Uuid::new_v4().to_string(),
-            ],
-        );
-    }
+    assert_eq!(redis_cli(&url, &["XLEN", &stream]).trim(), "4");
 
     let started = Instant::now();
     let _worker = cluster.worker();
