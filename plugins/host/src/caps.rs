@@ -30,8 +30,11 @@ pub const MAX_VIOLATIONS: usize = 100;
 pub const BASE_ROADS: usize = 64;
 pub const ROADS_PER_ASSET: usize = 8;
 /// Road points per layout: this many plus `POINTS_PER_ASSET` for each asset of the problem.
-pub const BASE_ROAD_POINTS: usize = 20_000;
-pub const POINTS_PER_ASSET: usize = 200;
+pub const BASE_ROAD_POINTS: usize = 10_000;
+pub const POINTS_PER_ASSET: usize = 50;
+/// Points of one road: a geometric predicate on one road cannot be interrupted by the time
+/// budget, so no single road may be large.
+pub const MAX_POINTS_PER_ROAD: usize = 5_000;
 
 /// `text` cut to at most `max` bytes at a character boundary, ending with a note saying how
 /// long it was, and control characters (newlines, escapes a terminal would obey) replaced by
@@ -130,7 +133,8 @@ pub fn check_manifest_sizes(manifest: &Manifest) -> Result<(), String> {
 pub fn max_result_bytes(assets: usize, alternatives: u32, ceiling: u64) -> u64 {
     // A placed asset is about 250 bytes of JSON and a road point about 40: room for the road
     // caps of `precheck_layout` (`BASE_ROAD_POINTS` + `POINTS_PER_ASSET` per asset).
-    let per_alternative = (BASE_ROAD_POINTS as u64) * 48
+    let per_alternative = 64 * 1024
+        + (BASE_ROAD_POINTS as u64) * 48
         + (assets as u64).saturating_mul(512 + POINTS_PER_ASSET as u64 * 48);
     per_alternative
         .saturating_mul(u64::from(alternatives.max(1)))
@@ -187,6 +191,20 @@ pub fn precheck_layout(problem: &Problem, layout: &Layout) -> Result<(), Violati
                 "{} roads, more than the {max_roads} allowed for {} assets: nothing else was checked",
                 layout.roads.len(),
                 problem.assets.len()
+            ),
+        ));
+    }
+    if let Some((r, road)) = layout
+        .roads
+        .iter()
+        .enumerate()
+        .find(|(_, road)| road.points.len() > MAX_POINTS_PER_ROAD)
+    {
+        return Err(refuse(
+            Rule::InvalidRoad,
+            format!(
+                "roads[{r}] has {} points, more than the {MAX_POINTS_PER_ROAD} allowed: nothing else was checked",
+                road.points.len()
             ),
         ));
     }
