@@ -177,6 +177,7 @@ async function main() {
     await waitForRendered(page, 'site', ['boundary-fill', 'buildable-line'], null, 2);
     await page.getByTestId('buildable-area').waitFor(WAIT);
     await page.getByLabel('Time limit (s)').fill('30');
+    await page.getByLabel('Name of asset line 1').fill('Depot');
     // A value only the API refuses: its message appears next to the field.
     await page.getByLabel('Alternatives').fill('50');
     await page.getByRole('button', { name: 'Run the optimizer' }).click();
@@ -262,6 +263,12 @@ async function main() {
     await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
     await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
     await screen(page, '08-reoptimized');
+
+    // The program is reusable: handed to the site's program editor.
+    await page.getByRole('button', { name: 'Open it in the program editor' }).click();
+    await page.getByRole('heading', { name: 'Rural demo site', level: 1 }).waitFor(WAIT);
+    const reused = await page.getByLabel('Name of asset line 1').inputValue();
+    check(reused === 'Depot', `the reused program's first asset line is ${reused}`);
 
     // Administration.
     await page.getByRole('link', { name: 'Administration' }).click();

@@ -61,7 +61,7 @@ export function programFieldOf(message: string): string {
   const asset = /assets?\[(\d+)\](?:\.(\w+))?/.exec(message);
   if (asset) return asset[2] ? `assets.${asset[1]}.${asset[2]}` : `assets.${asset[1]}`;
   const known = ['side_setbacks', 'spacing_overrides', 'min_spacing', 'max_coverage', 'setback', 'units',
-    'alternatives', 'timeLimitSeconds', 'seed', 'parameters', 'strategy'];
+    'alternatives', 'timeLimitSeconds', 'seed', 'parameters', 'strategy', 'objectiveWeights'];
   for (const field of known) {
     if (new RegExp(`\\b${field}\\b`).test(message)) return field;
   }

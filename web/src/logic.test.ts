@@ -125,3 +125,13 @@ describe('router', () => {
     expect(parseRoute('/nowhere/at/all').screen).toBe('notFound');
   });
 });
+
+describe('program reuse', () => {
+  it('reads back what programJson wrote, units and pair spacings included', () => {
+    const form = defaultProgram();
+    form.units = 'm';
+    form.pairSpacings = [{ between: ['building', 'pond'], spacing: 12 }];
+    const again = programFormFromJson(JSON.parse(JSON.stringify(programJson(form))));
+    expect(again).toEqual(form);
+  });
+});

@@ -124,7 +124,7 @@ export const JobQuery = graphql(`
       id status stage progress strategy strategyVersionUsed alternatives seed timeLimitSeconds
       bestObjective error cancelRequested createdAt startedAt finishedAt program keptAssets
       seedLayout { id }
-      site { id name boundary project { id name } }
+      site { id name boundary project { id name sites { id name } } }
       layouts {
         id rank requestedCount placedCount metrics earthwork cost objectives geojson
       }

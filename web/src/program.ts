@@ -34,7 +34,15 @@ export interface ProgramForm {
   assets: AssetLine[];
 }
 
+/** The five objective weights; an empty one keeps the program's (or the default). */
+export const OBJECTIVES = [
+  ['cost', 'Cost', 40], ['buildableArea', 'Buildable area', 30], ['accessibility', 'Accessibility', 15],
+  ['environmentalImpact', 'Environmental impact', 10], ['aesthetics', 'Aesthetics', 5],
+] as const;
+export type ObjectiveName = (typeof OBJECTIVES)[number][0];
+
 export interface RunForm {
+  objectiveWeights: Partial<Record<ObjectiveName, number>>;
   strategy: string;
   parameters: Record<string, unknown>;
   seed: number | null;

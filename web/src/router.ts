@@ -37,9 +37,17 @@ export function routePath(route: Route): string {
 
 const NAVIGATED = 'entmoot:navigated';
 
-export function navigate(route: Route): void {
-  window.history.pushState(null, '', routePath(route));
+/** Goes to `route`; `state` rides in the history entry (never in storage), e.g. a
+ * program handed to another site's editor. */
+export function navigate(route: Route, state: unknown = null): void {
+  window.history.pushState(state, '', routePath(route));
   window.dispatchEvent(new Event(NAVIGATED));
+}
+
+/** What the current history entry carries under `key`, if anything. */
+export function historyState(key: string): unknown {
+  const state: unknown = window.history.state;
+  return typeof state === 'object' && state !== null ? (state as Record<string, unknown>)[key] : undefined;
 }
 
 export function useRoute(): Route {

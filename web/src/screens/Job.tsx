@@ -87,7 +87,26 @@ export function JobScreen({ jobId }: { jobId: string }) {
         {(status === 'failed' || status === 'cancelled') && <button type="button" onClick={() => void act('retry')}>Retry</button>}
       </div>
       {data && data.status === 'succeeded' && data.layouts.length > 0 && <Results job={data} />}
+      {data && <ReuseProgram job={data} />}
     </section>
+  );
+}
+
+/** Hands this job's program to the program editor of a site of the same project. */
+function ReuseProgram({ job }: { job: JobData['job'] }) {
+  const [siteId, setSiteId] = useState(job.site.id);
+  return (
+    <form className="panel inline" aria-label="Reuse this program" onSubmit={(event) => {
+      event.preventDefault();
+      navigate({ screen: 'site', siteId }, { program: job.program });
+    }}>
+      <label>Use this job's program for the site
+        <select value={siteId} onChange={(e) => setSiteId(e.target.value)}>
+          {job.site.project.sites.map((site) => <option key={site.id} value={site.id}>{site.name}</option>)}
+        </select>
+      </label>
+      <button type="submit">Open it in the program editor</button>
+    </form>
   );
 }
 

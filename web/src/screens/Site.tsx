@@ -6,15 +6,15 @@ import { ErrorBanner, useApi, useLoad } from '../api';
 import { execute } from '../client';
 import { describeError, isCombinedError, problemsOf, programFieldOf } from '../errors';
 import { BuildableAreaQuery, CreateJobMutation, SiteQuery, StrategiesQuery } from '../operations';
-import { navigate } from '../router';
+import { historyState, navigate } from '../router';
 import { MapView } from '../MapView';
 import { geometryCollection } from '../geometry';
 import type { FeatureCollection } from '../geometry';
 import { formatNumber } from '../format';
 import {
-  ASSET_TYPES, SIDES, defaultProgram, metresPerUnit, newAssetLine, parameterFields, programFormProblems, programJson,
+  ASSET_TYPES, OBJECTIVES, SIDES, defaultProgram, programFormFromJson, metresPerUnit, newAssetLine, parameterFields, programFormProblems, programJson,
 } from '../program';
-import type { AssetLine, AssetType, ProgramForm, RunForm } from '../program';
+import type { AssetLine, AssetType, PairSpacing, ProgramForm, RunForm } from '../program';
 import type { SiteQuery as SiteQueryData } from '../gql/graphql';
 import { BasemapSetting, useBasemap } from './basemap';
 
@@ -33,7 +33,8 @@ type SiteData = SiteQueryData['site'];
 function SiteBody({ site }: { site: SiteData }) {
   const { config } = useApi();
   const [basemap, setBasemap] = useBasemap();
-  const [program, setProgram] = useState<ProgramForm>(defaultProgram);
+  // A program handed over from a job ("Use this program for…"), else the default.
+  const [program, setProgram] = useState<ProgramForm>(() => programFormFromJson(historyState('program')) ?? defaultProgram());
   const setbackMetres = Math.max(0, program.setback * metresPerUnit(program.units));
   const buildable = useLoad(BuildableAreaQuery, { id: site.id, setbackMetres });
   const buildableNode = buildable.data?.site.buildableArea ?? null;
@@ -110,7 +111,7 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
 }) {
   const { client } = useApi();
   const strategies = useLoad(StrategiesQuery, {});
-  const [run, setRun] = useState<RunForm>({ strategy: '', parameters: {}, seed: 1, timeLimitSeconds: 30, alternatives: 3 });
+  const [run, setRun] = useState<RunForm>({ objectiveWeights: {}, strategy: '', parameters: {}, seed: 1, timeLimitSeconds: 30, alternatives: 3 });
   const [apiProblems, setApiProblems] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const strategy = strategies.data?.strategies.find((s) => `${s.name}@${s.version}` === run.strategy) ?? null;
@@ -141,6 +142,7 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
           alternatives: run.alternatives,
           seed: run.seed,
           timeLimitSeconds: run.timeLimitSeconds,
+          objectiveWeights: Object.keys(run.objectiveWeights).length > 0 ? run.objectiveWeights : null,
         },
       }, 'mutation');
       navigate({ screen: 'job', jobId: data.createJob.id });
@@ -211,6 +213,43 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
       </table>
       <FieldProblem problems={problems} field="assets" />
       <button type="button" onClick={() => onProgramChange({ ...program, assets: [...program.assets, newAssetLine()] })}>Add an asset line</button>
+
+      <fieldset><legend>Spacing between pairs of types ({unit}, replaces the spacing above for them)</legend>
+        {program.pairSpacings.map((pair, index) => {
+          const update = (change: Partial<PairSpacing>) => onProgramChange({ ...program, pairSpacings: program.pairSpacings.map((p, i) => (i === index ? { ...p, ...change } : p)) });
+          return (
+            <div className="inline" key={index}>
+              {[0, 1].map((side) => (
+                <label key={side}>{side === 0 ? 'Between' : 'and'}
+                  <select value={pair.between[side]} onChange={(e) => {
+                    const between: [AssetType, AssetType] = [...pair.between];
+                    between[side] = e.target.value as AssetType;
+                    update({ between });
+                  }}>
+                    {ASSET_TYPES.map((type) => <option key={type} value={type}>{type.replace('_', ' ')}</option>)}
+                  </select>
+                </label>
+              ))}
+              <label>Spacing<input type="number" min={0} step="any" value={pair.spacing} onChange={(e) => update({ spacing: Number(e.target.value) })} /></label>
+              <button type="button" aria-label={`Remove pair spacing ${index + 1}`} onClick={() => onProgramChange({ ...program, pairSpacings: program.pairSpacings.filter((_, i) => i !== index) })}>✕</button>
+            </div>
+          );
+        })}
+        <button type="button" onClick={() => onProgramChange({ ...program, pairSpacings: [...program.pairSpacings, { between: ['building', 'building'], spacing: program.minSpacing }] })}>Add a pair spacing</button>
+        <FieldProblem problems={problems} field="spacing_overrides" />
+      </fieldset>
+      <fieldset className="inline"><legend>Objective weights (empty: the program's or the default)</legend>
+        {OBJECTIVES.map(([name, label, fallback]) => (
+          <label key={name}>{label}
+            <input type="number" min={0} step="any" placeholder={String(fallback)} value={run.objectiveWeights[name] ?? ''} onChange={(e) => {
+              const objectiveWeights = { ...run.objectiveWeights };
+              if (e.target.value === '') delete objectiveWeights[name]; else objectiveWeights[name] = Number(e.target.value);
+              setRun({ ...run, objectiveWeights });
+            }} />
+          </label>
+        ))}
+        <FieldProblem problems={problems} field="objectiveWeights" />
+      </fieldset>
 
       <h3>Strategy</h3>
       <ErrorBanner message={strategies.error} />
