@@ -37,6 +37,11 @@ pub fn cors(enabled: bool, allowed_origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::HeaderName::from_static("x-request-id"),
+            // The preflight headers multipart uploads need (graphql.rs), so that a
+            // browser on an allowed origin can upload at all.
+            header::HeaderName::from_static("apollo-require-preflight"),
+            header::HeaderName::from_static("x-apollo-operation-name"),
+            header::HeaderName::from_static("graphql-preflight"),
         ])
         .expose_headers([header::HeaderName::from_static("x-request-id")])
         .max_age(3600);
