@@ -9,7 +9,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use entmoot_entities::{api_keys, users};
+use entmoot_entities::{api_keys, memberships, users};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -140,6 +140,8 @@ pub enum AuthenticationError {
     Revoked,
     #[error("the API key expired at {0}")]
     Expired(DateTime<Utc>),
+    #[error("the API key's user is no longer a member of its organization")]
+    UserNoLongerMember,
     #[error(transparent)]
     Session(#[from] crate::accounts::SessionError),
     #[error("checking the API key failed")]
@@ -196,11 +198,13 @@ pub async fn issue_api_key(
 ) -> Result<IssuedApiKey, ApiKeyError> {
     if let Some(user_id) = new_key.user_id {
         let user = users::Entity::find_by_id(user_id)
-            .filter(users::Column::OrganizationId.eq(organization_id))
             .one(database)
             .await?
             .ok_or(ApiKeyError::UnknownUser)?;
-        let user_role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+        // The role the person has in this organization, not in their first one.
+        let user_role = membership_role(database, user_id, organization_id)
+            .await?
+            .ok_or(ApiKeyError::UnknownUser)?;
         if new_key.role > user_role {
             return Err(ApiKeyError::RoleAboveUser {
                 email: user.email,
@@ -301,6 +305,20 @@ pub async fn revoke_api_key(
     Ok(summary_of(active.update(database).await?))
 }
 
+/// A user's role in an organization, from `memberships`.
+async fn membership_role(
+    database: &DatabaseConnection,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> Result<Option<Role>, DbErr> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::OrganizationId.eq(organization_id))
+        .one(database)
+        .await?
+        .and_then(|membership| Role::parse(&membership.role).ok()))
+}
+
 /// Turns the token of an `Authorization: Bearer` header into a caller.
 pub async fn authenticate_api_key(
     database: &DatabaseConnection,
@@ -330,13 +348,12 @@ pub async fn authenticate_api_key(
     }
     let mut role = role_of(&model);
     if let Some(user_id) = model.user_id {
-        // A key never outranks its user, whose role may have been lowered since.
-        let user_role = users::Entity::find_by_id(user_id)
-            .one(database)
+        // A key never outranks its user's membership in the key's organization, read
+        // on every request: a role lowered or a membership ended takes effect at once.
+        let member_role = membership_role(database, user_id, model.organization_id)
             .await?
-            .and_then(|user| Role::parse(&user.role).ok())
-            .ok_or(AuthenticationError::Unknown)?;
-        role = role.min(user_role);
+            .ok_or(AuthenticationError::UserNoLongerMember)?;
+        role = role.min(member_role);
     }
     let stale = now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECONDS);
     if model.last_used_at.is_none_or(|used| used < stale) {

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::audit::{AuditEntry, record_account_event};
 use crate::caller::{Caller, Role};
 use crate::context::AppContext;
 use crate::email_address::EmailAddress;
@@ -30,13 +31,86 @@ const MAX_PASSWORD_CHARS: usize = 1024;
 /// Invitations and password resets are valid this long.
 pub const ACCOUNT_TOKEN_HOURS: i64 = 72;
 /// Sign-in attempts per minute: per account and address, per address, per account.
-/// The last is high so that an attacker elsewhere cannot lock the owner out.
+/// The account's budget is shared by every address, so an attacker with many
+/// addresses could spend it; past it, only addresses with a recent wrong password for
+/// the account are refused, and the owner elsewhere still gets in.
 const ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: u32 = 5;
 const ATTEMPTS_PER_ADDRESS: u32 = 30;
 const ATTEMPTS_PER_ACCOUNT: u32 = 100;
+/// changePassword tries per person and minute (it tests a password too).
+const PASSWORD_CHANGES_PER_USER: u32 = 5;
+/// requestPasswordReset: one mail per account and minute, a few asks per address.
+const RESET_MAILS_PER_ACCOUNT: u32 = 1;
+const RESET_REQUESTS_PER_ADDRESS: u32 = 5;
 
 const INVITATION: &str = "invitation";
-const PASSWORD_RESET: &str = "password_reset";
+pub(crate) const PASSWORD_RESET: &str = "password_reset";
+
+/// Where an anonymous account mutation came from: the attempt limits key on the
+/// address, and the audit log keeps it with the request id.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptOrigin {
+    pub client_address: String,
+    pub request_id: Option<String>,
+}
+
+impl AttemptOrigin {
+    /// The address as a limiter bucket part: hashed, so its length never depends on
+    /// what a forwarded header said.
+    fn address_key(&self) -> String {
+        sha256_hex(&self.client_address)[..32].to_owned()
+    }
+
+    fn audit_entry(&self, action: &str, succeeded: bool) -> AuditEntry {
+        AuditEntry {
+            action: action.to_owned(),
+            succeeded,
+            request_id: self.request_id.clone(),
+            client_address: Some(self.client_address.clone()).filter(|a| !a.is_empty()),
+        }
+    }
+}
+
+/// A bucket part for an e-mail: its SHA-256, so a megabyte "e-mail" costs the limiter
+/// (in memory or in Redis) as much as any other.
+fn account_key(email: &str) -> String {
+    sha256_hex(email)[..32].to_owned()
+}
+
+/// Writes an anonymous account mutation to the audit log; a failure to write is
+/// logged and does not change the answer.
+async fn audit_account(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    user_id: Option<Uuid>,
+    origin: &AttemptOrigin,
+    action: &str,
+    succeeded: bool,
+) {
+    if let Err(error) = record_account_event(
+        database,
+        organization_id,
+        user_id,
+        origin.audit_entry(action, succeeded),
+    )
+    .await
+    {
+        tracing::error!(%error, action, "writing the audit log failed");
+    }
+}
+
+/// Counts one attempt in each bucket; the first that is over its limit refuses.
+async fn within_limits(app: &AppContext, buckets: &[(String, u32)]) -> Result<(), AccountError> {
+    for (bucket, per_minute) in buckets {
+        app.attempts
+            .allow(bucket, *per_minute)
+            .await
+            .map_err(|retry_after_seconds| AccountError::TooManyAttempts {
+                retry_after_seconds,
+            })?;
+    }
+    Ok(())
+}
 
 /// A secret handed to a client once; never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -80,8 +154,8 @@ pub enum AccountError {
     /// The same answer for an unknown email and a wrong password.
     #[error("the email or the password is wrong")]
     WrongCredentials,
-    #[error("too many sign-in attempts; wait a minute")]
-    TooManyAttempts,
+    #[error("too many attempts; retry in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: u64 },
     #[error("{0}")]
     WeakPassword(String),
     #[error("this user is not a member of organization `{0}`")]
@@ -91,9 +165,11 @@ pub enum AccountError {
     #[error("the token is not valid, was already used, or expired")]
     InvalidToken,
     #[error(
-        "this email already has an Entmoot account: accept the invitation with that account's password"
+        "this email already has an Entmoot account: sign in as that person, then accept the invitation with that session (no password is needed)"
     )]
     ExistingAccount,
+    #[error("a new account needs a display name and a password")]
+    NewAccountDetailsMissing,
     #[error(
         "this person also belongs to other organizations; without SMTP only they can reset their password (requestPasswordReset once SMTP is configured)"
     )]
@@ -135,6 +211,22 @@ fn verify_password(stored: &str, candidate: &str) -> bool {
             .verify_password(candidate.as_bytes(), &hash)
             .is_ok()
     })
+}
+
+/// Verifies `candidate` against `stored` on the blocking pool (Argon2 takes tens of
+/// milliseconds and 19 MiB, which must not stall a request thread); without a stored
+/// hash it verifies against DUMMY_HASH and answers false, so every answer costs the same.
+async fn verify_off_thread(stored: Option<String>, candidate: &str) -> Result<bool, AccountError> {
+    let candidate = candidate.to_owned();
+    crate::heavy_work::password_work(move || match stored {
+        Some(stored) => verify_password(&stored, &candidate),
+        None => {
+            verify_password(DUMMY_HASH, &candidate);
+            false
+        }
+    })
+    .await
+    .map_err(|_| AccountError::Hashing)
 }
 
 /// Verifying against this when the email is unknown makes that answer take as long as
@@ -193,51 +285,72 @@ async fn start_session(
 }
 
 /// Signs a person in to `organization` (a slug), or to the first organization they
-/// joined. Attempts are limited per account and address, per address and per account.
+/// joined. Attempts are limited per account and address, per address and per account
+/// (see ATTEMPTS_PER_ACCOUNT). Every answer spends one Argon2 verification, whether the
+/// e-mail is unknown, has no password, or has a wrong one, so timing tells nothing.
 pub async fn sign_in(
     app: &AppContext,
     email: &str,
     password: &str,
     organization: Option<&str>,
-    client_address: &str,
+    origin: &AttemptOrigin,
 ) -> Result<SignedIn, AccountError> {
     let email = email.trim().to_lowercase();
-    let allowed = app
+    let account = account_key(&email);
+    let address = origin.address_key();
+    within_limits(
+        app,
+        &[
+            (
+                format!("sign-in:pair:{account}:{address}"),
+                ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
+            ),
+            (format!("sign-in:address:{address}"), ATTEMPTS_PER_ADDRESS),
+        ],
+    )
+    .await?;
+    let failures = format!("sign-in:failed:{account}:{address}");
+    if let Err(retry_after_seconds) = app
         .attempts
-        .allow(
-            &format!("sign-in:pair:{email}:{client_address}"),
-            ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
-        )
+        .allow(&format!("sign-in:account:{account}"), ATTEMPTS_PER_ACCOUNT)
         .await
-        && app
-            .attempts
-            .allow(
-                &format!("sign-in:address:{client_address}"),
-                ATTEMPTS_PER_ADDRESS,
-            )
-            .await
-        && app
-            .attempts
-            .allow(&format!("sign-in:account:{email}"), ATTEMPTS_PER_ACCOUNT)
-            .await;
-    if !allowed {
-        return Err(AccountError::TooManyAttempts);
+        && app.attempts.count(&failures).await > 0
+    {
+        return Err(AccountError::TooManyAttempts {
+            retry_after_seconds,
+        });
     }
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.clone()))
         .one(&app.database)
         .await?;
-    let Some(user) = user else {
-        verify_password(DUMMY_HASH, password);
-        return Err(AccountError::WrongCredentials);
+    // No password is longer than MAX_PASSWORD_CHARS; a longer one is not hashed whole.
+    let password = if password.chars().count() > MAX_PASSWORD_CHARS {
+        ""
+    } else {
+        password
     };
-    let verified = user
-        .password_hash
-        .as_deref()
-        .is_some_and(|stored| verify_password(stored, password));
-    if !verified {
-        return Err(AccountError::WrongCredentials);
-    }
+    let stored = user.as_ref().and_then(|user| user.password_hash.clone());
+    let verified = verify_off_thread(stored, password).await? && !password.is_empty();
+    let user = match user {
+        Some(user) if verified => user,
+        unverified => {
+            // Counted without a limit: only whether there were any matters.
+            let _ = app.attempts.allow(&failures, u32::MAX).await;
+            if let Some(user) = unverified {
+                audit_account(
+                    &app.database,
+                    user.organization_id,
+                    Some(user.id),
+                    origin,
+                    "signIn",
+                    false,
+                )
+                .await;
+            }
+            return Err(AccountError::WrongCredentials);
+        }
+    };
     let organization = match organization {
         Some(slug) => find_by_slug(&app.database, slug)
             .await?
@@ -258,6 +371,15 @@ pub async fn sign_in(
     let role = membership_role(&app.database, user.id, organization.id)
         .await?
         .ok_or_else(|| AccountError::NotAMember(organization.slug.clone()))?;
+    audit_account(
+        &app.database,
+        organization.id,
+        Some(user.id),
+        origin,
+        "signIn",
+        true,
+    )
+    .await;
     start_session(app, user, organization, role).await
 }
 
@@ -307,7 +429,10 @@ async fn set_password(
     user_id: Uuid,
     password: &Password,
 ) -> Result<(), AccountError> {
-    let hash = hash_password(password)?;
+    let password = Password(password.0.clone());
+    let hash = crate::heavy_work::password_work(move || hash_password(&password))
+        .await
+        .map_err(|_| AccountError::Hashing)??;
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .filter(users::Column::Id.eq(user_id))
@@ -323,17 +448,29 @@ pub async fn change_password(
     caller: &Caller,
     current: &str,
     new_password: &str,
+    origin: &AttemptOrigin,
 ) -> Result<SignedIn, AccountError> {
     let user_id = caller.user_id.ok_or(AccountError::NotAPerson)?;
+    // It tests a password, so a stolen session must not turn it into an oracle.
+    within_limits(
+        app,
+        &[
+            (
+                format!("change-password:user:{user_id}"),
+                PASSWORD_CHANGES_PER_USER,
+            ),
+            (
+                format!("change-password:address:{}", origin.address_key()),
+                ATTEMPTS_PER_ADDRESS,
+            ),
+        ],
+    )
+    .await?;
     let user = users::Entity::find_by_id(user_id)
         .one(&app.database)
         .await?
         .ok_or(AccountError::NotAPerson)?;
-    if !user
-        .password_hash
-        .as_deref()
-        .is_some_and(|stored| verify_password(stored, current))
-    {
+    if !verify_off_thread(user.password_hash.clone(), current).await? {
         return Err(AccountError::WrongCredentials);
     }
     let new_password = Password::parse(new_password)?;
@@ -400,6 +537,10 @@ async fn issue_account_token(
         "emr_"
     });
     let expires_at = Utc::now() + chrono::Duration::hours(ACCOUNT_TOKEN_HOURS);
+    if purpose == PASSWORD_RESET {
+        // One live reset per person: a new one ends the older ones.
+        end_pending_resets(&app.database, email).await?;
+    }
     account_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization_id),
@@ -518,78 +659,159 @@ async fn redeem(
         .ok_or(AccountError::InvalidToken)
 }
 
-/// The invitee sets a display name and a password and is signed in.
+/// Accepts an invitation. A new person sets a display name and a password and is
+/// signed in. An e-mail that already has an account is accepted only by that person,
+/// signed in (a session, not a key): whoever holds the token (an admin without SMTP,
+/// for one) proves nothing about that account, and no password is set or tested here,
+/// so the token is neither a way in nor a password oracle.
 pub async fn accept_invitation(
     app: &AppContext,
+    caller: Option<&Caller>,
     token: &str,
-    display_name: &str,
-    password: &str,
+    display_name: Option<&str>,
+    password: Option<&str>,
+    origin: &AttemptOrigin,
 ) -> Result<SignedIn, AccountError> {
-    let password = Password::parse(password)?;
-    let display_name = display_name.trim();
-    if display_name.is_empty()
-        || display_name.chars().count() > 200
-        || display_name.chars().any(char::is_control)
-    {
-        return Err(AccountError::InvalidDisplayName);
-    }
-    // Whoever holds the token proves nothing about an account that already exists (an
-    // admin without SMTP holds it, for one): such an invitee proves the account with
-    // its password, which is then left as it is. Checked before the token is spent.
+    within_limits(
+        app,
+        &[(
+            format!("accept-invitation:address:{}", origin.address_key()),
+            ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
+        )],
+    )
+    .await?;
     let pending = pending_token(&app.database, token, INVITATION).await?;
     let existing = users::Entity::find()
         .filter(users::Column::Email.eq(pending.email.clone()))
         .one(&app.database)
         .await?;
-    let existing_with_password = existing
-        .as_ref()
-        .and_then(|user| user.password_hash.as_deref());
-    if let Some(stored) = existing_with_password
-        && !verify_password(stored, password.0.as_str())
-    {
-        return Err(AccountError::ExistingAccount);
-    }
-    let keep_password = existing_with_password.is_some();
+    let (user, new_password) = match existing {
+        Some(user) => {
+            let signed_in_as_invitee = caller.is_some_and(|caller| {
+                caller.user_id == Some(user.id) && caller.api_key_id.is_none()
+            });
+            if !signed_in_as_invitee {
+                audit_account(
+                    &app.database,
+                    pending.organization_id,
+                    Some(user.id),
+                    origin,
+                    "acceptInvitation",
+                    false,
+                )
+                .await;
+                return Err(AccountError::ExistingAccount);
+            }
+            (Some(user), None)
+        }
+        None => {
+            let (Some(display_name), Some(password)) = (display_name, password) else {
+                return Err(AccountError::NewAccountDetailsMissing);
+            };
+            let password = Password::parse(password)?;
+            let display_name = display_name.trim();
+            if display_name.is_empty()
+                || display_name.chars().count() > 200
+                || display_name.chars().any(char::is_control)
+            {
+                return Err(AccountError::InvalidDisplayName);
+            }
+            (None, Some((display_name.to_owned(), password)))
+        }
+    };
     let invitation = redeem(&app.database, token, INVITATION).await?;
     let role = Role::parse(&invitation.role).unwrap_or(Role::Viewer);
-    let user = match existing {
-        Some(user) => user,
-        None => {
-            users::ActiveModel {
+    let user = match (user, new_password) {
+        (Some(user), _) => user,
+        (None, Some((display_name, password))) => {
+            let user = users::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 organization_id: Set(invitation.organization_id),
                 email: Set(invitation.email.clone()),
-                display_name: Set(display_name.to_owned()),
+                display_name: Set(display_name),
                 role: Set(role.as_str().to_owned()),
                 password_hash: Set(None),
                 created_at: Set(Utc::now()),
             }
             .insert(&app.database)
-            .await?
+            .await?;
+            set_password(&app.database, user.id, &password).await?;
+            user
         }
+        (None, None) => return Err(AccountError::NewAccountDetailsMissing),
     };
     add_membership(&app.database, user.id, invitation.organization_id, role).await?;
-    if !keep_password {
-        set_password(&app.database, user.id, &password).await?;
-    }
     let organization = organizations::Entity::find_by_id(invitation.organization_id)
         .one(&app.database)
         .await?
         .ok_or(AccountError::NoOrganization)?;
+    audit_account(
+        &app.database,
+        organization.id,
+        Some(user.id),
+        origin,
+        "acceptInvitation",
+        true,
+    )
+    .await;
     start_session(app, user, organization, role).await
 }
 
 /// Anyone may ask; a token is e-mailed only when the email has an account and SMTP is
-/// configured. The answer is the same either way, so it does not reveal accounts.
-pub async fn request_password_reset(app: &AppContext, email: &str) -> Result<(), AccountError> {
+/// configured. The answer is the same, and as fast, either way: the look-up, the token
+/// and the mail happen in a background task after the answer, so neither the answer
+/// nor its timing reveals accounts. One mail per account and minute at most, and a new
+/// token ends the older ones, so a flood of requests leaves one live token.
+pub async fn request_password_reset(
+    app: &AppContext,
+    email: &str,
+    origin: &AttemptOrigin,
+) -> Result<(), AccountError> {
+    within_limits(
+        app,
+        &[(
+            format!("reset-request:address:{}", origin.address_key()),
+            RESET_REQUESTS_PER_ADDRESS,
+        )],
+    )
+    .await?;
     let Ok(email) = normalised_email(email) else {
         return Ok(());
     };
+    if app.mailer.is_none() {
+        return Ok(());
+    }
+    if app
+        .attempts
+        .allow(
+            &format!("reset-mail:account:{}", account_key(&email)),
+            RESET_MAILS_PER_ACCOUNT,
+        )
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let app = app.clone();
+    let origin = origin.clone();
+    tokio::spawn(async move {
+        if let Err(error) = send_password_reset(&app, &email, &origin).await {
+            tracing::warn!(%error, "a password reset could not be sent");
+        }
+    });
+    Ok(())
+}
+
+async fn send_password_reset(
+    app: &AppContext,
+    email: &str,
+    origin: &AttemptOrigin,
+) -> Result<(), AccountError> {
     let Some(mailer) = &app.mailer else {
         return Ok(());
     };
     let Some(user) = users::Entity::find()
-        .filter(users::Column::Email.eq(email.clone()))
+        .filter(users::Column::Email.eq(email.to_owned()))
         .one(&app.database)
         .await?
     else {
@@ -598,14 +820,23 @@ pub async fn request_password_reset(app: &AppContext, email: &str) -> Result<(),
     let (token, _) = issue_account_token(
         app,
         user.organization_id,
-        &email,
+        email,
         Role::parse(&user.role).unwrap_or(Role::Viewer),
         PASSWORD_RESET,
     )
     .await?;
+    audit_account(
+        &app.database,
+        user.organization_id,
+        Some(user.id),
+        origin,
+        "requestPasswordReset",
+        true,
+    )
+    .await;
     mailer
         .send(
-            &email,
+            email,
             "Reset your Entmoot password",
             format!(
                 "Someone asked to reset the password of this account. If it was you, use this token (valid for {ACCOUNT_TOKEN_HOURS} hours, usable once):\n\n{}\n\nIf not, ignore this message.\n",
@@ -614,6 +845,22 @@ pub async fn request_password_reset(app: &AppContext, email: &str) -> Result<(),
         )
         .await
         .map_err(AccountError::Mail)
+}
+
+/// Ends every unused reset token of `email`: a new one was issued, or the person's
+/// memberships changed, which a token issued before must not outlive.
+pub(crate) async fn end_pending_resets(
+    database: &DatabaseConnection,
+    email: &str,
+) -> Result<(), DbErr> {
+    account_tokens::Entity::update_many()
+        .col_expr(account_tokens::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(account_tokens::Column::Email.eq(email.to_owned()))
+        .filter(account_tokens::Column::Purpose.eq(PASSWORD_RESET))
+        .filter(account_tokens::Column::UsedAt.is_null())
+        .exec(database)
+        .await?;
+    Ok(())
 }
 
 /// An admin issues a reset for a member (e-mailed, or handed back without SMTP).
@@ -669,12 +916,24 @@ pub async fn issue_password_reset(
     })
 }
 
-/// Sets a new password with a reset token and ends every session of the user.
+/// Sets a new password with a reset token and ends every session of the user. The
+/// token belongs to the organization that issued it: it is refused (and spent) when
+/// the person is no longer a member there, or joined or changed role anywhere after it
+/// was issued, since the token's holder vouched for nothing beyond that organization.
 pub async fn reset_password(
     app: &AppContext,
     token: &str,
     new_password: &str,
+    origin: &AttemptOrigin,
 ) -> Result<(), AccountError> {
+    within_limits(
+        app,
+        &[(
+            format!("reset-password:address:{}", origin.address_key()),
+            ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
+        )],
+    )
+    .await?;
     let password = Password::parse(new_password)?;
     let reset = redeem(&app.database, token, PASSWORD_RESET).await?;
     let user = users::Entity::find()
@@ -682,8 +941,38 @@ pub async fn reset_password(
         .one(&app.database)
         .await?
         .ok_or(AccountError::InvalidToken)?;
+    let still_member = membership_role(&app.database, user.id, reset.organization_id)
+        .await?
+        .is_some();
+    let joined_since = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::CreatedAt.gt(reset.created_at))
+        .one(&app.database)
+        .await?
+        .is_some();
+    if !still_member || joined_since {
+        audit_account(
+            &app.database,
+            reset.organization_id,
+            Some(user.id),
+            origin,
+            "resetPassword",
+            false,
+        )
+        .await;
+        return Err(AccountError::InvalidToken);
+    }
     set_password(&app.database, user.id, &password).await?;
     app.sessions.end_all_of_user(user.id).await?;
+    audit_account(
+        &app.database,
+        reset.organization_id,
+        Some(user.id),
+        origin,
+        "resetPassword",
+        true,
+    )
+    .await;
     Ok(())
 }
 

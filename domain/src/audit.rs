@@ -56,6 +56,33 @@ pub async fn record_mutations(
     Ok(())
 }
 
+/// One account mutation reached without a token (`signIn`, `acceptInvitation`,
+/// `requestPasswordReset`, `resetPassword`), written to the log of the organization it
+/// concerns with the person it concerns. When neither is known (an unknown e-mail, a
+/// token that matches nothing) there is no organization to write to: those go to the
+/// process log only.
+pub async fn record_account_event(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    user_id: Option<Uuid>,
+    entry: AuditEntry,
+) -> Result<(), DbErr> {
+    audit_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        api_key_id: Set(None),
+        user_id: Set(user_id),
+        action: Set(entry.action),
+        succeeded: Set(entry.succeeded),
+        request_id: Set(entry.request_id),
+        client_address: Set(entry.client_address),
+        at: Set(Utc::now()),
+    }
+    .insert(database)
+    .await?;
+    Ok(())
+}
+
 /// The newest entries of an organization, newest first.
 pub async fn recent_audit_records(
     database: &DatabaseConnection,

@@ -15,13 +15,12 @@
 //! ```
 
 use chrono::Utc;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::secrets::hex;
-
-const BLOCK: usize = 64;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DownloadLinkError {
@@ -32,23 +31,13 @@ pub enum DownloadLinkError {
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let inner_pad: Vec<u8> = block.iter().map(|byte| byte ^ 0x36).collect();
-    let outer_pad: Vec<u8> = block.iter().map(|byte| byte ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(&outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    // HMAC takes a key of any length (longer ones are hashed first, per RFC 2104), so
+    // `new_from_slice` does not fail; were it to, a random value verifies nothing.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return rand::random();
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// The signature of a link to `file_id` valid until `expires` (Unix seconds).

@@ -115,6 +115,52 @@ pub enum DownloadUrl {
     Route { file_id: Uuid },
 }
 
+/// Positions a parcel file declares, counted in one pass without parsing it: the
+/// coordinate tuples of a KML's `<coordinates>` elements, the positions of a GeoJSON.
+/// Other formats answer 0 and are counted once read.
+fn declared_positions(format: SourceFormat, bytes: &[u8]) -> usize {
+    match format {
+        SourceFormat::Kml => {
+            let mut count = 0;
+            let mut rest = bytes;
+            while let Some(start) = find(rest, b"coordinates>") {
+                rest = &rest[start + b"coordinates>".len()..];
+                let end = rest
+                    .iter()
+                    .position(|byte| *byte == b'<')
+                    .unwrap_or(rest.len());
+                count += rest[..end]
+                    .split(|byte| byte.is_ascii_whitespace())
+                    .filter(|tuple| !tuple.is_empty())
+                    .count();
+                rest = &rest[end..];
+            }
+            count
+        }
+        SourceFormat::GeoJson => serde_json::from_slice::<serde_json::Value>(bytes)
+            .map(|value| crate::heavy_work::count_positions(&value))
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// Vertices of a site's boundary and exclusions.
+fn site_vertices(site: &entmoot_plugin_sdk::site::Site) -> usize {
+    use entmoot_plugin_sdk::geo::CoordsIter;
+    site.boundary.coords_count()
+        + site
+            .exclusions
+            .iter()
+            .map(|exclusion| exclusion.geometry.coords_count())
+            .sum::<usize>()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("this caller may not store files")]
@@ -156,6 +202,13 @@ pub enum FileError {
     },
     #[error(transparent)]
     Site(#[from] SiteError),
+    #[error(transparent)]
+    HeavyWork(#[from] crate::heavy_work::HeavyWorkError),
+    #[error(
+        "`{filename}`: the site has {vertices} vertices; at most {} are accepted",
+        crate::heavy_work::MAX_SITE_VERTICES
+    )]
+    TooManyVertices { filename: String, vertices: usize },
     #[error("reading or writing files failed")]
     Database(#[from] DbErr),
 }
@@ -367,8 +420,30 @@ where
         };
         match upload.purpose {
             UploadPurpose::Parcel => {
-                let site =
-                    read_site_file_with(&bytes, &upload.import_options).map_err(import_error)?;
+                // Reading and repairing a large file is CPU work: off the request
+                // thread, within the budget. Its time grows faster than the file, so
+                // the vertices it declares are counted first, in one pass.
+                let options = upload.import_options.clone();
+                let filename = upload.filename.clone();
+                let site = crate::heavy_work::off_the_request_thread(move || {
+                    let declared = declared_positions(format, &bytes);
+                    if declared > crate::heavy_work::MAX_SITE_VERTICES {
+                        return Err(FileError::TooManyVertices {
+                            filename,
+                            vertices: declared,
+                        });
+                    }
+                    read_site_file_with(&bytes, &options)
+                        .map_err(|source| FileError::Import { filename, source })
+                })
+                .await??;
+                let vertices = site_vertices(&site.site);
+                if vertices > crate::heavy_work::MAX_SITE_VERTICES {
+                    return Err(FileError::TooManyVertices {
+                        filename: upload.filename.clone(),
+                        vertices,
+                    });
+                }
                 Ok((format, Some(site), None))
             }
             UploadPurpose::Terrain => {

@@ -16,13 +16,29 @@ pub enum GlobalIdError {
     },
 }
 
+/// Longest id kept in an error message: a valid id has about 60 characters, and an
+/// error must not echo back the megabyte a client sent.
+const MAX_ECHOED_ID_CHARS: usize = 80;
+
+fn echoed(global_id: &str) -> String {
+    if global_id.chars().count() <= MAX_ECHOED_ID_CHARS {
+        global_id.to_owned()
+    } else {
+        let start: String = global_id.chars().take(MAX_ECHOED_ID_CHARS).collect();
+        format!("{start}… ({} characters)", global_id.chars().count())
+    }
+}
+
 pub fn encode_global_id(type_name: &str, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}"))
 }
 
 /// Decodes any global id into its type name and uuid.
 pub fn decode_global_id(global_id: &str) -> Result<(String, Uuid), GlobalIdError> {
-    let malformed = || GlobalIdError::Malformed(global_id.to_owned());
+    let malformed = || GlobalIdError::Malformed(echoed(global_id));
+    if global_id.len() > 4 * MAX_ECHOED_ID_CHARS {
+        return Err(malformed());
+    }
     let bytes = URL_SAFE_NO_PAD.decode(global_id).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (type_name, raw) = text.split_once(':').ok_or_else(malformed)?;
@@ -35,7 +51,7 @@ pub fn decode_typed_id(global_id: &str, expected: &'static str) -> Result<Uuid, 
     let (actual, id) = decode_global_id(global_id)?;
     if actual != expected {
         return Err(GlobalIdError::WrongType {
-            id: global_id.to_owned(),
+            id: echoed(global_id),
             expected,
             actual,
         });
@@ -60,5 +76,8 @@ mod tests {
             decode_global_id("not base64!"),
             Err(GlobalIdError::Malformed(_))
         ));
+        let huge = "A".repeat(900_000);
+        let refused = decode_global_id(&huge).expect_err("too long").to_string();
+        assert!(refused.len() < 200, "{refused}");
     }
 }

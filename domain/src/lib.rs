@@ -15,6 +15,7 @@ pub mod download_links;
 pub mod email_address;
 pub mod files;
 pub mod geometry_storage;
+pub mod heavy_work;
 pub mod ids;
 pub mod jobs;
 pub mod layout_edits;

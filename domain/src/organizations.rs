@@ -155,7 +155,13 @@ pub async fn add_membership(
         .filter(memberships::Column::OrganizationId.eq(organization_id))
         .one(database)
         .await?;
+    // A reset token issued before this change must not outlive it (it would reach
+    // the new role or organization): every pending one of the person ends.
+    if let Some(user) = users::Entity::find_by_id(user_id).one(database).await? {
+        crate::accounts::end_pending_resets(database, &user.email).await?;
+    }
     match existing {
+        Some(membership) if membership.role == role.as_str() => {}
         Some(membership) => {
             let mut active: memberships::ActiveModel = membership.into();
             active.role = Set(role.as_str().to_owned());

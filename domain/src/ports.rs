@@ -160,10 +160,15 @@ pub trait SessionStore: Send + Sync {
 
 /// Counts attempts per bucket and minute (sign-in brute-force protection); shared
 /// through Redis across API instances in production.
+/// Buckets name what they count (`sign-in:pair:<sha256 of the e-mail>:<address>`);
+/// the adapter bounds their length whatever the caller passes.
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync {
-    /// Counts one attempt; `false` when the bucket is over `per_minute`.
-    async fn allow(&self, bucket: &str, per_minute: u32) -> bool;
+    /// Counts one attempt; `Err(seconds until the window ends)` when the bucket is
+    /// over `per_minute`.
+    async fn allow(&self, bucket: &str, per_minute: u32) -> Result<(), u64>;
+    /// How many attempts the bucket holds in the current window, without counting one.
+    async fn count(&self, bucket: &str) -> u32;
 }
 
 /// Sends e-mails (invitations, password resets, job endings) when SMTP is configured.

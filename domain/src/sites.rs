@@ -26,7 +26,7 @@ pub struct NewSite {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteInputError {
-    #[error("name: must be 1 to 200 characters")]
+    #[error("name: must be 1 to 200 characters, none of them a control character")]
     Name,
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Geometry(Vec<entmoot_plugin_sdk::program::FieldError>),
@@ -35,7 +35,7 @@ pub enum SiteInputError {
 impl NewSite {
     pub fn parse(project_id: Uuid, name: &str, site: Site) -> Result<Self, SiteInputError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
             return Err(SiteInputError::Name);
         }
         site.validate().map_err(SiteInputError::Geometry)?;
@@ -236,6 +236,8 @@ pub enum BuildableAreaError {
     Site(#[from] SiteError),
     #[error("the buildable area cannot be computed: {0}")]
     Prepare(String),
+    #[error(transparent)]
+    HeavyWork(#[from] crate::heavy_work::HeavyWorkError),
 }
 
 /// The buildable area, from the read cache when another request (on any API instance)
@@ -262,7 +264,9 @@ pub async fn buildable_area(
     {
         return Ok(area);
     }
-    let area = compute_buildable_area(&site, setback_m)?;
+    let area =
+        crate::heavy_work::off_the_request_thread(move || compute_buildable_area(&site, setback_m))
+            .await??;
     if let Ok(value) = serde_json::to_value(&area) {
         app.cache
             .put(CachedRead::SiteBuildableArea, &key, &value)

@@ -22,19 +22,30 @@ pub struct StrategyReload {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadStrategiesError {
-    #[error("only an administrator can reload strategies")]
+    #[error(
+        "reloading strategies is for the operator (an admin of the local organization); the server also reloads by itself within seconds of a file change"
+    )]
     Forbidden,
     #[error("the plugin reload task failed")]
     Task(#[source] tokio::task::JoinError),
 }
 
+/// The organization whose admins operate the process (reload plugins, see server
+/// paths): the local organization every server creates at its first start. Other
+/// organizations are tenants, whose admins reach their own data only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperatorOrganization(pub uuid::Uuid);
+
 /// Rescans the plugin directories and swaps the registry (see
 /// `entmoot_plugin_host::reload_plugins`): running jobs keep the version they hold.
+/// The registry is the process's, shared by every organization: only the operator
+/// reloads it.
 pub async fn reload_strategies(
     plugins: &Arc<RwLock<PluginRegistry>>,
     caller: &Caller,
+    operator: OperatorOrganization,
 ) -> Result<StrategyReload, ReloadStrategiesError> {
-    if !caller.is_admin() {
+    if !caller.is_admin() || caller.organization_id != operator.0 {
         return Err(ReloadStrategiesError::Forbidden);
     }
     let plugins = Arc::clone(plugins);
@@ -75,14 +86,20 @@ mod tests {
                 entmoot_plugin_host::RunOptions::in_process(scratch),
             ),
         )));
+        let operator = OperatorOrganization(uuid::Uuid::nil());
         for role in [Role::Viewer, Role::Editor] {
             assert!(matches!(
-                reload_strategies(&plugins, &caller(role)).await,
+                reload_strategies(&plugins, &caller(role), operator).await,
                 Err(ReloadStrategiesError::Forbidden)
             ));
         }
+        let tenant_admin = Caller::acting_for(uuid::Uuid::now_v7(), Role::Admin);
+        assert!(matches!(
+            reload_strategies(&plugins, &tenant_admin, operator).await,
+            Err(ReloadStrategiesError::Forbidden)
+        ));
         std::fs::write(dir.path().join("libbroken.so"), b"not a library").unwrap();
-        let reloaded = reload_strategies(&plugins, &caller(Role::Admin))
+        let reloaded = reload_strategies(&plugins, &caller(Role::Admin), operator)
             .await
             .unwrap();
         assert!(reloaded.strategies.is_empty());

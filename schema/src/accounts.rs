@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::errors::{ErrorCode, IntoGraphqlError, coded_error, database_error};
 use crate::query::{app, caller};
-use crate::{ClientAddress, SessionCredential};
+use crate::{ClientAddress, RequestIdentifier, SessionCredential};
+use entmoot_domain::Caller;
 use entmoot_domain::accounts::{
-    IssuedAccountToken, SignedIn, accept_invitation, change_password, invite_member,
+    AttemptOrigin, IssuedAccountToken, SignedIn, accept_invitation, change_password, invite_member,
     issue_password_reset, request_password_reset, reset_password, sign_in, sign_out,
     sign_out_everywhere, viewer_of,
 };
@@ -146,10 +147,15 @@ impl From<MemberRole> for Role {
     }
 }
 
-fn client_address(ctx: &Context<'_>) -> String {
-    ctx.data_opt::<ClientAddress>()
-        .map(|address| address.0.clone())
-        .unwrap_or_default()
+/// Where the request came from, for attempt limits and the audit log.
+fn origin(ctx: &Context<'_>) -> AttemptOrigin {
+    AttemptOrigin {
+        client_address: ctx
+            .data_opt::<ClientAddress>()
+            .map(|address| address.0.clone())
+            .unwrap_or_default(),
+        request_id: ctx.data_opt::<RequestIdentifier>().map(|id| id.0.clone()),
+    }
 }
 
 #[derive(Default)]
@@ -204,7 +210,7 @@ impl AccountMutations {
             &email,
             &password,
             organization.as_deref(),
-            &client_address(ctx),
+            &origin(ctx),
         )
         .await
         .map_err(IntoGraphqlError::into_graphql_error)?;
@@ -241,9 +247,15 @@ impl AccountMutations {
         #[graphql(desc = "The password now.")] current_password: String,
         #[graphql(desc = "The new password, at least 12 characters.")] new_password: String,
     ) -> Result<Session> {
-        let signed_in = change_password(app(ctx), caller(ctx)?, &current_password, &new_password)
-            .await
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let signed_in = change_password(
+            app(ctx),
+            caller(ctx)?,
+            &current_password,
+            &new_password,
+            &origin(ctx),
+        )
+        .await
+        .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(session(ctx, signed_in))
     }
 
@@ -260,27 +272,37 @@ impl AccountMutations {
         Ok(issued(invited))
     }
 
-    /// Accepts an invitation: sets a display name and password and signs in.
+    /// Accepts an invitation and signs in to the inviting organization. A new person
+    /// gives a display name and a password. An e-mail that already has an account is
+    /// accepted by that person signed in (send their session token); no password then.
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The invitation token.")] token: String,
-        #[graphql(desc = "The name to show.")] display_name: String,
-        #[graphql(desc = "The password of the new account, at least 12 characters.")] password: String,
+        token: String,
+        display_name: Option<String>,
+        password: Option<String>,
     ) -> Result<Session> {
-        let signed_in = accept_invitation(app(ctx), &token, &display_name, &password)
-            .await
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let signed_in = accept_invitation(
+            app(ctx),
+            ctx.data_opt::<Caller>(),
+            &token,
+            display_name.as_deref(),
+            password.as_deref(),
+            &origin(ctx),
+        )
+        .await
+        .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(session(ctx, signed_in))
     }
 
     /// Asks for a reset token by e-mail. Always answers true, so that it does not tell
     /// which emails have accounts.
-    async fn request_password_reset(&self, ctx: &Context<'_>, #[graphql(desc = "The account's e-mail address.")] email: String) -> Result<bool> {
-        if let Err(error) = request_password_reset(app(ctx), &email).await {
-            // Logged, not shown: the answer must not depend on the account.
-            tracing::warn!(%error, "a password reset could not be sent");
-        }
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        // Only the address limit can fail here; what happens to the e-mail is never
+        // told (the domain sends it, or not, after this answer).
+        request_password_reset(app(ctx), &email, &origin(ctx))
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(true)
     }
 
@@ -303,7 +325,7 @@ impl AccountMutations {
         #[graphql(desc = "The reset token.")] token: String,
         #[graphql(desc = "The new password, at least 12 characters.")] new_password: String,
     ) -> Result<bool> {
-        reset_password(app(ctx), &token, &new_password)
+        reset_password(app(ctx), &token, &new_password, &origin(ctx))
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(true)

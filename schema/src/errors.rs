@@ -37,6 +37,18 @@ pub fn coded_error(code: ErrorCode, message: impl Into<String>) -> Error {
     Error::new(message).extend_with(|_, extensions| extensions.set("code", code.as_str()))
 }
 
+/// The extension a rate-limited field error carries, which the HTTP transport turns
+/// into status 429 with a Retry-After header.
+pub const RETRY_AFTER_EXTENSION: &str = "retryAfterSeconds";
+
+/// LIMIT_EXCEEDED with the seconds to wait.
+pub fn rate_limited(message: String, retry_after_seconds: u64) -> Error {
+    Error::new(message).extend_with(|_, extensions| {
+        extensions.set("code", ErrorCode::LimitExceeded.as_str());
+        extensions.set(RETRY_AFTER_EXTENSION, retry_after_seconds);
+    })
+}
+
 fn internal_error(error: &dyn std::error::Error) -> Error {
     tracing::error!(error = %error, source = ?error.source(), "internal error in a GraphQL resolver");
     coded_error(ErrorCode::InternalServerError, "internal server error")
@@ -86,6 +98,10 @@ impl IntoGraphqlError for entmoot_domain::sites::BuildableAreaError {
                 coded_error(ErrorCode::BadUserInput, self.to_string())
             }
             BuildableAreaError::Site(error) => error.into_graphql_error(),
+            BuildableAreaError::HeavyWork(
+                entmoot_domain::heavy_work::HeavyWorkError::OverBudget,
+            ) => coded_error(ErrorCode::LimitExceeded, self.to_string()),
+            BuildableAreaError::HeavyWork(_) => internal_error(&self),
         }
     }
 }
@@ -204,7 +220,13 @@ impl IntoGraphqlError for entmoot_domain::files::FileError {
             FileError::ProjectNotFound | FileError::NotFound | FileError::LayoutNotFound => {
                 coded_error(ErrorCode::NotFound, self.to_string())
             }
-            FileError::TooLarge { .. } => coded_error(ErrorCode::LimitExceeded, self.to_string()),
+            FileError::TooLarge { .. } | FileError::TooManyVertices { .. } => {
+                coded_error(ErrorCode::LimitExceeded, self.to_string())
+            }
+            FileError::HeavyWork(entmoot_domain::heavy_work::HeavyWorkError::OverBudget) => {
+                coded_error(ErrorCode::LimitExceeded, self.to_string())
+            }
+            FileError::HeavyWork(_) => internal_error(&self),
             FileError::Empty
             | FileError::UnrecognisedContent { .. }
             | FileError::Import { .. }
@@ -235,12 +257,13 @@ impl IntoGraphqlError for entmoot_domain::accounts::AccountError {
                 coded_error(ErrorCode::Unauthenticated, self.to_string())
             }
             AccountError::MemberElsewhere => coded_error(ErrorCode::Forbidden, self.to_string()),
-            AccountError::TooManyAttempts => {
-                coded_error(ErrorCode::LimitExceeded, self.to_string())
-            }
+            AccountError::TooManyAttempts {
+                retry_after_seconds,
+            } => rate_limited(self.to_string(), retry_after_seconds),
             AccountError::WeakPassword(_)
             | AccountError::InvalidEmail(_)
             | AccountError::InvalidDisplayName
+            | AccountError::NewAccountDetailsMissing
             | AccountError::InvalidToken => coded_error(ErrorCode::BadUserInput, self.to_string()),
             AccountError::NotAMember(_)
             | AccountError::NoOrganization
@@ -284,6 +307,10 @@ mod tests {
             .and_then(|extensions| extensions.get("code"))
             .cloned();
         assert_eq!(code, Some(async_graphql::Value::from("FORBIDDEN")));
-        assert_eq!(error.message, "only an administrator can reload strategies");
+        assert!(
+            error
+                .message
+                .starts_with("reloading strategies is for the operator")
+        );
     }
 }

@@ -208,8 +208,15 @@ impl LayoutEditQueries {
         let caller = caller(ctx)?;
         let stored = layout_to_edit(ctx, caller, &layout_id).await?;
         let edits = edits_of(edits)?;
-        let checked = apply_edits(&stored.problem, &stored.layout, &edits)
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        // Validating a layout is CPU work: off the request thread.
+        let checked = entmoot_domain::heavy_work::off_the_request_thread(move || {
+            apply_edits(&stored.problem, &stored.layout, &edits)
+                .map_err(IntoGraphqlError::into_graphql_error)
+        })
+        .await
+        .map_err(|error| {
+            crate::errors::coded_error(crate::errors::ErrorCode::LimitExceeded, error.to_string())
+        })??;
         Ok(LayoutCheck {
             valid: checked.violations.is_empty(),
             violations: violation_views(&checked.violations),

@@ -33,6 +33,10 @@ pub struct SessionCredential(pub String);
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+/// The request's id (`X-Request-ID`), for the audit log.
+#[derive(Debug, Clone)]
+pub struct RequestIdentifier(pub String);
+
 pub type EntmootSchema =
     Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
@@ -60,7 +64,15 @@ impl Default for SchemaLimits {
     }
 }
 
-pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema {
+/// The schema with its limits; `rules` is the transport's rulebook (authentication
+/// per websocket operation, rate limits, audit, metrics), which runs after the
+/// document limits, so it only ever sees a document that passed them.
+pub fn build_schema(
+    context: AppContext,
+    limits: &SchemaLimits,
+    operator: entmoot_domain::strategies::OperatorOrganization,
+    rules: impl async_graphql::extensions::ExtensionFactory,
+) -> EntmootSchema {
     let mut builder = Schema::build(
         query::QueryRoot::default(),
         mutation::MutationRoot::default(),
@@ -69,10 +81,12 @@ pub fn build_schema(context: AppContext, limits: &SchemaLimits) -> EntmootSchema
     .data(loaders::Loaders::new(context.database.clone()))
     .data(ended_jobs::EndedJobWatch::new())
     .data(context)
+    .data(operator)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
-    .extension(limits::DocumentLimitsExtension(limits.document));
+    .extension(limits::DocumentLimitsExtension(limits.document))
+    .extension(rules);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

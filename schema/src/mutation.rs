@@ -330,7 +330,27 @@ impl SiteAndJobMutations {
     /// Creates a site of a project from GeoJSON.
     async fn create_site(&self, ctx: &Context<'_>, #[graphql(desc = "The new site.")] input: CreateSiteInput) -> Result<SiteNode> {
         let caller = caller(ctx)?;
-        let new_site = input.into_new_site()?;
+        use entmoot_domain::heavy_work::{
+            MAX_SITE_VERTICES, count_positions, off_the_request_thread,
+        };
+        let vertices = count_positions(&input.boundary.0)
+            + input
+                .exclusions
+                .iter()
+                .map(|zone| count_positions(&zone.geometry.0))
+                .sum::<usize>();
+        if vertices > MAX_SITE_VERTICES {
+            return Err(coded_error(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "input: the site has {vertices} vertices; at most {MAX_SITE_VERTICES} are accepted"
+                ),
+            ));
+        }
+        // Reading and repairing the polygons is CPU work: off the request thread.
+        let new_site = off_the_request_thread(move || input.into_new_site())
+            .await
+            .map_err(|error| coded_error(ErrorCode::LimitExceeded, error.to_string()))??;
         sites::create_site(&app(ctx).database, caller, new_site)
             .await
             .map(SiteNode)
@@ -419,15 +439,26 @@ pub struct StrategyMutations;
 
 #[Object]
 impl StrategyMutations {
-    /// Rescans the plugin directories now (administrators only). The server also
+    /// Rescans the plugin directories now (the operator only: an admin of the local
+    /// organization). The server also
     /// reloads by itself within seconds of a file change; jobs already running keep the
     /// version they started with. Reloads this process only: separate workers watch
     /// their own directories.
     async fn reload_strategies(&self, ctx: &Context<'_>) -> Result<ReloadStrategiesPayload> {
         let caller = caller(ctx)?;
-        let reloaded = entmoot_domain::strategies::reload_strategies(&app(ctx).plugins, caller)
-            .await
-            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let operator = ctx
+            .data_opt::<entmoot_domain::strategies::OperatorOrganization>()
+            .copied()
+            .ok_or_else(|| {
+                coded_error(
+                    ErrorCode::Forbidden,
+                    "this server has no operator organization; reload with the file watcher",
+                )
+            })?;
+        let reloaded =
+            entmoot_domain::strategies::reload_strategies(&app(ctx).plugins, caller, operator)
+                .await
+                .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(ReloadStrategiesPayload {
             strategies: reloaded.strategies.iter().map(StrategyView::from).collect(),
             refused: reloaded

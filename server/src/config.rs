@@ -77,6 +77,8 @@ pub struct Settings {
     pub environment: String,
     /// Mounts the deliberately failing `/debug/*` routes (never in production).
     pub debug_routes: bool,
+    /// /metrics and the detailed /health report on the API port without a token.
+    pub public_operations: bool,
 }
 
 /// Where plugin code runs.
@@ -228,6 +230,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "ENTMOOT_TRUST_FORWARDED_HEADERS",
         "true | false: take the client address from the last X-Forwarded-For entry, the one a trusted load balancer appends (default false: the peer address)",
+    ),
+    (
+        "ENTMOOT_PUBLIC_OPERATIONS",
+        "true | false: answer /metrics and the detailed /health report on the API port without an admin token (default false; PROMETHEUS_PORT always answers them)",
     ),
     (
         "ENTMOOT_DEBUG_ROUTES",
@@ -783,6 +789,7 @@ impl Settings {
             smtp,
             environment,
             debug_routes,
+            public_operations: parse_bool(sources, "ENTMOOT_PUBLIC_OPERATIONS", false)?,
         })
     }
 

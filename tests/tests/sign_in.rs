@@ -537,8 +537,9 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
         "Dee's password is unchanged: {still_dee}"
     );
 
-    // Dee herself accepts with her own password: one account, two organizations.
-    let joined = call(
+    // Guessing Dee's password through the invitation tells nothing either: the right
+    // password gets the same refusal, and the token is not spent.
+    let with_right_password = call(
         &server,
         None,
         None,
@@ -546,6 +547,26 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
         json!({"token": rival_token, "name": "Dee", "password": PASSWORD}),
     )
     .await;
+    assert_eq!(code(&with_right_password), "UNAUTHENTICATED");
+    assert_eq!(
+        with_right_password["errors"][0]["message"],
+        takeover["errors"][0]["message"]
+    );
+
+    // Dee herself, signed in, accepts: one account, two organizations.
+    let dee_session = session_token(&still_dee, "signIn");
+    let joined = call(
+        &server,
+        Some(&dee_session),
+        None,
+        "mutation($token: String!) { acceptInvitation(token: $token) { token role } }",
+        json!({"token": rival_token}),
+    )
+    .await;
+    assert_eq!(
+        joined["data"]["acceptInvitation"]["role"], "admin",
+        "{joined}"
+    );
     let session = session_token(&joined, "acceptInvitation");
     let viewer = call(&server, Some(&session), None, VIEWER, json!({})).await;
     assert_eq!(

@@ -433,6 +433,37 @@ impl Problems {
         }
     }
 
+    /// A length or distance: finite, `>= 0`, and at most MAX_DISTANCE (a value of
+    /// 1e308 would otherwise reach the geometry and the optimiser).
+    pub(crate) fn distance(&mut self, path: impl Into<String>, value: f64) {
+        let path = path.into();
+        if value.is_finite() && value > MAX_DISTANCE {
+            self.push(path, format!("must be at most {MAX_DISTANCE}, got {value}"));
+        } else {
+            self.non_negative(path, value);
+        }
+    }
+
+    /// A size: finite, `> 0`, and at most MAX_DISTANCE.
+    pub(crate) fn size(&mut self, path: impl Into<String>, value: f64) {
+        let path = path.into();
+        if value.is_finite() && value > MAX_DISTANCE {
+            self.push(path, format!("must be at most {MAX_DISTANCE}, got {value}"));
+        } else {
+            self.positive(path, value);
+        }
+    }
+
+    /// A name shown back to people: at most MAX_NAME_CHARS characters, none of them a
+    /// control character.
+    pub(crate) fn name(&mut self, path: impl Into<String>, value: &str) {
+        if value.chars().count() > MAX_NAME_CHARS {
+            self.push(path, format!("must be at most {MAX_NAME_CHARS} characters"));
+        } else if value.chars().any(char::is_control) {
+            self.push(path, "must not contain control characters");
+        }
+    }
+
     /// `value` must be finite and `> 0`.
     pub(crate) fn positive(&mut self, path: impl Into<String>, value: f64) {
         if !value.is_finite() {
@@ -442,6 +473,13 @@ impl Problems {
         }
     }
 }
+
+/// Largest length, distance or size anywhere in a program or site, in its unit (feet
+/// or metres): 100 km, far beyond any parcel.
+pub const MAX_DISTANCE: f64 = 100_000.0;
+
+/// Longest name (assets, exclusions) in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// Largest quantity a single program line may ask for; guards against `quantity: 4000000000`
 /// allocating an asset list the size of memory.
@@ -465,8 +503,8 @@ impl Program {
     /// Checks every value is in range; the error lists all problems found, each with its path.
     pub fn validate(&self) -> Result<(), ProgramError> {
         let mut p = Problems::default();
-        p.non_negative("setback", self.setback);
-        p.non_negative("min_spacing", self.min_spacing);
+        p.distance("setback", self.setback);
+        p.distance("min_spacing", self.min_spacing);
         if !self.max_coverage.is_finite() || self.max_coverage <= 0.0 || self.max_coverage > 1.0 {
             p.push(
                 "max_coverage",
@@ -481,7 +519,7 @@ impl Program {
         }
         for (i, exclusion) in self.exclusions.iter().enumerate() {
             let path = format!("exclusions[{i}]");
-            p.non_negative(format!("{path}.buffer"), exclusion.buffer);
+            p.distance(format!("{path}.buffer"), exclusion.buffer);
             match geojson_to_geo(&exclusion.geometry) {
                 Ok(geometry) => {
                     for (j, c) in geo::CoordsIter::coords_iter(&geometry).enumerate() {
@@ -538,11 +576,11 @@ impl Program {
             p.positive("max_slope_percent", v);
         }
         for (side, setback) in &self.side_setbacks {
-            p.non_negative(format!("side_setbacks.{}", side_name(*side)), *setback);
+            p.distance(format!("side_setbacks.{}", side_name(*side)), *setback);
         }
         let mut seen_pairs = std::collections::HashSet::new();
         for (i, o) in self.spacing_overrides.iter().enumerate() {
-            p.non_negative(format!("spacing_overrides[{i}].spacing"), o.spacing);
+            p.distance(format!("spacing_overrides[{i}].spacing"), o.spacing);
             let mut pair = o.between;
             pair.sort_by_key(|t| t.as_str());
             if !seen_pairs.insert(pair) {
@@ -558,13 +596,14 @@ impl Program {
             if asset.name.trim().is_empty() {
                 p.push(format!("{path}.name"), "must not be empty");
             }
+            p.name(format!("{path}.name"), &asset.name);
             match &asset.footprint {
                 FootprintInput::Rectangle => {
-                    p.positive(format!("{path}.width"), asset.width);
-                    p.positive(format!("{path}.length"), asset.length);
+                    p.size(format!("{path}.width"), asset.width);
+                    p.size(format!("{path}.length"), asset.length);
                 }
                 FootprintInput::Circle => {
-                    p.positive(format!("{path}.width"), asset.width);
+                    p.size(format!("{path}.width"), asset.width);
                     if asset.length != 0.0 && asset.length != asset.width {
                         p.push(
                             format!("{path}.length"),

@@ -79,7 +79,10 @@ impl Site {
         }
         for (i, e) in self.exclusions.iter().enumerate() {
             let path = format!("site.exclusions[{i}]");
-            p.non_negative(format!("{path}.buffer_m"), e.buffer_m);
+            p.distance(format!("{path}.buffer_m"), e.buffer_m);
+            if let Some(name) = &e.name {
+                p.name(format!("{path}.name"), name);
+            }
             for (k, c) in e.geometry.coords_iter().enumerate() {
                 if !check_lon_lat(
                     &mut p,

@@ -58,6 +58,7 @@ impl RateLimiter {
         if limit == 0 {
             return Decision::Allowed;
         }
+        let bucket = &bounded_bucket(bucket);
         let (window, remaining_seconds) = current_window();
         let count = match self {
             Self::InProcess(counters) => {
@@ -107,16 +108,66 @@ impl RateLimiter {
     }
 }
 
+/// Buckets longer than this are replaced by their SHA-256, so that what a caller sends
+/// (an e-mail of a megabyte, say) never decides how much memory or Redis a counter
+/// takes.
+const MAX_BUCKET_BYTES: usize = 96;
+
+fn bounded_bucket(bucket: &str) -> String {
+    if bucket.len() <= MAX_BUCKET_BYTES {
+        bucket.to_owned()
+    } else {
+        format!("sha256:{}", entmoot_domain::secrets::sha256_hex(bucket))
+    }
+}
+
+impl RateLimiter {
+    /// The current window's count of `bucket`, without counting a request.
+    pub async fn count(&self, bucket: &str) -> u32 {
+        let bucket = bounded_bucket(bucket);
+        let (window, _) = current_window();
+        match self {
+            Self::InProcess(counters) => counters
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get(&bucket)
+                .filter(|(counted_window, _)| *counted_window == window)
+                .map_or(0, |(_, count)| *count),
+            Self::Redis {
+                commands,
+                key_prefix,
+            } => {
+                let mut commands = commands.clone();
+                let counted: redis::RedisResult<Option<u32>> = redis::cmd("GET")
+                    .arg(format!("{key_prefix}:{bucket}:{window}"))
+                    .query_async(&mut commands)
+                    .await;
+                counted.ok().flatten().unwrap_or(0)
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl entmoot_domain::ports::AttemptLimiter for RateLimiter {
-    async fn allow(&self, bucket: &str, per_minute: u32) -> bool {
-        self.hit(bucket, per_minute).await == Decision::Allowed
+    async fn allow(&self, bucket: &str, per_minute: u32) -> Result<(), u64> {
+        match self.hit(bucket, per_minute).await {
+            Decision::Allowed => Ok(()),
+            Decision::Limited {
+                retry_after_seconds,
+            } => Err(retry_after_seconds),
+        }
+    }
+
+    async fn count(&self, bucket: &str) -> u32 {
+        RateLimiter::count(self, bucket).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use RateLimiter::InProcess;
 
     #[tokio::test]
     async fn the_in_process_counter_limits_each_bucket_separately() {
@@ -134,5 +185,14 @@ mod tests {
         ));
         assert_eq!(limiter.hit("key:b", 3).await, Decision::Allowed);
         assert_eq!(limiter.hit("key:a", 0).await, Decision::Allowed);
+        assert_eq!(limiter.count("key:a").await, 4);
+        let long = format!("sign-in:{}", "x".repeat(1_000_000));
+        assert_eq!(limiter.hit(&long, 3).await, Decision::Allowed);
+        assert_eq!(limiter.count(&long).await, 1);
+        let InProcess(counters) = &limiter else {
+            unreachable!("made in process")
+        };
+        let longest = counters.lock().expect("lock").keys().map(String::len).max();
+        assert!(longest.is_some_and(|length| length <= MAX_BUCKET_BYTES));
     }
 }

@@ -90,20 +90,35 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
         lifecycle: lifecycle.clone(),
         metrics,
         serve_metrics: settings.prometheus_enabled && metrics_listener.is_none(),
+        public_details: settings.public_operations,
         metrics_port: settings.prometheus_port,
         data_dir: settings.data_dir.clone(),
         started_at: chrono::Utc::now(),
         role: "api",
     };
-    let state = HttpState {
-        schema: build_schema(runtime.app.clone(), &limits),
+    let rate_limits = RateLimits {
+        per_key: settings.rate_limit_per_key,
+        per_address: settings.rate_limit_per_address,
+        trust_forwarded_headers: settings.trust_forwarded_headers,
+    };
+    let rulebook = http::rulebook::Rulebook {
         app: runtime.app.clone(),
         rate_limiter: runtime.rate_limiter.clone(),
-        rate_limits: RateLimits {
-            per_key: settings.rate_limit_per_key,
-            per_address: settings.rate_limit_per_address,
-            trust_forwarded_headers: settings.trust_forwarded_headers,
-        },
+        rate_limits,
+        anonymous_introspection: settings.environment == "development",
+    };
+    let state = HttpState {
+        schema: build_schema(
+            runtime.app.clone(),
+            &limits,
+            entmoot_domain::strategies::OperatorOrganization(runtime.local_organization_id),
+            rulebook,
+        ),
+        app: runtime.app.clone(),
+        rate_limiter: runtime.rate_limiter.clone(),
+        document_limits: limits.document,
+        rate_limits,
+        graphiql: settings.environment != "production",
     };
     if settings.debug_routes {
         tracing::warn!(
@@ -123,6 +138,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
             let server = http::start_operations(
                 OpsState {
                     serve_metrics: true,
+                    public_details: true,
                     ..ops.clone()
                 },
                 listener,

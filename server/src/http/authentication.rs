@@ -5,7 +5,6 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use async_graphql::Data;
 use entmoot_domain::access::{AuthenticationError, authenticate_api_key};
 use entmoot_domain::accounts::{SESSION_TOKEN_START, SessionError, authenticate_session};
 use entmoot_domain::{AppContext, Caller};
@@ -117,16 +116,6 @@ pub fn add_to_request(
         }
         _ => request,
     }
-}
-
-/// The websocket connection's data for an authentication outcome.
-pub fn into_data(outcome: &Result<Caller, AuthenticationError>) -> Data {
-    let mut data = Data::default();
-    match outcome {
-        Ok(caller) => data.insert(caller.clone()),
-        Err(refused) => data.insert(refusal_of(refused)),
-    }
-    data
 }
 
 #[cfg(test)]

@@ -29,9 +29,10 @@ pub fn cors(enabled: bool, allowed_origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::HeaderName::from_static("x-request-id"),
-            // The CSRF guard of multipart uploads (graphql.rs): a console served from
-            // another origin (a CDN) sends it, so its preflight must allow it.
+            // The preflight headers multipart uploads need (graphql.rs), so that a
+            // browser on an allowed origin can upload at all.
             header::HeaderName::from_static("apollo-require-preflight"),
+            header::HeaderName::from_static("x-apollo-operation-name"),
             header::HeaderName::from_static("graphql-preflight"),
         ])
         .expose_headers([header::HeaderName::from_static("x-request-id")])

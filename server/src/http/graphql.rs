@@ -11,19 +11,17 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError, Variables};
-use async_graphql_actix_web::GraphQLSubscription;
 use serde_json::{Map, Value, json};
 
-use entmoot_domain::Caller;
-use entmoot_domain::audit::{AuditEntry, record_mutations};
-use entmoot_schema::ClientAddress;
+use entmoot_schema::{ClientAddress, RequestIdentifier};
 
 use crate::adapters::rate_limit::Decision;
 use crate::http::HttpState;
 use crate::http::authentication::{self, Credential};
 use crate::http::request_id::RequestId;
+use crate::http::rulebook::{SocketCredential, operation_type};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -89,15 +87,22 @@ fn negotiate(request: &HttpRequest) -> Option<ResponseMediaType> {
     best.map(|(_, media)| media)
 }
 
-fn error_body(message: &str) -> Value {
-    json!({"errors": [{"message": message}]})
+/// An error body with the code clients switch on, found from the HTTP status.
+fn error_body(status: StatusCode, message: &str) -> Value {
+    let code = match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => "LIMIT_EXCEEDED",
+        StatusCode::INTERNAL_SERVER_ERROR => "INTERNAL_SERVER_ERROR",
+        _ => "BAD_REQUEST",
+    };
+    json!({"errors": [{"message": message, "extensions": {"code": code}}]})
 }
 
 /// A response to a request that never reached execution: no `data` key.
 fn request_error(media: ResponseMediaType, status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
-        .body(error_body(message).to_string())
+        .body(error_body(status, message).to_string())
 }
 
 /// 429 with Retry-After: a rate limit is a property of the HTTP exchange, not of a
@@ -186,6 +191,14 @@ fn render(media: ResponseMediaType, response: Response) -> HttpResponse {
             serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
         );
     }
+    // A limit is a limit whichever rule hit it (an attempt limit inside a resolver
+    // included): 429 with Retry-After, so clients back off the same way for all.
+    if let Some(retry_after_seconds) = retry_after(&response) {
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()))
+            .content_type(media.content_type())
+            .body(Value::Object(body).to_string());
+    }
     // application/json keeps 200 for every well-formed GraphQL response (the legacy
     // watershed); graphql-response+json reports request errors with 400.
     let status = if request_failed && media == ResponseMediaType::GraphqlResponseJson {
@@ -196,6 +209,20 @@ fn render(media: ResponseMediaType, response: Response) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(media.content_type())
         .body(Value::Object(body).to_string())
+}
+
+/// The longest wait any rate-limited error of the response asks for.
+fn retry_after(response: &Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|error| error.extensions.as_ref())
+        .filter_map(|extensions| extensions.get(entmoot_schema::errors::RETRY_AFTER_EXTENSION))
+        .filter_map(|value| match value {
+            async_graphql::Value::Number(number) => number.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 /// The parts of a GraphQL request, before they become an async-graphql `Request`.
@@ -266,22 +293,6 @@ fn parameters_from_query_string(query_string: &str) -> Result<Parameters, String
     })
 }
 
-/// The operation the request would run, if the document parses.
-fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(query).ok()?;
-    match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| operation.node.ty)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
-            .values()
-            .next()
-            .map(|operation| operation.node.ty),
-        _ => None,
-    }
-}
-
 fn into_request(parameters: Parameters) -> Request {
     let mut request = Request::new(parameters.query);
     if let Some(name) = parameters.operation_name {
@@ -337,6 +348,7 @@ pub async fn graphql_post(
                 .content_type(media.content_type())
                 .body(
                     error_body(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "POST /graphql needs Content-Type: application/json (or multipart/form-data for uploads)",
                     )
                     .to_string(),
@@ -354,7 +366,14 @@ pub async fn graphql_post(
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
     };
-    execute(&state, &http_request, media, into_request(parameters)).await
+    execute(
+        &state,
+        &http_request,
+        media,
+        into_request(parameters),
+        Transport::Post,
+    )
+    .await
 }
 
 type DeferredResponse = Box<dyn FnOnce(ResponseMediaType) -> HttpResponse>;
@@ -400,9 +419,8 @@ async fn multipart(
     http_request: &HttpRequest,
     media: ResponseMediaType,
     content_type: &str,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> HttpResponse {
-    use futures::{StreamExt, TryStreamExt};
     let has_preflight_header = PREFLIGHT_HEADERS.iter().any(|name| {
         http_request
             .headers()
@@ -417,10 +435,79 @@ async fn multipart(
             "multipart requests need a non-empty `Apollo-Require-Preflight` (or `GraphQL-Preflight`) header, so that a browser checks CORS first",
         );
     }
-    // actix's payload is tied to this thread; the parser wants a Send reader. A small
+    // Files are only for callers: an anonymous request is refused before its body is
+    // read, so it costs neither memory nor temporary disk.
+    if !matches!(
+        authentication::credential_of(http_request),
+        Credential::Bearer(_)
+    ) {
+        return request_error(
+            media,
+            StatusCode::UNAUTHORIZED,
+            "uploads need `Authorization: Bearer <API key or session token>`",
+        );
+    }
+    let request = match receive_multipart(state, content_type, payload).await {
+        Ok(request) => request,
+        Err((status, message)) => return request_error(media, status, &message),
+    };
+    execute(state, http_request, media, request, Transport::Post).await
+}
+
+/// Reads a GraphQL multipart request: `operations` and `map` are held in memory up to
+/// the JSON body's limit (MAX_BODY_BYTES), files are streamed to temporary files up to
+/// MAX_FILE_SIZE_MB each, at most MAX_FILES_PER_REQUEST of them.
+async fn receive_multipart(
+    state: &HttpState,
+    content_type: &str,
+    payload: web::Payload,
+) -> Result<Request, (StatusCode, String)> {
+    use std::io::{Seek, Write};
+    let malformed = |error: &dyn std::fmt::Display| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the multipart request is malformed: {error}"),
+        )
+    };
+    let max_file_bytes = state.app.files.max_upload_bytes;
+    let limit_mb = max_file_bytes / (1024 * 1024);
+    let boundary = multer::parse_boundary(content_type).map_err(|error| malformed(&error))?;
+    let json_limit = MAX_BODY_BYTES as u64;
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .per_field(max_file_bytes)
+            .for_field("operations", json_limit)
+            .for_field("map", json_limit)
+            .whole_stream(
+                max_file_bytes
+                    .saturating_mul(MAX_FILES_PER_REQUEST as u64)
+                    .saturating_add(2 * json_limit),
+            ),
+    );
+    let too_large = |error: multer::Error| match error {
+        multer::Error::FieldSizeExceeded { field_name, .. }
+            if matches!(field_name.as_deref(), Some("operations" | "map")) =>
+        {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the `{}` part exceeds {MAX_BODY_BYTES} bytes",
+                    field_name.unwrap_or_default()
+                ),
+            )
+        }
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("an uploaded file exceeds MAX_FILE_SIZE_MB ({limit_mb} MiB)"),
+        ),
+        other => malformed(&other),
+    };
+    // actix's payload is tied to this thread; the parser wants a Send stream. A small
     // bounded channel bridges the two and keeps memory flat for large files.
     let (sender, receiver) = futures::channel::mpsc::channel::<std::io::Result<web::Bytes>>(8);
     actix_web::rt::spawn(async move {
+        use futures::StreamExt;
+        let mut payload = payload;
         let mut sender = sender;
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(std::io::Error::other);
@@ -430,154 +517,164 @@ async fn multipart(
             }
         }
     });
-    let reader = receiver.into_async_read();
-    let options = async_graphql::http::MultipartOptions::default()
-        .max_file_size(usize::try_from(state.app.files.max_upload_bytes).unwrap_or(usize::MAX))
-        .max_num_files(MAX_FILES_PER_REQUEST);
-    let request = match async_graphql::http::receive_body(Some(content_type), reader, options).await
-    {
-        Ok(request) => request,
-        Err(error) => {
-            let limit_mb = state.app.files.max_upload_bytes / (1024 * 1024);
-            let (status, message) = match error {
-                async_graphql::ParseRequestError::PayloadTooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("an uploaded file exceeds MAX_FILE_SIZE_MB ({limit_mb} MiB)"),
-                ),
-                other => (
-                    StatusCode::BAD_REQUEST,
-                    format!("the multipart request is malformed: {other}"),
-                ),
-            };
-            return request_error(media, status, &message);
+    let mut multipart = multer::Multipart::with_constraints(receiver, boundary, constraints);
+    let mut operations: Option<Value> = None;
+    let mut map: Option<std::collections::HashMap<String, Vec<String>>> = None;
+    let mut files = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name() {
+            Some("operations") => {
+                let bytes = field.bytes().await.map_err(too_large)?;
+                operations = Some(serde_json::from_slice(&bytes).map_err(|error| {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        format!("the `operations` part is not JSON: {error}"),
+                    )
+                })?);
+            }
+            Some("map") => {
+                let bytes = field.bytes().await.map_err(too_large)?;
+                map = Some(serde_json::from_slice(&bytes).map_err(|error| {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        format!("the `map` part is not a JSON object of arrays of paths: {error}"),
+                    )
+                })?);
+            }
+            Some(name) => {
+                if files.len() >= MAX_FILES_PER_REQUEST {
+                    return Err((
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("at most {MAX_FILES_PER_REQUEST} files per request"),
+                    ));
+                }
+                let name = name.to_owned();
+                let filename = field.file_name().unwrap_or(&name).to_owned();
+                let file_type = field.content_type().map(ToString::to_string);
+                let mut file = tempfile::tempfile().map_err(|error| {
+                    tracing::error!(%error, "creating a temporary file for an upload failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "storing the upload failed".to_owned(),
+                    )
+                })?;
+                while let Some(chunk) = field.chunk().await.map_err(too_large)? {
+                    file.write_all(&chunk).map_err(|error| {
+                        tracing::error!(%error, "writing an upload to a temporary file failed");
+                        (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "storing the upload failed".to_owned(),
+                        )
+                    })?;
+                }
+                file.rewind().map_err(|error| malformed(&error))?;
+                files.push((name, filename, file_type, file));
+            }
+            None => {}
         }
-    };
-    execute(state, http_request, media, request).await
+    }
+    let operations = operations.ok_or_else(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            "the multipart request has no `operations` part".to_owned(),
+        )
+    })?;
+    let mut map = map.ok_or_else(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            "the multipart request has no `map` part".to_owned(),
+        )
+    })?;
+    let mut request = into_request(
+        parameters_from_json(operations).map_err(|message| (StatusCode::BAD_REQUEST, message))?,
+    );
+    for (name, filename, file_type, content) in files {
+        let Some(paths) = map.remove(&name) else {
+            continue;
+        };
+        let upload = async_graphql::UploadValue {
+            filename,
+            content_type: file_type,
+            content,
+        };
+        for path in paths {
+            let copy = upload.try_clone().map_err(|error| malformed(&error))?;
+            request.set_upload(&path, copy);
+        }
+    }
+    if let Some(missing) = map.keys().next() {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("the `map` names the file part `{missing}`, which the request does not have"),
+        ));
+    }
+    Ok(request)
 }
 
 const MULTIPART: &str = "multipart/form-data";
 const MAX_FILES_PER_REQUEST: usize = 10;
 
-/// Authenticates and runs a request, records it in the GraphQL metrics and, for a
-/// mutation by a caller, in the audit log.
+/// How the request came: GET may not carry a mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Get,
+    Post,
+}
+
+/// Checks the document's limits (before authentication: an anonymous document costs
+/// at most one linear pass), authenticates, and runs the request. Rate limits per key,
+/// the audit log and the metrics are the rulebook's (`rulebook`), as on the websocket.
 async fn execute(
     state: &HttpState,
     http_request: &HttpRequest,
     media: ResponseMediaType,
-    request: Request,
+    mut request: Request,
+    transport: Transport,
 ) -> HttpResponse {
-    let operation_kind = operation_type(&request.query, request.operation_name.as_deref());
-    let operation = match operation_kind {
-        Some(OperationType::Mutation) => "mutation",
-        Some(OperationType::Subscription) => "subscription",
-        _ => "query",
+    if let Err(refused) =
+        entmoot_schema::limits::check_request(&mut request, &state.document_limits)
+    {
+        return render(media, Response::from_errors(vec![refused]));
+    }
+    let operation_name = request.operation_name.clone();
+    let operation_kind = match request.parsed_query() {
+        Ok(document) => operation_type(document, operation_name.as_deref()),
+        Err(refused) => return render(media, Response::from_errors(vec![refused])),
     };
+    // Mutations change state and must not ride on GET (caches, prefetch, CSRF).
+    if transport == Transport::Get && operation_kind == Some(OperationType::Mutation) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, Method::POST.as_str()))
+            .content_type(media.content_type())
+            .body(
+                error_body(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "mutations are only accepted over POST",
+                )
+                .to_string(),
+            );
+    }
     let credential = authentication::credential_of(http_request);
     let authentication = authentication::authenticate(&state.app, &credential).await;
-    if let Ok(Caller {
-        api_key_id: Some(key),
-        ..
-    }) = &authentication
-        && let Decision::Limited {
-            retry_after_seconds,
-        } = state
-            .rate_limiter
-            .hit(&format!("key:{key}"), state.rate_limits.per_key)
-            .await
-    {
-        return limited(media, retry_after_seconds, "API key");
-    }
-    let audited_fields = match (&authentication, operation_kind) {
-        (Ok(_), Some(OperationType::Mutation)) => {
-            mutation_fields(&request.query, request.operation_name.as_deref())
-        }
-        _ => Vec::new(),
-    };
-    let started = std::time::Instant::now();
     let response = state
         .schema
-        .execute(
-            authentication::add_to_request(request, &credential, &authentication).data(
-                ClientAddress(client_address(state, http_request).unwrap_or_default()),
-            ),
-        )
+        .execute(with_origin(
+            state,
+            http_request,
+            authentication::add_to_request(request, &credential, &authentication),
+        ))
         .await;
-    crate::metrics_registry::graphql_operation(
-        operation,
-        response.errors.is_empty(),
-        started.elapsed(),
-    );
-    if let (Ok(caller), false) = (&authentication, audited_fields.is_empty()) {
-        audit(state, http_request, caller, audited_fields, &response).await;
-    }
     render(media, response)
 }
 
-/// `(response key, field name)` of each root field of the mutation that would run.
-fn mutation_fields(query: &str, operation_name: Option<&str>) -> Vec<(String, String)> {
-    use async_graphql::parser::types::Selection;
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return Vec::new();
-    };
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) => operations.values().next(),
-    };
-    let Some(operation) = operation else {
-        return Vec::new();
-    };
-    operation
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) => (
-                field.node.response_key().node.to_string(),
-                field.node.name.node.to_string(),
-            ),
-            // Fragments on the mutation root are rare; they are logged as such.
-            _ => ("…".to_owned(), "(fragment)".to_owned()),
-        })
-        .collect()
-}
-
-async fn audit(
-    state: &HttpState,
-    http_request: &HttpRequest,
-    caller: &Caller,
-    fields: Vec<(String, String)>,
-    response: &Response,
-) {
-    use async_graphql::PathSegment;
-    let request_id = http_request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone());
-    let client_address = client_address(state, http_request);
-    let failed_keys: Vec<&str> = response
-        .errors
-        .iter()
-        .filter_map(|error| match error.path.first() {
-            Some(PathSegment::Field(key)) => Some(key.as_str()),
-            _ => None,
-        })
-        .collect();
-    // An error without a path (validation, limits) means nothing ran.
-    let nothing_ran = response.errors.iter().any(|error| error.path.is_empty());
-    let entries = fields
-        .into_iter()
-        .map(|(key, name)| AuditEntry {
-            succeeded: !nothing_ran && !failed_keys.contains(&key.as_str()),
-            action: name,
-            request_id: request_id.clone(),
-            client_address: client_address.clone(),
-        })
-        .collect();
-    if let Err(error) = record_mutations(&state.app.database, caller, entries).await {
-        tracing::error!(%error, "writing the audit log failed");
+/// The client address and request id, for attempt limits and the audit log.
+fn with_origin(state: &HttpState, http_request: &HttpRequest, request: Request) -> Request {
+    let request = request.data(ClientAddress(
+        client_address(state, http_request).unwrap_or_default(),
+    ));
+    match http_request.extensions().get::<RequestId>() {
+        Some(id) => request.data(RequestIdentifier(id.0.clone())),
+        None => request,
     }
 }
 
@@ -587,24 +684,10 @@ pub async fn graphql_get(
     payload: web::Payload,
 ) -> HttpResponse {
     if is_websocket_upgrade(&http_request) {
-        // The token may come with the upgrade request (non-browser clients) or in the
-        // connection_init payload (browsers cannot set headers on a websocket).
-        let header_credential = authentication::credential_of(&http_request);
-        let app = state.app.clone();
-        return GraphQLSubscription::new(state.schema.clone())
-            .on_connection_init(move |payload| async move {
-                let credential = match authentication::credential_of_init_payload(&payload) {
-                    Credential::Absent => header_credential,
-                    from_payload => from_payload,
-                };
-                let outcome = authentication::authenticate(&app, &credential).await;
-                Ok(authentication::into_data(&outcome))
-            })
-            .start(&http_request, payload)
-            .unwrap_or_else(HttpResponse::from_error);
+        return websocket(&state, &http_request, payload);
     }
     let query_string = http_request.query_string();
-    if query_string.is_empty() && wants_html(&http_request) {
+    if query_string.is_empty() && wants_html(&http_request) && state.graphiql {
         return crate::http::console::graphiql_page();
     }
     let Some(media) = negotiate(&http_request) else {
@@ -619,16 +702,39 @@ pub async fn graphql_get(
         Ok(parameters) => parameters,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, &message),
     };
-    // Mutations change state and must not ride on GET (caches, prefetch, CSRF).
-    if operation_type(&parameters.query, parameters.operation_name.as_deref())
-        == Some(OperationType::Mutation)
-    {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, Method::POST.as_str()))
-            .content_type(media.content_type())
-            .body(error_body("mutations are only accepted over POST").to_string());
-    }
-    execute(&state, &http_request, media, into_request(parameters)).await
+    execute(
+        &state,
+        &http_request,
+        media,
+        into_request(parameters),
+        Transport::Get,
+    )
+    .await
+}
+
+/// A websocket on /graphql. The token may come with the upgrade request (non-browser
+/// clients) or in the connection_init payload (browsers cannot set headers on a
+/// websocket); it is kept, not its outcome, so that the rulebook authenticates every
+/// operation on the socket anew. The socket's own client address goes along for the
+/// rate limits, sign-in attempts and the audit log.
+fn websocket(state: &HttpState, http_request: &HttpRequest, payload: web::Payload) -> HttpResponse {
+    let header_credential = authentication::credential_of(http_request);
+    let address = client_address(state, http_request).unwrap_or_default();
+    crate::http::websocket::start(
+        state.schema.clone(),
+        http_request,
+        payload,
+        move |payload| async move {
+            let credential = match authentication::credential_of_init_payload(&payload) {
+                Credential::Absent => header_credential,
+                from_payload => from_payload,
+            };
+            let mut data = async_graphql::Data::default();
+            data.insert(SocketCredential(credential));
+            data.insert(ClientAddress(address));
+            Ok(data)
+        },
+    )
 }
 
 fn is_websocket_upgrade(request: &HttpRequest) -> bool {
@@ -682,8 +788,10 @@ mod tests {
 
     #[test]
     fn mutations_are_recognised_by_operation() {
-        let document =
-            "query A { apiVersion } mutation B { createProject(input: {name: \"x\"}) { id } }";
+        let parse = |source: &str| async_graphql::parser::parse_query(source).expect("parses");
+        let document = &parse(
+            "query A { apiVersion } mutation B { createProject(input: {name: \"x\"}) { id } }",
+        );
         assert_eq!(
             operation_type(document, Some("A")),
             Some(OperationType::Query)
@@ -693,7 +801,7 @@ mod tests {
             Some(OperationType::Mutation)
         );
         assert_eq!(
-            operation_type("{ apiVersion }", None),
+            operation_type(&parse("{ apiVersion }"), None),
             Some(OperationType::Query)
         );
     }

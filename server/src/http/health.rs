@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use crate::adapters::storage;
@@ -67,8 +67,25 @@ fn timestamp() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// GET /health and GET /health/ready.
-pub async fn health(state: web::Data<OpsState>) -> HttpResponse {
+/// Whether the request may see details: on the metrics port or with
+/// ENTMOOT_PUBLIC_OPERATIONS anyone may, on the API port only an admin token.
+pub async fn may_see_details(state: &OpsState, request: &HttpRequest) -> bool {
+    if state.public_details {
+        return true;
+    }
+    let credential = crate::http::authentication::credential_of(request);
+    if credential == crate::http::authentication::Credential::Absent {
+        return false;
+    }
+    crate::http::authentication::authenticate(&state.app, &credential)
+        .await
+        .is_ok_and(|caller| caller.is_admin())
+}
+
+/// GET /health and GET /health/ready. Anyone gets the status, the version, the time
+/// and the names of failing checks; the checks' details, the role and the uptime only
+/// go to who `may_see_details`.
+pub async fn health(state: web::Data<OpsState>, request: HttpRequest) -> HttpResponse {
     let app = &state.app;
     let database_backend = match app.database.get_database_backend() {
         sea_orm::DbBackend::Postgres => "postgresql",
@@ -103,7 +120,15 @@ pub async fn health(state: web::Data<OpsState>) -> HttpResponse {
         .map(|(name, _)| *name)
         .collect();
     let healthy = failing.is_empty();
-    let body = json!({
+    let body = if !may_see_details(&state, &request).await {
+        json!({
+            "status": if healthy { "healthy" } else { "unhealthy" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "timestamp": timestamp(),
+            "failing": failing,
+        })
+    } else {
+        json!({
         "status": if healthy { "healthy" } else { "unhealthy" },
         "version": env!("CARGO_PKG_VERSION"),
         "timestamp": timestamp(),
@@ -111,7 +136,8 @@ pub async fn health(state: web::Data<OpsState>) -> HttpResponse {
         "role": state.role,
         "failing": failing,
         "checks": checks.iter().map(|(name, (_, detail))| (name.to_string(), detail.clone())).collect::<serde_json::Map<_, _>>(),
-    });
+        })
+    };
     if healthy {
         HttpResponse::Ok().json(body)
     } else {

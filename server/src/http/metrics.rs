@@ -1,7 +1,8 @@
 //! The HTTP metrics middleware and GET /metrics (Prometheus text format).
 //!
-//! `/metrics` is served on the API port, or only on PROMETHEUS_PORT when that is set
-//! (see `http::start_operations`), and not at all with PROMETHEUS_ENABLED=false.
+//! `/metrics` is served on the API port (to an admin token, or to anyone with
+//! ENTMOOT_PUBLIC_OPERATIONS=true), or only on PROMETHEUS_PORT when that is set (to
+//! anyone; see `http::start_operations`), and not at all with PROMETHEUS_ENABLED=false.
 //! Each scrape first refreshes the gauges sampled from the database, the pool and the
 //! file system (at most every few seconds; see `metrics_registry`).
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::OpsState;
 
@@ -59,13 +60,19 @@ pub async fn record(
 }
 
 /// GET /metrics.
-pub async fn metrics(state: web::Data<OpsState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<OpsState>, request: HttpRequest) -> HttpResponse {
     if !state.serve_metrics {
         return HttpResponse::NotFound().body(if state.metrics_port.is_some() {
             "metrics are served on PROMETHEUS_PORT"
         } else {
             "metrics are disabled (PROMETHEUS_ENABLED=false)"
         });
+    }
+    // Global counts are the operator's: on the API port they need an admin token.
+    if !crate::http::health::may_see_details(&state, &request).await {
+        return HttpResponse::Unauthorized().body(
+            "metrics on the API port need an admin token (or PROMETHEUS_PORT, or ENTMOOT_PUBLIC_OPERATIONS=true)",
+        );
     }
     state
         .metrics

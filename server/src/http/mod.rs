@@ -19,6 +19,8 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod request_id;
+pub mod rulebook;
+pub mod websocket;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -49,6 +51,11 @@ pub struct HttpState {
     pub app: AppContext,
     pub rate_limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
+    /// Checked by the transport before authentication (the schema checks them again
+    /// for requests that come another way, such as the websocket).
+    pub document_limits: entmoot_schema::limits::DocumentLimits,
+    /// GraphiQL on GET /graphql for a browser; off with ENTMOOT_ENV=production.
+    pub graphiql: bool,
 }
 
 /// Requests per minute; 0 is no limit.
@@ -67,6 +74,9 @@ pub struct OpsState {
     pub metrics: &'static Metrics,
     /// Whether this listener answers /metrics.
     pub serve_metrics: bool,
+    /// Whether /metrics and the detailed /health report are for anyone (the metrics
+    /// port, or ENTMOOT_PUBLIC_OPERATIONS) or only for a caller with an admin token.
+    pub public_details: bool,
     /// PROMETHEUS_PORT, for the message of a /metrics refused on the API port.
     pub metrics_port: Option<u16>,
     /// ENTMOOT_DATA_DIR, whose file system `entmoot_data_dir_*_bytes` describe.
@@ -195,6 +205,7 @@ pub fn start_worker_operations(
         lifecycle: lifecycle.clone(),
         metrics,
         serve_metrics: true,
+        public_details: true,
         metrics_port: Some(port),
         data_dir: settings.data_dir.clone(),
         started_at: chrono::Utc::now(),
