@@ -78,7 +78,10 @@ pub fn graphiql_page() -> HttpResponse {
 /// Every GET or HEAD the other routes do not take: a file of the bundle, or the
 /// console's `index.html` for the SPA's routes. Paths that look like files (an
 /// extension, or under `assets/`) and are missing get 404, not the page.
-pub async fn serve(request: HttpRequest) -> HttpResponse {
+pub async fn serve(
+    request: HttpRequest,
+    state: actix_web::web::Data<crate::http::HttpState>,
+) -> HttpResponse {
     if request.method() != actix_web::http::Method::GET
         && request.method() != actix_web::http::Method::HEAD
     {
@@ -89,6 +92,10 @@ pub async fn serve(request: HttpRequest) -> HttpResponse {
         return html_page("index.html", &console_content_security_policy());
     }
     if path == "graphiql.html" {
+        // Production serves no GraphiQL (`HttpState::graphiql`), by any path.
+        if !state.graphiql {
+            return HttpResponse::NotFound().finish();
+        }
         return graphiql_page();
     }
     if let Some(bytes) = embedded_file(path) {
