@@ -4,7 +4,10 @@
 //!   `{"status":"healthy","version":…,"timestamp":…,"uptime_seconds":…,"failing":[],
 //!   "checks":{…}}`; 503 with `"status":"unhealthy"` and the failing checks named in
 //!   `failing` when a dependency (database, queue, events, storage) does not answer,
-//!   or when the process is shutting down (`shutdown`).
+//!   or when the process is shutting down (`shutdown`). On the API port, without an
+//!   admin token (and without ENTMOOT_PUBLIC_OPERATIONS=true), the answer stops at
+//!   `status`, `version`, `timestamp` and `failing`: the checks' details are the
+//!   operator's, on PROMETHEUS_PORT.
 //! - `GET /health/ready` — readiness: the same checks and answer. A failing readiness
 //!   takes the instance out of the load balancer; it does not restart it.
 //! - `GET /health/live` — liveness: 200 while the process can answer at all. It checks
