@@ -385,7 +385,19 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
             continue;
         }
         let busy = busy_worker_pids(&connection).await;
-        let runners = runners_of(&workers);
+        // A runner seen twice, 300 ms apart, is one that runs a job (a greedy run's
+        // runner lives a few milliseconds).
+        let runners = if runner_killed {
+            Vec::new()
+        } else {
+            let before = runners_of(&workers);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = runners_of(&workers);
+            before
+                .into_iter()
+                .filter(|pid| after.contains(pid))
+                .collect()
+        };
         if !runner_killed && let Some(runner) = runners.first() {
             let status = std::process::Command::new("kill")
                 .args(["-KILL", &runner.to_string()])
@@ -543,6 +555,10 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
     assert!(
         outcome_counts.get("worker_lost").copied().unwrap_or(0) >= 1,
         "a killed worker's attempt is in a history: {outcome_counts:?}"
+    );
+    assert!(
+        outcome_counts.get("retried").copied().unwrap_or(0) >= 1,
+        "the attempt whose plugin runner was killed is in a history: {outcome_counts:?}"
     );
 
     // The subscribers: each job's events in sequence, each end once.
