@@ -34,6 +34,6 @@ const fetcher: Fetcher = (params: FetcherParams, options?: FetcherOpts) => {
 const root = document.getElementById('graphiql');
 if (root) {
   createRoot(root).render(
-    <GraphiQL fetcher={fetcher} defaultHeaders={'{\n  "Authorization": "Bearer emk_…"\n}'} isHeadersEditorEnabled shouldPersistHeaders={false} />,
+    <GraphiQL fetcher={fetcher} defaultHeaders={'{\n  "Authorization": "Bearer paste-your-API-key-or-session-token"\n}'} isHeadersEditorEnabled shouldPersistHeaders={false} />,
   );
 }

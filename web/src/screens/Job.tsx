@@ -47,6 +47,13 @@ export function JobScreen({ jobId }: { jobId: string }) {
   const data = job.data?.job ?? null;
   const status = progress?.status ?? data?.status ?? 'unknown';
 
+  // A read racing the terminal event (urql shares an identical query in flight) can
+  // still say running: read again, after that read has finished, until both agree.
+  const stale = progress !== null && isTerminal(progress.status) && data !== null && !isTerminal(data.status) && !job.loading;
+  useEffect(() => {
+    if (stale) reloadJob();
+  }, [stale, reloadJob]);
+
   async function act(kind: 'cancel' | 'retry') {
     setProblem(null);
     try {
