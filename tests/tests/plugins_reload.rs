@@ -59,15 +59,12 @@ fn server_env(data_dir: &Path, plugin_dir: &Path) -> HashMap<String, String> {
 }
 
 async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "GraphQL request: {e:?}\nserver log:\n{}",
-                server.log_lines().join("\n")
-            )
-        });
+    let body = server.graphql(query, variables).await.unwrap_or_else(|e| {
+        panic!(
+            "GraphQL request: {e:?}\nserver log:\n{}",
+            server.log_lines().join("\n")
+        )
+    });
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }

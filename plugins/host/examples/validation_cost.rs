@@ -50,9 +50,13 @@ fn main() -> Result<(), String> {
             run_case(&problem, &case)
         }
         runs => {
-            let runs: usize = runs.map_or(Ok(5), str::parse).map_err(|e| format!("RUNS: {e}"))?;
+            let runs: usize = runs
+                .map_or(Ok(5), str::parse)
+                .map_err(|e| format!("RUNS: {e}"))?;
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            println!("| problem | case | output | read as | time (median of {runs}) | peak memory above baseline (median) |");
+            println!(
+                "| problem | case | output | read as | time (median of {runs}) | peak memory above baseline (median) |"
+            );
             println!("|---|---|---|---|---|---|");
             for problem in ["rural demo", "large problem"] {
                 for case in CASES {

@@ -160,7 +160,7 @@ impl Budget {
             return true;
         }
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 16 == 0
+        if self.ticks.is_multiple_of(16)
             && let Some(deadline) = self.deadline
             && Instant::now() >= deadline
         {
