@@ -192,10 +192,10 @@ async function main() {
     // Live progress to the end.
     await page.getByRole('heading', { name: 'Optimization job' }).waitFor(WAIT);
     await page.waitForSelector('[data-testid="job-status"][data-source="live"]', WAIT);
-    await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid="job-status"][data-status="SUCCEEDED"][data-source="live"]', { timeout: 120_000 });
     const seen = (await page.getByTestId('job-status').getAttribute('data-seen')).split(' ');
     console.log(`live statuses: ${seen.join(' → ')}`);
-    check(seen.at(-1) === 'succeeded', `the last live status is ${seen.at(-1)}`);
+    check(seen.at(-1) === 'SUCCEEDED', `the last live status is ${seen.at(-1)}`);
 
     // Results: alternatives, chart, the layout on the map.
     await page.getByRole('heading', { name: 'Alternatives' }).waitFor(WAIT);
@@ -260,7 +260,7 @@ async function main() {
     const editedJobUrl = page.url();
     await page.getByRole('button', { name: 'Re-optimize around the kept assets' }).click();
     await page.waitForURL((url) => url.href !== editedJobUrl && url.pathname.startsWith('/jobs/'), WAIT);
-    await page.waitForSelector('[data-testid="job-status"][data-status="succeeded"][data-source="live"]', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid="job-status"][data-status="SUCCEEDED"][data-source="live"]', { timeout: 120_000 });
     await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
     await screen(page, '08-reoptimized');
 

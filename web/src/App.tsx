@@ -98,7 +98,7 @@ function Header() {
       <nav aria-label="Main">
         <a href="/" onClick={(event) => { event.preventDefault(); navigate({ screen: 'projects' }); }} className="brand">Entmoot</a>
         <a href="/" onClick={(event) => { event.preventDefault(); navigate({ screen: 'projects' }); }}>Projects</a>
-        {viewer.viewer.role === 'admin' && (
+        {viewer.viewer.role === 'ADMIN' && (
           <a href="/admin" onClick={(event) => { event.preventDefault(); navigate({ screen: 'admin' }); }}>Administration</a>
         )}
       </nav>

@@ -110,8 +110,8 @@ describe('geometry', () => {
 
 describe('progress', () => {
   it('never moves back from a terminal status', () => {
-    const done = { status: 'succeeded', percent: 100, elapsedSeconds: 2, at: '2026-01-01T00:00:02Z' };
-    const late = { status: 'running', percent: 50, elapsedSeconds: 1, at: '2026-01-01T00:00:01Z' };
+    const done = { status: 'SUCCEEDED', percent: 100, elapsedSeconds: 2, at: '2026-01-01T00:00:02Z' };
+    const late = { status: 'RUNNING', percent: 50, elapsedSeconds: 1, at: '2026-01-01T00:00:01Z' };
     expect(foldProgress(done, late)).toBe(done);
     expect(foldProgress(late, done)).toBe(done);
   });

@@ -32,7 +32,7 @@ export const SignOutMutation = graphql(`
 export const ProjectsQuery = graphql(`
   query Projects($first: Int, $after: String, $filter: ProjectFilterInput, $order: ProjectOrderInput) {
     projects(first: $first, after: $after, filter: $filter, order: $order) {
-      edges { node { id name description createdAt updatedAt sites { id name } } }
+      edges { node { id name description createdAt updatedAt sites(first: 100) { edges { node { id name } } pageInfo { hasNextPage } } } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -58,7 +58,7 @@ export const ProjectQuery = graphql(`
   query Project($id: ID!) {
     project(id: $id) {
       id name description
-      sites { id name areaM2 createdAt latestLayout { id placedCount requestedCount } }
+      sites(first: 100) { edges { node { id name areaM2 createdAt latestLayout { id placedCount requestedCount } } } }
     }
   }
 `);
@@ -124,7 +124,7 @@ export const JobQuery = graphql(`
       id status stage progress strategy strategyVersionUsed alternatives seed timeLimitSeconds
       bestObjective error cancelRequested createdAt startedAt finishedAt program keptAssets
       seedLayout { id }
-      site { id name boundary project { id name sites { id name } } }
+      site { id name boundary project { id name sites(first: 100) { edges { node { id name } } pageInfo { hasNextPage } } } }
       layouts {
         id rank requestedCount placedCount metrics earthwork cost objectives geojson
       }

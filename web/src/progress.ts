@@ -11,7 +11,7 @@ export interface ProgressEvent {
   at: string;
 }
 
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export function isTerminal(status: string): boolean {
   return TERMINAL_STATUSES.includes(status);

@@ -40,7 +40,7 @@ export function Admin() {
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">Administration</h1>
       <ErrorBanner message={problem} />
-      {viewer.viewer.role !== 'admin' && <p>Only administrators can invite members and reload strategies.</p>}
+      {viewer.viewer.role !== 'ADMIN' && <p>Only administrators can invite members and reload strategies.</p>}
       <h2>Invite a member</h2>
       <form className="inline" onSubmit={(event) => void invite(event)}>
         <label>E-mail<input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} /></label>

@@ -90,10 +90,10 @@ export function JobScreen({ jobId }: { jobId: string }) {
           </p>
         )}
         {data?.error && <p className="error" role="alert">The job failed: {data.error}</p>}
-        {(status === 'queued' || status === 'running') && <button type="button" onClick={() => void act('cancel')}>Cancel</button>}
-        {(status === 'failed' || status === 'cancelled') && <button type="button" onClick={() => void act('retry')}>Retry</button>}
+        {(status === 'QUEUED' || status === 'RUNNING') && <button type="button" onClick={() => void act('cancel')}>Cancel</button>}
+        {(status === 'FAILED' || status === 'CANCELLED') && <button type="button" onClick={() => void act('retry')}>Retry</button>}
       </div>
-      {data && data.status === 'succeeded' && data.layouts.length > 0 && <Results job={data} />}
+      {data && data.status === 'SUCCEEDED' && data.layouts.length > 0 && <Results job={data} />}
       {data && <ReuseProgram job={data} />}
     </section>
   );
@@ -109,7 +109,7 @@ function ReuseProgram({ job }: { job: JobData['job'] }) {
     }}>
       <label>Use this job's program for the site
         <select value={siteId} onChange={(e) => setSiteId(e.target.value)}>
-          {job.site.project.sites.map((site) => <option key={site.id} value={site.id}>{site.name}</option>)}
+          {job.site.project.sites.edges.map(({ node: site }) => <option key={site.id} value={site.id}>{site.name}</option>)}
         </select>
       </label>
       <button type="submit">Open it in the program editor</button>

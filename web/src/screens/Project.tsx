@@ -29,9 +29,9 @@ export function ProjectScreen({ projectId }: { projectId: string }) {
           <h1 id="project-title">{project.data.project.name}</h1>
           {project.data.project.description && <p>{project.data.project.description}</p>}
           <h2>Sites</h2>
-          {project.data.project.sites.length === 0 ? <p>No site yet: upload a parcel file below.</p> : (
+          {project.data.project.sites.edges.length === 0 ? <p>No site yet: upload a parcel file below.</p> : (
             <ul className="cards">
-              {project.data.project.sites.map((site) => (
+              {project.data.project.sites.edges.map(({ node: site }) => (
                 <li key={site.id} className="card">
                   <h3><a href={`/sites/${site.id}`} onClick={(e) => { e.preventDefault(); navigate({ screen: 'site', siteId: site.id }); }}>{site.name}</a></h3>
                   <p className="hint">{formatNumber(site.areaM2 / 10_000, 2)} ha{site.latestLayout ? ` · latest layout: ${site.latestLayout.placedCount} of ${site.latestLayout.requestedCount} placed` : ''}</p>

@@ -76,7 +76,7 @@ export function Projects() {
               <>
                 <h2><a href={`/projects/${node.id}`} onClick={(event) => { event.preventDefault(); navigate({ screen: 'project', projectId: node.id }); }}>{node.name}</a></h2>
                 {node.description && <p>{node.description}</p>}
-                <p className="hint">{node.sites.length} site{node.sites.length === 1 ? '' : 's'} · created {new Date(node.createdAt).toLocaleString()}</p>
+                <p className="hint">{node.sites.edges.length}{node.sites.pageInfo.hasNextPage ? '+' : ''} site{node.sites.edges.length === 1 ? '' : 's'} · created {new Date(node.createdAt).toLocaleString()}</p>
                 <button type="button" onClick={() => setEditing({ id: node.id, name: node.name, description: node.description ?? '' })}>Rename or describe</button>
                 <button type="button" className="danger" onClick={() => {
                   if (!window.confirm(`Delete the project “${node.name}” with its sites, jobs, layouts and files?`)) return;
