@@ -26,8 +26,8 @@ pub async fn first_sites_of_projects(
     project_ids: &[Uuid],
     per_project: u64,
 ) -> Result<HashMap<Uuid, Vec<sites::Model>>, DbErr> {
-    use sea_orm::sea_query::{Asterisk, SelectStatement};
     use sea_orm::Value;
+    use sea_orm::sea_query::{Asterisk, SelectStatement};
     let position = Alias::new("position_in_project");
     let mut numbered = SelectStatement::new();
     numbered

@@ -90,11 +90,21 @@ where
     use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
     let mut query = query.limit(page.size + 1);
     if let Some(cursor) = &page.after {
-        query = query.filter(after_cursor(created_at_column, id_column, cursor, newest_first));
+        query = query.filter(after_cursor(
+            created_at_column,
+            id_column,
+            cursor,
+            newest_first,
+        ));
     }
     if let Some(cursor) = &page.before {
         // "Before" in the list's order is "after" in the reverse order.
-        query = query.filter(after_cursor(created_at_column, id_column, cursor, !newest_first));
+        query = query.filter(after_cursor(
+            created_at_column,
+            id_column,
+            cursor,
+            !newest_first,
+        ));
     }
     let read_newest_first = newest_first != page.backward;
     if read_newest_first {
@@ -102,7 +112,9 @@ where
             .order_by_desc(created_at_column)
             .order_by_desc(id_column)
     } else {
-        query.order_by_asc(created_at_column).order_by_asc(id_column)
+        query
+            .order_by_asc(created_at_column)
+            .order_by_asc(id_column)
     }
 }
 
@@ -206,7 +218,10 @@ mod tests {
         let parse = |first, last| PageRequest::parse(first, None, last, None);
         assert_eq!(parse(None, None).map(|p| p.size), Ok(20));
         assert_eq!(parse(Some(100), None).map(|p| p.size), Ok(100));
-        assert_eq!(parse(None, Some(7)).map(|p| (p.size, p.backward)), Ok((7, true)));
+        assert_eq!(
+            parse(None, Some(7)).map(|p| (p.size, p.backward)),
+            Ok((7, true))
+        );
         assert_eq!(
             parse(Some(101), None),
             Err(PageRequestError::PageSize {
@@ -234,7 +249,10 @@ mod tests {
         assert!(Cursor::decode("zzz").is_err());
         let long = "x".repeat(10_000);
         let refused = PageRequest::parse(None, Some(&long), None, None).unwrap_err();
-        assert!(refused.to_string().len() < 200, "a bad cursor is not echoed whole");
+        assert!(
+            refused.to_string().len() < 200,
+            "a bad cursor is not echoed whole"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use entmoot_entities::{buildings, sites};
 use entmoot_plugin_sdk::geo::{BoundingRect, Contains, Geometry, Intersects, MultiPolygon, Rect};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::caller::Caller;
@@ -41,7 +41,10 @@ pub enum SpatialSearchError {
     )]
     WindowLength { field: &'static str, count: usize },
     #[error("{field}: the area has {vertices} vertices; at most {MAX_AREA_VERTICES}")]
-    AreaTooDetailed { field: &'static str, vertices: usize },
+    AreaTooDetailed {
+        field: &'static str,
+        vertices: usize,
+    },
     #[error("{field}: the area is empty")]
     EmptyArea { field: &'static str },
     #[error("first: must be between 1 and {MAX_SEARCH_RESULTS}, got {0}")]
@@ -64,10 +67,11 @@ pub struct MapWindow {
 impl MapWindow {
     /// Checks a `[min_lon, min_lat, max_lon, max_lat]` window given as a list.
     pub fn from_list(field: &'static str, bounds: &[f64]) -> Result<Self, SpatialSearchError> {
-        let bounds = <[f64; 4]>::try_from(bounds).map_err(|_| SpatialSearchError::WindowLength {
-            field,
-            count: bounds.len(),
-        })?;
+        let bounds =
+            <[f64; 4]>::try_from(bounds).map_err(|_| SpatialSearchError::WindowLength {
+                field,
+                count: bounds.len(),
+            })?;
         Self::parse(field, bounds)
     }
 
@@ -107,10 +111,7 @@ impl MapWindow {
     }
 
     fn rect(&self) -> Rect<f64> {
-        Rect::new(
-            (self.min_lon, self.min_lat),
-            (self.max_lon, self.max_lat),
-        )
+        Rect::new((self.min_lon, self.min_lat), (self.max_lon, self.max_lat))
     }
 }
 
@@ -156,7 +157,12 @@ pub async fn sites_intersecting(
         let rows = query
             .filter(Expr::cust_with_values(
                 "ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))",
-                [window.min_lon, window.min_lat, window.max_lon, window.max_lat],
+                [
+                    window.min_lon,
+                    window.min_lat,
+                    window.max_lon,
+                    window.max_lat,
+                ],
             ))
             .limit(limit)
             .all(database)
@@ -234,7 +240,12 @@ pub fn sites_intersecting_sql(window: &MapWindow) -> sea_orm::Statement {
     sites::Entity::find()
         .filter(Expr::cust_with_values(
             "ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))",
-            [window.min_lon, window.min_lat, window.max_lon, window.max_lat],
+            [
+                window.min_lon,
+                window.min_lat,
+                window.max_lon,
+                window.max_lat,
+            ],
         ))
         .build(DatabaseBackend::Postgres)
 }

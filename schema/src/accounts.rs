@@ -203,7 +203,10 @@ impl AccountMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's e-mail address.")] email: String,
         #[graphql(desc = "The account's password.")] password: String,
-        #[graphql(desc = "The organization to act for (its slug), when the person belongs to several.")] organization: Option<String>,
+        #[graphql(
+            desc = "The organization to act for (its slug), when the person belongs to several."
+        )]
+        organization: Option<String>,
     ) -> Result<Session> {
         let signed_in = sign_in(
             app(ctx),
@@ -280,7 +283,10 @@ impl AccountMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The invitation token.")] token: String,
         #[graphql(desc = "For a new account: the name to show.")] display_name: Option<String>,
-        #[graphql(desc = "For a new account: its password, at least 12 characters. An invitation to an existing account is accepted by that person signed in, without a password.")] password: Option<String>,
+        #[graphql(
+            desc = "For a new account: its password, at least 12 characters. An invitation to an existing account is accepted by that person signed in, without a password."
+        )]
+        password: Option<String>,
     ) -> Result<Session> {
         let signed_in = accept_invitation(
             app(ctx),
@@ -297,7 +303,11 @@ impl AccountMutations {
 
     /// Asks for a reset token by e-mail. Always answers true, so that it does not tell
     /// which emails have accounts.
-    async fn request_password_reset(&self, ctx: &Context<'_>, #[graphql(desc = "The account's e-mail address.")] email: String) -> Result<bool> {
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's e-mail address.")] email: String,
+    ) -> Result<bool> {
         // Only the address limit can fail here; what happens to the e-mail is never
         // told (the domain sends it, or not, after this answer).
         request_password_reset(app(ctx), &email, &origin(ctx))

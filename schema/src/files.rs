@@ -347,7 +347,11 @@ pub struct FileQueries;
 #[Object]
 impl FileQueries {
     /// A fresh download link for a file of the caller's organization.
-    async fn file_download(&self, ctx: &Context<'_>, #[graphql(desc = "The file's global id.")] id: ID) -> Result<Download> {
+    async fn file_download(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file's global id.")] id: ID,
+    ) -> Result<Download> {
         caller(ctx)?;
         let file_id = decode_typed_id(&id, "File").map_err(IntoGraphqlError::into_graphql_error)?;
         download_of(ctx, file_id).await

@@ -106,7 +106,11 @@ impl ProjectMutations {
 
     /// Deletes a project with its sites, jobs, layouts and files; refused (CONFLICT)
     /// while any of its jobs is queued or running. Returns the deleted project's id.
-    async fn delete_project(&self, ctx: &Context<'_>, #[graphql(desc = "The project's global id.")] id: ID) -> Result<ID> {
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's global id.")] id: ID,
+    ) -> Result<ID> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
         let app = app(ctx);
@@ -328,7 +332,11 @@ impl CreateSiteInput {
 #[Object]
 impl SiteAndJobMutations {
     /// Creates a site of a project from GeoJSON.
-    async fn create_site(&self, ctx: &Context<'_>, #[graphql(desc = "The new site.")] input: CreateSiteInput) -> Result<SiteNode> {
+    async fn create_site(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new site.")] input: CreateSiteInput,
+    ) -> Result<SiteNode> {
         let caller = caller(ctx)?;
         use entmoot_domain::heavy_work::{
             MAX_SITE_VERTICES, count_positions, off_the_request_thread,
@@ -365,7 +373,8 @@ impl SiteAndJobMutations {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The site's global id.")] site_id: ID,
-        #[graphql(desc = "A terrain upload of the same project, or null to unlink.")] file_id: Option<ID>,
+        #[graphql(desc = "A terrain upload of the same project, or null to unlink.")]
+        file_id: Option<ID>,
     ) -> Result<SiteNode> {
         let caller = caller(ctx)?;
         let site_id =
@@ -382,7 +391,11 @@ impl SiteAndJobMutations {
     }
 
     /// Stops a job: a queued job ends at once, a running one within a second.
-    async fn cancel_job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<JobNode> {
+    async fn cancel_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's global id.")] id: ID,
+    ) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::cancel_job(app(ctx), caller, id)
@@ -392,7 +405,11 @@ impl SiteAndJobMutations {
     }
 
     /// Queues a failed or cancelled job again.
-    async fn retry_job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<JobNode> {
+    async fn retry_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's global id.")] id: ID,
+    ) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let id = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         jobs::retry_job(app(ctx), caller, id)
@@ -402,7 +419,11 @@ impl SiteAndJobMutations {
     }
 
     /// Queues an optimization job; follow it with `job(id)`.
-    async fn create_job(&self, ctx: &Context<'_>, #[graphql(desc = "The run to queue.")] input: CreateJobInput) -> Result<JobNode> {
+    async fn create_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The run to queue.")] input: CreateJobInput,
+    ) -> Result<JobNode> {
         let caller = caller(ctx)?;
         let request = jobs::JobRequest::try_from(input)?;
         jobs::submit_job(app(ctx), caller, request)

@@ -69,7 +69,11 @@ impl ProjectQueries {
     }
 
     /// Refetches any object by its global id.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id from any object's `id`.")] id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from any object's `id`.")] id: ID,
+    ) -> Result<Option<Node>> {
         let caller = caller(ctx)?;
         let (type_name, uuid) =
             decode_global_id(&id).map_err(IntoGraphqlError::into_graphql_error)?;
@@ -97,7 +101,11 @@ impl ProjectQueries {
     }
 
     /// One of the caller's projects; NOT_FOUND for any other id.
-    async fn project(&self, ctx: &Context<'_>, #[graphql(desc = "The project's global id.")] id: ID) -> Result<ProjectNode> {
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's global id.")] id: ID,
+    ) -> Result<ProjectNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Project").map_err(IntoGraphqlError::into_graphql_error)?;
         projects::find_project(&app(ctx).database, caller, uuid)
@@ -112,10 +120,13 @@ impl ProjectQueries {
     async fn projects(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "At most this many projects from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
+        #[graphql(
+            desc = "At most this many projects from the start of the range (at most 100; 20 when neither `first` nor `last` is given)."
+        )]
         first: Option<i32>,
-        #[graphql(desc = "Only projects after this cursor (an edge's `cursor`).")]
-        after: Option<String>,
+        #[graphql(desc = "Only projects after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
         #[graphql(desc = "At most this many projects from the end of the range (at most 100).")]
         last: Option<i32>,
         #[graphql(desc = "Only projects before this cursor.")] before: Option<String>,
@@ -216,7 +227,11 @@ impl SiteAndJobQueries {
     }
 
     /// One of the caller's jobs; NOT_FOUND for any other id.
-    async fn job(&self, ctx: &Context<'_>, #[graphql(desc = "The job's global id.")] id: ID) -> Result<crate::types::JobNode> {
+    async fn job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's global id.")] id: ID,
+    ) -> Result<crate::types::JobNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
         entmoot_domain::jobs::find_job(&app(ctx).database, caller, uuid)

@@ -71,7 +71,8 @@ impl SpatialQueries {
         let caller = caller(ctx)?;
         let window = MapWindow::from_list("window", &window)
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        let limit = parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
+        let limit =
+            parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
         let sites = sites_intersecting(&app(ctx).database, caller, &window, limit)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
@@ -96,17 +97,19 @@ impl SpatialQueries {
             MultiPolygon::new(polygons.into_iter().map(|named| named.polygon).collect()),
         )
         .map_err(IntoGraphqlError::into_graphql_error)?;
-        let limit = parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
+        let limit =
+            parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
         let buildings = buildings_within(&app(ctx).database, caller, &area, limit)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         buildings
             .into_iter()
             .map(|building| {
-                let footprint = entmoot_domain::sites::wkb_to_geojson(&building.wkb).map_err(|error| {
-                    tracing::error!(error = %error, "unreadable building footprint");
-                    coded_error(ErrorCode::InternalServerError, "internal server error")
-                })?;
+                let footprint =
+                    entmoot_domain::sites::wkb_to_geojson(&building.wkb).map_err(|error| {
+                        tracing::error!(error = %error, "unreadable building footprint");
+                        coded_error(ErrorCode::InternalServerError, "internal server error")
+                    })?;
                 Ok(PlacedBuilding {
                     asset_id: building.asset_id,
                     name: building.name,
@@ -122,4 +125,3 @@ impl SpatialQueries {
             .collect()
     }
 }
-

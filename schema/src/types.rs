@@ -99,10 +99,13 @@ impl ProjectNode {
     async fn sites(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "At most this many sites from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
+        #[graphql(
+            desc = "At most this many sites from the start of the range (at most 100; 20 when neither `first` nor `last` is given)."
+        )]
         first: Option<i32>,
-        #[graphql(desc = "Only sites after this cursor (an edge's `cursor`).")]
-        after: Option<String>,
+        #[graphql(desc = "Only sites after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
         #[graphql(desc = "At most this many sites from the end of the range (at most 100).")]
         last: Option<i32>,
         #[graphql(desc = "Only sites before this cursor.")] before: Option<String>,
@@ -358,10 +361,13 @@ impl SiteNode {
     async fn jobs(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "At most this many jobs from the start of the range (at most 100; 20 when neither `first` nor `last` is given).")]
+        #[graphql(
+            desc = "At most this many jobs from the start of the range (at most 100; 20 when neither `first` nor `last` is given)."
+        )]
         first: Option<i32>,
-        #[graphql(desc = "Only jobs after this cursor (an edge's `cursor`).")]
-        after: Option<String>,
+        #[graphql(desc = "Only jobs after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
         #[graphql(desc = "At most this many jobs from the end of the range (at most 100).")]
         last: Option<i32>,
         #[graphql(desc = "Only jobs before this cursor.")] before: Option<String>,
@@ -412,7 +418,8 @@ impl SiteNode {
     async fn buildable_area(
         &self,
         ctx: &async_graphql::Context<'_>,
-        #[graphql(default = 0.0, desc = "A uniform setback to preview, metres.")] setback_metres: f64,
+        #[graphql(default = 0.0, desc = "A uniform setback to preview, metres.")]
+        setback_metres: f64,
     ) -> async_graphql::Result<BuildableAreaView> {
         let caller = crate::query::caller(ctx)?;
         let area = entmoot_domain::sites::buildable_area(

@@ -5,12 +5,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use entmoot_plugin_host::{
-    HostSettings, PluginRegistry, PluginWatcher, RunOptions, find_runner, probe_sandbox,
-};
 use entmoot_domain::AppContext;
 use entmoot_domain::organizations::{LOCAL_ORGANIZATION_SLUG, ensure_organization};
 use entmoot_domain::ports::{EventBus, JobQueue};
+use entmoot_plugin_host::{
+    HostSettings, PluginRegistry, PluginWatcher, RunOptions, find_runner, probe_sandbox,
+};
 use uuid::Uuid;
 
 use crate::adapters::cache::{Cache, IN_PROCESS_CAPACITY_BYTES};

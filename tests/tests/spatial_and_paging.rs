@@ -77,7 +77,10 @@ async fn spatial_searches_find_what_lies_there(server: &TestServer) {
             )
             .await
             .expect("refusal");
-        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{refused}"
+        );
         let message = refused["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{message}");
     }
@@ -120,9 +123,7 @@ async fn pages_go_both_ways(server: &TestServer) {
         let query = format!(
             "query {{ projects({arguments}, filter: {{nameContains: \"Paging\"}}) {{ edges {{ cursor node {{ name }} }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
         );
-        async move {
-            ok(server.graphql(&query, json!({})).await.expect("projects"))["projects"].clone()
-        }
+        async move { ok(server.graphql(&query, json!({})).await.expect("projects"))["projects"].clone() }
     };
     let project_names = |connection: &Value| -> Vec<String> {
         connection["edges"]
@@ -161,7 +162,10 @@ async fn pages_go_both_ways(server: &TestServer) {
         )
         .await
         .expect("both");
-    assert_eq!(both["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{both}");
+    assert_eq!(
+        both["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{both}"
+    );
 
     // A project's sites page like any list: oldest first.
     let project = create_project(server, "Sites paging").await;

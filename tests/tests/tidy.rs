@@ -16,8 +16,14 @@ const SERVER_PACKAGE: &str = "entmoot";
 /// Black-box tests drive the binary from outside and read their own settings.
 const TESTS_PACKAGE: &str = "entmoot-tests";
 /// Crates only the server may depend on (prefix match for families such as `actix-*`).
-const SERVER_ONLY_DEPENDENCIES: &[&str] =
-    &["actix", "clap", "redis", "bb8", "dotenvy", "async-graphql-actix-web"];
+const SERVER_ONLY_DEPENDENCIES: &[&str] = &[
+    "actix",
+    "clap",
+    "redis",
+    "bb8",
+    "dotenvy",
+    "async-graphql-actix-web",
+];
 /// Crates that must stay free of the GraphQL layer.
 const GRAPHQL_FREE_PACKAGES: &[&str] = &[
     "entmoot-domain",
@@ -38,7 +44,13 @@ struct Package {
 
 fn workspace_packages() -> Vec<Package> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(repository_root())
         .output()
         .expect("cargo metadata runs");
@@ -103,7 +115,13 @@ fn production_part(source: &str) -> &str {
 
 #[test]
 fn only_the_server_and_tests_read_the_process_environment() {
-    let reads = ["env::var(", "env::var_os(", "env::vars(", "env::vars_os(", "dotenvy::"];
+    let reads = [
+        "env::var(",
+        "env::var_os(",
+        "env::vars(",
+        "env::vars_os(",
+        "dotenvy::",
+    ];
     let mut offenders = Vec::new();
     for package in workspace_packages() {
         if package.name == SERVER_PACKAGE || package.name == TESTS_PACKAGE {
@@ -117,7 +135,12 @@ fn only_the_server_and_tests_read_the_process_environment() {
             let source = std::fs::read_to_string(&file).unwrap();
             for (number, line) in production_part(&source).lines().enumerate() {
                 if reads.iter().any(|read| line.contains(read)) {
-                    offenders.push(format!("{}:{}: {}", relative(&file), number + 1, line.trim()));
+                    offenders.push(format!(
+                        "{}:{}: {}",
+                        relative(&file),
+                        number + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
@@ -137,7 +160,10 @@ fn only_the_server_depends_on_the_transport_the_command_line_and_redis() {
             continue;
         }
         for dependency in &package.dependencies {
-            if SERVER_ONLY_DEPENDENCIES.iter().any(|prefix| dependency.starts_with(prefix)) {
+            if SERVER_ONLY_DEPENDENCIES
+                .iter()
+                .any(|prefix| dependency.starts_with(prefix))
+            {
                 offenders.push(format!("{} depends on {dependency}", package.name));
             }
         }
@@ -148,10 +174,16 @@ fn only_the_server_depends_on_the_transport_the_command_line_and_redis() {
 #[test]
 fn the_domain_and_below_do_not_know_graphql() {
     let packages = workspace_packages();
-    let names: BTreeSet<&str> = packages.iter().map(|package| package.name.as_str()).collect();
+    let names: BTreeSet<&str> = packages
+        .iter()
+        .map(|package| package.name.as_str())
+        .collect();
     let mut offenders = Vec::new();
     for required in GRAPHQL_FREE_PACKAGES {
-        assert!(names.contains(required), "workspace member {required} is gone: update tidy.rs");
+        assert!(
+            names.contains(required),
+            "workspace member {required} is gone: update tidy.rs"
+        );
     }
     for package in &packages {
         if !GRAPHQL_FREE_PACKAGES.contains(&package.name.as_str()) {
@@ -193,7 +225,9 @@ fn only_the_job_state_machine_writes_a_job_status() {
         "set status",
     ];
     let mut offenders = Vec::new();
-    for directory in ["domain", "schema", "server", "entities", "formats", "plugins"] {
+    for directory in [
+        "domain", "schema", "server", "entities", "formats", "plugins",
+    ] {
         for file in rust_files(&root.join(directory)) {
             if file == transitions || file.components().any(|part| part.as_os_str() == "tests") {
                 continue;
@@ -201,7 +235,12 @@ fn only_the_job_state_machine_writes_a_job_status() {
             let source = std::fs::read_to_string(&file).unwrap();
             for (number, line) in production_part(&source).lines().enumerate() {
                 if writes.iter().any(|write| line.contains(write)) {
-                    offenders.push(format!("{}:{}: {}", relative(&file), number + 1, line.trim()));
+                    offenders.push(format!(
+                        "{}:{}: {}",
+                        relative(&file),
+                        number + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
