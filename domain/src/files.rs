@@ -30,7 +30,8 @@ use entmoot_formats::export::{
 };
 use entmoot_formats::geotiff::{DemInfo, read_dem};
 use entmoot_formats::{
-    ImportError, ImportOptions, ImportedSite, SourceFormat, read_site_file_with, sniff,
+    CandidateOutcome, ExclusionPick, ExclusionSelection, ImportError, ImportOptions, ImportedSite,
+    SourceFormat, read_site_file_with, sniff,
 };
 
 /// How long a temporary upload is kept unless told otherwise.
@@ -209,6 +210,10 @@ pub enum FileError {
         crate::heavy_work::MAX_SITE_VERTICES
     )]
     TooManyVertices { filename: String, vertices: usize },
+    #[error("file {file_id} is not a parcel upload (it is a {kind} file)")]
+    NotAParcel { file_id: Uuid, kind: String },
+    #[error(transparent)]
+    SiteInput(#[from] crate::sites::SiteInputError),
     #[error("reading or writing files failed")]
     Database(#[from] DbErr),
 }
@@ -606,6 +611,63 @@ pub async fn export_stored_layout(
         bytes,
     )
     .await
+}
+
+/// A site made from a stored parcel upload, as the user settled it after `uploadParcel`:
+/// the boundary choice and CRS, and the exclusion candidates picked with their kind and
+/// buffer.
+#[derive(Debug, Clone)]
+pub struct SiteFromUpload {
+    pub file_id: Uuid,
+    pub name: String,
+    /// The CRS and boundary choice the file is read again with.
+    pub import_options: ImportOptions,
+    /// The candidates (by index among the upload's exclusion candidates, or by name) to
+    /// keep as exclusion zones.
+    pub exclusions: Vec<ExclusionPick>,
+    pub entrances: Vec<entmoot_plugin_sdk::geo::Coord<f64>>,
+}
+
+/// Creates a site of the upload's project from a stored parcel upload: the file is read
+/// again (the same reader as the upload, so the same candidates in the same order), the
+/// picked candidates become exclusion zones, and the site is stored. Returns the site
+/// and what became of each candidate.
+pub async fn create_site_from_upload(
+    database: &DatabaseConnection,
+    storage: &opendal::Operator,
+    caller: &Caller,
+    request: SiteFromUpload,
+) -> Result<(entmoot_entities::sites::Model, Vec<CandidateOutcome>), FileError> {
+    if !caller.can_write() {
+        return Err(FileError::Forbidden);
+    }
+    let file = find_file(database, caller, request.file_id).await?;
+    let Some(project_id) = file
+        .project_id
+        .filter(|_| file.kind == UploadPurpose::Parcel.kind())
+    else {
+        return Err(FileError::NotAParcel {
+            file_id: file.id,
+            kind: file.kind,
+        });
+    };
+    let bytes = storage
+        .read(&file.storage_key)
+        .await
+        .map_err(storage_error(&file.storage_key))?
+        .to_vec();
+    let import_error = |source| FileError::Import {
+        filename: file.filename.clone(),
+        source,
+    };
+    let imported = read_site_file_with(&bytes, &request.import_options).map_err(import_error)?;
+    let (mut site, outcomes) = imported
+        .site_with_exclusions(&ExclusionSelection::Picked(request.exclusions))
+        .map_err(import_error)?;
+    site.entrances = request.entrances;
+    let new_site = crate::sites::NewSite::parse(project_id, &request.name, site)?;
+    let stored = crate::sites::create_site(database, caller, new_site).await?;
+    Ok((stored, outcomes))
 }
 
 /// A file of the caller's organization.

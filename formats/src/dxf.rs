@@ -1,7 +1,9 @@
 //! DXF import (ASCII, any version): closed LWPOLYLINEs and POLYLINEs and the boundary
 //! loops of HATCHes (as GDAL and CAD programs write filled areas; arcs approximated by
-//! 16 segments) in the ENTITIES section become polygons named by their layer (rings on one layer are grouped by
-//! nesting, so an inner ring is a hole). A DXF has no coordinate system, so the caller
+//! 16 segments) in the ENTITIES section become features named by their layer: each HATCH
+//! is one (its loops grouped by nesting), and the closed polylines of a layer are one,
+//! grouped by nesting whichever entity drew them: a ring inside another is a hole,
+//! separate outer rings are the parts of a multi-part feature. A DXF has no coordinate system, so the caller
 //! declares one (`ImportOptions::crs`), and coordinates are taken in that CRS's units:
 //! `$INSUNITS` is not trusted, since common templates (GDAL's among them) say inches
 //! whatever the drawing holds; declare a feet-based CRS (a State Plane ftUS code, or
@@ -11,8 +13,13 @@
 use std::collections::BTreeMap;
 
 use super::crs::Crs;
-use super::repair::{Repair, assemble_rings, clean_polygon};
+use entmoot_plugin_sdk::geo::MultiPolygon;
+
+use super::repair::{Repair, assemble_rings, clean_polygon_any_orientation};
 use super::{ImportError, NamedPolygon};
+
+/// Most closed rings one layer may hold: grouping by containment compares every pair.
+pub const MAX_RINGS_PER_LAYER: usize = 2_000;
 
 /// Whether text starts like an ASCII DXF (`0 / SECTION`, or a `999` comment first).
 pub fn looks_like_dxf(text: &str) -> bool {
@@ -67,8 +74,9 @@ fn truncate(text: &str) -> String {
 }
 
 struct Ring {
-    /// Rings of one entity (a HATCH's loops) share this number.
-    entity_index: usize,
+    /// The HATCH a loop belongs to (its index among the entities); `None` for a
+    /// polyline, which is one ring.
+    hatch: Option<usize>,
     layer: String,
     entity: &'static str,
     line: usize,
@@ -136,7 +144,7 @@ pub fn read_polygons(
                 let start_line = group.line;
                 index += 1;
                 let mut ring = Ring {
-                    entity_index: 0,
+                    hatch: None,
                     layer: "0".into(),
                     entity: "LWPOLYLINE",
                     line: start_line,
@@ -163,7 +171,6 @@ pub fn read_polygons(
                     index += 1;
                 }
                 if flags & 1 == 1 || closes(&ring.points) {
-                    ring.entity_index = rings.len();
                     rings.push(ring);
                 } else {
                     open_polylines += 1;
@@ -176,21 +183,18 @@ pub fn read_polygons(
                 while index < groups.len() && groups[index].code != 0 {
                     index += 1;
                 }
-                let entity_index = rings.len();
+                let hatch = Some(rings.len());
                 rings.extend(
                     hatch_loops(&groups[begin..index], start_line)?
                         .into_iter()
-                        .map(|mut ring| {
-                            ring.entity_index = entity_index;
-                            ring
-                        }),
+                        .map(|ring| Ring { hatch, ..ring }),
                 );
             }
             (Some("ENTITIES"), 0, "POLYLINE") => {
                 let start_line = group.line;
                 index += 1;
                 let mut ring = Ring {
-                    entity_index: 0,
+                    hatch: None,
                     layer: "0".into(),
                     entity: "POLYLINE",
                     line: start_line,
@@ -236,7 +240,6 @@ pub fn read_polygons(
                     continue;
                 }
                 if flags & 1 == 1 || closes(&ring.points) {
-                    ring.entity_index = rings.len();
                     rings.push(ring);
                 } else {
                     open_polylines += 1;
@@ -254,7 +257,11 @@ pub fn read_polygons(
         ));
     }
     let to_wgs84 = crs.transformer("the DXF")?;
-    let mut by_entity: BTreeMap<usize, (String, Vec<LocatedRing>)> = BTreeMap::new();
+    // A HATCH is one feature: its loops are grouped by containment. Polylines are one
+    // ring each (CAD programs, and Entmoot, draw a holed polygon as one closed polyline
+    // per ring), so those of a layer are grouped by containment into one feature: a
+    // ring inside another is a hole, separate outer rings are parts.
+    let mut by_layer: BTreeMap<(String, Option<usize>), Vec<LocatedRing>> = BTreeMap::new();
     for ring in rings {
         let location = format!(
             "{} on layer {} (line {})",
@@ -281,42 +288,124 @@ pub fn read_polygons(
             })?;
             points.push(converted);
         }
-        by_entity
-            .entry(ring.entity_index)
-            .or_insert_with(|| (ring.layer.clone(), Vec::new()))
-            .1
-            .push((points, location, repairs));
+        let layer_rings = by_layer
+            .entry((ring.layer.clone(), ring.hatch))
+            .or_default();
+        if layer_rings.len() >= MAX_RINGS_PER_LAYER {
+            return Err(dxf_error(
+                ring.line,
+                format!(
+                    "layer {} holds more than {MAX_RINGS_PER_LAYER} closed rings; a parcel drawing needs far fewer",
+                    ring.layer
+                ),
+            ));
+        }
+        layer_rings.push((points, location, repairs));
     }
     let mut polygons = Vec::new();
-    for (_, (layer, rings)) in by_entity {
-        let locations: Vec<LocatedRing> = rings;
-        let parts = assemble_rings(
-            locations
-                .iter()
-                .map(|(points, _, _)| points.clone())
-                .collect(),
-        );
-        for parts_rings in parts {
-            // Name the polygon after the entity of its exterior ring.
-            let Some(exterior) = parts_rings.first() else {
+    // Whether each feature is a HATCH, to merge a layer's separate hatches below.
+    let mut from_hatch = Vec::new();
+    for ((layer, hatch), rings) in by_layer {
+        let parts = assemble_rings(rings.iter().map(|(points, _, _)| points.clone()).collect());
+        let mut cleaned = Vec::with_capacity(parts.len());
+        let mut repairs: Vec<Repair> = Vec::new();
+        let mut first_location = None;
+        for part_rings in parts {
+            // Messages name the entity of the part's exterior ring.
+            let Some(exterior) = part_rings.first() else {
                 continue;
             };
-            let (location, mut repairs) = locations
+            let location = rings
                 .iter()
                 .find(|(points, _, _)| points == exterior)
-                .map(|(_, location, repairs)| (location.clone(), repairs.clone()))
-                .unwrap_or_else(|| (format!("layer {layer}"), Vec::new()));
-            let polygon = clean_polygon(&location, &parts_rings, &mut repairs)?;
-            polygons.push(NamedPolygon {
-                name: Some(layer.clone()),
-                location,
-                polygon,
-                properties: BTreeMap::from([("layer".to_owned(), layer.clone())]),
-                repairs,
-            });
+                .map(|(_, location, _)| location.clone())
+                .unwrap_or_else(|| format!("layer {layer}"));
+            for ring in &part_rings {
+                if let Some((_, _, ring_repairs)) =
+                    rings.iter().find(|(points, _, _)| points == ring)
+                {
+                    repairs.extend(ring_repairs.iter().cloned());
+                }
+            }
+            let polygon = clean_polygon_any_orientation(&location, &part_rings, &mut repairs)?;
+            first_location.get_or_insert(location);
+            cleaned.push(polygon);
+        }
+        if cleaned.is_empty() {
+            continue;
+        }
+        let location = if cleaned.len() == 1 {
+            first_location.unwrap_or_else(|| format!("layer {layer}"))
+        } else {
+            format!("layer {layer} ({} polygons)", cleaned.len())
+        };
+        polygons.push(NamedPolygon {
+            name: Some(layer.clone()),
+            location,
+            geometry: MultiPolygon::new(cleaned),
+            properties: BTreeMap::from([("layer".to_owned(), layer.clone())]),
+            repairs,
+        });
+        from_hatch.push(hatch.is_some());
+    }
+    Ok((
+        merge_outer_hatches(polygons, &from_hatch),
+        format!("{} (declared)", crs.name),
+    ))
+}
+
+/// GDAL writes each part of a multi-part polygon as its own HATCH, on one layer. So the
+/// hatches of a layer that lie inside no other hatch of that layer are the parts of one
+/// feature, merged; a hatch inside another (a pond drawn over the parcel) stays a
+/// feature of its own.
+fn merge_outer_hatches(polygons: Vec<NamedPolygon>, from_hatch: &[bool]) -> Vec<NamedPolygon> {
+    use entmoot_plugin_sdk::geo::Contains;
+    let inside_another = |index: usize| {
+        let Some(first) = polygons[index]
+            .geometry
+            .0
+            .first()
+            .and_then(|p| p.exterior().0.first())
+        else {
+            return false;
+        };
+        polygons.iter().enumerate().any(|(other, candidate)| {
+            other != index
+                && from_hatch.get(other) == Some(&true)
+                && candidate.properties.get("layer") == polygons[index].properties.get("layer")
+                && candidate.geometry.contains(first)
+        })
+    };
+    let outer: Vec<bool> = (0..polygons.len())
+        .map(|index| from_hatch.get(index) == Some(&true) && !inside_another(index))
+        .collect();
+    let mut merged: Vec<NamedPolygon> = Vec::with_capacity(polygons.len());
+    // Where the merged feature of each layer is in `merged`.
+    let mut layer_slot: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for (polygon, is_outer) in polygons.into_iter().zip(outer) {
+        if !is_outer {
+            merged.push(polygon);
+            continue;
+        }
+        let layer = polygon.properties.get("layer").cloned();
+        match layer_slot.get(&layer) {
+            Some(&slot) => {
+                let target = &mut merged[slot];
+                target.geometry.0.extend(polygon.geometry.0);
+                target.repairs.extend(polygon.repairs);
+                target.location = format!(
+                    "HATCHes on layer {} ({} polygons)",
+                    layer.as_deref().unwrap_or("0"),
+                    target.geometry.0.len()
+                );
+            }
+            None => {
+                layer_slot.insert(layer, merged.len());
+                merged.push(polygon);
+            }
         }
     }
-    Ok((polygons, format!("{} (declared)", crs.name)))
+    merged
 }
 
 /// Segments per full circle when an arc edge is approximated.
@@ -354,7 +443,7 @@ fn hatch_loops(groups: &[Group<'_>], line: usize) -> Result<Vec<Ring>, ImportErr
     for _ in 0..loops.min(10_000) {
         let flags = next(92)? as i64;
         let mut ring = Ring {
-            entity_index: 0,
+            hatch: None,
             layer: layer.clone(),
             entity: "HATCH",
             line,
@@ -462,9 +551,14 @@ mod tests {
                 .collect();
             assert_eq!(
                 layers.iter().filter(|l| **l == "ASSETS").count(),
-                2,
-                "{layers:?}"
+                1,
+                "one feature per layer: {layers:?}"
             );
+            let assets = polygons
+                .iter()
+                .find(|p| p.properties["layer"] == "ASSETS")
+                .unwrap();
+            assert_eq!(assets.geometry.0.len(), 2, "both assets are parts of it");
             assert!(layers.contains(&"BOUNDARY") && layers.contains(&"SETBACK"));
             let boundary = polygons
                 .iter()
@@ -472,8 +566,7 @@ mod tests {
                 .unwrap();
             let original = scene.features[0].wgs84.clone();
             let original: entmoot_plugin_sdk::geo::MultiPolygon<f64> = original.try_into().unwrap();
-            for (a, b) in boundary
-                .polygon
+            for (a, b) in boundary.geometry.0[0]
                 .exterior()
                 .0
                 .iter()

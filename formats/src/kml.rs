@@ -1,4 +1,5 @@
-//! KML polygons: every `<Polygon>` (also inside `<MultiGeometry>`), with the name of
+//! KML polygons: every `<Polygon>`, the parts of one Placemark's `<MultiGeometry>`
+//! together as one feature, with the name of
 //! its Placemark, its folders, its description and its ExtendedData (`Data` and
 //! `SchemaData/SimpleData`) as properties. Rings are checked and repaired
 //! (`repair`). Entities other than XML's five and character references are refused,
@@ -9,7 +10,9 @@ use std::collections::BTreeMap;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::repair::clean_polygon;
+use entmoot_plugin_sdk::geo::{MultiPolygon, Polygon};
+
+use super::repair::{Repair, clean_polygon};
 use super::{ImportError, NamedPolygon};
 
 /// Deepest element nesting accepted.
@@ -20,6 +23,21 @@ struct PlacemarkState {
     name: Option<String>,
     index: usize,
     properties: BTreeMap<String, String>,
+    /// Its polygons so far (several in a MultiGeometry).
+    parts: Vec<Polygon<f64>>,
+    repairs: Vec<Repair>,
+}
+
+/// The properties with the folder path added as `folder`.
+fn folder_properties(
+    folders: &[Option<String>],
+    mut properties: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let folder_path: Vec<&str> = folders.iter().flatten().map(String::as_str).collect();
+    if !folder_path.is_empty() {
+        properties.insert("folder".into(), folder_path.join("/"));
+    }
+    properties
 }
 
 pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
@@ -52,9 +70,8 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                     "Placemark" => {
                         placemark_count += 1;
                         placemark = Some(PlacemarkState {
-                            name: None,
                             index: placemark_count,
-                            properties: BTreeMap::new(),
+                            ..PlacemarkState::default()
                         });
                     }
                     "Data" | "SimpleData" => {
@@ -183,27 +200,38 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                         rings.append(&mut interiors);
                         let mut repairs = Vec::new();
                         let polygon = clean_polygon(&location, &rings, &mut repairs)?;
-                        let mut properties = placemark
-                            .as_ref()
-                            .map(|state| state.properties.clone())
-                            .unwrap_or_default();
-                        let folder_path: Vec<&str> =
-                            folders.iter().flatten().map(String::as_str).collect();
-                        if !folder_path.is_empty() {
-                            properties.insert("folder".into(), folder_path.join("/"));
+                        match placemark.as_mut() {
+                            // The parts of a Placemark (a MultiGeometry) are one feature.
+                            Some(state) => {
+                                state.parts.push(polygon);
+                                state.repairs.append(&mut repairs);
+                            }
+                            None => polygons.push(NamedPolygon {
+                                name: folders.iter().rev().flatten().next().cloned(),
+                                location,
+                                geometry: MultiPolygon::new(vec![polygon]),
+                                properties: folder_properties(&folders, BTreeMap::new()),
+                                repairs,
+                            }),
                         }
-                        polygons.push(NamedPolygon {
-                            name: placemark
-                                .as_ref()
-                                .and_then(|state| state.name.clone())
-                                .or_else(|| folders.iter().rev().flatten().next().cloned()),
-                            location,
-                            polygon,
-                            properties,
-                            repairs,
-                        });
                     }
-                    "Placemark" => placemark = None,
+                    "Placemark" => {
+                        if let Some(state) = placemark.take()
+                            && !state.parts.is_empty()
+                        {
+                            let location = location(Some(&state), &folders);
+                            polygons.push(NamedPolygon {
+                                name: state
+                                    .name
+                                    .clone()
+                                    .or_else(|| folders.iter().rev().flatten().next().cloned()),
+                                location,
+                                geometry: MultiPolygon::new(state.parts),
+                                properties: folder_properties(&folders, state.properties),
+                                repairs: state.repairs,
+                            });
+                        }
+                    }
                     "Folder" => {
                         folders.pop();
                     }
@@ -298,7 +326,19 @@ mod tests {
         assert_eq!(polygons.len(), 2);
         assert_eq!(polygons[0].name.as_deref(), Some("Pond & marsh"));
         assert!(polygons[0].location.starts_with("Folder \"Constraints\""));
-        assert_eq!(polygons[1].polygon.interiors().len(), 1);
+        assert_eq!(polygons[1].geometry.0[0].interiors().len(), 1);
+    }
+
+    #[test]
+    fn a_multigeometry_is_one_feature_with_every_part() {
+        let kml = r#"<kml><Placemark><name>Two lots</name><MultiGeometry>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>0,0 0.01,0 0.01,0.01 0,0.01 0,0</coordinates></LinearRing></outerBoundaryIs></Polygon>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>0.02,0 0.03,0 0.03,0.01 0.02,0.01 0.02,0</coordinates></LinearRing></outerBoundaryIs></Polygon>
+</MultiGeometry></Placemark></kml>"#;
+        let polygons = read_polygons(kml).unwrap();
+        assert_eq!(polygons.len(), 1);
+        assert_eq!(polygons[0].geometry.0.len(), 2);
+        assert_eq!(polygons[0].name.as_deref(), Some("Two lots"));
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod shapefile;
 use std::collections::BTreeMap;
 
 use entmoot_plugin_sdk::Site;
-use entmoot_plugin_sdk::geo::{GeodesicArea, Polygon};
+use entmoot_plugin_sdk::geo::{GeodesicArea, Geometry, MultiPolygon};
+use entmoot_plugin_sdk::program::ExclusionKind;
+use entmoot_plugin_sdk::site::Exclusion;
 
 pub use crs::Crs;
 pub use repair::Repair;
@@ -56,14 +58,17 @@ pub enum ImportError {
     BoundaryChoice(String),
 }
 
-/// A polygon found in a file, with the name the file gave it.
+/// A polygonal feature found in a file, with the name the file gave it: every part of
+/// a multi-part feature (a KML MultiGeometry, a GeoJSON MultiPolygon, a Shapefile record
+/// with several exterior rings, the polygons of one DXF layer) stays in it, each with
+/// its holes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedPolygon {
     pub name: Option<String>,
     /// Where it came from, for messages: `Placemark "Pond" (#3)`, `features[2]`.
     pub location: String,
-    /// In WGS84, checked and repaired.
-    pub polygon: Polygon<f64>,
+    /// In WGS84, checked and repaired; at least one part.
+    pub geometry: MultiPolygon<f64>,
     /// The attributes the file gave it (KML ExtendedData and description, GeoJSON
     /// properties, Shapefile columns, the DXF layer), plus `folder` for KML folders.
     pub properties: BTreeMap<String, String>,
@@ -154,7 +159,9 @@ pub enum BoundaryChoice {
 /// Choices the content cannot tell.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportOptions {
-    /// The CRS of a file that does not declare one (DXF; a Shapefile without `.prj`).
+    /// The CRS of a file that does not declare one (DXF; a Shapefile without `.prj`;
+    /// GeoJSON without a `crs` member). Refused for KML, which is always WGS84, and when
+    /// it contradicts a GeoJSON's `crs` member; a Shapefile's `.prj` wins over it.
     pub crs: Option<Crs>,
     pub boundary: Option<BoundaryChoice>,
 }
@@ -197,12 +204,11 @@ pub fn read_site_file_with(
     }
     let format = sniff(bytes).ok_or(ImportError::UnknownFormat)?;
     let (polygons, source_crs) = match format {
-        SourceFormat::Kml => (kml::read_polygons(text_of(bytes)?)?, Crs::wgs84().name),
-        SourceFormat::GeoJson => (
-            geojson_site::read_polygons(text_of(bytes)?)?,
-            Crs::wgs84().name,
-        ),
-        SourceFormat::Kmz => (kmz::read_polygons(bytes)?, Crs::wgs84().name),
+        SourceFormat::Kml => (kml::read_polygons(text_of(bytes)?)?, kml_crs(options)?),
+        SourceFormat::GeoJson => {
+            geojson_site::read_polygons_in(text_of(bytes)?, options.crs.as_ref())?
+        }
+        SourceFormat::Kmz => (kmz::read_polygons(bytes)?, kml_crs(options)?),
         SourceFormat::ShapefileZip => shapefile::read_polygons(bytes, options.crs.as_ref())?,
         SourceFormat::Dxf => dxf::read_polygons(bytes, options.crs.as_ref())?,
         SourceFormat::GeoTiff => {
@@ -215,6 +221,21 @@ pub fn read_site_file_with(
     site.format = format;
     site.source_crs = source_crs;
     Ok(site)
+}
+
+/// KML is WGS84 by definition (OGC 07-147): a declared CRS other than WGS84 is refused
+/// rather than ignored.
+fn kml_crs(options: &ImportOptions) -> Result<String, ImportError> {
+    match &options.crs {
+        Some(declared) if declared.proj.is_some() => Err(ImportError::UnknownCrs {
+            location: "the KML".into(),
+            detail: format!(
+                "KML coordinates are always WGS84 longitude/latitude; {} cannot apply to them",
+                declared.name
+            ),
+        }),
+        _ => Ok(Crs::wgs84().name),
+    }
 }
 
 fn text_of(bytes: &[u8]) -> Result<&str, ImportError> {
@@ -374,8 +395,8 @@ fn choose_boundary(
     let largest = || {
         let mut largest = 0;
         for (index, candidate) in polygons.iter().enumerate() {
-            if candidate.polygon.geodesic_area_unsigned()
-                > polygons[largest].polygon.geodesic_area_unsigned()
+            if candidate.geometry.geodesic_area_unsigned()
+                > polygons[largest].geometry.geodesic_area_unsigned()
             {
                 largest = index;
             }
@@ -393,9 +414,7 @@ fn choose_boundary(
         .collect();
     let boundary = polygons.remove(index);
     Ok(ImportedSite {
-        site: Site::from_boundary(entmoot_plugin_sdk::geo::MultiPolygon::new(vec![
-            boundary.polygon,
-        ])),
+        site: Site::from_boundary(boundary.geometry),
         boundary_reason: reason,
         boundary_location: boundary.location,
         exclusion_candidates: polygons
@@ -409,6 +428,147 @@ fn choose_boundary(
         source_crs: Crs::wgs84().name,
         repairs,
     })
+}
+
+/// Which exclusion candidates of a site file become exclusion zones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ExclusionSelection {
+    /// Those whose name or attributes say what they are (wetland, easement, …), with
+    /// that kind and no buffer.
+    #[default]
+    Suggested,
+    /// Every candidate; those without a suggested kind as `custom`.
+    All,
+    None,
+    /// Exactly these.
+    Picked(Vec<ExclusionPick>),
+}
+
+/// A candidate the user picked, by its 0-based index among the candidates or its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExclusionPick {
+    pub candidate: BoundaryChoice,
+    /// The kind; the suggested one (else `custom`) when `None`.
+    pub kind: Option<ExclusionKind>,
+    pub buffer_m: f64,
+}
+
+/// What became of one candidate, for summaries.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CandidateOutcome {
+    pub name: Option<String>,
+    pub location: String,
+    /// Applied as an exclusion zone of this kind, or `None` when left out.
+    pub kind: Option<ExclusionKind>,
+    pub buffer_m: f64,
+    /// Why it was applied or left out.
+    pub reason: String,
+}
+
+impl ImportedSite {
+    /// The site with the selected candidates as exclusion zones (after any it already
+    /// has), and what became of every candidate.
+    pub fn site_with_exclusions(
+        &self,
+        selection: &ExclusionSelection,
+    ) -> Result<(Site, Vec<CandidateOutcome>), ImportError> {
+        let described = || {
+            self.exclusion_candidates
+                .iter()
+                .enumerate()
+                .map(|(index, c)| format!("{index}: {}", c.polygon.location))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut chosen: Vec<Option<(ExclusionKind, f64, String)>> =
+            vec![None; self.exclusion_candidates.len()];
+        let suggested = |candidate: &ExclusionCandidate| {
+            candidate.suggested_kind.and_then(|kind| {
+                serde_json::from_value::<ExclusionKind>(serde_json::Value::String(kind.into())).ok()
+            })
+        };
+        for (index, candidate) in self.exclusion_candidates.iter().enumerate() {
+            chosen[index] = match selection {
+                ExclusionSelection::Suggested => suggested(candidate)
+                    .map(|kind| (kind, 0.0, format!("its name or attributes say {kind}"))),
+                ExclusionSelection::All => Some(match suggested(candidate) {
+                    Some(kind) => (kind, 0.0, format!("its name or attributes say {kind}")),
+                    None => (
+                        ExclusionKind::Custom,
+                        0.0,
+                        "every candidate was asked for; nothing names its kind".into(),
+                    ),
+                }),
+                ExclusionSelection::None | ExclusionSelection::Picked(_) => None,
+            };
+        }
+        if let ExclusionSelection::Picked(picks) = selection {
+            for (pick_index, pick) in picks.iter().enumerate() {
+                let index = match &pick.candidate {
+                    BoundaryChoice::Index(index) => {
+                        Some(*index).filter(|index| *index < self.exclusion_candidates.len())
+                    }
+                    BoundaryChoice::Name(name) => self.exclusion_candidates.iter().position(|c| {
+                        c.polygon
+                            .name
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    }),
+                }
+                .ok_or_else(|| {
+                    ImportError::BoundaryChoice(format!(
+                        "exclusion {pick_index}: no such candidate ({})",
+                        described()
+                    ))
+                })?;
+                if !(pick.buffer_m.is_finite() && pick.buffer_m >= 0.0) {
+                    return Err(ImportError::BoundaryChoice(format!(
+                        "exclusion {pick_index}: the buffer must be a non-negative number of metres, got {}",
+                        pick.buffer_m
+                    )));
+                }
+                let kind = pick
+                    .kind
+                    .or_else(|| suggested(&self.exclusion_candidates[index]))
+                    .unwrap_or(ExclusionKind::Custom);
+                chosen[index] = Some((kind, pick.buffer_m, "it was picked".into()));
+            }
+        }
+        let mut site = self.site.clone();
+        let mut outcomes = Vec::with_capacity(chosen.len());
+        for (candidate, choice) in self.exclusion_candidates.iter().zip(chosen) {
+            let polygon = &candidate.polygon;
+            match choice {
+                Some((kind, buffer_m, reason)) => {
+                    site.exclusions.push(Exclusion {
+                        kind,
+                        buffer_m,
+                        geometry: Geometry::MultiPolygon(polygon.geometry.clone()),
+                        name: polygon.name.clone().or_else(|| Some(polygon.location.clone())),
+                    });
+                    outcomes.push(CandidateOutcome {
+                        name: polygon.name.clone(),
+                        location: polygon.location.clone(),
+                        kind: Some(kind),
+                        buffer_m,
+                        reason,
+                    });
+                }
+                None => outcomes.push(CandidateOutcome {
+                    name: polygon.name.clone(),
+                    location: polygon.location.clone(),
+                    kind: None,
+                    buffer_m: 0.0,
+                    reason: match selection {
+                        ExclusionSelection::None => "exclusions from the file were turned off".into(),
+                        ExclusionSelection::Picked(_) => "it was not picked".into(),
+                        _ => "nothing in its name or attributes says it is an exclusion; pick it to use it".into(),
+                    },
+                }),
+            }
+        }
+        Ok((site, outcomes))
+    }
 }
 
 #[cfg(test)]

@@ -198,6 +198,24 @@ pub fn clean_polygon(
     ))
 }
 
+/// `clean_polygon` for formats whose ring orientation means nothing to us (DXF has
+/// none; a Shapefile's exterior rings are clockwise by its own rule, and its rings are
+/// grouped by nesting): the rings are still wound as RFC 7946 asks, but that is not a
+/// repair of the file, so it is not reported.
+pub fn clean_polygon_any_orientation(
+    location: &str,
+    rings: &[Vec<(f64, f64)>],
+    repairs: &mut Vec<Repair>,
+) -> Result<Polygon<f64>, ImportError> {
+    let mut own = Vec::new();
+    let polygon = clean_polygon(location, rings, &mut own)?;
+    repairs.extend(
+        own.into_iter()
+            .filter(|repair| !repair.action.starts_with("reversed the")),
+    );
+    Ok(polygon)
+}
+
 /// Twice the signed area of a closed ring (shoelace; counter-clockwise is positive).
 pub fn ring_area2(ring: &LineString<f64>) -> f64 {
     ring.0

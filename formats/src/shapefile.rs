@@ -1,7 +1,8 @@
 //! Zipped Shapefile import, read by hand: every `.shp` in the archive (through
 //! `archive`, so bombs and traversal are refused) with its `.dbf` attributes, its `.prj`
 //! CRS (`crs`) and its `.cpg` encoding. Polygon, PolygonZ and PolygonM records become
-//! polygons (rings grouped by nesting, since orientation in real files is unreliable);
+//! features, one per record with all its parts (rings grouped by nesting, since
+//! orientation in real files is unreliable, and not reported as repaired);
 //! other shape types are skipped. Every length and count in the binary is checked
 //! against the bytes present before it is used.
 
@@ -9,8 +10,13 @@ use std::collections::BTreeMap;
 
 use super::archive::read_entries;
 use super::crs::Crs;
-use super::repair::{Repair, Rings, assemble_rings, clean_polygon};
+use super::repair::{Repair, Rings, assemble_rings, clean_polygon_any_orientation};
+use entmoot_plugin_sdk::geo::MultiPolygon;
+
 use super::{ImportError, NamedPolygon};
+
+/// Most rings one record may hold: grouping them by nesting compares every pair.
+pub const MAX_RINGS_PER_RECORD: usize = 2_000;
 
 /// Columns that name a feature, in order of preference (case-insensitive).
 const NAME_COLUMNS: &[&str] = &["name", "label", "title", "descriptio", "parcel", "id"];
@@ -143,26 +149,29 @@ pub fn read_polygons(
                 }
                 converted.push(points);
             }
-            let parts = assemble_rings(converted);
-            let multiple = parts.len() > 1;
-            for (part_index, part) in parts.into_iter().enumerate() {
-                let location = if multiple {
-                    format!("{record_location}, part {part_index}")
-                } else {
-                    record_location.clone()
-                };
-                let mut repairs = std::mem::take(&mut layer_repairs);
-                let polygon = clean_polygon(&location, &part, &mut repairs)?;
-                let mut properties: BTreeMap<String, String> = row.iter().cloned().collect();
-                properties.insert("layer".into(), stem.clone());
-                polygons.push(NamedPolygon {
-                    name: name.clone(),
-                    location,
-                    polygon,
-                    properties,
-                    repairs,
-                });
+            // A record with several exterior rings is one multi-part feature.
+            let mut repairs = std::mem::take(&mut layer_repairs);
+            let mut parts = Vec::new();
+            for (part_index, part) in assemble_rings(converted).into_iter().enumerate() {
+                let location = format!("{record_location}, part {part_index}");
+                parts.push(clean_polygon_any_orientation(
+                    &location,
+                    &part,
+                    &mut repairs,
+                )?);
             }
+            if parts.is_empty() {
+                continue;
+            }
+            let mut properties: BTreeMap<String, String> = row.iter().cloned().collect();
+            properties.insert("layer".into(), stem.clone());
+            polygons.push(NamedPolygon {
+                name: name.clone(),
+                location: record_location,
+                geometry: MultiPolygon::new(parts),
+                properties,
+                repairs,
+            });
         }
     }
     if shp_count == 0 {
@@ -234,6 +243,11 @@ fn read_record(content: &[u8], file: &str, number: i32, at: usize) -> Result<Rin
             "negative part or point count ({parts_count}, {points_count})"
         )));
     };
+    if parts_count > MAX_RINGS_PER_RECORD {
+        return Err(fail(format!(
+            "{parts_count} rings in one record; at most {MAX_RINGS_PER_RECORD} are read"
+        )));
+    }
     let points_at = 44 + 4 * parts_count;
     let needed = parts_count
         .checked_mul(4)

@@ -230,7 +230,9 @@ impl IntoGraphqlError for entmoot_domain::files::FileError {
             FileError::Empty
             | FileError::UnrecognisedContent { .. }
             | FileError::Import { .. }
-            | FileError::Upload { .. } => coded_error(ErrorCode::BadUserInput, self.to_string()),
+            | FileError::Upload { .. }
+            | FileError::NotAParcel { .. }
+            | FileError::SiteInput(_) => coded_error(ErrorCode::BadUserInput, self.to_string()),
             FileError::Site(error) => error.into_graphql_error(),
             FileError::Layout(_) | FileError::Export(_) => internal_error(&self),
             FileError::Storage { ref source, .. } => internal_error(source),

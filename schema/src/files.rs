@@ -1,7 +1,7 @@
 //! Files over GraphQL: parcel and terrain uploads (multipart requests, streamed into
 //! storage and read by content), layout exports, and download links.
 
-use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject, Upload};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use futures::stream;
 use tokio::io::AsyncReadExt;
@@ -12,11 +12,14 @@ use crate::query::{app, caller};
 use crate::scalars::GeoJson;
 use entmoot_domain::download_links::download_link;
 use entmoot_domain::files::{
-    DownloadUrl, FileSettings, NewUpload, StoredUpload, UploadPurpose, download_url,
-    export_stored_layout, store_upload,
+    DownloadUrl, FileSettings, NewUpload, SiteFromUpload, StoredUpload, UploadPurpose,
+    create_site_from_upload, download_url, export_stored_layout, store_upload,
 };
 use entmoot_domain::ids::{decode_typed_id, encode_global_id};
-use entmoot_formats::ImportOptions;
+use entmoot_formats::{BoundaryChoice, Crs, ExclusionPick, ImportOptions};
+use entmoot_plugin_sdk::program::ExclusionKind;
+
+use crate::types::SiteNode;
 use entmoot_formats::export::{DrawingUnits, ExportFormat, ExportOptions};
 
 /// How long a download link stays valid.
@@ -71,7 +74,7 @@ pub struct ExclusionCandidate {
     pub location: String,
     /// The exclusion kind its name suggests (wetland, easement, …), if any.
     pub suggested_kind: Option<String>,
-    /// The polygon, GeoJSON in WGS84.
+    /// A Polygon or, for a multi-part feature, a MultiPolygon.
     pub polygon: GeoJson,
 }
 
@@ -216,6 +219,7 @@ async fn store(
     project_id: &ID,
     file: Upload,
     purpose: UploadPurpose,
+    import_options: ImportOptions,
 ) -> Result<StoredUpload> {
     let caller = caller(ctx)?;
     let app = app(ctx);
@@ -229,7 +233,7 @@ async fn store(
         project_id: Some(project_id),
         filename: upload.filename.clone(),
         purpose,
-        import_options: ImportOptions::default(),
+        import_options,
         ttl: Some(settings.upload_ttl),
     };
     store_upload(
@@ -244,8 +248,74 @@ async fn store(
     .map_err(IntoGraphqlError::into_graphql_error)
 }
 
-fn polygon_geojson(polygon: &geo_types::Polygon<f64>) -> GeoJson {
+fn polygon_geojson(polygon: &geo_types::MultiPolygon<f64>) -> GeoJson {
     GeoJson(serde_json::to_value(geojson::Geometry::from(polygon)).unwrap_or_default())
+}
+
+/// The CRS and boundary choice of `uploadParcel` and `createSiteFromUpload`.
+fn import_options(crs: Option<&str>, boundary: Option<&str>) -> Result<ImportOptions> {
+    Ok(ImportOptions {
+        crs: match crs {
+            None => None,
+            Some(text) => Some(
+                Crs::parse_declared(text)
+                    .map_err(|error| async_graphql::Error::new(format!("crs: {error}")))?,
+            ),
+        },
+        boundary: boundary.map(|text| match text.parse::<usize>() {
+            Ok(index) => BoundaryChoice::Index(index),
+            Err(_) => BoundaryChoice::Name(text.to_owned()),
+        }),
+    })
+}
+
+/// An exclusion candidate of a parcel upload to keep as an exclusion zone.
+#[derive(InputObject)]
+pub struct PickedExclusionInput {
+    /// Its 0-based index in `UploadedParcel.exclusionCandidates`.
+    pub candidate: i32,
+    /// wetland, easement, floodplain, utility, steep_slope, existing_structure or
+    /// custom; the suggested kind (else custom) when omitted.
+    pub kind: Option<String>,
+    /// Metres kept free around it.
+    #[graphql(default)]
+    pub buffer_m: f64,
+}
+
+#[derive(InputObject)]
+pub struct CreateSiteFromUploadInput {
+    /// The `File` of `uploadParcel`.
+    pub file_id: ID,
+    pub name: String,
+    /// As given to `uploadParcel`.
+    pub crs: Option<String>,
+    /// As given to `uploadParcel`.
+    pub boundary: Option<String>,
+    #[graphql(default)]
+    pub exclusions: Vec<PickedExclusionInput>,
+    /// Entrances as `[longitude, latitude]`; one per part of the parcel is chosen when
+    /// none is given.
+    #[graphql(default)]
+    pub entrances: Vec<Vec<f64>>,
+}
+
+/// What became of one exclusion candidate.
+#[derive(SimpleObject)]
+#[graphql(name = "ExclusionCandidateOutcome")]
+pub struct CandidateOutcomeNode {
+    pub name: Option<String>,
+    pub location: String,
+    /// The kind it was kept as; null when it was left out.
+    pub kind: Option<String>,
+    pub buffer_m: f64,
+    pub reason: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SiteFromUploadResult {
+    pub site: SiteNode,
+    /// Every candidate of the file, in order.
+    pub candidates: Vec<CandidateOutcomeNode>,
 }
 
 #[derive(Default)]
@@ -254,14 +324,21 @@ pub struct FileMutations;
 #[Object]
 impl FileMutations {
     /// Uploads a parcel file (KML, KMZ, GeoJSON, zipped Shapefile or DXF) as a
-    /// multipart request; returns the boundary it found and the other polygons.
+    /// multipart request; returns the boundary it found and the other polygons. `crs`
+    /// declares the CRS of a file without one (DXF, a Shapefile without .prj, GeoJSON
+    /// without a `crs` member): EPSG:32613, utm:13N, wgs84 or +proj=…; `boundary` takes
+    /// that polygon (0-based index or name) as the boundary. `createSiteFromUpload`
+    /// then makes the site.
     async fn upload_parcel(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
-        #[graphql(desc = "The file, as a GraphQL multipart upload.")] file: Upload,
+        project_id: ID,
+        file: Upload,
+        crs: Option<String>,
+        boundary: Option<String>,
     ) -> Result<UploadedParcel> {
-        let stored = store(ctx, &project_id, file, UploadPurpose::Parcel).await?;
+        let options = import_options(crs.as_deref(), boundary.as_deref())?;
+        let stored = store(ctx, &project_id, file, UploadPurpose::Parcel, options).await?;
         let format = stored.format.as_str().to_owned();
         let Some(imported) = stored.site else {
             return Err(async_graphql::Error::new("the upload held no parcel"));
@@ -283,7 +360,82 @@ impl FileMutations {
                     name: candidate.polygon.name.clone(),
                     location: candidate.polygon.location.clone(),
                     suggested_kind: candidate.suggested_kind.map(str::to_owned),
-                    polygon: polygon_geojson(&candidate.polygon.polygon),
+                    polygon: polygon_geojson(&candidate.polygon.geometry),
+                })
+                .collect(),
+        })
+    }
+
+    /// Creates a site of the upload's project from a parcel upload (`uploadParcel`),
+    /// with the exclusion candidates the planner picked, each with its kind and buffer.
+    /// Candidates not picked are left out.
+    async fn create_site_from_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSiteFromUploadInput,
+    ) -> Result<SiteFromUploadResult> {
+        let caller = caller(ctx)?;
+        let app = app(ctx);
+        let file_id = decode_typed_id(&input.file_id, "File")
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        let mut exclusions = Vec::with_capacity(input.exclusions.len());
+        for (index, picked) in input.exclusions.iter().enumerate() {
+            let candidate = usize::try_from(picked.candidate).map_err(|_| {
+                async_graphql::Error::new(format!(
+                    "input.exclusions[{index}].candidate: must be a candidate's 0-based index"
+                ))
+            })?;
+            let kind = match &picked.kind {
+                None => None,
+                Some(kind) => Some(
+                    serde_json::from_value::<ExclusionKind>(serde_json::Value::String(
+                        kind.clone(),
+                    ))
+                    .map_err(|_| {
+                        async_graphql::Error::new(format!(
+                            "input.exclusions[{index}].kind: `{kind}` is not an exclusion kind"
+                        ))
+                    })?,
+                ),
+            };
+            exclusions.push(ExclusionPick {
+                candidate: BoundaryChoice::Index(candidate),
+                kind,
+                buffer_m: picked.buffer_m,
+            });
+        }
+        let mut entrances = Vec::with_capacity(input.entrances.len());
+        for (index, entrance) in input.entrances.iter().enumerate() {
+            match entrance.as_slice() {
+                [x, y] => entrances.push(geo_types::Coord { x: *x, y: *y }),
+                _ => {
+                    return Err(async_graphql::Error::new(format!(
+                        "input.entrances[{index}]: must be [longitude, latitude]"
+                    )));
+                }
+            }
+        }
+        let request = SiteFromUpload {
+            file_id,
+            name: input.name,
+            import_options: import_options(input.crs.as_deref(), input.boundary.as_deref())?,
+            exclusions,
+            entrances,
+        };
+        let (site, outcomes) =
+            create_site_from_upload(&app.database, &app.storage, caller, request)
+                .await
+                .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(SiteFromUploadResult {
+            site: SiteNode(site),
+            candidates: outcomes
+                .into_iter()
+                .map(|outcome| CandidateOutcomeNode {
+                    name: outcome.name,
+                    location: outcome.location,
+                    kind: outcome.kind.map(|kind| kind.as_str().to_owned()),
+                    buffer_m: outcome.buffer_m,
+                    reason: outcome.reason,
                 })
                 .collect(),
         })
@@ -296,7 +448,14 @@ impl FileMutations {
         #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
         #[graphql(desc = "The GeoTIFF, as a GraphQL multipart upload.")] file: Upload,
     ) -> Result<UploadedTerrain> {
-        let stored = store(ctx, &project_id, file, UploadPurpose::Terrain).await?;
+        let stored = store(
+            ctx,
+            &project_id,
+            file,
+            UploadPurpose::Terrain,
+            ImportOptions::default(),
+        )
+        .await?;
         let summary = stored
             .dem
             .as_ref()

@@ -266,7 +266,12 @@ impl CreateSiteInput {
                 "input.boundary: contains no Polygon or MultiPolygon".into(),
             ));
         }
-        let boundary = MultiPolygon::new(polygons.into_iter().map(|named| named.polygon).collect());
+        let boundary = MultiPolygon::new(
+            polygons
+                .into_iter()
+                .flat_map(|named| named.geometry.0)
+                .collect(),
+        );
         let mut exclusions = Vec::with_capacity(self.exclusions.len());
         for (index, zone) in self.exclusions.into_iter().enumerate() {
             let kind: ExclusionKind = serde_json::from_value(serde_json::Value::String(

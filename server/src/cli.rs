@@ -282,9 +282,25 @@ pub enum PluginsAction {
 
 #[derive(Debug, Args)]
 pub struct SolveArgs {
-    /// The parcel: KML or GeoJSON.
+    /// The parcel: KML, KMZ, GeoJSON, zipped Shapefile or DXF (as `import` reads them).
     #[arg(long, value_name = "FILE")]
     pub site: PathBuf,
+    /// CRS of a site file that does not declare one (DXF, a Shapefile without .prj,
+    /// GeoJSON without a `crs` member): EPSG:32613, utm:13N, wgs84, +proj=…
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Take this polygon of the site file as the boundary: its 0-based index, or its name.
+    #[arg(long)]
+    pub boundary: Option<String>,
+    /// Which other polygons of the site file become exclusion zones: `suggested` (those
+    /// whose name or attributes say what they are: wetland, pond, easement, …), `all`
+    /// (the rest as `custom`) or `none`.
+    #[arg(long, value_name = "suggested|all|none", default_value = "suggested")]
+    pub exclusions: String,
+    /// Use exactly these polygons of the site file as exclusion zones (repeatable):
+    /// NAME_OR_INDEX[=KIND[:BUFFER_M]], e.g. "Stock pond=wetland:15". Replaces --exclusions.
+    #[arg(long = "exclusion", value_name = "NAME[=KIND[:BUFFER_M]]")]
+    pub exclusion: Vec<String>,
     /// The program: JSON (the format is described in docs/program.md).
     #[arg(long, value_name = "FILE")]
     pub program: PathBuf,
@@ -313,7 +329,8 @@ pub struct SolveArgs {
 pub struct ImportArgs {
     /// KML, KMZ, GeoJSON, zipped Shapefile, DXF or GeoTIFF; recognised by content.
     pub file: PathBuf,
-    /// CRS of a file that does not declare one (DXF): EPSG:32613, utm:13N, wgs84, +proj=…
+    /// CRS of a file that does not declare one (DXF, a Shapefile without .prj, GeoJSON
+    /// without a `crs` member): EPSG:32613, utm:13N, wgs84, +proj=…
     #[arg(long)]
     pub crs: Option<String>,
     /// Take this polygon as the boundary: its 0-based index in the file, or its name.
@@ -326,9 +343,13 @@ pub struct ExportArgs {
     /// A layout document, as `entmoot solve --out FILE.layout.json` writes it.
     #[arg(long, value_name = "FILE.layout.json", conflicts_with_all = ["site", "program"])]
     pub layout: Option<PathBuf>,
-    /// Solve this parcel (KML or GeoJSON) first, with --program.
+    /// Solve this parcel (any format `import` reads) first, with --program; the
+    /// polygons of the file whose names say what they are become exclusion zones.
     #[arg(long, value_name = "FILE", requires = "program")]
     pub site: Option<PathBuf>,
+    /// CRS of a --site file that does not declare one (see `solve --crs`).
+    #[arg(long, requires = "site")]
+    pub crs: Option<String>,
     /// The program to solve with --site.
     #[arg(long, value_name = "FILE", requires = "site")]
     pub program: Option<PathBuf>,

@@ -274,3 +274,87 @@ async fn on_s3_uploads_stream_to_the_bucket_and_exports_download_by_presigned_ur
         "{geojson}"
     );
 }
+
+/// A two-part parcel with a pond and a gas easement, as one GeoJSON upload.
+const PARCEL_WITH_CANDIDATES: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"Name":"Parcel boundary"},"geometry":{"type":"MultiPolygon","coordinates":[
+  [[[-103.402,39.350],[-103.397,39.350],[-103.397,39.354],[-103.402,39.354],[-103.402,39.350]]],
+  [[[-103.396,39.350],[-103.393,39.350],[-103.393,39.353],[-103.396,39.353],[-103.396,39.350]]]]}},
+ {"type":"Feature","properties":{"Name":"North Pond"},"geometry":{"type":"Polygon","coordinates":[
+  [[-103.399,39.352],[-103.398,39.352],[-103.398,39.353],[-103.399,39.353],[-103.399,39.352]]]}},
+ {"type":"Feature","properties":{"Name":"Gas easement"},"geometry":{"type":"Polygon","coordinates":[
+  [[-103.4015,39.3505],[-103.3975,39.3505],[-103.3975,39.3508],[-103.4015,39.3508],[-103.4015,39.3505]]]}}]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_is_created_from_an_upload_with_the_candidates_the_planner_picks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
+        .await
+        .expect("serve");
+    let project = create_project(&server, "Picked").await;
+    let (status, body) = upload(
+        &server,
+        &project,
+        "parcel.geojson",
+        PARCEL_WITH_CANDIDATES.as_bytes(),
+        true,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let uploaded = &body["data"]["uploadParcel"];
+    assert_eq!(uploaded["boundary"]["type"], "MultiPolygon", "both parts");
+    let names: Vec<&str> = uploaded["exclusionCandidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["North Pond", "Gas easement"]);
+
+    let created = server
+        .graphql(
+            "mutation($input: CreateSiteFromUploadInput!) { createSiteFromUpload(input: $input) {
+               site { id exclusionZones { kind bufferM name } }
+               candidates { name kind bufferM reason } } }",
+            json!({"input": {
+                "fileId": uploaded["file"]["id"],
+                "name": "Picked site",
+                "exclusions": [{"candidate": 0, "kind": "wetland", "bufferM": 15.0}],
+            }}),
+        )
+        .await
+        .expect("create");
+    assert!(created.get("errors").is_none(), "{created}");
+    let result = &created["data"]["createSiteFromUpload"];
+    let zones = result["site"]["exclusionZones"].as_array().expect("zones");
+    assert_eq!(zones.len(), 1, "only the picked candidate: {result}");
+    assert_eq!(zones[0]["kind"], "wetland");
+    assert_eq!(zones[0]["bufferM"], 15.0);
+    assert_eq!(zones[0]["name"], "North Pond");
+    assert_eq!(result["candidates"][1]["kind"], Value::Null);
+    assert_eq!(result["candidates"][1]["reason"], "it was not picked");
+
+    // A candidate that does not exist, or a negative buffer, is refused with its place.
+    let refused = server
+        .graphql(
+            "mutation($input: CreateSiteFromUploadInput!) { createSiteFromUpload(input: $input) { site { id } } }",
+            json!({"input": {
+                "fileId": uploaded["file"]["id"],
+                "name": "Bad",
+                "exclusions": [{"candidate": 5}],
+            }}),
+        )
+        .await
+        .expect("refused");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("exclusion 0: no such candidate"),
+        "{refused}"
+    );
+}

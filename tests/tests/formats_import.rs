@@ -346,3 +346,189 @@ fn a_geotiff_dem_is_described_not_taken_as_a_parcel() {
     assert_eq!(dem["bounds"][0], 637_600.0);
     assert_eq!(dem["bounds"][3], 4_357_000.0);
 }
+
+/// A two-part parcel (the west part holed) and a stock pond inside the west part.
+const MULTI_PART: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"name":"Parcel"},"geometry":{"type":"MultiPolygon","coordinates":[
+  [[[-103.402,39.350],[-103.397,39.350],[-103.397,39.354],[-103.402,39.354],[-103.402,39.350]],
+   [[-103.4005,39.3530],[-103.4005,39.3535],[-103.4000,39.3535],[-103.4000,39.3530],[-103.4005,39.3530]]],
+  [[[-103.396,39.350],[-103.393,39.350],[-103.393,39.353],[-103.396,39.353],[-103.396,39.350]]]]}},
+ {"type":"Feature","properties":{"name":"Stock pond"},"geometry":{"type":"Polygon","coordinates":[
+  [[-103.399,39.351],[-103.398,39.351],[-103.398,39.352],[-103.399,39.352],[-103.399,39.351]]]}}]}"#;
+
+/// The parcel's area as GDAL computes it: planar, in a Lambert azimuthal equal-area
+/// projection centred on the parcel (so equal to the ellipsoidal area).
+fn gdal_parcel_area(dir: &Path, source: &Path) -> f64 {
+    let laea = dir.join("laea.geojson");
+    let _ = std::fs::remove_file(&laea);
+    run_tool(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GeoJSON",
+            "-t_srs",
+            "+proj=laea +lat_0=39.352 +lon_0=-103.397 +datum=WGS84",
+            laea.to_str().unwrap(),
+            source.to_str().unwrap(),
+        ],
+        "gdal-bin",
+    );
+    let text = run_tool(
+        "ogrinfo",
+        &[
+            "-ro",
+            "-q",
+            "-sql",
+            "SELECT OGR_GEOM_AREA AS a FROM multi WHERE name = 'Parcel'",
+            laea.to_str().unwrap(),
+        ],
+        "gdal-bin",
+    );
+    let features = entmoot_tests::gis::parse_ogrinfo(&text);
+    features[0].field("a").unwrap().parse().unwrap()
+}
+
+#[test]
+fn multi_part_holed_and_projected_parcels_arrive_with_every_part_and_hole() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("multi.geojson");
+    std::fs::write(&source, MULTI_PART).unwrap();
+    let expected = gdal_parcel_area(dir.path(), &source);
+    assert!((expected - 275_127.0).abs() < 50.0, "{expected}");
+    let written = |out: &str, args: &[&str]| {
+        let target = dir.path().join(out);
+        let mut full: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        full.push(target.to_str().unwrap().to_owned());
+        full.push(source.to_str().unwrap().to_owned());
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        run_tool("ogr2ogr", &full, "gdal-bin");
+        target
+    };
+    // A Shapefile without its .prj: the CRS is declared.
+    let utm_dir = dir.path().join("noprj");
+    std::fs::create_dir_all(&utm_dir).unwrap();
+    run_tool(
+        "ogr2ogr",
+        &[
+            "-f",
+            "ESRI Shapefile",
+            "-t_srs",
+            "EPSG:32613",
+            utm_dir.join("parcel.shp").to_str().unwrap(),
+            source.to_str().unwrap(),
+        ],
+        "gdal-bin",
+    );
+    let read = |name: &str| std::fs::read(utm_dir.join(name)).unwrap();
+    let no_prj = dir.path().join("noprj.shp.zip");
+    std::fs::write(
+        &no_prj,
+        zip_of(&[
+            ("parcel.shp", &read("parcel.shp")),
+            ("parcel.shx", &read("parcel.shx")),
+            ("parcel.dbf", &read("parcel.dbf")),
+        ]),
+    )
+    .unwrap();
+    let cases: Vec<(&str, PathBuf, Vec<&str>)> = vec![
+        ("GeoJSON", source.clone(), vec![]),
+        (
+            "GeoJSON in Web Mercator (legacy crs member)",
+            written(
+                "mercator.geojson",
+                &["-f", "GeoJSON", "-t_srs", "EPSG:3857"],
+            ),
+            vec![],
+        ),
+        (
+            "KML MultiGeometry",
+            written("multi.kml", &["-f", "KML"]),
+            vec![],
+        ),
+        ("KMZ", written("multi.kmz", &["-f", "LIBKML"]), vec![]),
+        (
+            "Shapefile in UTM",
+            written(
+                "utm.shp.zip",
+                &["-f", "ESRI Shapefile", "-t_srs", "EPSG:32613"],
+            ),
+            vec![],
+        ),
+        (
+            "Shapefile in State Plane feet",
+            written(
+                "sp.shp.zip",
+                &["-f", "ESRI Shapefile", "-t_srs", "EPSG:2232"],
+            ),
+            vec![],
+        ),
+        (
+            "Shapefile without .prj",
+            no_prj,
+            vec!["--crs", "EPSG:32613"],
+        ),
+        (
+            "DXF hatches in UTM",
+            written("multi.dxf", &["-f", "DXF", "-t_srs", "EPSG:32613"]),
+            vec!["--crs", "EPSG:32613"],
+        ),
+    ];
+    for (label, path, extra) in cases {
+        let mut args = vec![path.to_str().unwrap()];
+        args.extend(extra);
+        let summary = import(dir.path(), &args).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let got = area(&summary);
+        assert!(
+            (got - expected).abs() / expected < 0.001,
+            "{label}: boundary area {got} m², GDAL says {expected} m²"
+        );
+        assert_eq!(summary["boundary"]["parts"], 2, "{label}: both parts");
+        assert_eq!(summary["boundary"]["holes"], 1, "{label}: the hole");
+        let candidates = summary["exclusion_candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 1, "{label}: only the pond is a candidate");
+        assert!(
+            summary["repairs"].as_array().unwrap().is_empty(),
+            "{label}: nothing to repair in GDAL's files: {}",
+            summary["repairs"]
+        );
+    }
+
+    // A DXF drawn with one closed polyline per ring (as CAD programs and Entmoot draw):
+    // the rings of a layer are grouped by containment, so the hole comes back.
+    let parcel_only = dir.path().join("parcel_only.geojson");
+    let mut only: Value = serde_json::from_str(MULTI_PART).unwrap();
+    only["features"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(&parcel_only, only.to_string()).unwrap();
+    let lines = dir.path().join("lines.dxf");
+    run_tool(
+        "ogr2ogr",
+        &[
+            "-f",
+            "DXF",
+            "-t_srs",
+            "EPSG:32613",
+            "-nlt",
+            "MULTILINESTRING",
+            lines.to_str().unwrap(),
+            parcel_only.to_str().unwrap(),
+        ],
+        "gdal-bin",
+    );
+    let summary = import(
+        dir.path(),
+        &[lines.to_str().unwrap(), "--crs", "EPSG:32613"],
+    )
+    .unwrap();
+    assert_eq!(summary["boundary"]["parts"], 2);
+    assert_eq!(summary["boundary"]["holes"], 1);
+    assert!((area(&summary) - expected).abs() / expected < 0.001);
+
+    // KML is WGS84 by definition: a declared CRS is refused, not ignored.
+    let kml = dir.path().join("multi.kml");
+    let error = import(dir.path(), &[kml.to_str().unwrap(), "--crs", "EPSG:32613"]).unwrap_err();
+    assert!(error.contains("always WGS84"), "{error}");
+    // A GeoJSON in an unsupported CRS is refused by name.
+    let nz = written("nz.geojson", &["-f", "GeoJSON", "-t_srs", "EPSG:2193"]);
+    let error = import(dir.path(), &[nz.to_str().unwrap()]).unwrap_err();
+    assert!(error.contains("EPSG:2193 is not supported"), "{error}");
+}

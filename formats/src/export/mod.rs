@@ -424,6 +424,38 @@ impl Scene {
         })
     }
 
+    /// The angle from UTM grid north to true north at the parcel, degrees, positive when
+    /// true north is counter-clockwise (west) of grid north: a line along a true-north
+    /// meridian has this `rotation` in the grid. `atan(tan(Δλ) sin φ)` with Δλ from the
+    /// zone's central meridian; `None` when the scene is not in a UTM zone.
+    pub fn grid_convergence_deg(&self) -> Option<f64> {
+        let zone = match self.epsg {
+            32601..=32660 => self.epsg - 32600,
+            32701..=32760 => self.epsg - 32700,
+            _ => return None,
+        };
+        let centre = self.features.first()?.wgs84.centroid()?;
+        let central_meridian = -183.0 + 6.0 * f64::from(zone);
+        let delta = (centre.x() - central_meridian).to_radians();
+        Some(
+            (delta.tan() * centre.y().to_radians().sin())
+                .atan()
+                .to_degrees(),
+        )
+    }
+
+    /// Which north a plan shows, for its caption.
+    pub fn north_caption(&self) -> String {
+        match self.grid_convergence_deg() {
+            Some(angle) => format!(
+                "UTM grid north up; true north is {:.3}° {} of grid north",
+                angle.abs(),
+                if angle >= 0.0 { "west" } else { "east" }
+            ),
+            None => "grid north up".to_owned(),
+        }
+    }
+
     pub fn of_kind(&self, kind: FeatureKind) -> impl Iterator<Item = &SceneFeature> {
         self.features.iter().filter(move |f| f.kind == kind)
     }

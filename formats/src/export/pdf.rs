@@ -141,7 +141,12 @@ fn plan_page(scene: &Scene) -> Page {
         PAGE_HEIGHT - MARGIN - 18.0,
         10.0,
         false,
-        &format!("Site plan, north up. UTM EPSG:{}", scene.epsg),
+        // The built-in PDF font has no degree sign.
+        &format!(
+            "Site plan, {}. UTM EPSG:{}",
+            scene.north_caption().replace('°', " deg"),
+            scene.epsg
+        ),
     );
     let plan_top = MARGIN + 40.0;
     let plan_height = 520.0;

@@ -165,8 +165,9 @@ pub fn write(scene: &Scene) -> String {
     );
     let _ = writeln!(
         out,
-        "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"12\" fill=\"#555\">Site plan, north up; UTM EPSG:{}</text>",
+        "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"12\" fill=\"#555\">Site plan, {}; UTM EPSG:{}</text>",
         MARGIN + 28.0,
+        xml_escape(&scene.north_caption()),
         scene.epsg
     );
     for feature in &scene.features {

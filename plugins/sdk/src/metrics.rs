@@ -29,6 +29,10 @@ pub struct Metrics {
     pub placed: usize,
     /// Requested asset ids that are not placed, in problem order.
     pub unplaced_asset_ids: Vec<String>,
+    /// Why each unplaced asset is missing, as far as the problem tells
+    /// (`prepare::why_not_placed`), by asset id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unplaced_reasons: BTreeMap<String, String>,
     /// Placed count per asset type.
     pub placed_by_type: BTreeMap<String, usize>,
     /// Total footprint area in m².
@@ -148,7 +152,10 @@ pub fn layout_metrics(problem: &Problem, layout: &Layout) -> Metrics {
         let known: Vec<f64> = road_distances.iter().flatten().copied().collect();
         (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
     };
+    let unplaced_reasons =
+        crate::prepare::why_not_placed(problem, footprint_m2, &unplaced_asset_ids);
     let mut m = Metrics {
+        unplaced_reasons,
         requested: problem.assets.len(),
         placed: problem.assets.len() - unplaced_asset_ids.len(),
         unplaced_asset_ids,

@@ -1,10 +1,12 @@
 //! Turns a site (WGS84) and a program (m or ft) into a `Problem` in metres: projection to the
-//! UTM zone of the centroid, setback inset, exclusion removal, entrances and the expanded
-//! asset list with stable ids.
+//! UTM zone of the centroid, setback inset, exclusion removal, steep ground, entrances (a
+//! default one per part of the parcel that has none, on its outer edge, off exclusions and
+//! within the road grade of buildable ground) and the expanded asset list with stable ids.
 
 use geo::{
-    Area, BooleanOps, Buffer, Centroid, Closest, ClosestPoint, Coord, Geometry, MinimumRotatedRect,
-    MultiPolygon, Point, Polygon, RemoveRepeatedPoints, Validation,
+    Area, BooleanOps, Buffer, Centroid, Closest, ClosestPoint, Contains, Coord, Distance,
+    Euclidean, Geometry, InteriorPoint, Intersects, MinimumRotatedRect, MultiPolygon, Point,
+    Polygon, RemoveRepeatedPoints, Validation,
 };
 
 use crate::cost::UnitCosts;
@@ -190,34 +192,6 @@ pub fn prepare_problem_with_terrain(
         });
     }
 
-    let mut entrances_m = Vec::new();
-    if let Some([lon, lat]) = program.entrance {
-        let c = projector
-            .to_metres(Coord { x: lon, y: lat })
-            .map_err(project_err("program.entrance"))?;
-        entrances_m.push([c.x, c.y]);
-    }
-    for (i, e) in site.entrances.iter().enumerate() {
-        let c = projector
-            .to_metres(*e)
-            .map_err(project_err(&format!("site.entrances[{i}]")))?;
-        entrances_m.push([c.x, c.y]);
-    }
-    if entrances_m.is_empty() {
-        let c = default_entrance(&boundary_m).ok_or_else(|| PrepareError::Geometry {
-            path: "site.boundary".into(),
-            message: "cannot find a boundary point for the default entrance".into(),
-        })?;
-        entrances_m.push([c.x, c.y]);
-    }
-    // An entrance is a point of the parcel's edge. A lon/lat point on a lon/lat edge lands a
-    // few centimetres off the projected (straight) edge, so snap every entrance onto it.
-    for e in &mut entrances_m {
-        if let Some(c) = nearest_boundary_point(&boundary_m, Point::new(e[0], e[1])) {
-            *e = [c.x, c.y];
-        }
-    }
-
     let max_slope_percent = program
         .max_slope_percent
         .unwrap_or(crate::problem::DEFAULT_MAX_SLOPE_PERCENT);
@@ -244,6 +218,49 @@ pub fn prepare_problem_with_terrain(
             Some(terrain)
         }
     };
+
+    let mut entrances_m = Vec::new();
+    if let Some([lon, lat]) = program.entrance {
+        let c = projector
+            .to_metres(Coord { x: lon, y: lat })
+            .map_err(project_err("program.entrance"))?;
+        entrances_m.push([c.x, c.y]);
+    }
+    for (i, e) in site.entrances.iter().enumerate() {
+        let c = projector
+            .to_metres(*e)
+            .map_err(project_err(&format!("site.entrances[{i}]")))?;
+        entrances_m.push([c.x, c.y]);
+    }
+    // An entrance is a point of the parcel's edge. A lon/lat point on a lon/lat edge lands a
+    // few centimetres off the projected (straight) edge, so snap every entrance onto it.
+    for e in &mut entrances_m {
+        if let Some(c) = nearest_boundary_point(&boundary_m, Point::new(e[0], e[1])) {
+            *e = [c.x, c.y];
+        }
+    }
+    // Roads cannot leave the parcel, so every part of a multi-part parcel that no given
+    // entrance serves gets a default one of its own.
+    let max_grade = road_settings(program).max_grade_percent / 100.0;
+    for part in &boundary_m.0 {
+        let served = entrances_m
+            .iter()
+            .any(|e| Euclidean.distance(&Point::new(e[0], e[1]), part) <= ENTRANCE_ON_PART_M);
+        if served {
+            continue;
+        }
+        if let Some(c) =
+            default_entrance(part, &buildable, &exclusions_m, terrain.as_ref(), max_grade)
+        {
+            entrances_m.push([c.x, c.y]);
+        }
+    }
+    if entrances_m.is_empty() {
+        return Err(PrepareError::Geometry {
+            path: "site.boundary".into(),
+            message: "cannot find a boundary point for the default entrance".into(),
+        });
+    }
 
     let assets = expand_assets(program);
     let buildable_area_m2 = buildable.unsigned_area();
@@ -392,9 +409,163 @@ fn drop_slivers(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
     )
 }
 
-/// The point of the boundary nearest its centroid.
-fn default_entrance(boundary_m: &MultiPolygon<f64>) -> Option<Coord<f64>> {
-    nearest_boundary_point(boundary_m, boundary_m.centroid()?)
+/// Why each of these unplaced assets is missing, by asset id: the coverage limit, no
+/// buildable part wide or large enough for its box, or (when it would fit) that no
+/// position next to the others has a road to an entrance. Cheap: one inset of the
+/// buildable area per distinct box size.
+pub fn why_not_placed(
+    problem: &Problem,
+    placed_footprint_m2: f64,
+    unplaced: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    let mut reasons = std::collections::BTreeMap::new();
+    let mut wide_enough: Vec<(u64, bool)> = Vec::new();
+    let largest_part = problem
+        .buildable_m
+        .0
+        .iter()
+        .map(|p| p.unsigned_area())
+        .fold(0.0, f64::max);
+    for id in unplaced {
+        let Some(asset) = problem.asset(id) else {
+            continue;
+        };
+        let area = asset.area_m2();
+        let narrow = asset.width_m.min(asset.length_m);
+        let key = narrow.to_bits();
+        let fits = match wide_enough.iter().find(|(k, _)| *k == key) {
+            Some((_, fits)) => *fits,
+            None => {
+                let fits = !drop_slivers(problem.buildable_m.buffer(-(narrow / 2.0 - 1e-3)))
+                    .0
+                    .is_empty();
+                wide_enough.push((key, fits));
+                fits
+            }
+        };
+        let reason = if area > largest_part {
+            format!(
+                "its {area:.0} m² are more than the largest buildable part ({largest_part:.0} m²) after setbacks, exclusions{}",
+                if problem.terrain.is_some() {
+                    " and steep ground"
+                } else {
+                    ""
+                }
+            )
+        } else if !fits {
+            format!(
+                "no buildable part is {narrow:.1} m wide, its narrow side, after setbacks, exclusions{}",
+                if problem.terrain.is_some() {
+                    " and steep ground"
+                } else {
+                    ""
+                }
+            )
+        } else if placed_footprint_m2 + area > problem.max_footprint_m2() + 1e-6 {
+            format!(
+                "the coverage limit: {:.0} m² of {:.0} m² allowed ({} % of the parcel) are used and it needs {:.0} m²",
+                placed_footprint_m2.max(0.0),
+                problem.max_footprint_m2(),
+                problem.max_coverage * 100.0,
+                area
+            )
+        } else if problem.terrain.is_some() {
+            format!(
+                "no free position was found with a road to an entrance within the {} % road grade; the other assets, spacing and roads take the rest",
+                problem.roads.max_grade_percent
+            )
+        } else {
+            "no free position was found with a road to an entrance; the other assets, spacing and roads take the rest".to_owned()
+        };
+        reasons.insert(id.clone(), reason);
+    }
+    reasons
+}
+
+/// How far (m) a given entrance may be from a part of the parcel and still serve it.
+const ENTRANCE_ON_PART_M: f64 = 0.5;
+
+/// Candidate entrances are tried this far apart (m) along a part's outer edge, or closer
+/// on a small part (at most `ENTRANCE_CANDIDATES` per part).
+const ENTRANCE_STEP_M: f64 = 5.0;
+const ENTRANCE_CANDIDATES: usize = 2_000;
+
+/// The default entrance of one part of the parcel: a point of its outer edge (never of a
+/// hole: a hole is land outside the parcel, with no road to it), outside every exclusion
+/// and its buffer, from which a straight drive reaches the buildable ground of the part
+/// within the road grade limit when terrain is known. Of those, the one nearest the
+/// part's centroid plus the drive's length wins. When no point passes, the point of
+/// the outer edge nearest the centroid, as before terrain and exclusions were known;
+/// `None` when the part has no buildable ground (nothing will be placed there).
+fn default_entrance(
+    part: &Polygon<f64>,
+    buildable: &MultiPolygon<f64>,
+    exclusions: &[ProblemExclusion],
+    terrain: Option<&Terrain>,
+    max_grade: f64,
+) -> Option<Coord<f64>> {
+    let centroid = part.centroid()?;
+    let part_buildable: Vec<&Polygon<f64>> = buildable
+        .0
+        .iter()
+        .filter(|b| b.interior_point().is_some_and(|p| part.contains(&p)))
+        .collect();
+    if part_buildable.is_empty() {
+        return None;
+    }
+    let part_buildable = MultiPolygon::new(part_buildable.into_iter().cloned().collect());
+    let ring = part.exterior();
+    let perimeter = ring.lines().map(|l| l.dx().hypot(l.dy())).sum::<f64>();
+    let step = ENTRANCE_STEP_M.max(perimeter / ENTRANCE_CANDIDATES as f64);
+    let mut best: Option<(f64, Coord<f64>)> = None;
+    for line in ring.lines() {
+        let length = line.dx().hypot(line.dy());
+        let pieces = (length / step).ceil().max(1.0) as usize;
+        for k in 0..pieces {
+            let t = (k as f64 + 0.5) / pieces as f64;
+            let candidate = Coord {
+                x: line.start.x + line.dx() * t,
+                y: line.start.y + line.dy() * t,
+            };
+            let point = Point::from(candidate);
+            if exclusions
+                .iter()
+                .any(|e| Euclidean.distance(&point, &e.keep_out) < ENTRANCE_ON_PART_M)
+            {
+                continue;
+            }
+            let target = match part_buildable.closest_point(&point) {
+                Closest::Intersection(p) | Closest::SinglePoint(p) => p,
+                Closest::Indeterminate => continue,
+            };
+            let drive = geo::Line::new(candidate, target.0);
+            if exclusions
+                .iter()
+                .any(|e| exclusion_core(e).intersects(&drive))
+            {
+                continue;
+            }
+            if let Some(terrain) = terrain
+                && !terrain.segment_within_grade(
+                    [candidate.x, candidate.y],
+                    [target.x(), target.y()],
+                    max_grade,
+                )
+            {
+                continue;
+            }
+            let score = Euclidean.distance(&point, &centroid) + Euclidean.distance(&point, &target);
+            if best.is_none_or(|(b, _)| score < b) {
+                best = Some((score, candidate));
+            }
+        }
+    }
+    best.map(|(_, c)| c).or_else(|| {
+        nearest_boundary_point(
+            &MultiPolygon::new(vec![Polygon::new(ring.clone(), vec![])]),
+            centroid,
+        )
+    })
 }
 
 /// The point of the boundary's rings nearest `centroid`.
@@ -573,6 +744,92 @@ mod tests {
         });
         let problem = prepare_problem(&site, &demo_program(1)).unwrap();
         assert_eq!(problem.boundary_m.0[0].exterior().0.len(), 5);
+    }
+
+    #[test]
+    fn the_default_entrance_is_never_on_a_hole_or_an_exclusion() {
+        use geo::{Distance, Euclidean};
+        // A hole around the centroid: its ring is the nearest boundary to the centroid.
+        let mut site = rural_demo_site();
+        let c = site.boundary.centroid().unwrap();
+        let d = 0.0004;
+        let hole = geo::LineString::from(vec![
+            (c.x() - d, c.y() - d),
+            (c.x() - d, c.y() + d),
+            (c.x() + d, c.y() + d),
+            (c.x() + d, c.y() - d),
+            (c.x() - d, c.y() - d),
+        ]);
+        site.boundary.0[0].interiors_push(hole);
+        let problem = prepare_problem(&site, &demo_program(1)).unwrap();
+        let e = Point::new(problem.entrances_m[0][0], problem.entrances_m[0][1]);
+        let outer = problem.boundary_m.0[0].exterior();
+        let hole = &problem.boundary_m.0[0].interiors()[0];
+        assert!(Euclidean.distance(&e, outer) < 1e-6, "on the outer edge");
+        assert!(Euclidean.distance(&e, hole) > 100.0, "far from the hole");
+
+        // An exclusion over the edge nearest the centroid pushes the entrance off it.
+        let plain = prepare_problem(&rural_demo_site(), &demo_program(1)).unwrap();
+        let old = plain.entrances_m[0];
+        let old_wgs84 = plain
+            .projection
+            .projector()
+            .unwrap()
+            .to_wgs84(Coord {
+                x: old[0],
+                y: old[1],
+            })
+            .unwrap();
+        let mut site = rural_demo_site();
+        site.exclusions.push(crate::site::Exclusion {
+            kind: crate::program::ExclusionKind::Easement,
+            buffer_m: 30.0,
+            geometry: Geometry::Point(Point::from(old_wgs84)),
+            name: Some("gas valve".into()),
+        });
+        let problem = prepare_problem(&site, &demo_program(1)).unwrap();
+        let e = problem.entrances_m[0];
+        assert!(
+            (e[0] - old[0]).hypot(e[1] - old[1]) > 30.0,
+            "{e:?} vs {old:?}"
+        );
+    }
+
+    #[test]
+    fn with_terrain_the_default_entrance_reaches_buildable_ground_within_grade() {
+        use crate::fixtures::rural_demo_dem;
+        // Flat west of 100 m, a 30 % slope from there east.
+        let (tiff, corner) = rural_demo_dem(|x, _| 0.30 * (x - 100.0).max(0.0));
+        let dem = crate::geotiff::Dem::from_geotiff(&tiff).unwrap();
+        let program = demo_program(3);
+        let problem =
+            prepare_problem_with_terrain(&rural_demo_site(), &program, Some(&dem)).unwrap();
+        let e = problem.entrances_m[0];
+        assert!(
+            e[0] - corner[0] < 110.0,
+            "the entrance is on the flat west: {e:?}"
+        );
+    }
+
+    #[test]
+    fn every_part_of_a_multi_part_parcel_gets_an_entrance() {
+        let square = |x0: f64| {
+            polygon![
+                (x: x0, y: 39.35),
+                (x: x0 + 0.003, y: 39.35),
+                (x: x0 + 0.003, y: 39.353),
+                (x: x0, y: 39.353),
+            ]
+        };
+        let site = Site::from_boundary(MultiPolygon::new(vec![square(-103.40), square(-103.39)]));
+        let problem = prepare_problem(&site, &demo_program(2)).unwrap();
+        assert_eq!(problem.entrances_m.len(), 2);
+        assert!((problem.entrances_m[0][0] - problem.entrances_m[1][0]).abs() > 500.0);
+        // A given entrance serves its part only; the other part still gets one.
+        let mut program = demo_program(2);
+        program.entrance = Some([-103.3985, 39.35]);
+        let problem = prepare_problem(&site, &program).unwrap();
+        assert_eq!(problem.entrances_m.len(), 2);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use entmoot_domain::solve::{SolveRequest, solve};
 use entmoot_formats::export::{
     DrawingUnits, ExportFormat, ExportInput, ExportOptions, LayoutDocument, export_layout,
 };
-use entmoot_formats::read_site_file;
+use entmoot_formats::{Crs, ExclusionSelection, ImportOptions, read_site_file_with};
 use entmoot_plugin_sdk::metrics::{Metrics, layout_metrics};
 use entmoot_plugin_sdk::{Layout, Problem, Program};
 use serde_json::json;
@@ -110,14 +110,24 @@ async fn solve_document(
     program: &Path,
 ) -> anyhow::Result<LayoutDocument> {
     let site_bytes = std::fs::read(site).with_context(|| format!("--site {}", site.display()))?;
-    let imported =
-        read_site_file(&site_bytes).with_context(|| format!("--site {}", site.display()))?;
+    let options = ImportOptions {
+        crs: match &args.crs {
+            Some(text) => Some(Crs::parse_declared(text).context("--crs")?),
+            None => None,
+        },
+        boundary: None,
+    };
+    let imported = read_site_file_with(&site_bytes, &options)
+        .with_context(|| format!("--site {}", site.display()))?;
+    let (site_with_exclusions, _) = imported
+        .site_with_exclusions(&ExclusionSelection::Suggested)
+        .with_context(|| format!("--site {}", site.display()))?;
     let program_text = std::fs::read_to_string(program)
         .with_context(|| format!("--program {}", program.display()))?;
     let program = Program::from_json_str(&program_text)
         .with_context(|| format!("--program {}", program.display()))?;
     let request = SolveRequest {
-        site: imported.site,
+        site: site_with_exclusions,
         program,
         strategy: args.strategy.clone(),
         parameters: json!({}),

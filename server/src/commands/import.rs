@@ -5,9 +5,7 @@
 
 use anyhow::Context;
 use entmoot_formats::geotiff::read_dem;
-use entmoot_formats::{
-    BoundaryChoice, Crs, ImportOptions, SourceFormat, read_site_file_with, sniff,
-};
+use entmoot_formats::{Crs, ImportOptions, SourceFormat, read_site_file_with, sniff};
 use entmoot_plugin_sdk::geo::{GeodesicArea, Geometry};
 use entmoot_plugin_sdk::geometry::geo_to_geojson;
 use serde_json::json;
@@ -32,11 +30,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         },
         boundary: args
             .boundary
-            .as_ref()
-            .map(|choice| match choice.parse::<usize>() {
-                Ok(index) => BoundaryChoice::Index(index),
-                Err(_) => BoundaryChoice::Name(choice.clone()),
-            }),
+            .as_deref()
+            .map(crate::commands::solve::boundary_choice),
     };
     let imported = read_site_file_with(&bytes, &options).with_context(|| shown.clone())?;
     let summary = json!({
@@ -45,7 +40,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         "boundary": {
             "location": imported.boundary_location,
             "reason": imported.boundary_reason,
+            "parts": imported.site.boundary.0.len(),
+            "holes": imported.site.boundary.0.iter().map(|p| p.interiors().len()).sum::<usize>(),
             "area_m2": imported.site.boundary.geodesic_area_unsigned(),
+            "area_measured": "geodesic, on the WGS84 ellipsoid",
             "geometry": geo_to_geojson(&Geometry::MultiPolygon(imported.site.boundary.clone())),
         },
         "exclusion_candidates": imported.exclusion_candidates.iter().map(|candidate| json!({
@@ -53,7 +51,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             "location": candidate.polygon.location,
             "suggested_kind": candidate.suggested_kind,
             "properties": candidate.polygon.properties,
-            "area_m2": candidate.polygon.polygon.geodesic_area_unsigned(),
+            "area_m2": candidate.polygon.geometry.geodesic_area_unsigned(),
+            "area_measured": "geodesic, on the WGS84 ellipsoid",
         })).collect::<Vec<_>>(),
         "repairs": imported.repairs.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
