@@ -282,15 +282,19 @@ pub struct PickedExclusionInput {
     pub buffer_m: f64,
 }
 
+/// A new site from a parcel upload, with the exclusion candidates the planner picked.
 #[derive(InputObject)]
 pub struct CreateSiteFromUploadInput {
     /// The `File` of `uploadParcel`.
     pub file_id: ID,
+    /// The site's name, 1 to 200 characters.
     pub name: String,
     /// As given to `uploadParcel`.
     pub crs: Option<String>,
     /// As given to `uploadParcel`.
     pub boundary: Option<String>,
+    /// The candidates to keep as exclusion zones, each with its kind and buffer; the
+    /// others are left out.
     #[graphql(default)]
     pub exclusions: Vec<PickedExclusionInput>,
     /// Entrances as `[longitude, latitude]`; one per part of the parcel is chosen when
@@ -303,16 +307,22 @@ pub struct CreateSiteFromUploadInput {
 #[derive(SimpleObject)]
 #[graphql(name = "ExclusionCandidateOutcome")]
 pub struct CandidateOutcomeNode {
+    /// The name the file gave the polygon, if any.
     pub name: Option<String>,
+    /// Where in the file it is, e.g. `Placemark "Pond" (#3)`.
     pub location: String,
     /// The kind it was kept as; null when it was left out.
     pub kind: Option<String>,
+    /// Metres kept free around it (0 when it was left out).
     pub buffer_m: f64,
+    /// Why it was kept or left out, in words.
     pub reason: String,
 }
 
+/// A site created from an upload, and what became of each exclusion candidate.
 #[derive(SimpleObject)]
 pub struct SiteFromUploadResult {
+    /// The new site.
     pub site: SiteNode,
     /// Every candidate of the file, in order.
     pub candidates: Vec<CandidateOutcomeNode>,
@@ -332,9 +342,15 @@ impl FileMutations {
     async fn upload_parcel(
         &self,
         ctx: &Context<'_>,
-        project_id: ID,
-        file: Upload,
+        #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
+        #[graphql(desc = "The file, as a GraphQL multipart upload.")] file: Upload,
+        #[graphql(
+            desc = "The CRS of a file that declares none (DXF, a Shapefile without .prj): EPSG:32613, utm:13N, wgs84 or a PROJ string."
+        )]
         crs: Option<String>,
+        #[graphql(
+            desc = "Which polygon is the boundary: its 0-based index or its name; chosen by the file's names or size when omitted."
+        )]
         boundary: Option<String>,
     ) -> Result<UploadedParcel> {
         let options = import_options(crs.as_deref(), boundary.as_deref())?;
@@ -372,7 +388,7 @@ impl FileMutations {
     async fn create_site_from_upload(
         &self,
         ctx: &Context<'_>,
-        input: CreateSiteFromUploadInput,
+        #[graphql(desc = "The upload and the planner's choices.")] input: CreateSiteFromUploadInput,
     ) -> Result<SiteFromUploadResult> {
         let caller = caller(ctx)?;
         let app = app(ctx);

@@ -216,7 +216,11 @@ pub struct SiteAndJobQueries;
 impl SiteAndJobQueries {
     /// A site by id (as `project(id)` and `job(id)`; NOT_FOUND when it is not the
     /// caller's organization's).
-    async fn site(&self, ctx: &Context<'_>, id: ID) -> Result<crate::types::SiteNode> {
+    async fn site(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The site's global id.")] id: ID,
+    ) -> Result<crate::types::SiteNode> {
         let caller = caller(ctx)?;
         let uuid = decode_typed_id(&id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
         entmoot_domain::sites::find_site(&app(ctx).database, caller, uuid)

@@ -7,7 +7,12 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeoJson(pub serde_json::Value);
 
-#[Scalar(name = "GeoJSON")]
+/// Any RFC 7946 GeoJSON object (a geometry, a Feature or a FeatureCollection) in WGS84
+/// longitude/latitude, checked when it arrives.
+#[Scalar(
+    name = "GeoJSON",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc7946"
+)]
 impl ScalarType for GeoJson {
     fn parse(value: Value) -> InputValueResult<Self> {
         let json = value

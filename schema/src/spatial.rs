@@ -94,7 +94,12 @@ impl SpatialQueries {
             .map_err(|error| coded_error(ErrorCode::BadUserInput, format!("area: {error}")))?;
         let area = SearchArea::parse(
             "area",
-            MultiPolygon::new(polygons.into_iter().map(|named| named.polygon).collect()),
+            MultiPolygon::new(
+                polygons
+                    .into_iter()
+                    .flat_map(|named| named.geometry.0)
+                    .collect(),
+            ),
         )
         .map_err(IntoGraphqlError::into_graphql_error)?;
         let limit =

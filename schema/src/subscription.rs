@@ -31,6 +31,7 @@ use entmoot_domain::projects::find_project;
 pub struct JobProgress {
     /// The job's global id.
     pub job_id: ID,
+    /// Where the job is in its life after this step.
     pub status: JobStatus,
     /// Orders the job's events: each step has a higher number than the one before (a
     /// retry continues the count). A client that reconnects can drop what it has seen.

@@ -445,6 +445,7 @@ pub struct ExclusionZoneView {
     pub kind: String,
     /// Metres kept free around the zone.
     pub buffer_m: f64,
+    /// A name to show, e.g. `Stock pond`.
     pub name: Option<String>,
     /// The zone itself (WGS84), without its buffer.
     pub geometry: GeoJson,
@@ -454,6 +455,7 @@ pub struct ExclusionZoneView {
 #[derive(async_graphql::SimpleObject)]
 #[graphql(name = "BuildableArea")]
 pub struct BuildableAreaView {
+    /// Its area, square metres (UTM planar).
     pub area_m2: f64,
     /// A MultiPolygon in WGS84.
     pub geometry: GeoJson,
