@@ -208,7 +208,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
     )
     .await;
     assert_eq!(
-        joined["data"]["acceptInvitation"]["role"], "admin",
+        joined["data"]["acceptInvitation"]["role"], "ADMIN",
         "{joined}"
     );
     let reset = call(
@@ -274,7 +274,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
     )
     .await;
     assert_eq!(
-        accepted["data"]["acceptInvitation"]["role"], "viewer",
+        accepted["data"]["acceptInvitation"]["role"], "VIEWER",
         "{accepted}"
     );
     let after = call(&server, Some(&hal_key), create, json!({})).await;
@@ -432,7 +432,7 @@ async fn password_tests_are_limited_with_429_and_the_owner_is_never_locked_out()
     )
     .await;
     assert_eq!(status, 200, "{owner}");
-    assert_eq!(owner["data"]["signIn"]["role"], "editor", "{owner}");
+    assert_eq!(owner["data"]["signIn"]["role"], "EDITOR", "{owner}");
 }
 
 #[tokio::test]

@@ -564,7 +564,7 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
     )
     .await;
     assert_eq!(
-        joined["data"]["acceptInvitation"]["role"], "admin",
+        joined["data"]["acceptInvitation"]["role"], "ADMIN",
         "{joined}"
     );
     let session = session_token(&joined, "acceptInvitation");

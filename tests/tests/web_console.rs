@@ -247,7 +247,7 @@ async fn create_planner(server: &TestServer) {
         .await
         .expect("accept");
     assert_eq!(
-        accepted["data"]["acceptInvitation"]["role"], "admin",
+        accepted["data"]["acceptInvitation"]["role"], "ADMIN",
         "{accepted}"
     );
 }
