@@ -241,8 +241,10 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
         error("huge-error").len()
     );
     assert!(error("huge-error").contains("[cut: 67108864 bytes in all]"));
+    // Refused unread by the result cap, or as duplicates when they fit under it.
     assert!(
-        error("duplicates").contains("duplicate_asset: 4000 assets placed, but the problem has 3"),
+        error("duplicates").contains("duplicate_asset: 4000 assets placed, but the problem has 3")
+            || error("duplicates").contains("is larger than the"),
         "{}",
         error("duplicates")
     );
