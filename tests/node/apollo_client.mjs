@@ -118,7 +118,7 @@ runWithDeadline('Apollo Client', 120, async () => {
       variables: { id: job.id },
       fetchPolicy: 'network-only',
     });
-    check(finished.status === 'succeeded', `the job reads as ${finished.status} after its succeeded event`);
+    check(finished.status === 'SUCCEEDED', `the job reads as ${finished.status} after its succeeded event`);
     const layout = finished.layouts.find((candidate) => candidate.rank === 0);
     check(layout, `the succeeded job has no layout of rank 0: ${JSON.stringify(finished.layouts)}`);
     check(layout.requestedCount === 3, `${layout.requestedCount} assets requested, not 3`);

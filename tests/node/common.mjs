@@ -128,7 +128,7 @@ export const JOB_PROGRESS = `subscription($jobId: ID!) {
   jobProgress(jobId: $jobId) { jobId status stage percent elapsedSeconds message at }
 }`;
 
-const STATUS_ORDER = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
+const STATUS_ORDER = { QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 2, CANCELLED: 2 };
 
 /** An RFC 3339 time as nanoseconds since the epoch (Date.parse stops at milliseconds). */
 function instant(at) {
@@ -174,7 +174,7 @@ export function checkProgressSequence(jobId, events) {
   });
   const last = events[events.length - 1];
   check(
-    last.status === 'succeeded',
+    last.status === 'SUCCEEDED',
     `the last event is ${JSON.stringify(last)}, not status succeeded`,
   );
   check(last.percent === 100, `the succeeded event says ${last.percent} %, not 100`);

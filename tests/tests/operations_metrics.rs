@@ -298,7 +298,8 @@ async fn workload(server: &TestServer) {
         assert!(Instant::now() < deadline, "the job did not finish: {data}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let missing = server.get("/no-such-route").await.expect("GET");
+    // Unknown paths are the console's routes; a missing file is a 404.
+    let missing = server.get("/no-such-file.txt").await.expect("GET");
     assert_eq!(missing.status(), 404);
     assert_eq!(
         server.get("/health").await.expect("GET /health").status(),
