@@ -21,36 +21,33 @@ fn nasty_documents() -> Vec<(&'static str, String, bool)> {
     for level in 0..25 {
         let next = level + 1;
         fan_out.push_str(&format!(
-            "fragment F{level} on QueryRoot {{ ...F{next} ...F{next} ...F{next} }}\n"
+            "fragment F{level} on Query {{ ...F{next} ...F{next} ...F{next} }}\n"
         ));
     }
-    fan_out.push_str("fragment F25 on QueryRoot { __typename }\n");
+    fan_out.push_str("fragment F25 on Query { __typename }\n");
 
     let mut fan_out_inline = String::from("query { ...G0 }\n");
     for level in 0..25 {
         let next = level + 1;
         fan_out_inline.push_str(&format!(
-            "fragment G{level} on QueryRoot {{ ... on QueryRoot {{ ...G{next} }} ... {{ ...G{next} }} ...G{next} }}\n"
+            "fragment G{level} on Query {{ ... on Query {{ ...G{next} }} ... {{ ...G{next} }} ...G{next} }}\n"
         ));
     }
-    fan_out_inline.push_str("fragment G25 on QueryRoot { a: __typename }\n");
+    fan_out_inline.push_str("fragment G25 on Query { a: __typename }\n");
 
     let mut chain = String::from("query { ...C0 }\n");
     for level in 0..150 {
         chain.push_str(&format!(
-            "fragment C{level} on QueryRoot {{ ...C{} }}\n",
+            "fragment C{level} on Query {{ ...C{} }}\n",
             level + 1
         ));
     }
-    chain.push_str("fragment C150 on QueryRoot { __typename }\n");
+    chain.push_str("fragment C150 on Query { __typename }\n");
 
     let deep = format!("query {}{}", "{ viewer ".repeat(300), "}".repeat(301));
     let wide = format!("query {{ {} }}", "__typename ".repeat(900));
     let aliases: String = (0..400).map(|i| format!("a{i}: __typename ")).collect();
-    let inline_repeats = format!(
-        "query {{ {} }}",
-        "... on QueryRoot { __typename } ".repeat(150)
-    );
+    let inline_repeats = format!("query {{ {} }}", "... on Query { __typename } ".repeat(150));
     let comment_trick = format!(
         "query {{ __typename #\r{}\n }}",
         "__typename ".repeat(2_400)

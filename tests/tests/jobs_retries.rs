@@ -1,5 +1,5 @@
 //! Transient failures, seen from outside: a job whose strategy process crashes is queued
-//! again after a backoff and runs to success on its next attempt; a job that crashes on
+//! again after a backoff and its next attempt runs the fixed version installed meanwhile; a job that crashes on
 //! every attempt is dead-lettered after `max_attempts` with each attempt in its history.
 //!
 //! The crashing strategies are C plugins compiled here against the public header (the
@@ -19,34 +19,38 @@ use entmoot_tests::{
 };
 use serde_json::{Value, json};
 
-/// `ExecutionSettings::retry_backoff`: the delay before the second attempt, doubled for
-/// each attempt after that.
+/// `ExecutionSettings::retry_backoff` by default: the delay before the second attempt,
+/// doubled for each attempt after that.
 const BASE_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Writes and compiles a strategy plugin named `name` into `plugin_dir`. With a `marker`,
-/// it aborts when the marker file does not exist yet, after creating it (so it crashes on
-/// its first run only); without one it aborts on every run. When it does not crash it
-/// returns one empty layout, which is valid (placing fewer assets than asked is fine).
-fn crashing_plugin(work_dir: &Path, plugin_dir: &Path, name: &str, marker: Option<&Path>) {
-    let crash = match marker {
-        Some(marker) => format!(
-            r#"    const char *marker = "{}";
-    FILE *seen = fopen(marker, "r");
-    if (seen != NULL) {{
-        fclose(seen);
-        *out = text("{{\"layouts\":[{{\"assets\":[],\"roads\":[]}}]}}");
-        return ENTMOOT_STATUS_OK;
-    }}
-    seen = fopen(marker, "w");
-    if (seen != NULL) fclose(seen);
-    abort();"#,
-            marker
-                .to_str()
-                .expect("UTF-8 path")
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-        ),
-        None => "    (void)out;\n    abort();".to_owned(),
+/// How a test strategy behaves on every run.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// `abort()`: a crash, which the worker classifies as transient.
+    Crashes,
+    /// Returns one empty layout, which is valid (placing fewer assets than asked is fine).
+    Succeeds,
+}
+
+/// Writes and compiles a strategy plugin named `name` at `version`, then installs it into
+/// `plugin_dir` with an atomic rename (replacing an earlier build of the same plugin, as an
+/// operator shipping a fix would).
+///
+/// A sandboxed plugin cannot keep state between runs (its files are its own fresh working
+/// directory), so "crashes once" is a crashing version replaced by a fixed one between
+/// the attempts.
+fn install_plugin(
+    work_dir: &Path,
+    plugin_dir: &Path,
+    name: &str,
+    version: &str,
+    behaviour: Behaviour,
+) {
+    let crash = match behaviour {
+        Behaviour::Crashes => "    (void)out;\n    abort();",
+        Behaviour::Succeeds => {
+            "    *out = text(\"{\\\"layouts\\\":[{\\\"assets\\\":[],\\\"roads\\\":[]}]}\");\n    return ENTMOOT_STATUS_OK;"
+        }
     };
     let source = format!(
         r#"#include <stdio.h>
@@ -61,7 +65,7 @@ static EntmootBuffer text(const char *s) {{
     return b;
 }}
 static EntmootBuffer manifest(void) {{
-    return text("{{\"name\":\"{name}\",\"version\":\"1.0.0\",\"abi_version\":1,"
+    return text("{{\"name\":\"{name}\",\"version\":\"{version}\",\"abi_version\":1,"
                 "\"description\":\"crashes\",\"capabilities\":{{\"rotations\":false,"
                 "\"alternatives\":false,\"terrain_aware\":false,\"deterministic\":true}},"
                 "\"parameters\":{{\"type\":\"object\"}}}}");
@@ -80,7 +84,8 @@ const EntmootStrategyV1 *entmoot_strategy_entry_v1(void) {{ return &TABLE; }}
     let source_path = work_dir.join(format!("{name}.c"));
     std::fs::write(&source_path, source).expect("write the plugin source");
     std::fs::create_dir_all(plugin_dir).expect("plugin dir");
-    let library = plugin_dir.join(format!("lib{}.so", name.replace('-', "_")));
+    let file_name = format!("lib{}.so", name.replace('-', "_"));
+    let built = work_dir.join(&file_name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let output = Command::new(&cc)
         .args([
@@ -89,7 +94,7 @@ const EntmootStrategyV1 *entmoot_strategy_entry_v1(void) {{ return &TABLE; }}
         .arg("-I")
         .arg(repository_root().join("plugins/sdk/include"))
         .arg("-o")
-        .arg(&library)
+        .arg(&built)
         .arg(&source_path)
         .output()
         .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
@@ -98,6 +103,7 @@ const EntmootStrategyV1 *entmoot_strategy_entry_v1(void) {{ return &TABLE; }}
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    std::fs::rename(&built, plugin_dir.join(&file_name)).expect("install the plugin");
 }
 
 async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
@@ -133,8 +139,14 @@ async fn submit(server: &TestServer, strategy: &str) -> String {
     job["createJob"]["id"].as_str().expect("job id").to_owned()
 }
 
-/// Polls the job until it is terminal.
-async fn wait_for_end(server: &TestServer, job_id: &str, within: Duration) -> Value {
+/// Polls the job until `done` says yes.
+async fn wait_for_job(
+    server: &TestServer,
+    job_id: &str,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + within;
     loop {
         let data = graphql_ok(
@@ -144,18 +156,26 @@ async fn wait_for_end(server: &TestServer, job_id: &str, within: Duration) -> Va
         )
         .await;
         let job = data["job"].clone();
-        if matches!(
-            job["status"].as_str(),
-            Some("SUCCEEDED" | "FAILED" | "CANCELLED")
-        ) {
+        if done(&job) {
             return job;
         }
         assert!(
             Instant::now() < deadline,
-            "the job did not end within {within:?}: {job}"
+            "the job did not {what} within {within:?}: {job}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Polls the job until it is terminal.
+async fn wait_for_end(server: &TestServer, job_id: &str, within: Duration) -> Value {
+    wait_for_job(server, job_id, within, "end", |job| {
+        matches!(
+            job["status"].as_str(),
+            Some("SUCCEEDED" | "FAILED" | "CANCELLED")
+        )
+    })
+    .await
 }
 
 fn timestamp(entry: &Value, field: &str) -> DateTime<FixedOffset> {
@@ -191,8 +211,13 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
         .expect("PostgreSQL must be reachable");
     let dir = tempfile::tempdir().expect("tempdir");
     let plugin_dir = dir.path().join("plugins");
-    let marker = dir.path().join("crashed-once");
-    crashing_plugin(dir.path(), &plugin_dir, "crash-once", Some(&marker));
+    install_plugin(
+        dir.path(),
+        &plugin_dir,
+        "crash-once",
+        "1.0.0",
+        Behaviour::Crashes,
+    );
     let mut env: HashMap<String, String> = production_like_env(&database.url, dir.path());
     env.insert(
         "ENTMOOT_PLUGIN_DIR".into(),
@@ -201,6 +226,13 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
     // A 2 s lease makes recovery pass every second, several times within the backoff: the
     // job must still wait the backoff out rather than be dispatched again by recovery.
     env.insert("ENTMOOT_JOB_LEASE_SECONDS".into(), "2".into());
+    // Long enough for the worker's plugin watcher (polling every second, loading a file
+    // once it has stayed the same for one more poll) to load the fix before the retry.
+    let backoff = Duration::from_secs(8);
+    env.insert(
+        "ENTMOOT_JOB_RETRY_BACKOFF_SECONDS".into(),
+        backoff.as_secs().to_string(),
+    );
     let migrated = run_entmoot(dir.path(), &env, &["migrate", "up"]);
     assert!(
         migrated.status.success(),
@@ -213,9 +245,33 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
     let _worker = TestWorker::start(dir.path(), &env).expect("worker");
 
     let job_id = submit(&server, "crash-once").await;
+    let waiting = wait_for_job(
+        &server,
+        &job_id,
+        Duration::from_secs(60),
+        "crash and wait for its retry",
+        |job| job["history"].as_array().is_some_and(|h| !h.is_empty()),
+    )
+    .await;
+    assert_eq!(
+        waiting["status"], "QUEUED",
+        "waits for its retry: {waiting}"
+    );
+    assert!(
+        waiting["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the plugin process ended without a result")),
+        "the crash is reported while the job waits: {waiting}"
+    );
+    install_plugin(
+        dir.path(),
+        &plugin_dir,
+        "crash-once",
+        "1.0.1",
+        Behaviour::Succeeds,
+    );
     let job = wait_for_end(&server, &job_id, Duration::from_secs(60)).await;
 
-    assert!(marker.exists(), "the first attempt ran the plugin");
     assert_eq!(job["status"], "SUCCEEDED", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
     assert!(job["error"].is_null(), "a success clears the error: {job}");
@@ -227,16 +283,21 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
     let history = job["history"].as_array().expect("history").clone();
     assert_eq!(history.len(), 2, "{job}");
     assert_crashed_attempt(&history[0], 1);
+    assert_eq!(history[0]["strategy_version"], "1.0.0", "{job}");
     assert_eq!(history[1]["attempt"], 2, "{job}");
     assert_eq!(history[1]["outcome"], "succeeded", "{job}");
+    assert_eq!(
+        history[1]["strategy_version"], "1.0.1",
+        "the retry runs the version installed when it starts: {job}"
+    );
     assert!(history[1]["error"].is_null(), "{job}");
     let pause = pause_after(&history, 0);
     assert!(
-        pause >= BASE_BACKOFF - Duration::from_millis(50),
-        "the second attempt waited out the backoff of {BASE_BACKOFF:?}, not {pause:?}"
+        pause >= backoff - Duration::from_millis(50),
+        "the second attempt waited out the backoff of {backoff:?}, not {pause:?}"
     );
     assert!(
-        pause < BASE_BACKOFF + Duration::from_secs(5),
+        pause < backoff + Duration::from_secs(5),
         "the second attempt came soon after the backoff, not after {pause:?}"
     );
 }
@@ -245,7 +306,13 @@ async fn a_strategy_that_crashes_once_is_retried_after_a_backoff_and_succeeds() 
 async fn a_strategy_that_always_crashes_is_dead_lettered_with_each_attempt_in_its_history() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plugin_dir = dir.path().join("plugins");
-    crashing_plugin(dir.path(), &plugin_dir, "crash-always", None);
+    install_plugin(
+        dir.path(),
+        &plugin_dir,
+        "crash-always",
+        "1.0.0",
+        Behaviour::Crashes,
+    );
     let mut env = embedded_env(dir.path());
     env.insert(
         "ENTMOOT_PLUGIN_DIR".into(),

@@ -97,7 +97,7 @@ async fn ended(server: &TestServer, job: &str, within: Duration) -> Value {
     loop {
         let body = server
             .graphql(
-                "query($id: ID!) { job(id: $id) { status error strategy layouts { placedCount } } }",
+                "query($id: ID!) { job(id: $id) { status error attempts strategy layouts { placedCount } } }",
                 json!({"id": job}),
             )
             .await
@@ -106,7 +106,7 @@ async fn ended(server: &TestServer, job: &str, within: Duration) -> Value {
             .as_str()
             .unwrap_or("")
             .to_owned();
-        if ["succeeded", "failed", "cancelled"].contains(&status.as_str()) {
+        if ["SUCCEEDED", "FAILED", "CANCELLED"].contains(&status.as_str()) {
             return body["data"]["job"].clone();
         }
         assert!(
@@ -228,13 +228,13 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
     }
     for kind in ["fork-pipes", "daemon", "kill-parent"] {
         assert_eq!(
-            results[kind]["status"], "succeeded",
+            results[kind]["status"], "SUCCEEDED",
             "{kind}: {}",
             results[kind]
         );
     }
     let error = |kind: &str| results[kind]["error"].as_str().unwrap_or("").to_owned();
-    assert_eq!(results["huge-error"]["status"], "failed");
+    assert_eq!(results["huge-error"]["status"], "FAILED");
     assert!(
         error("huge-error").len() < 5_000,
         "{}",
@@ -253,6 +253,11 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
         "{}",
         error("road-bomb")
     );
+    assert_eq!(
+        results["road-bomb"]["attempts"], 1,
+        "oversized output would come again: not retried: {}",
+        results["road-bomb"]
+    );
     let snooped = error("snoop");
     assert!(snooped.contains("env.SECRET_KEY=absent"), "{snooped}");
     for secret in [SECRET_KEY, DOTENV_SECRET] {
@@ -270,7 +275,8 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
             && l.contains("job_id=")
             && l.contains("strategy=hostile-duplicates@1.0.0")
             && l.contains("libduplicates.so")
-            && l.contains("reason=the strategy returned an invalid layout")),
+            && (l.contains("reason=the strategy returned an invalid layout")
+                || l.contains("reason=the plugin's result is larger than the"))),
         "{log}"
     );
     assert!(!log.contains("exceeded its time limit"), "{log}");

@@ -260,3 +260,34 @@ async fn spatial_searches_and_paging_on_postgres_use_the_gist_index() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_operator_can_turn_the_spatial_searches_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    env.insert("ENABLE_GEOSPATIAL_ANALYSIS".into(), "false".into());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    for query in [
+        "{ sitesIntersecting(window: [0, 0, 1, 1]) { id } }",
+        r#"{ buildingsWithin(area: {type: "Polygon", coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]]}) { assetId } }"#,
+    ] {
+        let body = server.graphql(query, json!({})).await.expect(query);
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "FORBIDDEN", "{query}: {body}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("ENABLE_GEOSPATIAL_ANALYSIS=false")),
+            "{query}: {body}"
+        );
+    }
+    // Everything else still works.
+    let project = server
+        .graphql(
+            "mutation { createProject(input: {name: \"Still here\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .expect("createProject");
+    assert!(project.get("errors").is_none(), "{project}");
+}

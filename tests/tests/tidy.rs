@@ -74,6 +74,8 @@ fn workspace_packages() -> Vec<Package> {
                 .as_array()
                 .unwrap()
                 .iter()
+                // Dev-dependencies link into tests and benchmarks only, never into what ships.
+                .filter(|dependency| dependency["kind"].as_str() != Some("dev"))
                 .map(|dependency| dependency["name"].as_str().unwrap().to_owned())
                 .collect(),
         })
@@ -234,7 +236,9 @@ fn only_the_job_state_machine_writes_a_job_status() {
             }
             let source = std::fs::read_to_string(&file).unwrap();
             for (number, line) in production_part(&source).lines().enumerate() {
-                if writes.iter().any(|write| line.contains(write)) {
+                // A job is born queued: inserting that first state is not a transition.
+                let is_birth = line.contains("status: Set(JobStatus::Queued)");
+                if !is_birth && writes.iter().any(|write| line.contains(write)) {
                     offenders.push(format!(
                         "{}:{}: {}",
                         relative(&file),

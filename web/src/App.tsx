@@ -9,6 +9,7 @@ import { ViewerQuery, SignOutMutation } from './operations';
 import type { ViewerQuery as ViewerData } from './gql/graphql';
 import { describeError, isCombinedError, problemsOf } from './errors';
 import { navigate, useRoute } from './router';
+import { roleLabel } from './format';
 import { SignIn } from './screens/SignIn';
 import { Projects } from './screens/Projects';
 import { ProjectScreen } from './screens/Project';
@@ -105,7 +106,7 @@ function Header() {
       <div className="who" data-testid="who-am-i">
         <span>{viewer.viewer.user ? viewer.viewer.user.displayName || viewer.viewer.user.email : 'API key'}</span>
         {' · '}
-        <span>{organization ? organization.organizationName : 'organization'} ({viewer.viewer.role})</span>
+        <span>{organization ? organization.organizationName : 'organization'} ({roleLabel(viewer.viewer.role)})</span>
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </div>
     </header>

@@ -1,5 +1,12 @@
 // Numbers and values as people read them.
 
+import type { MemberRole } from './gql/graphql';
+
+/** A role as the console names it in running text: `ADMIN` reads "admin". */
+export function roleLabel(role: MemberRole): string {
+  return role.toLowerCase();
+}
+
 export function formatNumber(value: unknown, digits = 1): string {
   return typeof value === 'number' && Number.isFinite(value)
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits })

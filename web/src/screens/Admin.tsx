@@ -5,6 +5,7 @@ import type { FormEvent } from 'react';
 import { ErrorBanner, useApi, useLoad } from '../api';
 import { execute } from '../client';
 import { describeError } from '../errors';
+import { roleLabel } from '../format';
 import { InviteMemberMutation, ReloadStrategiesMutation, StrategiesQuery } from '../operations';
 import type { InviteMemberMutation as InviteData, MemberRole } from '../gql/graphql';
 
@@ -52,7 +53,7 @@ export function Admin() {
         <button type="submit">Invite</button>
       </form>
       {invited && (
-        <p role="status">Invited {invited.email} as {invited.role} until {new Date(invited.expiresAt).toLocaleString()}.
+        <p role="status">Invited {invited.email} as {roleLabel(invited.role)} until {new Date(invited.expiresAt).toLocaleString()}.
           {invited.emailed ? ' The invitation was e-mailed.' : <> No e-mail is configured: hand them this one-time token yourself: <code>{invited.token}</code></>}
         </p>
       )}
