@@ -37,6 +37,10 @@ pub struct AppContext {
     /// ENABLE_OPTIMIZATION: when false the server refuses new jobs (an API that only
     /// serves stored results); `entmoot solve` does not go through here and still works.
     pub optimization_enabled: bool,
+    /// ENABLE_GEOSPATIAL_ANALYSIS: when false the spatial searches across an
+    /// organization's data (`sitesIntersecting`, `buildingsWithin`) are refused, for an
+    /// operator who does not want their cost on the database.
+    pub geospatial_analysis_enabled: bool,
     /// ENTMOOT_JOB_MAX_ATTEMPTS: how many attempts a new job gets (a transient failure
     /// or a vanished worker uses one; a hand-back at shutdown does not).
     pub job_max_attempts: i32,

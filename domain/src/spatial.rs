@@ -11,11 +11,11 @@ use entmoot_entities::{buildings, sites};
 use entmoot_plugin_sdk::geo::{BoundingRect, Contains, Geometry, Intersects, MultiPolygon, Rect};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::caller::Caller;
+use crate::context::AppContext;
 use crate::geometry_storage::{GeometryStorageError, decode_geometry, encode_geometry};
 
 /// The most rows one search returns; a caller narrows the window to see more.
@@ -26,6 +26,8 @@ pub const MAX_AREA_VERTICES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpatialSearchError {
+    #[error("spatial searches are disabled on this server (ENABLE_GEOSPATIAL_ANALYSIS=false)")]
+    Disabled,
     #[error(
         "{field}: [{min_lon}, {min_lat}, {max_lon}, {max_lat}] is not a window: longitudes lie in [-180, 180], latitudes in [-90, 90], and each minimum is at most its maximum"
     )]
@@ -144,11 +146,15 @@ pub fn parse_limit(first: Option<i64>) -> Result<u64, SpatialSearchError> {
 
 /// The caller's sites whose parcel meets `window`, oldest first, at most `limit`.
 pub async fn sites_intersecting(
-    database: &DatabaseConnection,
+    app: &AppContext,
     caller: &Caller,
     window: &MapWindow,
     limit: u64,
 ) -> Result<Vec<sites::Model>, SpatialSearchError> {
+    if !app.geospatial_analysis_enabled {
+        return Err(SpatialSearchError::Disabled);
+    }
+    let database = &app.database;
     let query = sites::Entity::find()
         .filter(sites::Column::OrganizationId.eq(caller.organization_id))
         .order_by_asc(sites::Column::CreatedAt)
@@ -192,11 +198,15 @@ pub async fn sites_intersecting(
 /// The caller's placed buildings (of every layout) that lie within `area`, oldest
 /// first, at most `limit`.
 pub async fn buildings_within(
-    database: &DatabaseConnection,
+    app: &AppContext,
     caller: &Caller,
     area: &SearchArea,
     limit: u64,
 ) -> Result<Vec<buildings::Model>, SpatialSearchError> {
+    if !app.geospatial_analysis_enabled {
+        return Err(SpatialSearchError::Disabled);
+    }
+    let database = &app.database;
     let area_geometry = Geometry::MultiPolygon(area.0.clone());
     let Some(bounds) = area.0.bounding_rect() else {
         return Ok(Vec::new());

@@ -18,6 +18,7 @@ impl IntoGraphqlError for SpatialSearchError {
     fn into_graphql_error(self) -> async_graphql::Error {
         match self {
             SpatialSearchError::Database(error) => crate::errors::database_error(error),
+            SpatialSearchError::Disabled => coded_error(ErrorCode::Forbidden, self.to_string()),
             SpatialSearchError::StoredGeometry(error) => {
                 tracing::error!(error = %error, "unreadable stored geometry in a spatial search");
                 coded_error(ErrorCode::InternalServerError, "internal server error")
@@ -56,7 +57,8 @@ pub struct SpatialQueries;
 #[Object]
 impl SpatialQueries {
     /// The caller's sites whose parcel meets a longitude/latitude window, oldest first:
-    /// the sites to draw on a portfolio map. Answered from the spatial index.
+    /// the sites to draw on a portfolio map. Answered from the spatial index; refused
+    /// (`FORBIDDEN`) where the operator set ENABLE_GEOSPATIAL_ANALYSIS=false.
     async fn sites_intersecting(
         &self,
         ctx: &Context<'_>,
@@ -73,14 +75,15 @@ impl SpatialQueries {
             .map_err(IntoGraphqlError::into_graphql_error)?;
         let limit =
             parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
-        let sites = sites_intersecting(&app(ctx).database, caller, &window, limit)
+        let sites = sites_intersecting(app(ctx), caller, &window, limit)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(sites.into_iter().map(SiteNode).collect())
     }
 
     /// The buildings of the caller's stored layouts that lie wholly within an area,
-    /// oldest first. Answered from the spatial index.
+    /// oldest first. Answered from the spatial index; refused (`FORBIDDEN`) where the
+    /// operator set ENABLE_GEOSPATIAL_ANALYSIS=false.
     async fn buildings_within(
         &self,
         ctx: &Context<'_>,
@@ -104,7 +107,7 @@ impl SpatialQueries {
         .map_err(IntoGraphqlError::into_graphql_error)?;
         let limit =
             parse_limit(first.map(i64::from)).map_err(IntoGraphqlError::into_graphql_error)?;
-        let buildings = buildings_within(&app(ctx).database, caller, &area, limit)
+        let buildings = buildings_within(app(ctx), caller, &area, limit)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         buildings

@@ -367,7 +367,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "ENABLE_GEOSPATIAL_ANALYSIS",
-        "true | false: terrain and slope analysis (default true)",
+        "true | false: spatial searches across an organization's data (default true); false refuses sitesIntersecting and buildingsWithin",
     ),
     (
         "OPTIMIZATION_TIMEOUT",

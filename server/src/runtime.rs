@@ -254,6 +254,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             attempts: rate_limiter.clone(),
             mailer,
             optimization_enabled: settings.enable_optimization,
+            geospatial_analysis_enabled: settings.enable_geospatial_analysis,
             job_max_attempts: settings.job_max_attempts,
             cache: Arc::new(cache),
         },
