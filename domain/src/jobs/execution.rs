@@ -100,6 +100,8 @@ fn classify(error: &SolveError) -> RunFailure {
             | HostError::Protocol(_)
             | HostError::Load { .. } => RunFailure::Transient(message),
             HostError::Strategy(StrategyError::Failed(_)) => RunFailure::Transient(message),
+            // Oversized output, an invalid layout, a time-out: the same input gives the
+            // same again, so another attempt would only cost another run.
             _ => RunFailure::Permanent(message),
         },
         _ => RunFailure::Permanent(message),

@@ -41,6 +41,8 @@ const STDERR_TAIL: usize = 4096;
 enum Message {
     Event(RunnerEvent),
     Bad(String),
+    /// A line over its cap, refused unread: the plugin's own doing, not the pipe's.
+    TooLarge(String),
 }
 
 /// The outcome of one child-process run before any re-validation.
@@ -236,7 +238,7 @@ fn read_events(stdout: impl Read, max_line: u64, tx: &mpsc::Sender<Message>) {
         };
         if line.len() as u64 > allowed || (!complete && line.len() as u64 > limit) {
             let what = if is_result { "result" } else { "message" };
-            let _ = tx.send(Message::Bad(format!(
+            let _ = tx.send(Message::TooLarge(format!(
                 "the plugin's {what} is larger than the {allowed} bytes allowed for this problem; it was not read"
             )));
             return;
@@ -434,6 +436,10 @@ pub fn observe_child(
                 outcome = Some(Err(HostError::Protocol(reason)));
                 break;
             }
+            Ok(Message::TooLarge(reason)) => {
+                outcome = Some(Err(HostError::OutputTooLarge(reason)));
+                break;
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // The runner closed its output without a final line: it died.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -443,7 +449,10 @@ pub fn observe_child(
     let killed = matches!(
         ending,
         RunEnding::KilledOnCancel | RunEnding::KilledAtDeadline
-    ) || matches!(outcome, Some(Err(HostError::Protocol(_))));
+    ) || matches!(
+        outcome,
+        Some(Err(HostError::Protocol(_) | HostError::OutputTooLarge(_)))
+    );
     let exit_grace = if killed { Duration::ZERO } else { EXIT_GRACE };
     let (status, stderr_tail) = session.finish(exit_grace);
     if !stderr_tail.is_empty() {
@@ -513,7 +522,7 @@ pub fn handshake_in_child(
                     cap_text(&format!("{other:?}"), 200)
                 ));
             }
-            Ok(Message::Bad(reason)) => break Err(reason),
+            Ok(Message::Bad(reason) | Message::TooLarge(reason)) => break Err(reason),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break Err(String::new()),
         }
@@ -557,7 +566,7 @@ pub fn probe_sandbox(runner: &Path, options: &RunOptions) -> Result<SandboxRepor
     let outcome = match session.events.recv_timeout(Duration::from_secs(5)) {
         Ok(Message::Event(RunnerEvent::Sandbox(report))) => Ok(report.with_host_protections()),
         Ok(Message::Event(other)) => Err(format!("unexpected answer {other:?}")),
-        Ok(Message::Bad(reason)) => Err(reason),
+        Ok(Message::Bad(reason) | Message::TooLarge(reason)) => Err(reason),
         Err(e) => Err(format!("no answer: {e}")),
     };
     let (_, stderr) = session.finish(EXIT_GRACE);

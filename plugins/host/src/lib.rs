@@ -63,6 +63,10 @@ pub enum HostError {
     Runner { path: PathBuf, reason: String },
     #[error("plugin protocol error: {0}")]
     Protocol(String),
+    /// The plugin wrote more than the problem can call for; refused unread. The same run
+    /// would do it again, so it is not worth a retry.
+    #[error("{0}")]
+    OutputTooLarge(String),
     /// The layouts could not be validated within the host's budget (far more, or far more
     /// complex, output than the problem calls for).
     #[error("the strategy's layouts could not be validated within the host's time budget")]

@@ -202,7 +202,7 @@ fn output_bombs_cost_the_host_little() {
             assert_eq!(violations.len(), 1, "{err}");
             assert_eq!(violations[0].rule, Rule::DuplicateAsset);
         }
-        HostError::Protocol(reason) => {
+        HostError::OutputTooLarge(reason) => {
             assert!(reason.contains("larger than"), "{err}");
         }
         other => panic!("{other:?}"),
@@ -210,6 +210,7 @@ fn output_bombs_cost_the_host_little() {
 
     let roads = load(&hostile("road_bomb")).unwrap();
     let err = run_strategy(&roads).unwrap_err();
+    assert!(matches!(err, HostError::OutputTooLarge(_)), "{err:?}");
     assert!(
         err.to_string()
             .contains("the plugin's result is larger than the"),
