@@ -697,6 +697,53 @@ pub async fn next_message(messages: &Arc<Mutex<Vec<String>>>, index: usize) -> S
     }
 }
 
+/// Sends a GraphQL request that must succeed and returns its `data`. A transport failure
+/// or any entry in `errors` fails the test with the whole response and the server's last
+/// log lines.
+pub async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
+    let body = server
+        .graphql(query, variables)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "GraphQL request failed: {error:?}\nserver log (last 40 lines):\n{}",
+                server_log_tail(server, 40)
+            )
+        });
+    assert!(
+        body.get("errors").is_none(),
+        "{body}\nserver log (last 40 lines):\n{}",
+        server_log_tail(server, 40)
+    );
+    body["data"].clone()
+}
+
+/// The `data` of a response that must have no `errors`.
+pub fn data_of(body: Value) -> Value {
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+/// The `extensions.code` of a response's first error, or `<none>`.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+/// A variable that `tests/run` sets (the services and emulators it started); a test that
+/// needs one fails, never skips, when it is missing.
+pub fn required_env(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: run the tests through tests/run, which starts the services and emulators")
+    })
+}
+
+fn server_log_tail(server: &TestServer, lines: usize) -> String {
+    let log = server.log_lines();
+    log[log.len().saturating_sub(lines)..].join("\n")
+}
+
 /// Creates a project through GraphQL as the server's admin key; returns its id.
 pub async fn create_project(server: &TestServer, name: &str) -> String {
     let body = server

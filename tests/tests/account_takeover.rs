@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use entmoot_tests::{TestServer, embedded_env, run_entmoot};
+use entmoot_tests::{TestServer, embedded_env, error_code, run_entmoot};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -48,12 +48,6 @@ async fn post(
 
 async fn call(server: &TestServer, token: Option<&str>, query: &str, variables: Value) -> Value {
     post(server, token, None, query, variables).await.2
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
 }
 
 fn admin(dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> String {
@@ -175,7 +169,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
         json!({"token": rival_invitation, "name": "Gus", "password": "the rival's password"}),
     )
     .await;
-    assert_eq!(code(&claimed), "UNAUTHENTICATED", "{claimed}");
+    assert_eq!(error_code(&claimed), "UNAUTHENTICATED", "{claimed}");
     let signed_in = call(
         &server,
         None,
@@ -183,7 +177,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
         json!({"email": "gus@example.com", "password": "the rival's password"}),
     )
     .await;
-    assert_eq!(code(&signed_in), "UNAUTHENTICATED", "{signed_in}");
+    assert_eq!(error_code(&signed_in), "UNAUTHENTICATED", "{signed_in}");
 
     // A reset the local admin issued while Fay was only here dies when she joins the
     // rival organization (as its admin): it must not become a way into the rival.
@@ -218,7 +212,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
         json!({"token": reset_token, "password": "the local admin's choice"}),
     )
     .await;
-    assert_eq!(code(&reset), "BAD_USER_INPUT", "{reset}");
+    assert_eq!(error_code(&reset), "BAD_USER_INPUT", "{reset}");
     let fay = call(
         &server,
         None,
@@ -278,7 +272,7 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
         "{accepted}"
     );
     let after = call(&server, Some(&hal_key), create, json!({})).await;
-    assert_eq!(code(&after), "FORBIDDEN", "{after}");
+    assert_eq!(error_code(&after), "FORBIDDEN", "{after}");
 
     // The anonymous account mutations are in the audit log, failures too.
     let audit = admin(dir.path(), &env, &["admin", "audit", "--limit", "200"]);
@@ -349,7 +343,7 @@ async fn password_tests_are_limited_with_429_and_the_owner_is_never_locked_out()
         .await;
     }
     assert_eq!(last.0, 429, "{:?}", last.2);
-    assert_eq!(code(&last.2), "LIMIT_EXCEEDED");
+    assert_eq!(error_code(&last.2), "LIMIT_EXCEEDED");
     assert!(
         last.1
             .as_deref()
@@ -372,7 +366,7 @@ async fn password_tests_are_limited_with_429_and_the_owner_is_never_locked_out()
         .await;
     }
     assert_eq!(last.0, 429, "{:?}", last.2);
-    assert_eq!(code(&last.2), "LIMIT_EXCEEDED");
+    assert_eq!(error_code(&last.2), "LIMIT_EXCEEDED");
     assert!(last.1.is_some());
 
     // Twenty-one addresses spend the account's whole budget with wrong passwords...
@@ -392,7 +386,7 @@ async fn password_tests_are_limited_with_429_and_the_owner_is_never_locked_out()
                     .json()
                     .await
                     .expect("json");
-                codes.push(code(&body).to_owned());
+                codes.push(error_code(&body).to_owned());
             }
             codes
         }));
@@ -416,7 +410,7 @@ async fn password_tests_are_limited_with_429_and_the_owner_is_never_locked_out()
     )
     .await;
     assert_eq!(
-        code(&refused),
+        error_code(&refused),
         "LIMIT_EXCEEDED",
         "{refused} ({limited} limited)"
     );
@@ -443,7 +437,7 @@ async fn only_the_operator_reloads_the_process_wide_strategies() {
     let tenant = organization_admin_key(dir.path(), &env, "tenant");
     let reload = "mutation { reloadStrategies { summary refused { path } } }";
     let refused = call(&server, Some(&tenant), reload, json!({})).await;
-    assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
     let operator = call(&server, Some(&server.api_key), reload, json!({})).await;
     assert!(
         operator["data"]["reloadStrategies"]["summary"].is_string(),

@@ -6,7 +6,8 @@
 
 use entmoot_tests::{
     MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, embedded_env,
-    first_layout_when_succeeded, graphql_multipart_body, run_entmoot, submit_three_buildings,
+    first_layout_when_succeeded, graphql_multipart_body, required_env, run_entmoot,
+    submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -216,20 +217,14 @@ async fn finished_layout(server: &TestServer, site: &str) -> String {
         .to_owned()
 }
 
-fn required(variable: &str) -> String {
-    std::env::var(variable).unwrap_or_else(|_| {
-        panic!("{variable} is not set: run the tests through tests/run, which starts the emulators")
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_s3_uploads_stream_to_the_bucket_and_exports_download_by_presigned_url() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut env = embedded_env(dir.path());
     for (name, value) in [
         ("STORAGE_PROVIDER", "aws".to_owned()),
-        ("AWS_S3_BUCKET", required("ENTMOOT_TEST_S3_BUCKET")),
-        ("AWS_ENDPOINT_URL", required("ENTMOOT_TEST_S3_ENDPOINT")),
+        ("AWS_S3_BUCKET", required_env("ENTMOOT_TEST_S3_BUCKET")),
+        ("AWS_ENDPOINT_URL", required_env("ENTMOOT_TEST_S3_ENDPOINT")),
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
@@ -259,7 +254,7 @@ async fn on_s3_uploads_stream_to_the_bucket_and_exports_download_by_presigned_ur
     let url = exported["data"]["exportLayout"]["url"]
         .as_str()
         .unwrap_or_else(|| panic!("{exported}"));
-    let endpoint = required("ENTMOOT_TEST_S3_ENDPOINT");
+    let endpoint = required_env("ENTMOOT_TEST_S3_ENDPOINT");
     assert!(
         url.starts_with(&endpoint),
         "S3 offers presigned URLs, so the link points at the bucket: {url}"

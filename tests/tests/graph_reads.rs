@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, create_project, create_site, embedded_env,
+    FreshPostgres, TestServer, create_project, create_site, data_of, embedded_env,
     first_layout_when_succeeded, production_like_env, run_entmoot, rural_demo_boundary,
     submit_three_buildings,
 };
@@ -49,11 +49,6 @@ async fn queries_of(server: &TestServer, query: &str, variables: Value) -> f64 {
         fewest = fewest.min(after - before);
     }
     fewest
-}
-
-fn ok(body: Value) -> Value {
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,10 +100,12 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
         expected_layouts.push((site.clone(), layout["id"].as_str().unwrap().to_owned()));
     }
 
-    let page = ok(server
-        .graphql(TYPICAL, json!({"first": 10}))
-        .await
-        .expect("typical"));
+    let page = data_of(
+        server
+            .graphql(TYPICAL, json!({"first": 10}))
+            .await
+            .expect("typical"),
+    );
     let edges = page["projects"]["edges"].as_array().expect("edges");
     assert_eq!(edges.len(), 3);
     let mut seen_sites = 0;
@@ -132,7 +129,7 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
     // The page reads layouts without their large columns; asking for the GeoJSON reads
     // it by id, and it is the layout's own.
     let (site, layout) = &expected_layouts[0];
-    let full = ok(server
+    let full = data_of(server
         .graphql(
             "query($site: ID!, $layout: ID!) { site: node(id: $site) { ... on Site { latestLayout { geojson roads } } } layout: node(id: $layout) { ... on Layout { geojson } } }",
             json!({"site": site, "layout": layout}),
@@ -169,10 +166,12 @@ async fn a_page_of_projects_with_sites_and_latest_layouts_costs_a_fixed_number_o
 
     // Jobs with their layouts and the way back up, batched the same way.
     let walk = "query($id: ID!) { project(id: $id) { sites { edges { node { jobs(first: 10) { edges { node { id layouts { id job { id } site { id project { id } } } } } } } } } } }";
-    let walked = ok(server
-        .graphql(walk, json!({"id": projects[0]}))
-        .await
-        .expect("walk"));
+    let walked = data_of(
+        server
+            .graphql(walk, json!({"id": projects[0]}))
+            .await
+            .expect("walk"),
+    );
     for site_edge in walked["project"]["sites"]["edges"].as_array().unwrap() {
         let site = &site_edge["node"];
         for edge in site["jobs"]["edges"].as_array().unwrap() {
@@ -201,7 +200,7 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
     let jobs = |variables: Value| {
         let server = &server;
         async move {
-            ok(server
+            data_of(server
                 .graphql(
                     "query($site: ID!, $first: Int, $after: String, $status: [JobStatus!], $order: ListOrder) { node(id: $site) { ... on Site { jobs(first: $first, after: $after, status: $status, order: $order) { edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } } } }",
                     variables,
@@ -248,7 +247,7 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
 
     // A layout's parts: cost breakdown, objective scores, the roads alone, and its
     // job's inputs.
-    let detail = ok(server
+    let detail = data_of(server
         .graphql(
             "query($id: ID!) { job(id: $id) { program objectiveWeights alternatives site { boundary setbackMetres entrances exclusionZones { kind } } layouts { cost objectives roads violations { rule } } } }",
             json!({"id": first_job}),
@@ -276,20 +275,22 @@ async fn site_jobs_filter_order_and_page_and_layouts_expose_their_parts() {
     assert_eq!(layout["violations"], json!([]));
 
     // A site's exclusion zones come back as given.
-    let bbox = ok(server
-        .graphql(
-            "query($id: ID!) { node(id: $id) { ... on Site { bbox } } }",
-            json!({"id": site}),
-        )
-        .await
-        .expect("bbox"))["node"]["bbox"]
+    let bbox = data_of(
+        server
+            .graphql(
+                "query($id: ID!) { node(id: $id) { ... on Site { bbox } } }",
+                json!({"id": site}),
+            )
+            .await
+            .expect("bbox"),
+    )["node"]["bbox"]
         .clone();
     let (x, y) = (
         (bbox[0].as_f64().unwrap() + bbox[2].as_f64().unwrap()) / 2.0,
         (bbox[1].as_f64().unwrap() + bbox[3].as_f64().unwrap()) / 2.0,
     );
     let marsh = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.0005, y], [x + 0.0005, y + 0.0005], [x, y + 0.0005], [x, y]]]});
-    let created = ok(server
+    let created = data_of(server
         .graphql(
             "mutation($input: CreateSiteInput!) { createSite(input: $input) { exclusionZones { kind bufferM name geometry } } }",
             json!({"input": {"projectId": project, "name": "With marsh", "boundary": rural_demo_boundary(),

@@ -7,20 +7,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, TestWorker, embedded_env, fixture, json_fixture,
+    FreshPostgres, TestServer, TestWorker, embedded_env, fixture, graphql_ok, json_fixture,
     production_like_env, run_entmoot, rural_demo_boundary,
 };
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .expect("GraphQL request");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
-}
 
 /// Creates a project, a site and a job; waits for the job; returns (job, layout).
 async fn run_rural_demo_job(server: &TestServer) -> (Value, Value) {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 use entmoot_tests::{
-    FreshPostgres, TestServer, TestWorker, embedded_env, json_fixture, production_like_env,
-    repository_root, run_entmoot, rural_demo_boundary,
+    FreshPostgres, TestServer, TestWorker, embedded_env, graphql_ok, json_fixture,
+    production_like_env, repository_root, run_entmoot, rural_demo_boundary,
 };
 use serde_json::{Value, json};
 
@@ -104,15 +104,6 @@ const EntmootStrategyV1 *entmoot_strategy_entry_v1(void) {{ return &TABLE; }}
         String::from_utf8_lossy(&output.stderr)
     );
     std::fs::rename(&built, plugin_dir.join(&file_name)).expect("install the plugin");
-}
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .expect("GraphQL request");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// Submits the rural demo program to `strategy` on a new site; returns the job id.

@@ -11,10 +11,10 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, entmoot_binary, json_fixture, postgres_admin_url,
+    FreshPostgres, TestServer, entmoot_binary, graphql_ok, json_fixture, postgres_admin_url,
     production_like_env, repository_root, rural_demo_boundary,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Host, port, user and database of a postgres:// URL (the test URLs carry no password).
 struct Connection {
@@ -109,15 +109,6 @@ fn row_counts(connection: &Connection, database: &str) -> BTreeMap<String, i64> 
             (table.to_owned(), count.parse().expect("a count"))
         })
         .collect()
-}
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .expect("GraphQL request");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// Runs the rural demo job to completion: a project, a site, a job, layouts, buildings.

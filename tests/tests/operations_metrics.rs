@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use entmoot_tests::{TestServer, embedded_env, json_fixture, repository_root, rural_demo_boundary};
+use entmoot_tests::{
+    TestServer, embedded_env, graphql_ok, json_fixture, repository_root, rural_demo_boundary,
+};
 use serde_json::{Value, json};
 
 /// Names Prometheus makes up itself, never exported by a target.
@@ -251,15 +253,6 @@ fn sample(exposition: &str, series: &str) -> f64 {
         .trim()
         .parse()
         .expect("a number")
-}
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .expect("GraphQL request");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// A project, a site and a job run to completion by the in-process worker.

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use entmoot_tests::{TestServer, embedded_env, json_fixture, repository_root, rural_demo_boundary};
+use entmoot_tests::{
+    TestServer, embedded_env, graphql_ok, json_fixture, repository_root, rural_demo_boundary,
+};
 use serde_json::{Value, json};
 
 const STRATEGY: &str = "example-c-grid";
@@ -56,17 +58,6 @@ fn server_env(data_dir: &Path, plugin_dir: &Path) -> HashMap<String, String> {
         plugin_dir.display().to_string(),
     );
     env
-}
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server.graphql(query, variables).await.unwrap_or_else(|e| {
-        panic!(
-            "GraphQL request: {e:?}\nserver log:\n{}",
-            server.log_lines().join("\n")
-        )
-    });
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// The versions of `STRATEGY` that `strategies` lists.

@@ -3,16 +3,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, create_site, embedded_env, graphql_multipart_body,
-    rural_demo_boundary, submit_three_buildings,
+    MULTIPART_CONTENT_TYPE, TestServer, create_site, embedded_env, error_code,
+    graphql_multipart_body, rural_demo_boundary, submit_three_buildings,
 };
 use serde_json::{Value, json};
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_are_updated_and_deleted_with_what_they_hold() {
@@ -58,7 +52,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .graphql(update, json!({"id": project, "input": {"name": "   "}}))
         .await
         .expect("update");
-    assert_eq!(code(&invalid), "BAD_USER_INPUT", "{invalid}");
+    assert_eq!(error_code(&invalid), "BAD_USER_INPUT", "{invalid}");
 
     // A site, an uploaded file and a queued job in it.
     let site = create_site(&server, &project, "Parcel", rural_demo_boundary()).await;
@@ -102,7 +96,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .graphql(delete, json!({"id": project}))
         .await
         .expect("delete");
-    assert_eq!(code(&refused), "CONFLICT", "{refused}");
+    assert_eq!(error_code(&refused), "CONFLICT", "{refused}");
     let cancelled = server
         .graphql(
             "mutation($id: ID!) { cancelJob(id: $id) { status } }",
@@ -144,7 +138,7 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
         .graphql(delete, json!({"id": project}))
         .await
         .expect("delete");
-    assert_eq!(code(&again), "NOT_FOUND");
+    assert_eq!(error_code(&again), "NOT_FOUND");
 }
 
 async fn listed(server: &TestServer, variables: Value) -> (Vec<String>, bool, Option<String>) {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, embedded_env, json_fixture, next_message, production_like_env,
-    run_entmoot, rural_demo_boundary, smtp_listener, subscribe_with_token,
+    FreshPostgres, TestServer, embedded_env, error_code, json_fixture, next_message,
+    production_like_env, run_entmoot, rural_demo_boundary, smtp_listener, subscribe_with_token,
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -40,12 +40,6 @@ async fn call(
         .json()
         .await
         .expect("json")
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("<none>")
 }
 
 async fn invite(server: &TestServer, email: &str, role: &str) -> Value {
@@ -124,7 +118,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
         json!({"token": invitation_token, "name": "Ana", "password": PASSWORD}),
     )
     .await;
-    assert_eq!(code(&again), "BAD_USER_INPUT", "{again}");
+    assert_eq!(error_code(&again), "BAD_USER_INPUT", "{again}");
     let made_up = call(
         &second,
         None,
@@ -133,7 +127,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
         json!({"token": "emi_notarealtoken", "name": "X", "password": PASSWORD}),
     )
     .await;
-    assert_eq!(code(&made_up), "BAD_USER_INPUT", "{made_up}");
+    assert_eq!(error_code(&made_up), "BAD_USER_INPUT", "{made_up}");
     // An invitation past its expiry is refused.
     let late = invite(&first, "late@example.com", "VIEWER").await;
     let connection = Database::connect(database.url.as_str())
@@ -153,7 +147,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
         json!({"token": late["token"], "name": "Late", "password": PASSWORD}),
     )
     .await;
-    assert_eq!(code(&expired), "BAD_USER_INPUT", "{expired}");
+    assert_eq!(error_code(&expired), "BAD_USER_INPUT", "{expired}");
 
     // The session works on the other instance, for queries and mutations…
     let viewer = call(&first, Some(&first_session), None, VIEWER, json!({})).await;
@@ -233,7 +227,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
     for token in [&first_session, &second_session] {
         for server in [&first, &second] {
             let refused = call(server, Some(token), None, VIEWER, json!({})).await;
-            assert_eq!(code(&refused), "UNAUTHENTICATED", "{refused}");
+            assert_eq!(error_code(&refused), "UNAUTHENTICATED", "{refused}");
         }
         let mut refused =
             subscribe_with_token(&first.base_url, Some(token), progress, json!({"id": job}))
@@ -264,7 +258,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
     .await;
     assert_eq!(out["data"]["signOut"], true, "{out}");
     assert_eq!(
-        code(&call(&second, Some(&third), None, VIEWER, json!({})).await),
+        error_code(&call(&second, Some(&third), None, VIEWER, json!({})).await),
         "UNAUTHENTICATED"
     );
 
@@ -285,7 +279,7 @@ async fn sessions_work_on_every_instance_and_end_when_signed_out_or_idle() {
     );
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
-        code(&call(&first, Some(&fourth), None, VIEWER, json!({})).await),
+        error_code(&call(&first, Some(&fourth), None, VIEWER, json!({})).await),
         "UNAUTHENTICATED"
     );
 }
@@ -325,7 +319,7 @@ async fn twenty_wrong_passwords_are_refused_but_the_owner_elsewhere_gets_in() {
             Some(attacker),
         )
         .await;
-        answers.push(code(&body).to_owned());
+        answers.push(error_code(&body).to_owned());
     }
     let wrong = answers
         .iter()
@@ -342,7 +336,7 @@ async fn twenty_wrong_passwords_are_refused_but_the_owner_elsewhere_gets_in() {
     );
     // Even the right password is refused from the attacker's address now.
     let blocked = sign_in(&server, "bo@example.com", PASSWORD, Some(attacker)).await;
-    assert_eq!(code(&blocked), "LIMIT_EXCEEDED");
+    assert_eq!(error_code(&blocked), "LIMIT_EXCEEDED");
 
     // An unknown email and a wrong password get the same answer.
     let unknown = sign_in(&server, "nobody@example.com", PASSWORD, Some("192.0.2.1")).await;
@@ -357,7 +351,7 @@ async fn twenty_wrong_passwords_are_refused_but_the_owner_elsewhere_gets_in() {
         unknown["errors"][0]["message"],
         wrong_password["errors"][0]["message"]
     );
-    assert_eq!(code(&unknown), code(&wrong_password));
+    assert_eq!(error_code(&unknown), error_code(&wrong_password));
 
     // The owner, from elsewhere, is not locked out.
     let owner = sign_in(&server, "bo@example.com", PASSWORD, Some("198.51.100.9")).await;
@@ -443,14 +437,14 @@ async fn invitations_and_resets_reach_the_smtp_server() {
         json!({"token": reset, "password": "yet another passphrase"}),
     )
     .await;
-    assert_eq!(code(&reused), "BAD_USER_INPUT");
+    assert_eq!(error_code(&reused), "BAD_USER_INPUT");
     assert_eq!(
-        code(&call(&server, Some(&session), None, VIEWER, json!({})).await),
+        error_code(&call(&server, Some(&session), None, VIEWER, json!({})).await),
         "UNAUTHENTICATED",
         "a reset ends every session"
     );
     assert_eq!(
-        code(&sign_in(&server, "cy@example.com", PASSWORD, None).await),
+        error_code(&sign_in(&server, "cy@example.com", PASSWORD, None).await),
         "UNAUTHENTICATED"
     );
     let signed_in = sign_in(&server, "cy@example.com", new_password, None).await;
@@ -530,7 +524,7 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
         json!({"token": rival_token, "name": "Not Dee", "password": "the rival's password"}),
     )
     .await;
-    assert_eq!(code(&takeover), "UNAUTHENTICATED", "{takeover}");
+    assert_eq!(error_code(&takeover), "UNAUTHENTICATED", "{takeover}");
     let still_dee = sign_in(&server, "dee@example.com", PASSWORD, None).await;
     assert!(
         still_dee.get("errors").is_none(),
@@ -547,7 +541,7 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
         json!({"token": rival_token, "name": "Dee", "password": PASSWORD}),
     )
     .await;
-    assert_eq!(code(&with_right_password), "UNAUTHENTICATED");
+    assert_eq!(error_code(&with_right_password), "UNAUTHENTICATED");
     assert_eq!(
         with_right_password["errors"][0]["message"],
         takeover["errors"][0]["message"]
@@ -587,5 +581,5 @@ async fn an_invitation_or_reset_cannot_take_over_an_account_of_another_organizat
         json!({}),
     )
     .await;
-    assert_eq!(code(&reset), "FORBIDDEN", "{reset}");
+    assert_eq!(error_code(&reset), "FORBIDDEN", "{reset}");
 }

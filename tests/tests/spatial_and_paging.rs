@@ -4,17 +4,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, create_project, create_site, embedded_env,
+    FreshPostgres, TestServer, create_project, create_site, data_of, embedded_env,
     first_layout_when_succeeded, production_like_env, run_entmoot, rural_demo_boundary,
     submit_three_buildings,
 };
 use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
 use serde_json::{Value, json};
-
-fn ok(body: Value) -> Value {
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
-}
 
 /// A square of `side` degrees with its south-west corner at (lon, lat).
 fn square(lon: f64, lat: f64, side: f64) -> Value {
@@ -38,8 +33,9 @@ async fn spatial_searches_find_what_lies_there(server: &TestServer) {
     create_site(server, &project, "Far away", square(10.0, 50.0, 0.01)).await;
     create_site(server, &project, "Next door", square(10.02, 50.0, 0.01)).await;
 
-    let search = |window: Value| async move {
-        ok(server
+    let search =
+        |window: Value| async move {
+            data_of(server
             .graphql(
                 "query($window: [Float!]!) { sitesIntersecting(window: $window) { id name } }",
                 json!({"window": window}),
@@ -47,7 +43,7 @@ async fn spatial_searches_find_what_lies_there(server: &TestServer) {
             .await
             .expect("sitesIntersecting"))["sitesIntersecting"]
             .clone()
-    };
+        };
     // A window around the Colorado ranch only.
     let colorado = search(json!([-106.0, 38.0, -103.0, 41.0])).await;
     assert_eq!(names(&colorado), ["Ranch"], "{colorado}");
@@ -89,7 +85,7 @@ async fn spatial_searches_find_what_lies_there(server: &TestServer) {
     let job = submit_three_buildings(server, &ranch).await;
     let layout = first_layout_when_succeeded(server, &job).await;
     let within = |area: Value| async move {
-        ok(server
+        data_of(server
             .graphql(
                 "query($area: GeoJSON!) { buildingsWithin(area: $area) { assetId name layoutId footprint widthM } }",
                 json!({"area": area}),
@@ -123,7 +119,9 @@ async fn pages_go_both_ways(server: &TestServer) {
         let query = format!(
             "query {{ projects({arguments}, filter: {{nameContains: \"Paging\"}}) {{ edges {{ cursor node {{ name }} }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
         );
-        async move { ok(server.graphql(&query, json!({})).await.expect("projects"))["projects"].clone() }
+        async move {
+            data_of(server.graphql(&query, json!({})).await.expect("projects"))["projects"].clone()
+        }
     };
     let project_names = |connection: &Value| -> Vec<String> {
         connection["edges"]
@@ -178,10 +176,12 @@ async fn pages_go_both_ways(server: &TestServer) {
         );
         let project = project.clone();
         async move {
-            ok(server
-                .graphql(&query, json!({"id": project}))
-                .await
-                .expect("sites"))["project"]["sites"]
+            data_of(
+                server
+                    .graphql(&query, json!({"id": project}))
+                    .await
+                    .expect("sites"),
+            )["project"]["sites"]
                 .clone()
         }
     };

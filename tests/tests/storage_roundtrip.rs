@@ -9,14 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use entmoot_tests::run_entmoot;
+use entmoot_tests::{required_env, run_entmoot};
 use serde_json::Value;
-
-fn required(variable: &str) -> String {
-    std::env::var(variable).unwrap_or_else(|_| {
-        panic!("{variable} is not set: run the tests through tests/run, which starts the storage emulators")
-    })
-}
 
 /// The probe's bytes, as `entmoot storage check` writes them.
 fn probe_payload() -> Vec<u8> {
@@ -127,8 +121,8 @@ fn s3_on_moto() {
     let env = env_of(
         &[
             ("STORAGE_PROVIDER", "aws".into()),
-            ("AWS_S3_BUCKET", required("ENTMOOT_TEST_S3_BUCKET")),
-            ("AWS_ENDPOINT_URL", required("ENTMOOT_TEST_S3_ENDPOINT")),
+            ("AWS_S3_BUCKET", required_env("ENTMOOT_TEST_S3_BUCKET")),
+            ("AWS_ENDPOINT_URL", required_env("ENTMOOT_TEST_S3_ENDPOINT")),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -144,10 +138,10 @@ fn gcs_on_the_emulator() {
     let env = env_of(
         &[
             ("STORAGE_PROVIDER", "gcp".into()),
-            ("GCP_BUCKET_NAME", required("ENTMOOT_TEST_GCS_BUCKET")),
+            ("GCP_BUCKET_NAME", required_env("ENTMOOT_TEST_GCS_BUCKET")),
             (
                 "STORAGE_EMULATOR_HOST",
-                required("ENTMOOT_TEST_GCS_ENDPOINT"),
+                required_env("ENTMOOT_TEST_GCS_ENDPOINT"),
             ),
         ],
         dir.path(),
@@ -163,19 +157,19 @@ fn azure_blob_on_azurite() {
             ("STORAGE_PROVIDER", "azure".into()),
             (
                 "AZURE_STORAGE_ACCOUNT_NAME",
-                required("ENTMOOT_TEST_AZURE_ACCOUNT"),
+                required_env("ENTMOOT_TEST_AZURE_ACCOUNT"),
             ),
             (
                 "AZURE_STORAGE_ACCOUNT_KEY",
-                required("ENTMOOT_TEST_AZURE_KEY"),
+                required_env("ENTMOOT_TEST_AZURE_KEY"),
             ),
             (
                 "AZURE_CONTAINER_NAME",
-                required("ENTMOOT_TEST_AZURE_CONTAINER"),
+                required_env("ENTMOOT_TEST_AZURE_CONTAINER"),
             ),
             (
                 "AZURE_STORAGE_ENDPOINT",
-                required("ENTMOOT_TEST_AZURE_ENDPOINT"),
+                required_env("ENTMOOT_TEST_AZURE_ENDPOINT"),
             ),
         ],
         dir.path(),
