@@ -1,6 +1,7 @@
 //! The greedy strategy's parameters: their JSON Schema (published in the manifest) and parsing
 //! with errors that name the offending field.
 
+use entmoot_plugin_sdk::parameters::parse_parameters;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -34,26 +35,12 @@ impl Default for Parameters {
     }
 }
 
-/// Why the parameters were rejected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ParameterError {
-    #[error("parameters: {0}")]
-    Shape(String),
-    #[error("parameters.{field}: {message}")]
-    Value {
-        field: &'static str,
-        message: String,
-    },
-}
+pub use entmoot_plugin_sdk::parameters::ParameterError;
 
 impl Parameters {
     /// Parses and checks parameters (`null` means all defaults).
     pub fn from_value(value: &Value) -> Result<Parameters, ParameterError> {
-        if value.is_null() {
-            return Ok(Parameters::default());
-        }
-        let p: Parameters = serde_json::from_value(value.clone())
-            .map_err(|e| ParameterError::Shape(e.to_string()))?;
+        let p: Parameters = parse_parameters(value)?;
         if let Some(step) = p.grid_step_m
             && !(step.is_finite() && step > 0.0)
         {
