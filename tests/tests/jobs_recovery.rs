@@ -13,23 +13,14 @@ use std::time::{Duration, Instant};
 
 use entmoot_tests::{
     FreshPostgres, PrivateRedis, TestServer, TestWorker, create_project, create_site, embedded_env,
-    production_like_env, redis_cli, run_entmoot, rural_demo_boundary, submit_three_buildings,
-    subscribe,
+    graphql_ok, production_like_env, redis_cli, run_entmoot, rural_demo_boundary,
+    submit_three_buildings, subscribe,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 /// Short leases, so that a takeover comes within seconds.
 const LEASE_SECONDS: u64 = 2;
-
-async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> Value {
-    let body = server
-        .graphql(query, variables)
-        .await
-        .expect("GraphQL request");
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
-}
 
 async fn job(server: &TestServer, id: &str) -> Value {
     graphql_ok(
@@ -420,8 +411,19 @@ async fn a_queued_job_whose_dispatch_was_lost_runs_within_seconds() {
     redis_cli(&url, &["XDEL", &stream, &lost_entry]);
     assert_eq!(redis_cli(&url, &["XLEN", &stream]).trim(), "4");
 
+    let worker = cluster.worker();
+    // The bound is on recovery, not on how long a worker takes to start (its plugins' sandbox
+    // handshakes take seconds on a loaded machine): the clock starts once it is up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !worker.log().contains("worker started") {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never started: {}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let started = Instant::now();
-    let _worker = cluster.worker();
     let (_, first) = wait_for_status(&api, &lost, "SUCCEEDED", Duration::from_secs(15)).await;
     let (_, second) = wait_for_status(&api, &taken, "SUCCEEDED", Duration::from_secs(15)).await;
     println!(
