@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,55 +20,108 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags that override the environment variable named in their help.
+/// Flags that override the environment variable named in their help. Typed, so that clap
+/// refuses a malformed value before anything starts; the range checks (a port of 0, an
+/// empty worker pool) are `Settings`' own, the same for a flag and for its variable.
+///
+/// Why not clap's `env`: every other setting (some sixty) comes from the environment or a
+/// `.env` file only, and `Settings::from_sources` reads all of them the same way with one
+/// error line per bad value naming the variable. A flag is folded into those sources as the
+/// value of its variable, so a flag and its variable can never be parsed differently.
 #[derive(Debug, Args, Default)]
 pub struct ConfigFlags {
-    /// API_HOST
-    #[arg(long, global = true)]
+    /// Address to listen on (overrides API_HOST).
+    #[arg(long, global = true, value_name = "ADDRESS")]
     pub host: Option<String>,
-    /// API_PORT
+    /// Port to listen on; 0 picks a free one (overrides API_PORT).
     #[arg(long, global = true)]
-    pub port: Option<String>,
-    /// API_WORKERS
-    #[arg(long, global = true)]
-    pub workers: Option<String>,
-    /// DATABASE_URL
-    #[arg(long, global = true)]
+    pub port: Option<u16>,
+    /// HTTP worker threads (overrides API_WORKERS).
+    #[arg(long, global = true, value_name = "COUNT")]
+    pub workers: Option<u32>,
+    /// Database URL: sqlite://… or postgres://… (overrides DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    /// REDIS_URL
-    #[arg(long, global = true)]
+    /// Redis URL; without one, queue, events and sessions stay in this process (overrides REDIS_URL).
+    #[arg(long, global = true, value_name = "URL")]
     pub redis_url: Option<String>,
-    /// ENTMOOT_DATA_DIR
-    #[arg(long, global = true)]
-    pub data_dir: Option<String>,
-    /// LOG_LEVEL
-    #[arg(long, global = true)]
-    pub log_level: Option<String>,
-    /// STORAGE_PROVIDER
-    #[arg(long, global = true)]
-    pub storage_provider: Option<String>,
-    /// ENTMOOT_PLUGIN_DIR
-    #[arg(long, global = true)]
-    pub plugin_dir: Option<String>,
-    /// MAX_CONCURRENT_JOBS
-    #[arg(long, global = true)]
-    pub max_concurrent_jobs: Option<String>,
+    /// Directory of the embedded database and local files (overrides ENTMOOT_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log level (overrides LOG_LEVEL).
+    #[arg(long, global = true, ignore_case = true)]
+    pub log_level: Option<LogLevelFlag>,
+    /// Where uploads and exports are stored (overrides STORAGE_PROVIDER).
+    #[arg(long, global = true, ignore_case = true)]
+    pub storage_provider: Option<StorageProviderFlag>,
+    /// Directory of strategy plugins (overrides ENTMOOT_PLUGIN_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
+    /// Jobs one worker runs at once (overrides MAX_CONCURRENT_JOBS).
+    #[arg(long, global = true, value_name = "COUNT")]
+    pub max_concurrent_jobs: Option<u32>,
+}
+
+/// `--log-level`: the values LOG_LEVEL accepts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogLevelFlag {
+    Trace,
+    Debug,
+    Info,
+    #[value(alias = "warning")]
+    Warn,
+    #[value(alias = "critical")]
+    Error,
+}
+
+/// `--storage-provider`: the values STORAGE_PROVIDER accepts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StorageProviderFlag {
+    /// Files under the data directory.
+    #[value(alias = "fs")]
+    Local,
+    /// In memory, gone at exit (tests, trials).
+    Memory,
+    /// Amazon S3 (or an S3-compatible endpoint).
+    #[value(alias = "s3")]
+    Aws,
+    /// Google Cloud Storage.
+    #[value(alias = "gcs")]
+    Gcp,
+    /// Azure Blob Storage.
+    #[value(alias = "azblob")]
+    Azure,
+}
+
+/// The canonical name clap shows for a value, which the variable accepts too.
+fn value_name(value: impl ValueEnum) -> Option<String> {
+    value
+        .to_possible_value()
+        .map(|possible| possible.get_name().to_owned())
 }
 
 impl ConfigFlags {
-    /// Pairs of (variable, flag value) for `Sources::override_with`.
+    /// Pairs of (variable, flag value as the variable would hold it) for
+    /// `Sources::override_with`.
     pub fn as_overrides(&self) -> Vec<(&'static str, Option<String>)> {
+        let path = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
         vec![
             ("API_HOST", self.host.clone()),
-            ("API_PORT", self.port.clone()),
-            ("API_WORKERS", self.workers.clone()),
+            ("API_PORT", self.port.map(|port| port.to_string())),
+            ("API_WORKERS", self.workers.map(|count| count.to_string())),
             ("DATABASE_URL", self.database_url.clone()),
             ("REDIS_URL", self.redis_url.clone()),
-            ("ENTMOOT_DATA_DIR", self.data_dir.clone()),
-            ("LOG_LEVEL", self.log_level.clone()),
-            ("STORAGE_PROVIDER", self.storage_provider.clone()),
-            ("ENTMOOT_PLUGIN_DIR", self.plugin_dir.clone()),
-            ("MAX_CONCURRENT_JOBS", self.max_concurrent_jobs.clone()),
+            ("ENTMOOT_DATA_DIR", path(&self.data_dir)),
+            ("LOG_LEVEL", self.log_level.and_then(value_name)),
+            (
+                "STORAGE_PROVIDER",
+                self.storage_provider.and_then(value_name),
+            ),
+            ("ENTMOOT_PLUGIN_DIR", path(&self.plugin_dir)),
+            (
+                "MAX_CONCURRENT_JOBS",
+                self.max_concurrent_jobs.map(|count| count.to_string()),
+            ),
         ]
     }
 }

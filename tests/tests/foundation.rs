@@ -291,11 +291,41 @@ fn bad_configuration_stops_the_start_with_one_line() {
 
 #[test]
 fn flags_override_the_environment() {
-    // The variable is valid and the flag is not: the error proves the flag won.
+    // The variable is valid and the flag is not: the error proves the flag won, and it is
+    // the variable's own check (workers from 1 to 1024) that refuses it.
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut env = embedded_env(data_dir.path());
-    env.insert("API_PORT".into(), "8123".into());
-    let output = run_entmoot(data_dir.path(), &env, &["--port", "99999", "serve"]);
+    env.insert("API_WORKERS".into(), "2".into());
+    let output = run_entmoot(data_dir.path(), &env, &["--workers", "0", "serve"]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("API_PORT=\"99999\""));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("API_WORKERS=\"0\""), "{stderr}");
+
+    // A malformed flag is refused by its type before anything starts, naming the flag.
+    let output = run_entmoot(data_dir.path(), &env, &["--port", "99999", "serve"]);
+    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("'99999'") && stderr.contains("--port"),
+        "{stderr}"
+    );
+
+    // An enumerated flag takes the variable's spellings, in any case.
+    let output = run_entmoot(
+        data_dir.path(),
+        &env,
+        &[
+            "--log-level",
+            "WARNING",
+            "--storage-provider",
+            "fs",
+            "migrate",
+            "status",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
