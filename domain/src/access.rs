@@ -10,7 +10,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use entmoot_entities::{api_keys, memberships, users};
-use rand::Rng;
+use rand::RngExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,

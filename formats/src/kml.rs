@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use quick_xml::Reader;
 use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
 
 use entmoot_plugin_sdk::geo::{MultiPolygon, Polygon};
 
@@ -65,7 +65,7 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
             .map_err(|error| malformed(&reader, error.to_string()))?;
         match event {
             Event::Start(start) => {
-                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                let name = start.local_name().as_ref().to_owned();
                 match name.as_str() {
                     "Placemark" => {
                         placemark_count += 1;
@@ -79,7 +79,9 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                             .try_get_attribute("name")
                             .ok()
                             .flatten()
-                            .and_then(|attribute| attribute.unescape_value().ok())
+                            .and_then(|attribute| {
+                                attribute.normalized_value(XmlVersion::Implicit1_0).ok()
+                            })
                             .map(|value| value.into_owned());
                     }
                     "Folder" => folders.push(None),
@@ -99,16 +101,13 @@ pub fn read_polygons(text: &str) -> Result<Vec<NamedPolygon>, ImportError> {
                 }
             }
             Event::Text(content) => {
-                let decoded = content
-                    .decode()
-                    .map_err(|error| malformed(&reader, error.to_string()))?;
-                text_buffer.push_str(&decoded);
+                text_buffer.push_str(&content.xml10_content());
             }
             Event::CData(content) => {
-                text_buffer.push_str(&String::from_utf8_lossy(&content.into_inner()));
+                text_buffer.push_str(&content.into_inner());
             }
             Event::GeneralRef(reference) => {
-                let name = String::from_utf8_lossy(&reference.into_inner()).into_owned();
+                let name = reference.into_inner().into_owned();
                 let resolved = match name.as_str() {
                     "amp" => '&',
                     "lt" => '<',

@@ -24,6 +24,10 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_FAILURE: u8 = 1;
 
 fn main() -> ExitCode {
+    // One rustls crypto provider for every TLS client of the process (object storage,
+    // Sentry, SMTP, PostgreSQL, Redis): ring. Clients built without a provider of their own
+    // take this default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,

@@ -12,9 +12,15 @@ pub struct StorageError {
 }
 
 pub fn build_operator(settings: &StorageSettings) -> Result<Operator, StorageError> {
-    // opendal's HTTP services (s3, gcs, azblob) need its process-wide HTTP transport
-    // (reqwest with rustls); without the facade's `auto-register-services` constructor it
-    // must be installed explicitly. Installing twice is harmless.
+    // opendal's HTTP services (s3, gcs, azblob) need a process-wide HTTP transport; without
+    // the facade's `auto-register-services` constructor it is installed here. It is reqwest
+    // on rustls without a crypto provider of its own: it takes the process default, ring,
+    // the one provider of the whole binary (as sqlx and lettre use). Installing twice is
+    // harmless (the first install wins).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    opendal::HttpTransporter::install_default(
+        opendal_http_transport_reqwest::ReqwestTransport::default(),
+    );
     opendal::install_default();
     let provider = settings.provider_name();
     let fail = |error: opendal::Error| StorageError {
