@@ -119,6 +119,9 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedisSettings {
     pub url: Secret,
+    /// REDIS_SSL_CERTFILE: the CA that signed a rediss:// server's certificate, instead of
+    /// the system's roots (a private CA, as ElastiCache and Memorystore with TLS use).
+    pub ca_certificate: Option<PathBuf>,
     /// Prefix of every key and channel, so deployments can share one Redis.
     pub key_prefix: String,
     pub session_expiry: Duration,
@@ -269,7 +272,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "REDIS_SSL_CERTFILE",
-        "CA certificate for rediss:// connections",
+        "PEM file of the CA that signed the Redis server's certificate (rediss:// only; default: the system's roots)",
     ),
     (
         "REDIS_SESSION_EXPIRY",
@@ -577,8 +580,17 @@ impl Settings {
                         "accepts a redis:// or rediss:// URL",
                     ));
                 }
+                let ca_certificate = text(sources, "REDIS_SSL_CERTFILE").map(PathBuf::from);
+                if ca_certificate.is_some() && !raw.starts_with("rediss://") {
+                    return Err(invalid(
+                        "REDIS_SSL_CERTFILE",
+                        &text(sources, "REDIS_SSL_CERTFILE").unwrap_or_default(),
+                        "is only used with a rediss:// REDIS_URL (a redis:// connection is not encrypted)",
+                    ));
+                }
                 Some(RedisSettings {
                     url: Secret(raw.to_owned()),
+                    ca_certificate,
                     key_prefix: text(sources, "ENTMOOT_REDIS_PREFIX")
                         .unwrap_or_else(|| "entmoot".into()),
                     session_expiry: parse_seconds(sources, "REDIS_SESSION_EXPIRY", 86_400)?,

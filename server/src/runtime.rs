@@ -21,7 +21,7 @@ use crate::adapters::redis_bus::RedisEventBus;
 use crate::adapters::redis_queue::RedisQueue;
 use crate::adapters::sessions::{InProcessSessions, RedisSessions};
 use crate::adapters::{database, storage};
-use crate::config::{PluginIsolation, Settings, StorageSettings, redact_url};
+use crate::config::{PluginIsolation, RedisSettings, Settings, StorageSettings, redact_url};
 use entmoot_domain::files::FileSettings;
 use entmoot_domain::ports::{MailSender, SessionStore};
 use redis::aio::ConnectionManager;
@@ -184,8 +184,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
         ),
         Some(redis) => {
             let shown = redact_url(redis.url.expose());
-            let client = redis::Client::open(redis.url.expose())
-                .with_context(|| format!("REDIS_URL {shown}: not a valid Redis URL"))?;
+            let client = redis_client(redis, &shown)?;
             let cannot_connect = || format!("REDIS_URL {shown}: cannot connect");
             let queue = RedisQueue::connect(client.clone(), &redis.key_prefix, JOB_CLAIM_IDLE)
                 .await
@@ -260,5 +259,29 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
         },
         rate_limiter,
         local_organization_id,
+    })
+}
+
+/// The Redis client of REDIS_URL: `redis://` in the clear, `rediss://` over TLS verified
+/// against the system's roots or, with REDIS_SSL_CERTFILE, against that CA only.
+fn redis_client(redis: &RedisSettings, shown: &str) -> anyhow::Result<redis::Client> {
+    let Some(path) = &redis.ca_certificate else {
+        return redis::Client::open(redis.url.expose())
+            .with_context(|| format!("REDIS_URL {shown}: not a valid Redis URL"));
+    };
+    let pem = std::fs::read(path)
+        .with_context(|| format!("REDIS_SSL_CERTFILE {}: cannot read it", path.display()))?;
+    redis::Client::build_with_tls(
+        redis.url.expose(),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        },
+    )
+    .with_context(|| {
+        format!(
+            "REDIS_URL {shown} with REDIS_SSL_CERTFILE {}: not a valid Redis URL or CA certificate",
+            path.display()
+        )
     })
 }
