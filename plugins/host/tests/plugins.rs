@@ -273,7 +273,19 @@ fn the_builtin_and_example_plugins_conform() {
 
 #[test]
 fn conformance_also_runs_in_process() {
-    let report = check_plugin(rust_example_library(), &settings(&[], in_process_options()));
+    // In process the host cannot stop a run: the plugin stops itself at its limit, and the
+    // wall clock that measures it also counts whatever else a loaded 2-core CI machine
+    // runs meanwhile (one run answered after 3.3 s of a 1 s limit while tests ran beside
+    // it). What this test is about is that every step runs in process; the slack is wider.
+    let config = CheckConfig {
+        time_limit_slack: Duration::from_secs(5),
+        ..CheckConfig::default()
+    };
+    let report = check_plugin_with(
+        rust_example_library(),
+        &settings(&[], in_process_options()),
+        &config,
+    );
     assert!(report.passed(), "{report}");
     assert!(report.isolation.starts_with("in process"), "{report}");
 }
