@@ -41,9 +41,8 @@ pub fn init_sentry(settings: &Settings) -> Result<Option<sentry::ClientInitGuard
     };
     let dsn = sentry::types::Dsn::from_str(sentry_settings.dsn.expose())
         .map_err(|error| TelemetryError::Dsn(error.to_string()))?;
-    // Sentry's HTTP client is built on rustls without a compiled-in crypto provider;
-    // use ring, as the rest of the binary does. An earlier install is just as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Sentry's HTTP client is built on rustls without a compiled-in crypto provider: it
+    // takes the process default, ring, which `main` installs before anything else.
     let mut options = sentry::ClientOptions::default();
     options.dsn = Some(dsn);
     options.release = sentry::release_name!();

@@ -15,9 +15,8 @@ pub fn build_operator(settings: &StorageSettings) -> Result<Operator, StorageErr
     // opendal's HTTP services (s3, gcs, azblob) need a process-wide HTTP transport; without
     // the facade's `auto-register-services` constructor it is installed here. It is reqwest
     // on rustls without a crypto provider of its own: it takes the process default, ring,
-    // the one provider of the whole binary (as sqlx and lettre use). Installing twice is
-    // harmless (the first install wins).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // which `main` installs first (the one provider of the whole binary). Installing the
+    // transport twice is harmless (the first install wins).
     opendal::HttpTransporter::install_default(
         opendal_http_transport_reqwest::ReqwestTransport::default(),
     );
