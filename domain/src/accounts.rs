@@ -261,6 +261,25 @@ async fn membership_role(
         .and_then(|membership| Role::parse(&membership.role).ok()))
 }
 
+/// Whether `email` (already normalised by `EmailAddress::parse`) belongs to a member
+/// of `organization_id`: the only addresses an organization's jobs may mail.
+pub(crate) async fn is_member_email(
+    database: &DatabaseConnection,
+    organization_id: Uuid,
+    email: &str,
+) -> Result<bool, DbErr> {
+    let Some(user) = users::Entity::find()
+        .filter(users::Column::Email.eq(email.to_owned()))
+        .one(database)
+        .await?
+    else {
+        return Ok(false);
+    };
+    Ok(membership_role(database, user.id, organization_id)
+        .await?
+        .is_some())
+}
+
 async fn start_session(
     app: &AppContext,
     user: users::Model,

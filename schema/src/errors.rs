@@ -172,10 +172,18 @@ impl IntoGraphqlError for entmoot_domain::jobs::SubmitJobError {
                 coded_error(ErrorCode::Forbidden, self.to_string())
             }
             SubmitJobError::SiteNotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            SubmitJobError::NotifyEmailNotMember(_) => {
+                coded_error(ErrorCode::BadUserInput, self.to_string())
+            }
             SubmitJobError::Input(error) => error.into_graphql_error(),
             SubmitJobError::SeedLayout(entmoot_domain::layout_edits::StoredLayoutError::Site(
                 error,
             )) => error.into_graphql_error(),
+            SubmitJobError::SeedLayout(
+                entmoot_domain::layout_edits::StoredLayoutError::HeavyWork(
+                    entmoot_domain::heavy_work::HeavyWorkError::OverBudget,
+                ),
+            ) => coded_error(ErrorCode::LimitExceeded, self.to_string()),
             SubmitJobError::SeedLayout(ref error) => internal_error(error),
             SubmitJobError::Strategy(_) => {
                 coded_error(ErrorCode::BadUserInput, format!("input.strategy: {self}"))

@@ -186,7 +186,8 @@ pub struct CreateJobInput {
     pub seed: Option<i64>,
     /// Seconds the strategy may search (1 to 3,600); the strategy's own default when omitted.
     pub time_limit_seconds: Option<i32>,
-    /// An address to e-mail when the job ends (when the server has SMTP configured).
+    /// An address to e-mail when the job ends (when the server has SMTP configured). It
+    /// must be the address of a member of the job's organization.
     pub notify_email: Option<String>,
     /// Replaces any of the program's objective weights (defaults: cost 40, buildable
     /// area 30, accessibility 15, environmental impact 10, aesthetics 5).

@@ -1,6 +1,6 @@
 //! Job-completion e-mail: a job created with `notifyEmail` is mailed through SMTP_*
 //! when it ends, naming the job, its site and its outcome; a job without one is not;
-//! a bad address is refused when the job is created.
+//! a bad address, or one that is not a member's, is refused when the job is created.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -20,6 +20,22 @@ async fn a_finished_job_is_mailed_to_its_notify_address() {
     env.insert("SMTP_PORT".into(), port.to_string());
     env.insert("EMAIL_FROM".into(), "Entmoot <entmoot@example.com>".into());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let member = entmoot_tests::run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "users",
+            "create",
+            "--email",
+            "planner@example.com",
+            "--name",
+            "Planner",
+            "--role",
+            "editor",
+        ],
+    );
+    assert!(member.status.success(), "{member:?}");
     let project = create_project(&server, "Mail").await;
     let site = create_site(&server, &project, "Mailed parcel", rural_demo_boundary()).await;
     let program = json_fixture("programs/three_buildings_ft.json");
@@ -35,6 +51,26 @@ async fn a_finished_job_is_mailed_to_its_notify_address() {
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{refused}"
+    );
+
+    // A well-formed address of someone outside the organization: the server must not
+    // become a mail relay for any editor.
+    let stranger = server
+        .graphql(
+            create,
+            json!({"input": {"siteId": site, "program": program, "notifyEmail": "victim@example.org"}}),
+        )
+        .await
+        .expect("createJob");
+    assert_eq!(
+        stranger["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{stranger}"
+    );
+    assert!(
+        stranger["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("not a member")),
+        "{stranger}"
     );
 
     let silent = server

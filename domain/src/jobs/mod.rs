@@ -269,6 +269,10 @@ pub enum SubmitJobError {
     SeedLayout(#[source] crate::layout_edits::StoredLayoutError),
     #[error("no site with this id")]
     SiteNotFound,
+    /// A job mails only the organization's own people: otherwise any editor could
+    /// make the server send mail to any address on the internet.
+    #[error("input.notifyEmail: `{0}` is not a member of this organization")]
+    NotifyEmailNotMember(String),
     #[error(transparent)]
     Strategy(SolveError),
     #[error("optimization is disabled on this server (ENABLE_OPTIMIZATION=false)")]
@@ -303,6 +307,11 @@ pub async fn submit_job(
         return Err(SubmitJobError::Disabled);
     }
     let new_job = NewJob::try_from(request).map_err(SubmitJobError::Input)?;
+    if let Some(email) = &new_job.notify_email
+        && !crate::accounts::is_member_email(&app.database, caller.organization_id, email).await?
+    {
+        return Err(SubmitJobError::NotifyEmailNotMember(email.clone()));
+    }
     let (site, _) = load_site(&app.database, caller.organization_id, new_job.site_id)
         .await
         .map_err(|error| match error {
