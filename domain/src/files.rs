@@ -578,6 +578,7 @@ pub async fn export_stored_layout(
             StoredLayoutError::Database(error) => FileError::Database(error),
             StoredLayoutError::Unreadable(reason) => FileError::Layout(reason),
             StoredLayoutError::Terrain(error) => FileError::Layout(error.to_string()),
+            StoredLayoutError::HeavyWork(error) => FileError::HeavyWork(error),
         })?;
     let title = format!(
         "{} - layout {} of job {}",
@@ -585,15 +586,22 @@ pub async fn export_stored_layout(
         row.rank + 1,
         job.id
     );
-    let input = ExportInput {
-        title: &title,
-        problem: &problem,
-        layout: &layout,
-        metrics: &metrics,
-        earthwork: Some(&row.earthwork).filter(|value| !value.is_null()),
-        cost: Some(&row.cost).filter(|value| !value.is_null()),
-    };
-    let bytes = export_layout(format, &input, options)?;
+    // Rendering (PDF, DXF, shapefile…) is CPU work that grows with the layout: off the
+    // request thread, like every other piece of heavy geometry.
+    let (earthwork, cost, owned_options) =
+        (row.earthwork.clone(), row.cost.clone(), options.clone());
+    let bytes = crate::heavy_work::off_the_request_thread(move || {
+        let input = ExportInput {
+            title: &title,
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: Some(&earthwork).filter(|value| !value.is_null()),
+            cost: Some(&cost).filter(|value| !value.is_null()),
+        };
+        export_layout(format, &input, &owned_options)
+    })
+    .await??;
     let filename = format!(
         "{}-layout-{}{}",
         crate::files::safe_file_name(&site_row.name),

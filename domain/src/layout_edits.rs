@@ -38,6 +38,8 @@ pub enum StoredLayoutError {
     Site(#[from] SiteError),
     #[error(transparent)]
     Terrain(#[from] SiteTerrainError),
+    #[error(transparent)]
+    HeavyWork(#[from] crate::heavy_work::HeavyWorkError),
     #[error("reading the layout failed")]
     Database(#[from] DbErr),
 }
@@ -64,14 +66,20 @@ pub async fn load_stored_layout(
         .map_err(|error| StoredLayoutError::Unreadable(format!("the job's program: {error}")))?;
     // The site's terrain, so that edits are judged like the job judged its layouts.
     let terrain = site_dem(database, storage, &site_row).await?;
-    let problem =
-        prepare_problem_with_terrain(&site, &program, terrain.as_ref()).map_err(|error| {
-            StoredLayoutError::Unreadable(format!("preparing the problem: {error}"))
-        })?;
     let layout: Layout = serde_json::from_value(row.layout.clone())
         .map_err(|error| StoredLayoutError::Unreadable(format!("the stored layout: {error}")))?;
-    let metrics: Metrics = serde_json::from_value(row.metrics.clone())
-        .unwrap_or_else(|_| layout_metrics(&problem, &layout));
+    let stored_metrics = serde_json::from_value::<Metrics>(row.metrics.clone()).ok();
+    // Preparing the problem (buildable area, terrain) and measuring a layout are CPU
+    // work that grows with the site: never on a request thread.
+    let (problem, layout, metrics) = crate::heavy_work::off_the_request_thread(move || {
+        let problem =
+            prepare_problem_with_terrain(&site, &program, terrain.as_ref()).map_err(|error| {
+                StoredLayoutError::Unreadable(format!("preparing the problem: {error}"))
+            })?;
+        let metrics = stored_metrics.unwrap_or_else(|| layout_metrics(&problem, &layout));
+        Ok::<_, StoredLayoutError>((problem, layout, metrics))
+    })
+    .await??;
     Ok(StoredLayout {
         row,
         job,
@@ -253,6 +261,8 @@ pub enum SaveLayoutEditsError {
     Invalid(Vec<Violation>),
     #[error(transparent)]
     Store(#[from] StoreLayoutError),
+    #[error(transparent)]
+    HeavyWork(#[from] crate::heavy_work::HeavyWorkError),
 }
 
 fn describe_violations(violations: &[Violation]) -> String {
@@ -277,7 +287,17 @@ pub async fn save_layout_edits(
     if !caller.can_write() || caller.organization_id != stored.row.organization_id {
         return Err(SaveLayoutEditsError::Forbidden);
     }
-    let checked = apply_edits(&stored.problem, &stored.layout, edits)?;
+    // Validating a layout is CPU work: off the request thread, like `apply_edits` for
+    // a check. The clones are the price of handing the work to another thread.
+    let (problem, layout, owned_edits) = (
+        stored.problem.clone(),
+        stored.layout.clone(),
+        edits.to_vec(),
+    );
+    let checked = crate::heavy_work::off_the_request_thread(move || {
+        apply_edits(&problem, &layout, &owned_edits)
+    })
+    .await??;
     if !checked.violations.is_empty() {
         return Err(SaveLayoutEditsError::Invalid(checked.violations));
     }

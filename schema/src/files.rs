@@ -484,6 +484,7 @@ impl FileMutations {
     }
 
     /// Exports a layout and returns where to download the file.
+    #[graphql(complexity = "crate::costs::LAYOUT_EXPORT + child_complexity")]
     async fn export_layout(
         &self,
         ctx: &Context<'_>,

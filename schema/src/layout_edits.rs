@@ -128,6 +128,13 @@ impl IntoGraphqlError for SaveLayoutEditsError {
                     },
                 )
             }
+            SaveLayoutEditsError::HeavyWork(
+                entmoot_domain::heavy_work::HeavyWorkError::OverBudget,
+            ) => coded_error(ErrorCode::LimitExceeded, self.to_string()),
+            SaveLayoutEditsError::HeavyWork(ref error) => {
+                tracing::error!(%error, "saving layout edits failed");
+                coded_error(ErrorCode::InternalServerError, "internal server error")
+            }
             SaveLayoutEditsError::Store(ref error) => {
                 tracing::error!(%error, "saving layout edits failed");
                 coded_error(ErrorCode::InternalServerError, "internal server error")
@@ -143,6 +150,9 @@ impl IntoGraphqlError for LayoutEditError {
                 coded_error(ErrorCode::NotFound, "no layout with this id")
             }
             LayoutEditError::Layout(StoredLayoutError::Site(error)) => error.into_graphql_error(),
+            LayoutEditError::Layout(StoredLayoutError::HeavyWork(
+                entmoot_domain::heavy_work::HeavyWorkError::OverBudget,
+            )) => coded_error(ErrorCode::LimitExceeded, self.to_string()),
             LayoutEditError::Layout(error) => {
                 tracing::error!(%error, "checking layout edits failed");
                 coded_error(ErrorCode::InternalServerError, "internal server error")
@@ -199,6 +209,7 @@ pub struct LayoutEditQueries;
 impl LayoutEditQueries {
     /// Applies manual edits (in order) to a copy of a stored layout and validates the
     /// result like every strategy's layouts are validated. Nothing is stored.
+    #[graphql(complexity = "crate::costs::LAYOUT_EDIT_CHECK + child_complexity")]
     async fn check_layout_edits(
         &self,
         ctx: &Context<'_>,
@@ -237,6 +248,7 @@ impl LayoutEditMutations {
     /// shared validator finds no violation; otherwise nothing is stored and the error
     /// (BAD_USER_INPUT) lists them in `extensions.violations`. The saved layout becomes
     /// the site's `latestLayout` and can seed a job (`createJob(seedLayoutId)`).
+    #[graphql(complexity = "crate::costs::LAYOUT_EDIT_CHECK + child_complexity")]
     async fn save_layout_edits(
         &self,
         ctx: &Context<'_>,

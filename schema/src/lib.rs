@@ -3,6 +3,7 @@
 //! convert the input, call one domain operation, map its error once (`errors`).
 
 pub mod accounts;
+pub mod costs;
 pub mod ended_jobs;
 pub mod errors;
 pub mod files;
@@ -56,7 +57,7 @@ impl Default for SchemaLimits {
     fn default() -> Self {
         Self {
             max_depth: 15,
-            max_complexity: 5_000,
+            max_complexity: costs::MAX_COMPLEXITY,
             max_directives: 50,
             document: limits::DocumentLimits::default(),
             introspection: true,

@@ -117,6 +117,7 @@ impl ProjectQueries {
     /// The caller's projects, newest first unless `order` says otherwise, a page at a
     /// time.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::costs::page(first, last, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

@@ -59,6 +59,7 @@ impl SpatialQueries {
     /// The caller's sites whose parcel meets a longitude/latitude window, oldest first:
     /// the sites to draw on a portfolio map. Answered from the spatial index; refused
     /// (`FORBIDDEN`) where the operator set ENABLE_GEOSPATIAL_ANALYSIS=false.
+    #[graphql(complexity = "crate::costs::spatial_search(first, child_complexity)")]
     async fn sites_intersecting(
         &self,
         ctx: &Context<'_>,
@@ -84,6 +85,7 @@ impl SpatialQueries {
     /// The buildings of the caller's stored layouts that lie wholly within an area,
     /// oldest first. Answered from the spatial index; refused (`FORBIDDEN`) where the
     /// operator set ENABLE_GEOSPATIAL_ANALYSIS=false.
+    #[graphql(complexity = "crate::costs::spatial_search(first, child_complexity)")]
     async fn buildings_within(
         &self,
         ctx: &Context<'_>,

@@ -96,6 +96,7 @@ impl ProjectNode {
     /// The project's sites, oldest first, a page at a time. The first page is batched
     /// across a page of projects (one query for all of them); a page after or before a
     /// cursor is one query of its own.
+    #[graphql(complexity = "crate::costs::page(first, last, child_complexity)")]
     async fn sites(
         &self,
         ctx: &Context<'_>,
@@ -358,6 +359,7 @@ impl SiteNode {
     /// The site's jobs, filtered by status, newest first unless `order` says
     /// otherwise, a page at a time.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::costs::page(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -415,6 +417,7 @@ impl SiteNode {
     }
     /// What may be built on: the parcel inset by `setbackMetres`, minus every exclusion
     /// zone grown by its buffer. Cached (shared by all API instances with Redis).
+    #[graphql(complexity = "crate::costs::BUILDABLE_AREA + child_complexity")]
     async fn buildable_area(
         &self,
         ctx: &async_graphql::Context<'_>,
@@ -603,6 +606,7 @@ impl JobNode {
     }
     /// The alternatives this job produced, best first (not the edits saved from
     /// them). Batched across jobs.
+    #[graphql(complexity = "crate::costs::list(crate::costs::JOB_LAYOUTS, child_complexity)")]
     async fn layouts(&self, ctx: &Context<'_>) -> Result<Vec<LayoutNode>> {
         Ok(load(
             &loaders(ctx).layouts_of_job,
@@ -756,6 +760,7 @@ impl LayoutNode {
         )
     }
     /// The layout as an RFC 7946 FeatureCollection (WGS84).
+    #[graphql(complexity = "crate::costs::LAYOUT_GEOJSON + child_complexity")]
     async fn geojson(&self, ctx: &Context<'_>) -> Result<GeoJson> {
         Ok(GeoJson(self.full_geojson(ctx).await?))
     }

@@ -231,7 +231,20 @@ impl Extension for Rules {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|error| entmoot_schema::limits::with_code(error, "GRAPHQL_VALIDATION_FAILED"))
+                .map(|error| match error.message.as_str() {
+                    // async-graphql's own cost and depth limits: a limit, like the
+                    // document limits, with a message that says what to change.
+                    "Query is too complex." => entmoot_schema::limits::limit_error(format!(
+                        "the operation costs more than {} (a page counts its size times what each \
+                         item selects; computed fields such as buildableArea, checkLayoutEdits \
+                         and exportLayout count more): ask for smaller pages or fewer computed fields",
+                        entmoot_schema::costs::MAX_COMPLEXITY
+                    )),
+                    "Query is nested too deep." => entmoot_schema::limits::limit_error(
+                        "the operation is nested too deep; select fewer levels".to_owned(),
+                    ),
+                    _ => entmoot_schema::limits::with_code(error, "GRAPHQL_VALIDATION_FAILED"),
+                })
                 .collect()
         })
     }
