@@ -17,9 +17,10 @@ pub const HEAVY_WORK_BUDGET: Duration = Duration::from_secs(30);
 pub const HEAVY_WORK_SLOTS: usize = 2;
 
 /// Most vertices a site (boundary and exclusions together) may have, whether it comes
-/// as GraphQL input or in an uploaded file. Real parcels have hundreds.
-/// Reading and repairing a ring takes time that grows with the square of its vertices
-/// today (5,000 take seconds), so this stays well below where that hurts.
+/// as GraphQL input or in an uploaded file. Real parcels have hundreds. Reading and
+/// checking a ring is O(n log n) (`entmoot_plugin_sdk::validity`: 200,000 vertices in
+/// about a second), so this bounds what comes after, not the reading: every job, edit
+/// check and export of the site works on its polygons again.
 pub const MAX_SITE_VERTICES: usize = 5_000;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

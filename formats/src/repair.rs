@@ -7,7 +7,10 @@
 //! zero-area rings, and self-intersections such as a bow-tie whose repair would change
 //! the shape.
 
-use entmoot_plugin_sdk::geo::{Area, LineString, MakeValid, Polygon, Validation, Winding};
+use entmoot_plugin_sdk::geo::{Area, LineString, MakeValid, Polygon, Winding};
+use entmoot_plugin_sdk::validity::{
+    is_valid_polygon, polygon_validation_errors, self_intersection,
+};
 
 use super::ImportError;
 
@@ -158,15 +161,14 @@ pub fn clean_polygon(
         }
     }
     let polygon = Polygon::new(exterior_ring, holes);
-    if polygon.is_valid() {
+    if is_valid_polygon(&polygon) {
         return Ok(polygon);
     }
-    let problems: Vec<String> = polygon
-        .validation_errors()
+    let problems: Vec<String> = polygon_validation_errors(&polygon)
         .iter()
         .map(ToString::to_string)
         .collect();
-    let described = match first_crossing(polygon.exterior()) {
+    let described = match self_intersection(polygon.exterior()).map(|crossing| crossing.point) {
         Some((x, y)) => format!(
             "{} (the boundary crosses itself near {x:.7}, {y:.7})",
             problems.join("; ")
@@ -178,7 +180,7 @@ pub fn clean_polygon(
         && repaired.0.len() == 1
         && area > 0.0
         && ((repaired.unsigned_area() - area) / area).abs() < MAX_REPAIR_AREA_CHANGE
-        && repaired.0[0].is_valid()
+        && is_valid_polygon(&repaired.0[0])
     {
         repairs.push(Repair {
             location: location.to_owned(),
@@ -260,39 +262,6 @@ fn distinct(ring: &[(f64, f64)]) -> usize {
         }
     }
     seen.len()
-}
-
-/// Rings longer than this are not searched for the crossing point (the error still says
-/// the ring intersects itself).
-const MAX_CROSSING_SEARCH: usize = 4_000;
-
-/// The first point where two non-adjacent edges of a closed ring cross.
-pub fn first_crossing(ring: &LineString<f64>) -> Option<(f64, f64)> {
-    let points = &ring.0;
-    let edges = points.len().checked_sub(1)?;
-    if edges > MAX_CROSSING_SEARCH {
-        return None;
-    }
-    for i in 0..edges {
-        for j in (i + 2)..edges {
-            if i == 0 && j == edges - 1 {
-                continue; // the first and last edges share the closing corner
-            }
-            let (a, b, c, d) = (points[i], points[i + 1], points[j], points[j + 1]);
-            let r = (b.x - a.x, b.y - a.y);
-            let s = (d.x - c.x, d.y - c.y);
-            let denominator = r.0 * s.1 - r.1 * s.0;
-            if denominator == 0.0 {
-                continue;
-            }
-            let t = ((c.x - a.x) * s.1 - (c.y - a.y) * s.0) / denominator;
-            let u = ((c.x - a.x) * r.1 - (c.y - a.y) * r.0) / denominator;
-            if (0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u) {
-                return Some((a.x + t * r.0, a.y + t * r.1));
-            }
-        }
-    }
-    None
 }
 
 /// A ring of positions.
@@ -396,7 +365,7 @@ mod tests {
         ];
         let mut repairs = Vec::new();
         let polygon = clean_polygon("features[0]", &[spiky], &mut repairs).unwrap();
-        assert!(polygon.is_valid());
+        assert!(is_valid_polygon(&polygon));
         assert!(
             repairs.iter().any(|r| r.action.starts_with("repaired")),
             "{repairs:?}"

@@ -20,14 +20,14 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags that override the environment variable named in their help. Typed, so that clap
-/// refuses a malformed value before anything starts; the range checks (a port of 0, an
-/// empty worker pool) are `Settings`' own, the same for a flag and for its variable.
-///
-/// Why not clap's `env`: every other setting (some sixty) comes from the environment or a
-/// `.env` file only, and `Settings::from_sources` reads all of them the same way with one
-/// error line per bad value naming the variable. A flag is folded into those sources as the
-/// value of its variable, so a flag and its variable can never be parsed differently.
+// Flags that override the environment variable named in their help. Typed, so that clap
+// refuses a malformed value before anything starts; the range checks (a port of 0, an
+// empty worker pool) are `Settings`' own, the same for a flag and for its variable.
+//
+// Why not clap's `env`: every other setting (some sixty) comes from the environment or a
+// `.env` file only, and `Settings::from_sources` reads all of them the same way with one
+// error line per bad value naming the variable. A flag is folded into those sources as the
+// value of its variable, so a flag and its variable can never be parsed differently.
 #[derive(Debug, Args, Default)]
 pub struct ConfigFlags {
     /// Address to listen on (overrides API_HOST).

@@ -33,6 +33,7 @@ pub mod site;
 pub mod strategy;
 pub mod terrain;
 pub mod validate;
+pub mod validity;
 
 /// The geometry crates, re-exported so plugins use the same versions as the sdk.
 pub use geo;

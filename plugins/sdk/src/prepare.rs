@@ -6,7 +6,7 @@
 use geo::{
     Area, BooleanOps, Buffer, Centroid, Closest, ClosestPoint, Contains, Coord, Distance,
     Euclidean, Geometry, InteriorPoint, Intersects, MinimumRotatedRect, MultiPolygon, Point,
-    Polygon, RemoveRepeatedPoints, Validation,
+    Polygon, RemoveRepeatedPoints,
 };
 
 use crate::cost::UnitCosts;
@@ -94,7 +94,10 @@ pub fn prepare_problem_with_terrain(
         .geometry_to_metres(&site.boundary)
         .map_err(project_err("site.boundary"))?
         .remove_repeated_points();
-    if let Err(e) = boundary_m.check_validation() {
+    if let Some(e) = crate::validity::multi_polygon_validation_errors(&boundary_m)
+        .into_iter()
+        .next()
+    {
         return Err(PrepareError::Geometry {
             path: "site.boundary".into(),
             message: format!("is not a valid polygon: {e}"),

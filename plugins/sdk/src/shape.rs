@@ -19,7 +19,7 @@
 //! assert_eq!(l_shape.area_m2(30.0, 40.0), 30.0 * 10.0 + 10.0 * 30.0);
 //! ```
 
-use geo::{Area, BoundingRect, Coord, LineString, Polygon, Validation};
+use geo::{Area, BoundingRect, Coord, LineString, Polygon};
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::rectangle;
@@ -135,7 +135,10 @@ pub fn centred_polygon(vertices: &[[f64; 2]]) -> Result<(Shape, f64, f64), Strin
     let mut closed = ring.clone();
     closed.push(ring[0]);
     let polygon = Polygon::new(LineString::new(closed), vec![]);
-    if let Err(error) = polygon.check_validation() {
+    if let Some(error) = crate::validity::polygon_validation_errors(&polygon)
+        .into_iter()
+        .next()
+    {
         return Err(format!("not a simple polygon: {error}"));
     }
     let Some(bounds) = polygon.bounding_rect() else {
