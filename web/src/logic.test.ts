@@ -78,9 +78,11 @@ describe('program', () => {
         iterations: { type: 'integer', minimum: 1, default: 200, description: 'Search steps' },
         mode: { type: 'string', enum: ['fast', 'thorough'] },
         nested: { type: 'object' },
+        grid_step_m: { type: ['number', 'null'], default: null },
+        either: { type: ['number', 'string'] },
       },
     });
-    expect(fields.map((f) => [f.name, f.kind])).toEqual([['iterations', 'integer'], ['mode', 'enum']]);
+    expect(fields.map((f) => [f.name, f.kind])).toEqual([['iterations', 'integer'], ['mode', 'enum'], ['grid_step_m', 'number']]);
     expect(fields[0]).toMatchObject({ minimum: 1, defaultValue: 200 });
   });
 

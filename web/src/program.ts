@@ -172,7 +172,10 @@ export function parameterFields(schema: unknown): ParameterField[] {
     if (typeof raw !== 'object' || raw === null) return [];
     const property = raw as Record<string, unknown>;
     const options = Array.isArray(property.enum) ? property.enum.filter((o): o is string => typeof o === 'string') : [];
-    const type = property.type;
+    // An optional parameter is declared as ["number", "null"] (schemars writes Option<T>
+    // so): the field is the one type besides null, and left empty it is not sent.
+    const declared = Array.isArray(property.type) ? property.type.filter((t) => t !== 'null') : [property.type];
+    const type = declared.length === 1 ? declared[0] : undefined;
     const kind: ParameterField['kind'] | null = options.length > 0 ? 'enum'
       : type === 'integer' ? 'integer'
         : type === 'number' ? 'number'

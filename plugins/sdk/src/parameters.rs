@@ -1,5 +1,7 @@
-//! A run request's `parameters` read into a strategy's own type, with errors that name the
-//! offending field: the same shape of error from every strategy.
+//! A strategy's parameters: read from a run request into the strategy's own type, with
+//! errors that name the offending field (the same shape of error from every strategy), and
+//! described for the manifest by a JSON Schema generated from that same type, so the
+//! published schema and the parser cannot disagree on names, types or defaults.
 //!
 //! ```
 //! use entmoot_plugin_sdk::parameters::{ParameterError, parse_parameters};
@@ -23,6 +25,8 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+pub use schemars::JsonSchema;
 
 use crate::strategy::StrategyError;
 
@@ -54,4 +58,66 @@ pub fn parse_parameters<T: DeserializeOwned + Default>(value: &Value) -> Result<
         return Ok(T::default());
     }
     T::deserialize(value).map_err(|error| ParameterError::Shape(error.to_string()))
+}
+
+/// The JSON Schema (draft 2020-12) of a parameter type, for `Manifest::parameters`.
+/// Field doc comments become descriptions, `Default` values become `default`s,
+/// `#[serde(deny_unknown_fields)]` becomes `"additionalProperties": false`, and ranges
+/// come from `#[schemars(range(min = …, max = …))]` (checking them stays the strategy's,
+/// with a message that names the field).
+///
+/// ```
+/// use entmoot_plugin_sdk::parameters::{JsonSchema, parameter_schema};
+///
+/// /// Parameters of a made-up strategy.
+/// #[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+/// #[serde(deny_unknown_fields, default)]
+/// struct Parameters {
+///     /// Share of the assets one move may change.
+///     #[schemars(range(min = 0.0, max = 1.0))]
+///     fraction: f64,
+/// }
+///
+/// let schema = parameter_schema::<Parameters>();
+/// assert_eq!(schema["additionalProperties"], false);
+/// assert_eq!(schema["properties"]["fraction"]["maximum"], 1.0);
+/// assert_eq!(schema["properties"]["fraction"]["description"], "Share of the assets one move may change.");
+/// assert_eq!(schema["properties"]["fraction"]["default"], 0.0);
+/// ```
+pub fn parameter_schema<T: JsonSchema>() -> Value {
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    unwrap_descriptions(&mut schema);
+    schema
+}
+
+/// Doc comments are wrapped for source files; a description is read in a form or a
+/// tooltip, so a single line break becomes a space (a blank line stays a paragraph).
+fn unwrap_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                match field {
+                    Value::String(text) if name == "description" => {
+                        *text = text
+                            .split("\n\n")
+                            .map(|paragraph| {
+                                paragraph
+                                    .split('\n')
+                                    .map(str::trim)
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n\n");
+                    }
+                    other => unwrap_descriptions(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
 }

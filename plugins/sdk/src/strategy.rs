@@ -41,6 +41,71 @@ pub struct Manifest {
     pub parameters: serde_json::Value,
 }
 
+/// A manifest whose version, licence and authors come from the calling crate's
+/// `Cargo.toml` (`CARGO_PKG_VERSION`, `CARGO_PKG_LICENSE`, `CARGO_PKG_AUTHORS`), whose ABI
+/// version is the sdk's, and whose parameter schema is generated from the parameter type
+/// (`parameters::parameter_schema`). What is left to say is what only the strategy knows.
+///
+/// ```
+/// use entmoot_plugin_sdk::parameters::JsonSchema;
+/// use entmoot_plugin_sdk::strategy::Capabilities;
+///
+/// #[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+/// #[serde(deny_unknown_fields, default)]
+/// struct Parameters {
+///     /// Grid step, metres.
+///     step_m: f64,
+/// }
+///
+/// let manifest = entmoot_plugin_sdk::package_manifest! {
+///     name: "my-strategy",
+///     description: "Places everything on a grid.",
+///     capabilities: Capabilities { deterministic: true, ..Capabilities::default() },
+///     parameters: Parameters,
+/// };
+/// assert_eq!(manifest.version, env!("CARGO_PKG_VERSION"));
+/// assert_eq!(manifest.abi_version, entmoot_plugin_sdk::abi::ABI_VERSION);
+/// assert!(manifest.validate().is_ok());
+/// assert_eq!(manifest.parameters["properties"]["step_m"]["type"], "number");
+/// ```
+#[macro_export]
+macro_rules! package_manifest {
+    (
+        name: $name:expr,
+        description: $description:expr,
+        capabilities: $capabilities:expr,
+        parameters: $parameters:ty $(,)?
+    ) => {
+        $crate::strategy::Manifest {
+            name: ::std::string::ToString::to_string($name),
+            version: ::std::string::ToString::to_string(env!("CARGO_PKG_VERSION")),
+            abi_version: $crate::abi::ABI_VERSION,
+            description: ::std::string::ToString::to_string($description),
+            authors: $crate::strategy::cargo_authors(env!("CARGO_PKG_AUTHORS")),
+            license: $crate::strategy::cargo_license(env!("CARGO_PKG_LICENSE")),
+            capabilities: $capabilities,
+            parameters: $crate::parameters::parameter_schema::<$parameters>(),
+        }
+    };
+}
+
+/// `CARGO_PKG_AUTHORS` (colon-separated, possibly empty) as a list.
+pub fn cargo_authors(authors: &str) -> Vec<String> {
+    authors
+        .split(':')
+        .map(str::trim)
+        .filter(|author| !author.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `CARGO_PKG_LICENSE`, or none when the package states none.
+pub fn cargo_license(license: &str) -> Option<String> {
+    Some(license.trim())
+        .filter(|license| !license.is_empty())
+        .map(str::to_owned)
+}
+
 impl Manifest {
     /// Checks the fields the host relies on; the message names the field.
     pub fn validate(&self) -> Result<(), String> {

@@ -11,18 +11,21 @@
 //! its own result with the validator (the host will do the same).
 //!
 //! Everything a plugin needs is in the sdk: `Strategy` to implement, `export_strategy!` to
-//! emit the C ABI, the problem/layout types, the geometry crates, the road planner and the
-//! validator.
+//! emit the C ABI, `package_manifest!` for the manifest (version and licence from
+//! Cargo.toml, the parameter schema generated from the parameter type), the problem/layout
+//! types, the geometry crates, the road planner and the validator. The parameter type
+//! derives serde's `Deserialize` and schemars' `JsonSchema`, its two other dependencies.
 
 use entmoot_plugin_sdk::geo::{
     Buffer, Closest, ClosestPoint, Contains, Intersects, LineString, MultiPolygon, Point, Rect,
 };
 use entmoot_plugin_sdk::index::FootprintIndex;
-use entmoot_plugin_sdk::serde_json::{Value, json};
+use entmoot_plugin_sdk::parameters::{JsonSchema, ParameterError, parse_parameters};
+use entmoot_plugin_sdk::serde_json::Value;
 use entmoot_plugin_sdk::strategy::{Capabilities, Manifest};
 use entmoot_plugin_sdk::{
     Layout, PlacedAsset, Problem, ProblemAsset, Road, RunContext, RunRequest, Strategy,
-    StrategyError, abi, roads, validate_layout,
+    StrategyError, roads, validate_layout,
 };
 
 /// Registry name of the strategy.
@@ -41,12 +44,18 @@ pub struct RowsStrategy;
 
 entmoot_plugin_sdk::export_strategy!(RowsStrategy);
 
-/// The parameters, as described by the schema in the manifest.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The parameters. The manifest publishes the JSON Schema generated from this type (the
+/// doc comments are its descriptions), so the schema and the parser cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct Parameters {
-    /// How far a candidate slides along a row (and rows move up) when it does not fit, m.
+    /// How far a candidate position slides along a row when an asset does not fit, in
+    /// metres. Smaller packs tighter and takes longer.
+    #[schemars(range(max = 50.0), extend("exclusiveMinimum" = 0))]
     pub step_m: f64,
-    /// Extra gap between rows on top of the road corridor (or the minimum spacing), m.
+    /// Extra gap between rows, in metres, on top of the corridor left for an access road
+    /// (or the minimum spacing, if wider).
+    #[schemars(range(min = 0.0))]
     pub row_gap_m: f64,
 }
 
@@ -60,59 +69,20 @@ impl Default for Parameters {
 }
 
 impl Parameters {
-    /// The JSON Schema published in the manifest.
-    pub fn schema() -> Value {
-        json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "step_m": {
-                    "type": "number",
-                    "exclusiveMinimum": 0,
-                    "maximum": 50,
-                    "default": 0.5,
-                    "description": "How far a candidate position slides along a row when an asset does not fit, in metres. Smaller packs tighter and takes longer."
-                },
-                "row_gap_m": {
-                    "type": "number",
-                    "minimum": 0,
-                    "default": 0.0,
-                    "description": "Extra gap between rows, in metres, on top of the corridor left for an access road (or the minimum spacing, if wider)."
-                }
-            }
-        })
-    }
-
     /// Reads and checks the parameters; the message names the field.
-    pub fn from_value(value: &Value) -> Result<Parameters, String> {
-        let mut p = Parameters::default();
-        let map = match value {
-            Value::Null => return Ok(p),
-            Value::Object(map) => map,
-            other => return Err(format!("parameters: must be an object, got {other}")),
-        };
-        for (key, v) in map {
-            let number = v
-                .as_f64()
-                .ok_or_else(|| format!("parameters.{key}: must be a number, got {v}"))?;
-            match key.as_str() {
-                "step_m" if number > 0.0 && number <= 50.0 => p.step_m = number,
-                "step_m" => {
-                    return Err(format!(
-                        "parameters.step_m: must be in (0, 50], got {number}"
-                    ));
-                }
-                "row_gap_m" if number >= 0.0 && number.is_finite() => p.row_gap_m = number,
-                "row_gap_m" => {
-                    return Err(format!("parameters.row_gap_m: must be >= 0, got {number}"));
-                }
-                _ => {
-                    return Err(format!(
-                        "parameters.{key}: unknown parameter (expected step_m, row_gap_m)"
-                    ));
-                }
-            }
+    pub fn from_value(value: &Value) -> Result<Parameters, ParameterError> {
+        let p: Parameters = parse_parameters(value)?;
+        if !(p.step_m > 0.0 && p.step_m <= 50.0) {
+            return Err(ParameterError::Value {
+                field: "step_m",
+                message: format!("must be in (0, 50], got {}", p.step_m),
+            });
+        }
+        if !(p.row_gap_m >= 0.0 && p.row_gap_m.is_finite()) {
+            return Err(ParameterError::Value {
+                field: "row_gap_m",
+                message: format!("must be >= 0, got {}", p.row_gap_m),
+            });
         }
         Ok(p)
     }
@@ -120,20 +90,17 @@ impl Parameters {
 
 impl Strategy for RowsStrategy {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: NAME.to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            abi_version: abi::ABI_VERSION,
-            description: "Example plugin in Rust: fills the buildable area row by row, tallest assets first, unrotated.".to_string(),
-            authors: vec!["Entmoot".to_string()],
-            license: Some(env!("CARGO_PKG_LICENSE").to_string()),
+        entmoot_plugin_sdk::package_manifest! {
+            name: NAME,
+            description: "Example plugin in Rust: fills the buildable area row by row, tallest \
+                          assets first, unrotated.",
             capabilities: Capabilities {
                 rotations: false,
                 alternatives: false,
                 terrain_aware: false,
                 deterministic: true,
             },
-            parameters: Parameters::schema(),
+            parameters: Parameters,
         }
     }
 
@@ -143,8 +110,7 @@ impl Strategy for RowsStrategy {
         request: &RunRequest,
         ctx: &mut RunContext<'_>,
     ) -> Result<Vec<Layout>, StrategyError> {
-        let params = Parameters::from_value(&request.parameters)
-            .map_err(StrategyError::InvalidParameters)?;
+        let params = Parameters::from_value(&request.parameters)?;
         let (mut layout, streets) = Rows::new(problem, params, request.time_limit_ms).fill(ctx)?;
         ctx.check_cancelled()?;
         let planned = comb_roads(problem, &streets);
@@ -475,6 +441,7 @@ mod tests {
     use super::*;
     use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
     use entmoot_plugin_sdk::prepare::prepare_problem;
+    use entmoot_plugin_sdk::serde_json::json;
 
     fn run(problem: &Problem, request: &RunRequest) -> Result<Vec<Layout>, StrategyError> {
         let mut ctx = RunContext::detached().with_time_limit(request.time_limit_ms);
@@ -507,14 +474,18 @@ mod tests {
         let p = Parameters::from_value(&json!({"step_m": 2.0, "row_gap_m": 6})).unwrap();
         assert_eq!(p.step_m, 2.0);
         assert_eq!(p.row_gap_m, 6.0);
-        assert_eq!(
-            Parameters::from_value(&json!({"step": 1})).unwrap_err(),
-            "parameters.step: unknown parameter (expected step_m, row_gap_m)"
-        );
+        let unknown = Parameters::from_value(&json!({"step": 1})).unwrap_err();
         assert!(
+            unknown
+                .to_string()
+                .starts_with("parameters: unknown field `step`, expected `step_m` or `row_gap_m`"),
+            "{unknown}"
+        );
+        assert_eq!(
             Parameters::from_value(&json!({"step_m": 0}))
                 .unwrap_err()
-                .starts_with("parameters.step_m")
+                .to_string(),
+            "parameters.step_m: must be in (0, 50], got 0"
         );
         let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(1)).unwrap();
         let request = RunRequest {

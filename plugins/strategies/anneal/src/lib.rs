@@ -18,7 +18,7 @@ use entmoot_plugin_sdk::packing::construct::{
 };
 use entmoot_plugin_sdk::strategy::{Capabilities, Manifest};
 use entmoot_plugin_sdk::{
-    Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, abi, validate_layout,
+    Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, validate_layout,
 };
 
 use crate::params::Parameters;
@@ -85,24 +85,19 @@ fn check_problem(problem: &Problem) -> Result<(), AnnealError> {
 
 impl Strategy for AnnealStrategy {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: NAME.to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            abi_version: abi::ABI_VERSION,
+        entmoot_plugin_sdk::package_manifest! {
+            name: NAME,
             description: "Simulated annealing over destroy-and-repair moves, seeded by the \
                           constructive packer: never places fewer assets than greedy, then \
                           improves the weighted objective (cost, buildable area, accessibility, \
-                          environmental impact, aesthetics) and returns distinct alternatives."
-                .to_string(),
-            authors: vec!["Entmoot".to_string()],
-            license: Some(env!("CARGO_PKG_LICENSE").to_string()),
+                          environmental impact, aesthetics) and returns distinct alternatives.",
             capabilities: Capabilities {
                 rotations: true,
                 alternatives: true,
                 terrain_aware: true,
                 deterministic: true,
             },
-            parameters: Parameters::schema(),
+            parameters: Parameters,
         }
     }
 

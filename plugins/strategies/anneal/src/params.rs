@@ -1,24 +1,29 @@
-//! The anneal strategy's parameters: JSON Schema (published in the manifest) and parsing with
-//! errors that name the offending field.
+//! The anneal strategy's parameters: parsed with errors that name the offending field, and
+//! described in the manifest by the JSON Schema generated from this type (field doc
+//! comments are the descriptions a user reads).
 
-use entmoot_plugin_sdk::parameters::parse_parameters;
+use entmoot_plugin_sdk::parameters::{JsonSchema, parse_parameters};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Parameters of one run.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Parameters {
-    /// Destroy-and-repair iterations in total (shared by the chains).
+    /// Destroy-and-repair iterations in total; with a seed, the same count gives the same
+    /// layouts.
     pub iterations: u32,
-    /// Wall-clock budget when the request gives no time limit, milliseconds.
+    /// Wall-clock budget when the run request gives no time limit, milliseconds.
     pub default_time_limit_ms: u64,
     /// Largest share of the placed assets one move removes and re-inserts.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub destroy_fraction: f64,
-    /// Starting temperature, in units of the weighted objective (0..1).
+    /// Starting temperature in units of the weighted objective (0..1); cools linearly to 0.
+    #[schemars(range(min = 0.0))]
     pub initial_temperature: f64,
-    /// Two alternatives must differ in at least this share of their assets (moved by more
-    /// than a metre, or placed in only one of them).
+    /// Share of assets in which two returned alternatives must differ (moved by more than
+    /// a metre, or placed in only one of them).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub min_difference: f64,
 }
 
@@ -60,33 +65,12 @@ impl Parameters {
         }
         Ok(p)
     }
-
-    /// The JSON Schema of the parameters.
-    pub fn schema() -> Value {
-        let d = Parameters::default();
-        json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "iterations": {"type": "integer", "minimum": 0, "default": d.iterations,
-                    "description": "Destroy-and-repair iterations in total; with a seed, the same count gives the same layouts."},
-                "default_time_limit_ms": {"type": "integer", "minimum": 0, "default": d.default_time_limit_ms,
-                    "description": "Wall-clock budget when the run request gives no time limit."},
-                "destroy_fraction": {"type": "number", "minimum": 0, "maximum": 1, "default": d.destroy_fraction,
-                    "description": "Largest share of the placed assets one move removes and re-inserts."},
-                "initial_temperature": {"type": "number", "minimum": 0, "default": d.initial_temperature,
-                    "description": "Starting temperature in units of the weighted objective (0..1); cools linearly to 0."},
-                "min_difference": {"type": "number", "minimum": 0, "maximum": 1, "default": d.min_difference,
-                    "description": "Share of assets in which two returned alternatives must differ."}
-            }
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_and_rejects() {
@@ -106,5 +90,27 @@ mod tests {
             "parameters.destroy_fraction: must be in [0, 1], got 2"
         );
         assert!(Parameters::from_value(&json!({"iteration": 5})).is_err());
+    }
+
+    #[test]
+    fn the_published_schema_is_the_parser_s() {
+        let schema = entmoot_plugin_sdk::parameters::parameter_schema::<Parameters>();
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = schema["properties"].as_object().expect("properties");
+        // Every field is described, and its published default is the one parsing uses.
+        let defaults: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|(name, property)| {
+                assert!(
+                    property["description"].is_string(),
+                    "{name} has no description"
+                );
+                (name.clone(), property["default"].clone())
+            })
+            .collect();
+        assert_eq!(
+            Parameters::from_value(&Value::Object(defaults)).unwrap(),
+            Parameters::default()
+        );
     }
 }

@@ -13,7 +13,7 @@ use entmoot_plugin_sdk::packing::construct::{
 };
 use entmoot_plugin_sdk::strategy::{Capabilities, Manifest};
 use entmoot_plugin_sdk::{
-    Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, abi, validate_layout,
+    Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, validate_layout,
 };
 
 use crate::params::Parameters;
@@ -65,22 +65,17 @@ impl From<GreedyError> for StrategyError {
 
 impl Strategy for GreedyStrategy {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: NAME.to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            abi_version: abi::ABI_VERSION,
+        entmoot_plugin_sdk::package_manifest! {
+            name: NAME,
             description: "Fast deterministic bottom-left greedy placement: largest assets first, \
-                          grid-aligned and site-aligned frames packed from each corner."
-                .to_string(),
-            authors: vec!["Entmoot".to_string()],
-            license: Some(env!("CARGO_PKG_LICENSE").to_string()),
+                          grid-aligned and site-aligned frames packed from each corner.",
             capabilities: Capabilities {
                 rotations: true,
                 alternatives: true,
                 terrain_aware: false,
                 deterministic: true,
             },
-            parameters: Parameters::schema(),
+            parameters: Parameters,
         }
     }
 

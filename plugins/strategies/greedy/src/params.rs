@@ -1,19 +1,21 @@
-//! The greedy strategy's parameters: their JSON Schema (published in the manifest) and parsing
-//! with errors that name the offending field.
+//! The greedy strategy's parameters: parsed with errors that name the offending field, and
+//! described in the manifest by the JSON Schema generated from this type (field doc
+//! comments are the descriptions a user reads).
 
-use entmoot_plugin_sdk::parameters::parse_parameters;
+use entmoot_plugin_sdk::parameters::{JsonSchema, parse_parameters};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Parameters of one greedy run.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Parameters {
-    /// Candidate grid step in metres; `None` picks one per asset (1/8 of its short side,
-    /// between 0.25 m and 2 m).
+    /// Candidate grid step in metres; by default 1/8 of each asset's short side, between
+    /// 0.25 and 2 m.
     #[serde(default)]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub grid_step_m: Option<f64>,
-    /// Also pack from the other three corners of the buildable area.
+    /// Also pack from the other three corners of the buildable area (more alternatives).
     #[serde(default = "yes")]
     pub mirrors: bool,
     /// Also pack in a frame aligned with the buildable area's dominant edge.
@@ -51,37 +53,12 @@ impl Parameters {
         }
         Ok(p)
     }
-
-    /// The JSON Schema of the parameters.
-    pub fn schema() -> Value {
-        json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "grid_step_m": {
-                    "type": "number",
-                    "exclusiveMinimum": 0,
-                    "description": "Candidate grid step in metres; by default 1/8 of each asset's short side, between 0.25 and 2 m."
-                },
-                "mirrors": {
-                    "type": "boolean",
-                    "default": true,
-                    "description": "Also pack from the other three corners of the buildable area (more alternatives)."
-                },
-                "align_to_site": {
-                    "type": "boolean",
-                    "default": true,
-                    "description": "Also pack in a frame aligned with the buildable area's dominant edge."
-                }
-            }
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_and_rejects() {
@@ -100,5 +77,27 @@ mod tests {
         assert_eq!(e.to_string(), "parameters.grid_step_m: must be > 0, got -1");
         let e = Parameters::from_value(&json!({"grid_stepm": 1})).unwrap_err();
         assert!(e.to_string().contains("unknown field `grid_stepm`"), "{e}");
+    }
+
+    #[test]
+    fn the_published_schema_is_the_parser_s() {
+        let schema = entmoot_plugin_sdk::parameters::parameter_schema::<Parameters>();
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = schema["properties"].as_object().expect("properties");
+        // Every field is described, and its published default is the one parsing uses.
+        let defaults: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|(name, property)| {
+                assert!(
+                    property["description"].is_string(),
+                    "{name} has no description"
+                );
+                (name.clone(), property["default"].clone())
+            })
+            .collect();
+        assert_eq!(
+            Parameters::from_value(&Value::Object(defaults)).unwrap(),
+            Parameters::default()
+        );
     }
 }
