@@ -5,7 +5,10 @@
 //! or snoop for secrets fail or end on their own, with capped messages and WARN lines; the
 //! snooper finds no secret; the server stays healthy, the next greedy job succeeds, nothing is
 //! left running, SIGTERM still stops the server, and `plugins check` fails the plugins that
-//! leave processes behind or crash their handshake.
+//! leave processes behind or crash their handshake. The same attacks run twice: on the
+//! embedded default (one `serve` with its in-process worker) and on PostgreSQL + Redis with
+//! the API (`serve --no-worker`) and a separate `entmoot worker`, where the worker is the
+//! process the plugins attack.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -14,8 +17,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    TestServer, create_project, create_site, embedded_env, first_layout_when_succeeded,
-    repository_root, run_entmoot, rural_demo_boundary, submit_three_buildings,
+    FreshPostgres, TestServer, TestWorker, create_project, create_site, embedded_env,
+    first_layout_when_succeeded, production_like_env, repository_root, run_entmoot,
+    rural_demo_boundary, submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -117,8 +121,26 @@ async fn ended(server: &TestServer, job: &str, within: Duration) -> Value {
     }
 }
 
+/// Where the attacked plugins run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deployment {
+    /// `entmoot serve` on SQLite with its in-process worker.
+    Embedded,
+    /// `entmoot serve --no-worker` and one `entmoot worker`, on PostgreSQL and Redis.
+    SeparateWorker,
+}
+
 #[tokio::test]
 async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
+    hostile_suite(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn hostile_plugins_fail_their_own_jobs_on_postgresql_redis_and_a_separate_worker() {
+    hostile_suite(Deployment::SeparateWorker).await;
+}
+
+async fn hostile_suite(deployment: Deployment) {
     let work = tempfile::tempdir().unwrap();
     let plugins = work.path().join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -140,13 +162,43 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
     // A secret the server loads from its .env, one from its environment.
     let dotenv = work.path().join(".env");
     std::fs::write(&dotenv, format!("SMTP_PASSWORD={DOTENV_SECRET}\n")).unwrap();
-    let mut env: HashMap<String, String> = embedded_env(work.path());
+    let database = match deployment {
+        Deployment::Embedded => None,
+        Deployment::SeparateWorker => Some(FreshPostgres::create().await.unwrap()),
+    };
+    let mut env: HashMap<String, String> = match &database {
+        None => embedded_env(work.path()),
+        Some(database) => production_like_env(&database.url, work.path()),
+    };
     env.insert("ENTMOOT_PLUGIN_DIR".into(), plugins.display().to_string());
     env.insert("SECRET_KEY".into(), SECRET_KEY.into());
     env.insert("ENTMOOT_PLUGIN_HANDSHAKE_TIMEOUT".into(), "2".into());
 
+    if database.is_some() {
+        let migrated = run_entmoot(work.path(), &env, &["migrate", "up"]);
+        assert!(migrated.status.success(), "{migrated:?}");
+    }
     let started = Instant::now();
-    let server = TestServer::start(work.path(), &env).await.unwrap();
+    let server = match deployment {
+        Deployment::Embedded => TestServer::start(work.path(), &env).await.unwrap(),
+        Deployment::SeparateWorker => {
+            TestServer::start_with_args(work.path(), &env, &["--no-worker"])
+                .await
+                .unwrap()
+        }
+    };
+    // The process that runs the plugins, and so the one they attack.
+    let mut worker = match deployment {
+        Deployment::Embedded => None,
+        Deployment::SeparateWorker => Some(TestWorker::start(work.path(), &env).unwrap()),
+    };
+    let runner_pid = worker.as_ref().map_or(server.pid(), TestWorker::pid);
+    let runner_log = |server: &TestServer, worker: &Option<TestWorker>| -> Vec<String> {
+        match worker {
+            None => server.log_lines(),
+            Some(worker) => worker.log().lines().map(str::to_owned).collect(),
+        }
+    };
     assert!(
         started.elapsed() < Duration::from_secs(45),
         "{:?}",
@@ -205,7 +257,7 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
         .to_owned();
     let snoop_parameters = json!({
         "secret_file": dotenv.display().to_string(),
-        "host_pid": server.pid().to_string(),
+        "host_pid": runner_pid.to_string(),
         "port": port,
     });
     let mut jobs = Vec::new();
@@ -268,9 +320,10 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
     assert!(!snooped.contains("connect=connected"), "{snooped}");
 
     // The logs name the job, the strategy, the file and the reason of each failed run.
-    let log = server.log_lines().join("\n");
+    let lines = runner_log(&server, &worker);
+    let log = lines.join("\n");
     assert!(
-        server.log_lines().iter().any(|l| l.contains("WARN")
+        lines.iter().any(|l| l.contains("WARN")
             && l.contains("strategy run failed")
             && l.contains("job_id=")
             && l.contains("strategy=hostile-duplicates@1.0.0")
@@ -285,9 +338,18 @@ async fn hostile_plugins_fail_their_own_jobs_and_nothing_else() {
     let job = submit_three_buildings(&server, &site).await;
     let layout = first_layout_when_succeeded(&server, &job).await;
     assert!(layout["geojson"].is_object(), "{layout}");
-    // Nothing any run started is left running.
-    let private = format!("entmoot-plugins-{}-", server.pid());
+    // Nothing any run started is left running, and the worker the plugins attacked
+    // (SIGKILL of its parent, among others) is still the one running jobs.
+    let private = format!("entmoot-plugins-{runner_pid}-");
     assert_eq!(processes_mentioning(&private), Vec::<String>::new());
+    if let Some(worker) = worker.as_mut() {
+        assert!(!worker.has_exited(), "{}", worker.log());
+    }
+    if deployment == Deployment::SeparateWorker {
+        // The checker's verdicts do not depend on the deployment: checked once, below.
+        server.stop().unwrap();
+        return;
+    }
 
     // The checker fails what leaves processes behind or crashes its handshake, and says
     // which protections the machine gives.

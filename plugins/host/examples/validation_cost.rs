@@ -1,6 +1,8 @@
 //! Benchmark: what the worst output a plugin can send costs the host — reading the result line
-//! (refused unread above `caps::max_result_bytes`), parsing it and validating it with
-//! `validate_bounded` (linear id and count checks, then the validator under its time budget).
+//! (refused unread above `caps::max_result_bytes`), counting its assets, roads and points
+//! without parsing (refused unparsed over the caps, `caps::check_result_counts`), parsing it
+//! and validating it with `validate_bounded` (linear id checks, then the validator under its
+//! time budget).
 //!
 //! ```text
 //! cargo build --release -p entmoot-plugin-host --examples
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use entmoot_plugin_host::caps::{
     BASE_ROAD_POINTS, BASE_ROADS, MAX_POINTS_PER_ROAD, POINTS_PER_ASSET, ROADS_PER_ASSET,
-    max_result_bytes,
+    check_result_counts, max_result_bytes,
 };
 use entmoot_plugin_host::conformance::problems::{large_problem, rural_demo};
 use entmoot_plugin_host::protocol::RunnerEvent;
@@ -203,6 +205,12 @@ fn run_case(problem_name: &str, case: &str) -> Result<(), String> {
     let verdict = if line.len() as u64 > cap {
         // What the host does: it stops reading at the cap and refuses the run.
         "refused unread".to_owned()
+    } else if let Err((_, violation)) =
+        check_result_counts(&line, problem.assets.len(), ALTERNATIVES as usize)
+    {
+        // What the host does next: counts the line's assets, roads and points without
+        // parsing it, and refuses a result over the caps unparsed.
+        format!("refused from its counts: {}", violation.rule)
     } else {
         let event: RunnerEvent = serde_json::from_slice(&line).map_err(|e| e.to_string())?;
         let RunnerEvent::Result { layouts } = event else {

@@ -43,6 +43,21 @@ enum Message {
     Bad(String),
     /// A line over its cap, refused unread: the plugin's own doing, not the pipe's.
     TooLarge(String),
+    /// A result whose counts (assets, roads, road points) break the problem's caps,
+    /// refused before parsing: parsing it is what would cost the host.
+    OverCaps {
+        alternative: usize,
+        violation: entmoot_plugin_sdk::Violation,
+    },
+}
+
+/// What a run's result is judged against before it is parsed.
+#[derive(Debug, Clone, Copy)]
+struct ResultBounds {
+    /// The longest result line read, bytes.
+    max_line: u64,
+    /// The problem's asset count and the alternatives asked for (none for a handshake).
+    counts: Option<(usize, usize)>,
 }
 
 /// The outcome of one child-process run before any re-validation.
@@ -84,7 +99,7 @@ fn start(
     options: &RunOptions,
     cpu_seconds: Option<u64>,
     stdin: Vec<u8>,
-    max_line: u64,
+    bounds: ResultBounds,
 ) -> Result<Session, HostError> {
     let runner_error = |reason: String| HostError::Runner {
         path: runner.to_path_buf(),
@@ -195,7 +210,7 @@ fn start(
     let spawned = spawned.and_then(|_| {
         std::thread::Builder::new()
             .name("plugin-stdout".into())
-            .spawn(move || read_events(stdout, max_line, &tx))
+            .spawn(move || read_events(stdout, bounds, &tx))
     });
     if let Err(e) = spawned {
         kill_group(&child, KILL);
@@ -212,8 +227,10 @@ fn start(
 }
 
 /// Reads event lines: any line up to `MAX_EVENT_LINE` bytes, the final `result` line up to
-/// `max_line`. A longer line ends the reading with a `Bad` message, before any parsing.
-fn read_events(stdout: impl Read, max_line: u64, tx: &mpsc::Sender<Message>) {
+/// `bounds.max_line`. A longer line ends the reading with a `TooLarge` message, and a
+/// result whose counts break the caps with `OverCaps`, both before any parsing.
+fn read_events(stdout: impl Read, bounds: ResultBounds, tx: &mpsc::Sender<Message>) {
+    let max_line = bounds.max_line;
     let mut reader = BufReader::new(stdout);
     let mut line = Vec::new();
     loop {
@@ -241,6 +258,17 @@ fn read_events(stdout: impl Read, max_line: u64, tx: &mpsc::Sender<Message>) {
             let _ = tx.send(Message::TooLarge(format!(
                 "the plugin's {what} is larger than the {allowed} bytes allowed for this problem; it was not read"
             )));
+            return;
+        }
+        if is_result
+            && let Some((problem_assets, wanted)) = bounds.counts
+            && let Err((alternative, violation)) =
+                crate::caps::check_result_counts(&line, problem_assets, wanted)
+        {
+            let _ = tx.send(Message::OverCaps {
+                alternative,
+                violation,
+            });
             return;
         }
         let text = String::from_utf8_lossy(&line);
@@ -351,7 +379,13 @@ pub fn observe_child(
         options,
         cpu_seconds,
         request,
-        max_line,
+        ResultBounds {
+            max_line,
+            counts: Some((
+                input.problem.assets.len(),
+                input.request.alternatives.max(1) as usize,
+            )),
+        },
     ) {
         Ok(session) => session,
         Err(e) => return died(e),
@@ -440,6 +474,16 @@ pub fn observe_child(
                 outcome = Some(Err(HostError::OutputTooLarge(reason)));
                 break;
             }
+            Ok(Message::OverCaps {
+                alternative,
+                violation,
+            }) => {
+                (outcome, ending) = wrap(answered(Err(HostError::InvalidLayout {
+                    alternative,
+                    violations: vec![violation],
+                })));
+                break;
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // The runner closed its output without a final line: it died.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -497,7 +541,10 @@ pub fn handshake_in_child(
         options,
         Some(cpu_seconds),
         Vec::new(),
-        MAX_EVENT_LINE as u64,
+        ResultBounds {
+            max_line: MAX_EVENT_LINE as u64,
+            counts: None,
+        },
     )
     .map_err(|e| e.to_string())?;
     let until = Instant::now() + timeout;
@@ -523,6 +570,7 @@ pub fn handshake_in_child(
                 ));
             }
             Ok(Message::Bad(reason) | Message::TooLarge(reason)) => break Err(reason),
+            Ok(Message::OverCaps { violation, .. }) => break Err(violation.message),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break Err(String::new()),
         }
@@ -560,13 +608,17 @@ pub fn probe_sandbox(runner: &Path, options: &RunOptions) -> Result<SandboxRepor
         options,
         Some(5),
         Vec::new(),
-        MAX_EVENT_LINE as u64,
+        ResultBounds {
+            max_line: MAX_EVENT_LINE as u64,
+            counts: None,
+        },
     )
     .map_err(|e| e.to_string())?;
     let outcome = match session.events.recv_timeout(Duration::from_secs(5)) {
         Ok(Message::Event(RunnerEvent::Sandbox(report))) => Ok(report.with_host_protections()),
         Ok(Message::Event(other)) => Err(format!("unexpected answer {other:?}")),
         Ok(Message::Bad(reason) | Message::TooLarge(reason)) => Err(reason),
+        Ok(Message::OverCaps { violation, .. }) => Err(violation.message),
         Err(e) => Err(format!("no answer: {e}")),
     };
     let (_, stderr) = session.finish(EXIT_GRACE);
