@@ -81,12 +81,39 @@ const CONTROLLED: &[&str] = &[
 /// A command for the binary with a clean, explicit configuration.
 pub fn entmoot_command(working_dir: &Path, env: &HashMap<String, String>) -> Command {
     let mut command = Command::new(entmoot_binary());
+    configure(&mut command, working_dir, env);
+    command
+}
+
+/// `entmoot_command` as a user who is not root: as `nobody` (uid and gid 65534, through
+/// util-linux's `setpriv`) when the tests run as root, as the tests' own user otherwise.
+/// `working_dir` must be writable by that user.
+pub fn entmoot_command_not_root(working_dir: &Path, env: &HashMap<String, String>) -> Command {
+    let mut command = if running_as_root() {
+        let mut setpriv = Command::new("setpriv");
+        setpriv
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(entmoot_binary());
+        setpriv
+    } else {
+        Command::new(entmoot_binary())
+    };
+    configure(&mut command, working_dir, env);
+    command
+}
+
+/// Whether the tests run as root (the owner of `/proc/self` is the effective user).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|metadata| metadata.uid() == 0)
+}
+
+fn configure(command: &mut Command, working_dir: &Path, env: &HashMap<String, String>) {
     command.current_dir(working_dir);
     for variable in CONTROLLED {
         command.env_remove(variable);
     }
     command.envs(env);
-    command
 }
 
 pub fn run_entmoot(working_dir: &Path, env: &HashMap<String, String>, args: &[&str]) -> Output {

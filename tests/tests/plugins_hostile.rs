@@ -384,3 +384,77 @@ async fn hostile_suite(deployment: Deployment) {
 
     server.stop().unwrap();
 }
+
+/// The fallback when the host is not root: no other user to switch to, no namespaces
+/// without privileges. What is left still contains a plugin (a cleared environment, a
+/// fresh directory, resource limits, Landlock, the stray-process reaper), and the checker
+/// says which protections are missing and why. `plugins check` runs as `nobody` here
+/// (as the tests' own user when they do not run as root).
+#[test]
+fn a_host_that_is_not_root_still_contains_plugins_and_says_what_is_missing() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let work = tempfile::tempdir().unwrap();
+    // The unprivileged user must be able to work here (its plugin cache, the runs'
+    // scratch directories) and to read the plugins.
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let fork_pipes = hostile(work.path(), "fork_pipes");
+    let snoop = hostile(work.path(), "snoop");
+    let mut env = embedded_env(work.path());
+    env.insert(
+        "ENTMOOT_PLUGIN_CACHE_DIR".into(),
+        work.path().join("cache").display().to_string(),
+    );
+    env.insert("SECRET_KEY".into(), SECRET_KEY.into());
+    let check = |plugin: &Path| {
+        let output = entmoot_tests::entmoot_command_not_root(work.path(), &env)
+            .args(["plugins", "check", plugin.to_str().unwrap()])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let (code, stdout, stderr) = check(&fork_pipes);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let sandbox = stdout
+        .lines()
+        .find(|line| line.contains("sandbox: active: "))
+        .unwrap_or_else(|| panic!("no sandbox line:\n{stdout}\n{stderr}"));
+    for active in [
+        "cleared environment",
+        "resource limits",
+        "Landlock filesystem",
+    ] {
+        assert!(
+            sandbox.contains(active),
+            "{active} is not active: {sandbox}"
+        );
+    }
+    let (_, unavailable) = sandbox
+        .split_once("unavailable: ")
+        .unwrap_or_else(|| panic!("nothing said to be missing: {sandbox}"));
+    assert!(
+        unavailable.contains("unprivileged user (the host does not run as root"),
+        "{sandbox}"
+    );
+    // Without a PID namespace, the reaper is what finds the plugin's children.
+    assert!(
+        sandbox.contains("PID namespace") && !unavailable.contains("stray process reaper"),
+        "{sandbox}"
+    );
+    assert!(stdout.contains("FAIL  no process left behind"), "{stdout}");
+    assert_eq!(
+        processes_mentioning(fork_pipes.to_str().unwrap()),
+        Vec::<String>::new()
+    );
+
+    // The snooper, run by the checker as a job would run it, finds no secret of the host.
+    let (_, stdout, stderr) = check(&snoop);
+    assert!(!stdout.contains(SECRET_KEY), "{stdout}");
+    assert!(!stderr.contains(SECRET_KEY), "{stderr}");
+}
