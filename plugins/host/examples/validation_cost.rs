@@ -32,7 +32,7 @@ use entmoot_plugin_host::caps::{
     check_result_counts, max_result_bytes,
 };
 use entmoot_plugin_host::conformance::problems::{large_problem, rural_demo};
-use entmoot_plugin_host::protocol::RunnerEvent;
+use entmoot_plugin_host::protocol::{RunnerEvent, parse_result_line};
 use entmoot_plugin_host::validate_bounded;
 use entmoot_plugin_sdk::{Layout, PlacedAsset, Problem, Road, geo};
 
@@ -212,10 +212,7 @@ fn run_case(problem_name: &str, case: &str) -> Result<(), String> {
         // parsing it, and refuses a result over the caps unparsed.
         format!("refused from its counts: {}", violation.rule)
     } else {
-        let event: RunnerEvent = serde_json::from_slice(&line).map_err(|e| e.to_string())?;
-        let RunnerEvent::Result { layouts } = event else {
-            return Err("not a result".into());
-        };
+        let layouts = parse_result_line(&line)?;
         let deadline = Instant::now() + BUDGET;
         let mut verdict = "valid".to_owned();
         for layout in &layouts {

@@ -271,6 +271,14 @@ fn read_events(stdout: impl Read, bounds: ResultBounds, tx: &mpsc::Sender<Messag
             });
             return;
         }
+        if is_result {
+            let message = match crate::protocol::parse_result_line(&line) {
+                Ok(layouts) => Message::Event(RunnerEvent::Result { layouts }),
+                Err(e) => Message::Bad(format!("unreadable result from the runner ({e})")),
+            };
+            let _ = tx.send(message);
+            return;
+        }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim();
         if text.is_empty() {

@@ -59,6 +59,25 @@ pub enum RunnerEvent {
     },
 }
 
+/// The `result` line, read without `RunnerEvent`'s tag dispatch: serde reads an internally
+/// tagged enum by first buffering the whole object as a generic tree (about 1 KiB per road
+/// of a result, 100 MiB for the largest result the caps admit), where this plain struct
+/// is read straight into the layouts.
+#[derive(Debug, Deserialize)]
+struct ResultLine {
+    event: String,
+    layouts: Vec<Layout>,
+}
+
+/// Reads a runner's `result` line (`{"event":"result","layouts":[…]}`) into its layouts.
+pub fn parse_result_line(line: &[u8]) -> Result<Vec<Layout>, String> {
+    let parsed: ResultLine = serde_json::from_slice(line).map_err(|error| error.to_string())?;
+    if parsed.event != "result" {
+        return Err(format!("a result line tagged `{}`", parsed.event));
+    }
+    Ok(parsed.layouts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +106,20 @@ mod tests {
         };
         let line = serde_json::to_string(&p).unwrap();
         assert_eq!(line, r#"{"event":"protocol_error","message":"bad"}"#);
+    }
+
+    #[test]
+    fn a_result_line_reads_as_the_event_does() {
+        let event = RunnerEvent::Result {
+            layouts: vec![Layout::default(), Layout::default()],
+        };
+        let line = serde_json::to_vec(&event).unwrap();
+        assert_eq!(
+            RunnerEvent::Result {
+                layouts: parse_result_line(&line).unwrap()
+            },
+            event
+        );
+        assert!(parse_result_line(br#"{"event":"error","layouts":[]}"#).is_err());
     }
 }
