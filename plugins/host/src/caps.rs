@@ -524,7 +524,7 @@ mod tests {
         // Layouts beyond the alternatives asked for are not judged: the host drops them.
         let second_bad = format!(
             r#"{{"event":"result","layouts":[{{"assets":[]}},{{"assets":[{}]}}]}}"#,
-            vec!["{}"; 10].join(",")
+            ["{}"; 10].join(",")
         );
         assert!(check_result_counts(second_bad.as_bytes(), 3, 1).is_ok());
         assert_eq!(
