@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod administration;
 pub mod audit;
 pub mod batched_reads;
 pub mod caller;

@@ -226,7 +226,7 @@ impl AccountMutations {
         let Some(SessionCredential(token)) = ctx.data_opt::<SessionCredential>() else {
             return Err(coded_error(
                 ErrorCode::Forbidden,
-                "this request came with an API key, not a session; revoke keys with `entmoot admin keys revoke`",
+                "this request came with an API key, not a session; an admin revokes keys with `revokeApiKey`",
             ));
         };
         sign_out(app(ctx), token)

@@ -3,6 +3,7 @@
 //! convert the input, call one domain operation, map its error once (`errors`).
 
 pub mod accounts;
+pub mod administration;
 pub mod costs;
 pub mod ended_jobs;
 pub mod errors;

@@ -28,6 +28,7 @@ pub struct MutationRoot(
     StrategyMutations,
     crate::files::FileMutations,
     crate::accounts::AccountMutations,
+    crate::administration::AdministrationMutations,
     crate::layout_edits::LayoutEditMutations,
 );
 

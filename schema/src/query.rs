@@ -18,6 +18,7 @@ pub struct QueryRoot(
     SiteAndJobQueries,
     crate::files::FileQueries,
     crate::accounts::AccountQueries,
+    crate::administration::AdministrationQueries,
     crate::layout_edits::LayoutEditQueries,
     crate::spatial::SpatialQueries,
 );

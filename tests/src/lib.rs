@@ -745,6 +745,24 @@ pub async fn graphql_ok(server: &TestServer, query: &str, variables: Value) -> V
     body["data"].clone()
 }
 
+/// A GraphQL POST sent with `token` as its bearer (or none), whatever the answer's status;
+/// returns its body.
+pub async fn graphql_with_token(
+    server: &TestServer,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/graphql", server.base_url))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("POST /graphql");
+    response.json().await.expect("a JSON body")
+}
+
 /// The `data` of a response that must have no `errors`.
 pub fn data_of(body: Value) -> Value {
     assert!(body.get("errors").is_none(), "{body}");

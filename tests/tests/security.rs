@@ -44,6 +44,7 @@ struct Objects {
     job: String,
     layout: String,
     file: String,
+    api_key: String,
 }
 
 fn issue_key(dir: &std::path::Path, env: &HashMap<String, String>, args: &[&str]) -> String {
@@ -119,6 +120,8 @@ fn value_for(
                     &objects.layout
                 } else if hint.contains("file") {
                     &objects.file
+                } else if hint.contains("apikey") {
+                    &objects.api_key
                 } else {
                     &objects.project
                 };
@@ -296,12 +299,29 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         .as_str()
         .unwrap_or_else(|| panic!("{exported}"))
         .to_owned();
+    // A key of org A that the probes aim at (`revokeApiKey`).
+    issue_key(
+        dir.path(),
+        &env,
+        &["--name", "probe target", "--role", "viewer"],
+    );
+    let keys = server
+        .graphql("{ apiKeys { id name } }", json!({}))
+        .await
+        .expect("apiKeys");
+    let api_key = keys["data"]["apiKeys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|key| key["name"] == "probe target"))
+        .and_then(|key| key["id"].as_str())
+        .unwrap_or_else(|| panic!("{keys}"))
+        .to_owned();
     let objects = Objects {
         project: project.clone(),
         site: site.clone(),
         job: job.clone(),
         layout: layout.clone(),
         file: file.clone(),
+        api_key: api_key.clone(),
     };
 
     // The callers that must be refused.
@@ -417,6 +437,7 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         &job,
         &layout,
         &file,
+        &api_key,
     ];
     let mut probed = 0;
     for (operation, root) in roots {
