@@ -270,10 +270,20 @@ async function main() {
     const reused = await page.getByLabel('Name of asset line 1').inputValue();
     check(reused === 'Depot', `the reused program's first asset line is ${reused}`);
 
-    // Administration.
+    // Administration: the members (the planner among them), an API key created with its
+    // token shown once, then revoked.
     await page.getByRole('link', { name: 'Administration' }).click();
     await page.getByRole('heading', { name: 'Strategies' }).waitFor(WAIT);
     await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length > 0, null, WAIT);
+    await page.getByRole('table', { name: 'Members' }).getByText(email).waitFor(WAIT);
+    await page.getByLabel('Key name').fill('E2E script');
+    await page.getByLabel('Key role').selectOption('VIEWER');
+    await page.getByRole('button', { name: 'Create a key' }).click();
+    const shown = await page.getByRole('status').filter({ hasText: 'E2E script' }).textContent(WAIT);
+    check(/emk_[a-z0-9]+_/.test(shown ?? ''), `the new key's token is shown once: ${shown}`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke E2E script' }).click();
+    await page.getByRole('button', { name: 'Revoke E2E script' }).waitFor({ ...WAIT, state: 'detached' });
     await screen(page, '09-admin');
 
     // Sign out: back to the sign-in screen, nothing left in the browser.

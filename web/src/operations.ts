@@ -172,3 +172,22 @@ export const ReloadStrategiesMutation = graphql(`
     reloadStrategies { summary refused { path reason } strategies { name version } }
   }
 `);
+
+export const MembersAndKeysQuery = graphql(`
+  query MembersAndKeys {
+    members { user { id email displayName } role joinedAt }
+    apiKeys { id name prefix role ownerId expiresAt revokedAt lastUsedAt createdAt }
+  }
+`);
+
+export const CreateApiKeyMutation = graphql(`
+  mutation CreateApiKey($name: String!, $role: MemberRole!) {
+    createApiKey(name: $name, role: $role) { token key { id name prefix role } }
+  }
+`);
+
+export const RevokeApiKeyMutation = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { id revokedAt }
+  }
+`);

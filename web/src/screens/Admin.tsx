@@ -1,12 +1,16 @@
-// Administration (admins): invitations with roles, password resets, and the installed
-// strategies with their versions (reloadable).
+// Administration (admins): members and invitations with roles, API keys (created with
+// their token shown once, revoked), and the installed strategies with their versions
+// (reloadable).
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { ErrorBanner, useApi, useLoad } from '../api';
 import { execute } from '../client';
 import { describeError } from '../errors';
 import { roleLabel } from '../format';
-import { InviteMemberMutation, ReloadStrategiesMutation, StrategiesQuery } from '../operations';
+import {
+  CreateApiKeyMutation, InviteMemberMutation, MembersAndKeysQuery, ReloadStrategiesMutation, RevokeApiKeyMutation,
+  StrategiesQuery,
+} from '../operations';
 import type { InviteMemberMutation as InviteData, MemberRole } from '../gql/graphql';
 
 export function Admin() {
@@ -42,6 +46,7 @@ export function Admin() {
       <h1 id="admin-title">Administration</h1>
       <ErrorBanner message={problem} />
       {viewer.viewer.role !== 'ADMIN' && <p>Only administrators can invite members and reload strategies.</p>}
+      {viewer.viewer.role === 'ADMIN' && <MembersAndKeys />}
       <h2>Invite a member</h2>
       <form className="inline" onSubmit={(event) => void invite(event)}>
         <label>E-mail<input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} /></label>
@@ -69,7 +74,76 @@ export function Admin() {
           ))}
         </tbody>
       </table>
-      <p className="hint">Members and API keys are listed and managed with <code>entmoot admin</code> on the server: the API has no query for them yet.</p>
     </section>
+  );
+}
+
+/** The organization's members and API keys (admins only: the API refuses anyone else). */
+function MembersAndKeys() {
+  const { client } = useApi();
+  const loaded = useLoad(MembersAndKeysQuery, {});
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<MemberRole>('EDITOR');
+  const [token, setToken] = useState<{ name: string; token: string } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      const data = await execute(client, CreateApiKeyMutation, { name, role }, 'mutation');
+      setToken({ name: data.createApiKey.key.name, token: data.createApiKey.token });
+      setName('');
+      loaded.reload();
+    } catch (error) { setProblem(describeError(error)); }
+  }
+
+  async function revoke(id: string, keyName: string) {
+    if (!window.confirm(`Revoke the key “${keyName}”? Anything using it stops working at once.`)) return;
+    setProblem(null);
+    try {
+      await execute(client, RevokeApiKeyMutation, { id }, 'mutation');
+      loaded.reload();
+    } catch (error) { setProblem(describeError(error)); }
+  }
+
+  const when = (value: unknown) => (typeof value === 'string' ? new Date(value).toLocaleString() : '—');
+  return (
+    <>
+      <ErrorBanner message={loaded.error ?? problem} />
+      <h2>Members</h2>
+      <table aria-label="Members">
+        <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Joined</th></tr></thead>
+        <tbody>
+          {loaded.data?.members.map((member) => (
+            <tr key={member.user.id}><td>{member.user.displayName}</td><td>{member.user.email}</td><td>{roleLabel(member.role)}</td><td>{when(member.joinedAt)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>API keys</h2>
+      <form className="inline" onSubmit={(event) => void create(event)}>
+        <label>Key name<input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} /></label>
+        <label>Key role
+          <select value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
+            <option value="VIEWER">viewer</option><option value="EDITOR">editor</option><option value="ADMIN">admin</option>
+          </select>
+        </label>
+        <button type="submit">Create a key</button>
+      </form>
+      {token && (
+        <p role="status">Key “{token.name}” created. Copy its token now, it is not shown again: <code>{token.token}</code></p>
+      )}
+      <table aria-label="API keys">
+        <thead><tr><th scope="col">Name</th><th scope="col">Starts with</th><th scope="col">Role</th><th scope="col">Last used</th><th scope="col">Revoked</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>
+          {loaded.data?.apiKeys.map((key) => (
+            <tr key={key.id}>
+              <td>{key.name}</td><td><code>{key.prefix}</code></td><td>{roleLabel(key.role)}</td><td>{when(key.lastUsedAt)}</td><td>{when(key.revokedAt)}</td>
+              <td>{key.revokedAt ? null : <button type="button" onClick={() => void revoke(key.id, key.name)}>Revoke {key.name}</button>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
