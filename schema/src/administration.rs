@@ -18,6 +18,7 @@ use entmoot_domain::ids::{decode_typed_id, encode_global_id};
 #[derive(SimpleObject)]
 #[graphql(name = "Member")]
 pub struct MemberView {
+    /// The person.
     pub user: UserView,
     /// Their role in the organization.
     pub role: MemberRole,
@@ -39,17 +40,20 @@ pub struct ApiKeyView {
     pub role: MemberRole,
     /// The person it belongs to; null for a key issued by an operator.
     pub owner_id: Option<ID>,
+    /// When it stops working; null for never.
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was revoked; null while it works.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Last use, to the minute.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was issued.
     pub created_at: DateTime<Utc>,
 }
 
 /// A key just issued.
 #[derive(SimpleObject)]
 pub struct ApiKeyIssued {
+    /// The key as it is listed from now on.
     pub key: ApiKeyView,
     /// The token: send it as `Authorization: Bearer <token>`. Shown only here; it cannot
     /// be read again.

@@ -121,3 +121,38 @@ fn unwrap_descriptions(value: &mut Value) {
         _ => {}
     }
 }
+
+/// The object of every default a parameter schema publishes (`null` for a field without
+/// one): what a form shows before anyone types. A strategy's test parses it and compares
+/// with its `Default`, so the published defaults cannot drift from the real ones.
+///
+/// ```
+/// use entmoot_plugin_sdk::parameters::{JsonSchema, parse_parameters, published_defaults};
+///
+/// #[derive(Debug, PartialEq, serde::Deserialize, JsonSchema)]
+/// #[serde(deny_unknown_fields, default)]
+/// struct Parameters {
+///     /// Grid step, metres.
+///     step_m: f64,
+/// }
+/// impl Default for Parameters {
+///     fn default() -> Self { Parameters { step_m: 2.0 } }
+/// }
+///
+/// let defaults = published_defaults::<Parameters>();
+/// assert_eq!(defaults["step_m"], 2.0);
+/// assert_eq!(parse_parameters::<Parameters>(&defaults).unwrap(), Parameters::default());
+/// ```
+pub fn published_defaults<T: JsonSchema>() -> Value {
+    let schema = parameter_schema::<T>();
+    let defaults = schema["properties"]
+        .as_object()
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, property)| (name.clone(), property["default"].clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Object(defaults)
+}

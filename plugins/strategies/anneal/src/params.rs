@@ -96,20 +96,15 @@ mod tests {
     fn the_published_schema_is_the_parser_s() {
         let schema = entmoot_plugin_sdk::parameters::parameter_schema::<Parameters>();
         assert_eq!(schema["additionalProperties"], false);
-        let properties = schema["properties"].as_object().expect("properties");
-        // Every field is described, and its published default is the one parsing uses.
-        let defaults: serde_json::Map<String, Value> = properties
-            .iter()
-            .map(|(name, property)| {
-                assert!(
-                    property["description"].is_string(),
-                    "{name} has no description"
-                );
-                (name.clone(), property["default"].clone())
-            })
-            .collect();
+        for (name, property) in schema["properties"].as_object().expect("properties") {
+            assert!(
+                property["description"].is_string(),
+                "{name} has no description"
+            );
+        }
+        let defaults = entmoot_plugin_sdk::parameters::published_defaults::<Parameters>();
         assert_eq!(
-            Parameters::from_value(&Value::Object(defaults)).unwrap(),
+            Parameters::from_value(&defaults).unwrap(),
             Parameters::default()
         );
     }
