@@ -169,14 +169,18 @@ impl LayoutCounts {
     }
 }
 
-/// The count caps for a problem of `problem_assets` assets: no more assets than the problem
-/// has, road and point counts proportional to it. The first cap broken is the violation.
-pub fn check_layout_counts(problem_assets: usize, counts: &LayoutCounts) -> Result<(), Violation> {
-    let refuse = |rule: Rule, message: String| Violation {
+/// A refusal of the whole layout (no asset named): the first cap or id check it broke.
+fn refuse(rule: Rule, message: String) -> Violation {
+    Violation {
         rule,
         asset_ids: Vec::new(),
         message,
-    };
+    }
+}
+
+/// The count caps for a problem of `problem_assets` assets: no more assets than the problem
+/// has, road and point counts proportional to it. The first cap broken is the violation.
+pub fn check_layout_counts(problem_assets: usize, counts: &LayoutCounts) -> Result<(), Violation> {
     if counts.assets > problem_assets {
         return Err(refuse(
             Rule::DuplicateAsset,
@@ -223,11 +227,6 @@ pub fn check_layout_counts(problem_assets: usize, counts: &LayoutCounts) -> Resu
 /// only violation reported (with the plugin's id capped).
 pub fn precheck_layout(problem: &Problem, layout: &Layout) -> Result<(), Violation> {
     check_layout_counts(problem.assets.len(), &LayoutCounts::of(layout))?;
-    let refuse = |rule: Rule, message: String| Violation {
-        rule,
-        asset_ids: Vec::new(),
-        message,
-    };
     let known: HashSet<&str> = problem.assets.iter().map(|a| a.asset_id.as_str()).collect();
     let mut seen = HashSet::with_capacity(layout.assets.len());
     for (i, asset) in layout.assets.iter().enumerate() {

@@ -68,7 +68,7 @@ pub fn self_intersection(ring: &LineString<f64>) -> Option<SelfIntersection> {
             .collect(),
     );
     for (i, edge) in edges.iter().enumerate() {
-        let mut conflicts: Vec<usize> = tree
+        let first_conflict = tree
             .locate_in_envelope_intersecting(&edge_box(edge))
             .map(|candidate| candidate.data)
             .filter(|&j| {
@@ -78,9 +78,8 @@ pub fn self_intersection(ring: &LineString<f64>) -> Option<SelfIntersection> {
                     && edge.start != other.end
                     && edge.end != other.start
             })
-            .collect();
-        conflicts.sort_unstable();
-        if let Some(&j) = conflicts.first() {
+            .min();
+        if let Some(j) = first_conflict {
             return Some(SelfIntersection {
                 edges: (i, j),
                 point: meeting_point(edge, &edges[j]),
