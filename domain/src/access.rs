@@ -324,6 +324,42 @@ pub async fn authenticate_api_key(
     database: &DatabaseConnection,
     token: &str,
 ) -> Result<Caller, AuthenticationError> {
+    verify_api_key(database, token)
+        .await
+        .map(|verified| verified.caller)
+}
+
+/// `authenticate_api_key` through the process's memory of recently verified keys
+/// (`verified_keys`): what the API does on every request.
+pub async fn authenticate_api_key_remembered(
+    keys: &crate::verified_keys::VerifiedKeys,
+    database: &DatabaseConnection,
+    token: &str,
+) -> Result<Caller, AuthenticationError> {
+    let digest = crate::verified_keys::digest_of(token);
+    if let Some(caller) = keys.recall(&digest) {
+        return Ok(caller);
+    }
+    let read_at = keys.generation();
+    let verified = verify_api_key(database, token).await?;
+    keys.remember(
+        read_at,
+        digest,
+        verified.caller.clone(),
+        verified.expires_at,
+    );
+    Ok(verified.caller)
+}
+
+struct VerifiedApiKey {
+    caller: Caller,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+async fn verify_api_key(
+    database: &DatabaseConnection,
+    token: &str,
+) -> Result<VerifiedApiKey, AuthenticationError> {
     let prefix = prefix_of(token).ok_or(AuthenticationError::Malformed)?;
     let model = api_keys::Entity::find()
         .filter(api_keys::Column::Prefix.eq(prefix))
@@ -363,11 +399,14 @@ pub async fn authenticate_api_key(
             .exec(database)
             .await?;
     }
-    Ok(Caller {
-        organization_id: model.organization_id,
-        role,
-        api_key_id: Some(model.id),
-        user_id: model.user_id,
+    Ok(VerifiedApiKey {
+        caller: Caller {
+            organization_id: model.organization_id,
+            role,
+            api_key_id: Some(model.id),
+            user_id: model.user_id,
+        },
+        expires_at: model.expires_at,
     })
 }
 

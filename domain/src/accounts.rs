@@ -760,6 +760,8 @@ pub async fn accept_invitation(
         (None, None) => return Err(AccountError::NewAccountDetailsMissing),
     };
     add_membership(&app.database, user.id, invitation.organization_id, role).await?;
+    // Accepting can change the role an existing member had there, down as well as up.
+    crate::verified_keys::access_changed(app).await;
     let organization = organizations::Entity::find_by_id(invitation.organization_id)
         .one(&app.database)
         .await?

@@ -12,6 +12,7 @@ use crate::access::{
     ApiKeyError, ApiKeySummary, IssuedApiKey, NewApiKey, issue_api_key, list_api_keys,
 };
 use crate::caller::{Caller, Role};
+use crate::context::AppContext;
 
 /// A person in the organization, with their role there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +104,14 @@ pub async fn create_api_key(
 /// Requests with it are refused from then on, and sockets opened with it close within
 /// seconds.
 pub async fn revoke_api_key(
-    database: &DatabaseConnection,
+    app: &AppContext,
     caller: &Caller,
     key_id: Uuid,
 ) -> Result<ApiKeySummary, AdministrationError> {
     admin_only(caller)?;
-    Ok(
-        crate::access::revoke_api_key(database, caller.organization_id, &key_id.to_string())
-            .await?,
-    )
+    let revoked =
+        crate::access::revoke_api_key(&app.database, caller.organization_id, &key_id.to_string())
+            .await?;
+    crate::verified_keys::access_changed(app).await;
+    Ok(revoked)
 }

@@ -44,4 +44,7 @@ pub struct AppContext {
     /// ENTMOOT_JOB_MAX_ATTEMPTS: how many attempts a new job gets (a transient failure
     /// or a vanished worker uses one; a hand-back at shutdown does not).
     pub job_max_attempts: i32,
+    /// API keys verified in the last few seconds (`verified_keys`), forgotten whenever
+    /// access changes anywhere.
+    pub verified_keys: Arc<crate::verified_keys::VerifiedKeys>,
 }

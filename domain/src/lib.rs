@@ -31,6 +31,7 @@ pub mod solve;
 pub mod spatial;
 pub mod strategies;
 pub mod terrain;
+pub mod verified_keys;
 
 pub use caller::Caller;
 pub use context::AppContext;

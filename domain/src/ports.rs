@@ -107,6 +107,12 @@ pub trait EventBus: Send + Sync {
     /// Every event published from any process from now on.
     fn subscribe(&self) -> broadcast::Receiver<BusMessage>;
     async fn ping(&self) -> Result<(), EventBusError>;
+    /// Tells every process that some key, membership or role lost power, so that
+    /// what they remember of verified keys (`verified_keys`) is forgotten.
+    async fn publish_access_changed(&self) -> Result<(), EventBusError>;
+    /// Receives a message whenever any process published an access change, and also
+    /// when this process may have missed one (its connection to the bus was cut).
+    fn access_changes(&self) -> broadcast::Receiver<()>;
 }
 
 /// Hooks the server installs to count domain events in its metrics; the domain calls

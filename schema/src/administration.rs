@@ -171,7 +171,7 @@ impl AdministrationMutations {
         let caller = caller(ctx)?;
         let key_id =
             decode_typed_id(&id, "ApiKey").map_err(IntoGraphqlError::into_graphql_error)?;
-        let revoked = revoke_api_key(&app(ctx).database, caller, key_id)
+        let revoked = revoke_api_key(app(ctx), caller, key_id)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(key_view(revoked))

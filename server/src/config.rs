@@ -49,6 +49,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Requests per minute and API key; 0 is no limit.
     pub rate_limit_per_key: u32,
+    /// ENTMOOT_VERIFIED_KEY_SECONDS: how long a verified API key is taken on trust.
+    pub verified_key_lifetime: Duration,
     /// Requests per minute and client address; 0 is no limit.
     pub rate_limit_per_address: u32,
     pub trust_forwarded_headers: bool,
@@ -225,6 +227,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "ENTMOOT_RATE_LIMIT_PER_KEY",
         "requests per minute one API key may make to /graphql, counted across all API instances through Redis (default 600; 0 turns the limit off)",
+    ),
+    (
+        "ENTMOOT_VERIFIED_KEY_SECONDS",
+        "seconds an API instance takes a verified API key on trust before reading it again; revocations and role changes reach every instance at once through Redis, this bounds what a missed message could allow (default 5; 0 reads every time)",
     ),
     (
         "ENTMOOT_RATE_LIMIT_PER_ADDRESS",
@@ -762,6 +768,13 @@ impl Settings {
                 0,
                 1_000_000,
             )?,
+            verified_key_lifetime: Duration::from_secs(parse_integer(
+                sources,
+                "ENTMOOT_VERIFIED_KEY_SECONDS",
+                5,
+                0,
+                300,
+            )?),
             rate_limit_per_address: parse_integer(
                 sources,
                 "ENTMOOT_RATE_LIMIT_PER_ADDRESS",

@@ -24,6 +24,7 @@ use crate::adapters::{database, storage};
 use crate::config::{PluginIsolation, RedisSettings, Settings, StorageSettings, redact_url};
 use entmoot_domain::files::FileSettings;
 use entmoot_domain::ports::{MailSender, SessionStore};
+use entmoot_domain::verified_keys::VerifiedKeys;
 use redis::aio::ConnectionManager;
 
 /// Sessions of the embedded default (no Redis, so no REDIS_SESSION_EXPIRY) last a day
@@ -233,6 +234,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
     let local_organization_id = ensure_organization(&database, LOCAL_ORGANIZATION_SLUG, "Local")
         .await
         .context("creating the local organization")?;
+    let verified_keys = Arc::new(VerifiedKeys::with_lifetime(settings.verified_key_lifetime));
+    tokio::spawn(forget_keys_on_access_changes(
+        event_bus.access_changes(),
+        verified_keys.clone(),
+    ));
     Ok(Runtime {
         app: AppContext {
             database,
@@ -256,15 +262,31 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Runtime> {
             geospatial_analysis_enabled: settings.enable_geospatial_analysis,
             job_max_attempts: settings.job_max_attempts,
             cache: Arc::new(cache),
+            verified_keys,
         },
         rate_limiter,
         local_organization_id,
     })
 }
 
+/// Forgets every remembered key whenever any process reports an access change, or when
+/// this one may have missed reports (it fell behind, or the bus reconnected).
+async fn forget_keys_on_access_changes(
+    mut changes: tokio::sync::broadcast::Receiver<()>,
+    verified_keys: Arc<VerifiedKeys>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match changes.recv().await {
+            Ok(()) | Err(RecvError::Lagged(_)) => verified_keys.forget_all(),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
 /// The Redis client of REDIS_URL: `redis://` in the clear, `rediss://` over TLS verified
 /// against the system's roots or, with REDIS_SSL_CERTFILE, against that CA only.
-fn redis_client(redis: &RedisSettings, shown: &str) -> anyhow::Result<redis::Client> {
+pub(crate) fn redis_client(redis: &RedisSettings, shown: &str) -> anyhow::Result<redis::Client> {
     let Some(path) = &redis.ca_certificate else {
         return redis::Client::open(redis.url.expose())
             .with_context(|| format!("REDIS_URL {shown}: not a valid Redis URL"));

@@ -94,15 +94,19 @@ impl JobQueue for InProcessQueue {
 /// Subscribers that fall this far behind lose the oldest events (they can re-read
 /// the job's state from the database).
 const EVENT_BUFFER: usize = 1024;
+/// Access changes carry nothing; a receiver that lags behind forgets all the same.
+pub const ACCESS_CHANGE_BUFFER: usize = 16;
 
 pub struct InProcessEventBus {
     sender: broadcast::Sender<BusMessage>,
+    access: broadcast::Sender<()>,
 }
 
 impl InProcessEventBus {
     pub fn new() -> Self {
         Self {
             sender: broadcast::channel(EVENT_BUFFER).0,
+            access: broadcast::channel(ACCESS_CHANGE_BUFFER).0,
         }
     }
 }
@@ -131,6 +135,15 @@ impl EventBus for InProcessEventBus {
 
     async fn ping(&self) -> Result<(), EventBusError> {
         Ok(())
+    }
+
+    async fn publish_access_changed(&self) -> Result<(), EventBusError> {
+        let _ = self.access.send(());
+        Ok(())
+    }
+
+    fn access_changes(&self) -> broadcast::Receiver<()> {
+        self.access.subscribe()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Event fan-out through Redis pub/sub: every API instance subscribes to one channel
-//! and re-broadcasts what it hears to its local subscribers.
+//! Event fan-out through Redis pub/sub: every API instance subscribes to the job events
+//! channel and the access changes channel and re-broadcasts what it hears to its local
+//! subscribers.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use redis::Client;
 use redis::aio::ConnectionManager;
 use tokio::sync::broadcast;
 
+use crate::adapters::in_process::ACCESS_CHANGE_BUFFER;
+
 const EVENT_BUFFER: usize = 1024;
 /// 100 ms doubling: about 3 s of retries before an event is given up.
 const PUBLISH_ATTEMPTS: u32 = 6;
@@ -21,6 +24,9 @@ pub struct RedisEventBus {
     /// `<prefix>:job-events`.
     channel: String,
     local: broadcast::Sender<BusMessage>,
+    /// `<prefix>:access-changed`.
+    access_channel: String,
+    access: broadcast::Sender<()>,
 }
 
 impl RedisEventBus {
@@ -28,15 +34,21 @@ impl RedisEventBus {
     /// Redis restarts.
     pub async fn connect(client: Client, key_prefix: &str) -> Result<Self, EventBusError> {
         let channel = format!("{key_prefix}:job-events");
+        let access_channel = access_channel_of(key_prefix);
         let commands = ConnectionManager::new(client.clone())
             .await
             .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
         let local = broadcast::channel(EVENT_BUFFER).0;
+        let access = broadcast::channel(ACCESS_CHANGE_BUFFER).0;
         let (ready_sender, ready) = tokio::sync::oneshot::channel();
         tokio::spawn(forward_events(
             client,
-            channel.clone(),
+            Channels {
+                events: channel.clone(),
+                access: access_channel.clone(),
+            },
             local.clone(),
+            access.clone(),
             Some(ready_sender),
         ));
         // Wait for the first subscription so that events published right after start
@@ -46,14 +58,56 @@ impl RedisEventBus {
             commands,
             channel,
             local,
+            access_channel,
+            access,
         })
     }
+
+    async fn publish_with_retries(
+        &self,
+        channel: &str,
+        payload: &str,
+    ) -> Result<(), EventBusError> {
+        // Right after a Redis restart the first command on the old connection fails
+        // while the connection manager reconnects. Retrying for a few seconds keeps a
+        // job's final event from being lost in that window, which a subscriber that
+        // already resynchronised after its own reconnect would never see otherwise.
+        let mut delay = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            let mut commands = self.commands.clone();
+            let published: Result<i64, _> = commands.publish(channel, payload).await;
+            match published {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt >= PUBLISH_ATTEMPTS => {
+                    return Err(EventBusError::Unavailable(error.to_string()));
+                }
+                Err(error) => {
+                    tracing::debug!(%error, attempt, "publishing to Redis failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The channel access changes travel on; `entmoot admin` publishes there too.
+pub fn access_channel_of(key_prefix: &str) -> String {
+    format!("{key_prefix}:access-changed")
+}
+
+struct Channels {
+    events: String,
+    access: String,
 }
 
 async fn forward_events(
     client: Client,
-    channel: String,
+    channels: Channels,
     local: broadcast::Sender<BusMessage>,
+    access: broadcast::Sender<()>,
     mut ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
     // Set when the subscription dropped: the time from which events may be missing.
@@ -61,7 +115,10 @@ async fn forward_events(
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
-                if let Err(error) = pubsub.subscribe(&channel).await {
+                let subscribed = pubsub
+                    .subscribe(&[channels.events.as_str(), channels.access.as_str()])
+                    .await;
+                if let Err(error) = subscribed {
                     tracing::warn!(%error, "subscribing to job events failed; retrying");
                 } else {
                     if let Some(ready) = ready.take() {
@@ -70,9 +127,15 @@ async fn forward_events(
                     if let Some(since) = lost_since.take() {
                         tracing::info!(%since, "job events reconnected; subscribers resynchronise");
                         let _ = local.send(BusMessage::Reconnected { since });
+                        // An access change may have been published meanwhile.
+                        let _ = access.send(());
                     }
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
+                        if message.get_channel_name() == channels.access {
+                            let _ = access.send(());
+                            continue;
+                        }
                         let payload: Vec<u8> = message.get_payload_bytes().to_vec();
                         match serde_json::from_slice::<JobEvent>(&payload) {
                             Ok(event) => {
@@ -103,28 +166,7 @@ impl EventBus for RedisEventBus {
     async fn publish(&self, event: &JobEvent) -> Result<(), EventBusError> {
         let payload = serde_json::to_string(event)
             .map_err(|error| EventBusError::Encoding(error.to_string()))?;
-        // Right after a Redis restart the first command on the old connection fails
-        // while the connection manager reconnects. Retrying for a few seconds keeps a
-        // job's final event from being lost in that window, which a subscriber that
-        // already resynchronised after its own reconnect would never see otherwise.
-        let mut delay = Duration::from_millis(100);
-        let mut attempt = 1;
-        loop {
-            let mut commands = self.commands.clone();
-            let published: Result<i64, _> = commands.publish(&self.channel, &payload).await;
-            match published {
-                Ok(_) => return Ok(()),
-                Err(error) if attempt >= PUBLISH_ATTEMPTS => {
-                    return Err(EventBusError::Unavailable(error.to_string()));
-                }
-                Err(error) => {
-                    tracing::debug!(%error, attempt, "publishing a job event failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-            }
-        }
+        self.publish_with_retries(&self.channel, &payload).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<BusMessage> {
@@ -138,5 +180,14 @@ impl EventBus for RedisEventBus {
             .await
             .map_err(|error| EventBusError::Unavailable(error.to_string()))?;
         Ok(())
+    }
+
+    async fn publish_access_changed(&self) -> Result<(), EventBusError> {
+        self.publish_with_retries(&self.access_channel, "changed")
+            .await
+    }
+
+    fn access_changes(&self) -> broadcast::Receiver<()> {
+        self.access.subscribe()
     }
 }

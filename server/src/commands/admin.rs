@@ -76,7 +76,7 @@ pub async fn run(settings: Settings, action: AdminAction) -> anyhow::Result<()> 
             .await?;
             println!("created user {} ({}) as {}", user.email, user.id, user.role);
         }
-        AdminAction::Keys { action } => keys(&connection, action).await?,
+        AdminAction::Keys { action } => keys(&connection, &settings, action).await?,
         AdminAction::Jobs { action } => jobs(&connection, action).await?,
         AdminAction::Audit {
             organization,
@@ -153,7 +153,11 @@ async fn jobs(connection: &DatabaseConnection, action: JobsAction) -> anyhow::Re
     Ok(())
 }
 
-async fn keys(connection: &DatabaseConnection, action: KeysAction) -> anyhow::Result<()> {
+async fn keys(
+    connection: &DatabaseConnection,
+    settings: &Settings,
+    action: KeysAction,
+) -> anyhow::Result<()> {
     match action {
         KeysAction::Create {
             organization,
@@ -221,7 +225,35 @@ async fn keys(connection: &DatabaseConnection, action: KeysAction) -> anyhow::Re
             let organization_id = organization_id(connection, &organization).await?;
             let revoked = access::revoke_api_key(connection, organization_id, &key).await?;
             println!("revoked key {} ({})", revoked.prefix, revoked.id);
+            tell_running_servers(settings).await;
         }
     }
     Ok(())
+}
+
+/// Running servers remember verified keys for a few seconds; with Redis they are told
+/// to forget at once, as when an admin revokes through the API. Without Redis the one
+/// server is a separate process this command cannot reach, and the lifetime applies.
+async fn tell_running_servers(settings: &Settings) {
+    let lifetime = settings.verified_key_lifetime.as_secs();
+    let Some(redis) = &settings.redis else {
+        println!("a running server stops accepting it within {lifetime} s");
+        return;
+    };
+    let told = async {
+        let client = crate::runtime::redis_client(redis, "")?;
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        let channel = crate::adapters::redis_bus::access_channel_of(&redis.key_prefix);
+        let _: i64 = redis::AsyncCommands::publish(&mut connection, channel, "changed").await?;
+        anyhow::Ok(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), told).await {
+        Ok(Ok(())) => println!("running servers were told to refuse it now"),
+        Ok(Err(error)) => println!(
+            "telling running servers failed ({error}); they stop accepting it within {lifetime} s"
+        ),
+        Err(_) => println!(
+            "telling running servers timed out; they stop accepting it within {lifetime} s"
+        ),
+    }
 }

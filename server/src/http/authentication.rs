@@ -5,7 +5,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use entmoot_domain::access::{AuthenticationError, authenticate_api_key};
+use entmoot_domain::access::{AuthenticationError, authenticate_api_key_remembered};
 use entmoot_domain::accounts::{SESSION_TOKEN_START, SessionError, authenticate_session};
 use entmoot_domain::{AppContext, Caller};
 use entmoot_schema::{AuthenticationRefused, SessionCredential};
@@ -76,7 +76,9 @@ pub async fn authenticate(
         Credential::Bearer(token) if token.starts_with(SESSION_TOKEN_START) => {
             Ok(authenticate_session(app, token).await?)
         }
-        Credential::Bearer(token) => authenticate_api_key(&app.database, token).await,
+        Credential::Bearer(token) => {
+            authenticate_api_key_remembered(&app.verified_keys, &app.database, token).await
+        }
     }
 }
 
