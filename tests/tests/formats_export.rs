@@ -438,3 +438,78 @@ fn export_can_solve_first_and_refuses_a_bad_layout_document() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a layout document"), "{stderr}");
 }
+
+/// With a DEM and a wider east setback, GDAL reads the steep ground as its own layer and a
+/// setback line that keeps further from the east side than the uniform setback would.
+#[test]
+fn steep_ground_and_per_side_setbacks_reach_the_gis_exports() {
+    use entmoot_plugin_sdk::fixtures::rural_demo_dem;
+    const STEEP_FROM_M: f64 = 300.0;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tif, _) = rural_demo_dem(|x, _| 0.5 * (x - STEEP_FROM_M).max(0.0));
+    let terrain = dir.path().join("ground.tif");
+    std::fs::write(&terrain, tif).unwrap();
+    let program = dir.path().join("program.json");
+    std::fs::write(
+        &program,
+        r#"{"units": "ft", "setback": 20, "side_setbacks": {"east": 100}, "min_spacing": 10,
+            "max_coverage": 0.4,
+            "assets": [{"name": "Warehouse", "type": "building", "width": 60, "length": 80, "quantity": 3}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("plan.shp.zip");
+    entmoot(
+        dir.path(),
+        &[
+            "solve",
+            "--site",
+            fixture("rural_demo.kml").to_str().unwrap(),
+            "--program",
+            program.to_str().unwrap(),
+            "--terrain",
+            terrain.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let dataset = format!("/vsizip/{}", out.display());
+    let features = ogr_features(&dataset);
+    let boundary = of_layer(&features, "boundary");
+    let positions = boundary[0].positions();
+    let west = positions.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+    let east = positions.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+    let latitude = positions.iter().map(|p| p.1).sum::<f64>() / positions.len() as f64;
+    let metres_per_degree = 111_319.490_793_273_57 * latitude.to_radians().cos();
+
+    let steep = of_layer(&features, "steep_ground");
+    assert_eq!(steep.len(), 1, "{features:?}");
+    assert_eq!(steep[0].field("kind"), Some("steep_ground"));
+    let max_slope: f64 = steep[0].field("max_slope").unwrap().parse().unwrap();
+    assert_eq!(max_slope, 15.0);
+    let area: f64 = steep[0].field("area_m2").unwrap().parse().unwrap();
+    assert!(area > 1_000.0, "{area}");
+    // Within a cell (5 m) and the grid's slant of where the ground starts to rise.
+    let steep_west = steep[0]
+        .positions()
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        (steep_west - west) * metres_per_degree > STEEP_FROM_M - 15.0,
+        "steep ground starts {} m east of the boundary",
+        (steep_west - west) * metres_per_degree
+    );
+
+    let setback = of_layer(&features, "setback");
+    assert_eq!(setback.len(), 1);
+    let setback_east = setback[0]
+        .positions()
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::MIN, f64::max);
+    let east_gap_m = (east - setback_east) * metres_per_degree;
+    // 100 ft = 30.48 m on the east side (the uniform 20 ft would leave 6.1 m).
+    assert!(east_gap_m > 29.0, "{east_gap_m}");
+}

@@ -25,6 +25,7 @@ fn layer_of(kind: FeatureKind) -> &'static str {
         FeatureKind::Boundary => "BOUNDARY",
         FeatureKind::Setback => "SETBACK",
         FeatureKind::Exclusion => "EXCLUSIONS",
+        FeatureKind::SteepGround => "STEEP_GROUND",
         FeatureKind::Asset => "ASSETS",
         FeatureKind::Road | FeatureKind::Entrance => "ROADS",
     }
@@ -120,7 +121,9 @@ impl Writer {
             FeatureKind::Asset => feature
                 .attribute("asset_id")
                 .map(|id| format!("{} ({})", feature.label, id.display())),
-            FeatureKind::Exclusion | FeatureKind::Entrance => Some(feature.label.clone()),
+            FeatureKind::Exclusion | FeatureKind::Entrance | FeatureKind::SteepGround => {
+                Some(feature.label.clone())
+            }
             FeatureKind::Boundary | FeatureKind::Setback | FeatureKind::Road => None,
         };
         if let (Some(label), Some(at)) = (label, label_point(&feature.metres)) {

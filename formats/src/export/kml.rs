@@ -1,4 +1,4 @@
-//! KML and KMZ export: one Folder per layer (boundary, setback, exclusions, entrances,
+//! KML and KMZ export: one Folder per layer (boundary, setback, exclusions, steep ground, entrances,
 //! roads, assets), a shared Style per kind (and per asset type), each Placemark with its
 //! attributes as ExtendedData. KMZ is the same document zipped as `doc.kml`.
 
@@ -14,6 +14,7 @@ const STYLES: &[(&str, &str, f64, Option<&str>)] = &[
     ("boundary", "ff00ffff", 3.0, None),
     ("setback", "ff00a5ff", 1.5, None),
     ("exclusion", "ff0000ff", 2.0, Some("660000ff")),
+    ("steep_ground", "ff1e5a8c", 1.0, Some("661e5a8c")),
     ("entrance", "ff00ff00", 2.0, None),
     ("road", "ff808080", 4.0, None),
     ("asset-building", "ffff0000", 1.5, Some("b3ff8000")),
@@ -28,6 +29,7 @@ const FOLDERS: &[(FeatureKind, &str)] = &[
     (FeatureKind::Boundary, "Boundary"),
     (FeatureKind::Setback, "Setback"),
     (FeatureKind::Exclusion, "Exclusion zones"),
+    (FeatureKind::SteepGround, "Steep ground"),
     (FeatureKind::Entrance, "Entrances"),
     (FeatureKind::Road, "Roads"),
     (FeatureKind::Asset, "Assets"),

@@ -212,9 +212,12 @@ pub enum ExportError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FeatureKind {
     Boundary,
-    /// The boundary inset by the setback.
+    /// The setback line: the boundary inset by the setbacks, per side where the program
+    /// gives one.
     Setback,
     Exclusion,
+    /// Ground steeper than the program's `max_slope_percent`, kept free of footprints.
+    SteepGround,
     Entrance,
     Asset,
     Road,
@@ -226,6 +229,7 @@ impl FeatureKind {
             FeatureKind::Boundary => "boundary",
             FeatureKind::Setback => "setback",
             FeatureKind::Exclusion => "exclusion",
+            FeatureKind::SteepGround => "steep_ground",
             FeatureKind::Entrance => "entrance",
             FeatureKind::Asset => "asset",
             FeatureKind::Road => "road",
@@ -332,21 +336,26 @@ impl Scene {
                 ("area_m2", Value::Number(problem.boundary_area_m2)),
             ],
         )?;
-        if problem.setback_m > 0.0 {
-            let inset: MultiPolygon<f64> = problem.boundary_m.buffer(-problem.setback_m);
-            if !inset.0.is_empty() {
-                push(
-                    FeatureKind::Setback,
-                    format!("Setback {} m", format_number(problem.setback_m)),
-                    Geometry::MultiPolygon(inset.clone()),
-                    vec![
-                        ("kind", Value::Text("setback".into())),
-                        ("name", Value::Text("Setback line".into())),
-                        ("setback_m", Value::Number(problem.setback_m)),
-                        ("area_m2", Value::Number(inset.unsigned_area())),
-                    ],
-                )?;
-            }
+        // Problems prepared before the setback line was kept have only the uniform one.
+        let setback_line = if !problem.setback_line_m.0.is_empty() {
+            problem.setback_line_m.clone()
+        } else if problem.setback_m > 0.0 {
+            problem.boundary_m.buffer(-problem.setback_m)
+        } else {
+            MultiPolygon::new(vec![])
+        };
+        if !setback_line.0.is_empty() {
+            push(
+                FeatureKind::Setback,
+                format!("Setback {} m", format_number(problem.setback_m)),
+                Geometry::MultiPolygon(setback_line.clone()),
+                vec![
+                    ("kind", Value::Text("setback".into())),
+                    ("name", Value::Text("Setback line".into())),
+                    ("setback_m", Value::Number(problem.setback_m)),
+                    ("area_m2", Value::Number(setback_line.unsigned_area())),
+                ],
+            )?;
         }
         for (index, exclusion) in problem.exclusions_m.iter().enumerate() {
             let name = exclusion
@@ -363,6 +372,26 @@ impl Scene {
                     ("excl_kind", Value::Text(exclusion.kind.to_string())),
                     ("buffer_m", Value::Number(exclusion.buffer_m)),
                     ("area_m2", Value::Number(exclusion.keep_out.unsigned_area())),
+                ],
+            )?;
+        }
+        if !problem.steep_ground_m.0.is_empty() {
+            let name = format!(
+                "Steeper than {} %",
+                format_number(problem.max_slope_percent)
+            );
+            push(
+                FeatureKind::SteepGround,
+                name.clone(),
+                Geometry::MultiPolygon(problem.steep_ground_m.clone()),
+                vec![
+                    ("kind", Value::Text("steep_ground".into())),
+                    ("name", Value::Text(name)),
+                    ("max_slope", Value::Number(problem.max_slope_percent)),
+                    (
+                        "area_m2",
+                        Value::Number(problem.steep_ground_m.unsigned_area()),
+                    ),
                 ],
             )?;
         }
@@ -699,5 +728,83 @@ mod tests {
             let bytes = export_layout(format, &input, &ExportOptions::default()).unwrap();
             assert!(bytes.len() > 100, "{format}");
         }
+    }
+
+    /// The rural demo with a setback three times wider on the east side and ground east of
+    /// 300 m (from the parcel's west edge) rising at 50 %.
+    #[test]
+    fn the_setback_line_follows_per_side_setbacks_and_steep_ground_has_its_own_layer() {
+        use entmoot_plugin_sdk::fixtures::{rural_demo_dem, rural_demo_program, rural_demo_site};
+        use entmoot_plugin_sdk::geo::{BooleanOps, BoundingRect};
+        use entmoot_plugin_sdk::prepare::prepare_problem_with_terrain;
+        use entmoot_plugin_sdk::program::Side;
+
+        let (_, layout, _) = test_support::demo();
+        let mut program = rural_demo_program(2);
+        program
+            .side_setbacks
+            .insert(Side::East, program.setback * 3.0);
+        let (dem, _) = rural_demo_dem(|x, _| if x > 300.0 { (x - 300.0) * 0.5 } else { 0.0 });
+        let dem = entmoot_plugin_sdk::geotiff::Dem::from_geotiff(&dem).unwrap();
+        let problem =
+            prepare_problem_with_terrain(&rural_demo_site(), &program, Some(&dem)).unwrap();
+        let metrics = entmoot_plugin_sdk::metrics::layout_metrics(&problem, &layout);
+        let input = ExportInput {
+            title: "Sides and slopes",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+        };
+        let scene = Scene::build(&input).unwrap();
+
+        let setback = scene.of_kind(FeatureKind::Setback).next().unwrap();
+        let Geometry::MultiPolygon(line) = &setback.metres else {
+            panic!("{:?}", setback.metres)
+        };
+        let uniform = problem.boundary_m.buffer(-problem.setback_m);
+        let east_extra_m = 2.0 * problem.setback_m;
+        let east_side_m = problem.boundary_m.bounding_rect().unwrap().height();
+        // The wider east setback takes a strip about its extra width by the east side's
+        // length away from the uniform inset, and nothing more than that.
+        let taken = uniform.unsigned_area() - line.unsigned_area();
+        assert!(taken > 0.5 * east_extra_m * east_side_m, "{taken}");
+        assert!(taken < 1.5 * east_extra_m * east_side_m, "{taken}");
+        assert!(
+            line.bounding_rect().unwrap().max().x
+                < uniform.bounding_rect().unwrap().max().x - 0.9 * east_extra_m
+        );
+
+        let steep: Vec<&SceneFeature> = scene.of_kind(FeatureKind::SteepGround).collect();
+        assert_eq!(steep.len(), 1);
+        let Geometry::MultiPolygon(steep_area) = &steep[0].metres else {
+            panic!("{:?}", steep[0].metres)
+        };
+        let west = problem.boundary_m.bounding_rect().unwrap().min().x;
+        assert!(steep_area.bounding_rect().unwrap().min().x > west + 290.0);
+        assert!(steep_area.unsigned_area() > 1_000.0);
+        assert!(problem.buildable_m.intersection(steep_area).unsigned_area() < 1.0);
+        assert_eq!(
+            steep[0].attribute("max_slope"),
+            Some(&Value::Number(problem.max_slope_percent))
+        );
+
+        let text = |format| {
+            let bytes = export_layout(format, &input, &ExportOptions::default()).unwrap();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        assert!(text(ExportFormat::Kml).contains("<name>Steep ground</name>"));
+        assert!(text(ExportFormat::Dxf).contains("STEEP_GROUND"));
+        let geojson: serde_json::Value =
+            serde_json::from_str(&text(ExportFormat::GeoJson)).unwrap();
+        assert!(
+            geojson["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|feature| feature["properties"]["kind"] == "steep_ground")
+        );
+        assert!(text(ExportFormat::ShapefileZip).contains("steep_ground.shp"));
     }
 }

@@ -252,6 +252,7 @@ fn plan_page(scene: &Scene) -> Page {
             FeatureKind::Boundary => "Boundary",
             FeatureKind::Setback => "Setback line",
             FeatureKind::Exclusion => "Exclusion zone",
+            FeatureKind::SteepGround => "Steep ground",
             FeatureKind::Entrance => "Entrance",
             FeatureKind::Road => "Road",
             FeatureKind::Asset => "Asset",

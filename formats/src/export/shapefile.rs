@@ -1,6 +1,6 @@
 //! Zipped Shapefile export, written by hand (ESRI Shapefile Technical Description, 1998):
 //! one `.shp`/`.shx`/`.dbf`/`.prj`/`.cpg` set per layer (boundary, setback, exclusions,
-//! entrances, roads, assets) in WGS84, attributes as dBASE III columns (UTF-8, as the
+//! steep ground, entrances, roads, assets) in WGS84, attributes as dBASE III columns (UTF-8, as the
 //! `.cpg` says). Outer rings are clockwise and holes counter-clockwise, as the format
 //! requires.
 
@@ -17,6 +17,7 @@ const LAYERS: &[(FeatureKind, &str, ShapeType)] = &[
     (FeatureKind::Boundary, "boundary", ShapeType::Polygon),
     (FeatureKind::Setback, "setback", ShapeType::Polygon),
     (FeatureKind::Exclusion, "exclusions", ShapeType::Polygon),
+    (FeatureKind::SteepGround, "steep_ground", ShapeType::Polygon),
     (FeatureKind::Entrance, "entrances", ShapeType::Point),
     (FeatureKind::Road, "roads", ShapeType::PolyLine),
     (FeatureKind::Asset, "assets", ShapeType::Polygon),

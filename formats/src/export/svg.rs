@@ -47,6 +47,11 @@ pub fn paint_of(feature: &SceneFeature) -> Paint {
             fill_opacity: 0.45,
             ..plain((200, 30, 30), 1.0)
         },
+        FeatureKind::SteepGround => Paint {
+            fill: Some((140, 90, 30)),
+            fill_opacity: 0.35,
+            ..plain((140, 90, 30), 0.5)
+        },
         FeatureKind::Entrance => Paint {
             fill: Some((20, 160, 20)),
             fill_opacity: 1.0,
@@ -287,6 +292,7 @@ fn legend(out: &mut String, scene: &Scene) {
             FeatureKind::Boundary => "boundary".into(),
             FeatureKind::Setback => "setback line".into(),
             FeatureKind::Exclusion => "exclusion zone".into(),
+            FeatureKind::SteepGround => "steep ground".into(),
             FeatureKind::Entrance => "entrance".into(),
             FeatureKind::Road => "road".into(),
         };

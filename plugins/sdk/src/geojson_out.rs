@@ -1,10 +1,10 @@
 //! Layout → RFC 7946 GeoJSON FeatureCollection in WGS84, the layout contract of
 //! `docs/layout-geojson.md`: asset Polygons (`kind = "asset"`), road LineStrings
-//! (`kind = "road"`), plus the boundary, buildable area, exclusion zones and entrances for
-//! context. The properties of each kind are the typed `FeatureProperties`, from which
+//! (`kind = "road"`), plus the boundary, buildable area, exclusion zones, steep ground and
+//! entrances for context. The properties of each kind are the typed `FeatureProperties`, from which
 //! `docs/schemas/layout-geojson.schema.json` is generated.
 
-use geo::{Geometry, LineString, Point};
+use geo::{Area, Geometry, LineString, Point};
 use geojson::{Feature, FeatureCollection, JsonObject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,15 @@ pub enum FeatureProperties {
         name: Option<String>,
         /// Where it came from: `site.exclusions[i]` or `program.exclusions[i]`.
         source: String,
+    },
+    /// Ground of the parcel steeper than the program's `max_slope_percent`, removed from
+    /// the buildable area (a MultiPolygon); present only when a DEM was given and some
+    /// ground is that steep.
+    SteepGround {
+        /// Area, m².
+        area_m2: f64,
+        /// The steepest slope footprints may stand on, percent.
+        max_slope_percent: f64,
     },
     /// A site entrance (a Point on the boundary).
     Entrance {
@@ -151,6 +160,15 @@ pub fn layout_to_geojson(
                 buffer_m: e.buffer_m,
                 name: e.name.clone(),
                 source: e.source.clone(),
+            },
+        )?;
+    }
+    if !problem.steep_ground_m.0.is_empty() {
+        push(
+            Geometry::MultiPolygon(problem.steep_ground_m.clone()),
+            FeatureProperties::SteepGround {
+                area_m2: problem.steep_ground_m.unsigned_area(),
+                max_slope_percent: problem.max_slope_percent,
             },
         )?;
     }

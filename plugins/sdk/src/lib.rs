@@ -93,6 +93,8 @@ pub(crate) mod test_support {
             objective_weights: Default::default(),
             max_slope_percent: crate::problem::DEFAULT_MAX_SLOPE_PERCENT,
             terrain: None,
+            setback_line_m: square(5.0, 95.0),
+            steep_ground_m: MultiPolygon::new(vec![]),
         }
     }
 }

@@ -150,6 +150,11 @@ pub fn prepare_problem_with_terrain(
     if buildable.0.is_empty() {
         return Err(nothing_left("the per-side setbacks".to_owned(), &before));
     }
+    let setback_line_m = if smallest > 0.0 || !side_setbacks_m.is_empty() {
+        buildable.clone()
+    } else {
+        MultiPolygon::new(vec![])
+    };
 
     let mut exclusions_m = Vec::new();
     let site_exclusions = site.exclusions.iter().enumerate().map(|(i, e)| {
@@ -198,6 +203,7 @@ pub fn prepare_problem_with_terrain(
     let max_slope_percent = program
         .max_slope_percent
         .unwrap_or(crate::problem::DEFAULT_MAX_SLOPE_PERCENT);
+    let mut steep_ground_m = MultiPolygon::new(vec![]);
     let terrain = match dem {
         None => None,
         Some(dem) => {
@@ -209,6 +215,7 @@ pub fn prepare_problem_with_terrain(
             })?;
             let steep = terrain.steep_area(max_slope_percent / 100.0);
             if !steep.0.is_empty() {
+                steep_ground_m = drop_slivers(steep.intersection(&boundary_m));
                 let before = buildable.clone();
                 buildable = drop_slivers(buildable.difference(&steep));
                 if buildable.0.is_empty() {
@@ -301,6 +308,8 @@ pub fn prepare_problem_with_terrain(
         },
         max_slope_percent,
         terrain,
+        setback_line_m,
+        steep_ground_m,
     })
 }
 

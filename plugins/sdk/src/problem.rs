@@ -108,10 +108,36 @@ pub struct Problem {
     /// given, in which case earthwork and slope are unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terrain: Option<Terrain>,
+    /// The setback line: the boundary inset by the uniform setback and, on each side that
+    /// has one, by the program's per-side setback (before exclusions and steep ground are
+    /// removed). Empty without any setback; exports draw it.
+    #[serde(
+        default = "no_area",
+        skip_serializing_if = "has_no_parts",
+        with = "serde_multipolygon"
+    )]
+    pub setback_line_m: MultiPolygon<f64>,
+    /// Ground of the parcel steeper than `max_slope_percent`, which was removed from the
+    /// buildable area. Empty without terrain or when nothing is that steep; exports draw
+    /// it as its own layer.
+    #[serde(
+        default = "no_area",
+        skip_serializing_if = "has_no_parts",
+        with = "serde_multipolygon"
+    )]
+    pub steep_ground_m: MultiPolygon<f64>,
 }
 
 /// Default of `Problem::max_slope_percent` and the program's `max_slope_percent`.
 pub const DEFAULT_MAX_SLOPE_PERCENT: f64 = 15.0;
+
+fn no_area() -> MultiPolygon<f64> {
+    MultiPolygon::new(vec![])
+}
+
+fn has_no_parts(area: &MultiPolygon<f64>) -> bool {
+    area.0.is_empty()
+}
 
 fn default_max_slope_percent() -> f64 {
     DEFAULT_MAX_SLOPE_PERCENT
