@@ -82,6 +82,7 @@ function baseStyle(): StyleSpecification {
       { id: 'candidates-line', type: 'line', source: 'candidates', paint: { 'line-color': '#555555', 'line-width': 1 } },
       { id: 'layout-buildable', type: 'line', source: 'layout', filter: ['==', ['get', 'kind'], 'buildable'], paint: { 'line-color': '#2d5016', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
       { id: 'layout-exclusions', type: 'fill', source: 'layout', filter: ['==', ['get', 'kind'], 'exclusion'], paint: { 'fill-color': '#e67e22', 'fill-opacity': 0.35 } },
+      { id: 'layout-steep-ground', type: 'fill', source: 'layout', filter: ['==', ['get', 'kind'], 'steep_ground'], paint: { 'fill-color': STEEP_GROUND_COLOUR, 'fill-opacity': 0.3 } },
       {
         id: 'layout-roads', type: 'line', source: 'layout', filter: ['==', ['get', 'kind'], 'road'],
         paint: {
@@ -217,6 +218,9 @@ export function MapView(props: MapViewProps) {
   );
 }
 
+/** Ground the DEM shows steeper than the program allows (the layout's `steep_ground`). */
+const STEEP_GROUND_COLOUR = '#8c5a1e';
+
 export function Legend({ assetTypes, roadClasses }: { assetTypes: string[]; roadClasses: string[] }) {
   return (
     <ul className="legend" aria-label="Map legend">
@@ -227,6 +231,7 @@ export function Legend({ assetTypes, roadClasses }: { assetTypes: string[]; road
         <li key={roadClass}><span className="swatch line" style={{ background: ROAD_COLOURS[roadClass] ?? '#333333' }} />{roadClass} road</li>
       ))}
       <li><span className="swatch" style={{ background: '#e67e22' }} />exclusion</li>
+      <li><span className="swatch" style={{ background: STEEP_GROUND_COLOUR }} />steep ground (over the program's slope limit)</li>
       <li><span className="swatch dashed" />setback line (buildable area)</li>
       <li><span className="swatch ring" />entrance</li>
       <li><span className="swatch" style={{ borderColor: VIOLATION_COLOUR, borderWidth: 3, borderStyle: 'solid' }} />violation</li>
