@@ -225,6 +225,20 @@ fn every_export_reads_back_in_independent_readers() {
     let assets = of_layer(&features, "Assets");
     check_wgs84_assets(&demo, &assets, "KML");
     same_as_geojson(&assets, "KML");
+    // Typed: numbers arrive as numbers (the layer's Schema), not as text.
+    let listing = run_tool(
+        "ogrinfo",
+        &["-ro", "-so", kml.to_str().unwrap(), "Assets"],
+        "gdal-bin",
+    );
+    for field in [
+        "width: Real",
+        "rotation: Real",
+        "area_m2: Real",
+        "asset_id: String",
+    ] {
+        assert!(listing.contains(field), "{field}: {listing}");
+    }
     let text = std::fs::read_to_string(&kml).unwrap();
     assert!(text.contains("<Style id=\"asset-building\">"));
     assert!(text.contains("<styleUrl>#asset-building</styleUrl>"));

@@ -1,13 +1,16 @@
 //! KML and KMZ export: one Folder per layer (boundary, setback, exclusions, steep ground, entrances,
 //! roads, assets), a shared Style per kind (and per asset type), each Placemark with its
-//! attributes as ExtendedData. KMZ is the same document zipped as `doc.kml`.
+//! attributes as typed ExtendedData: one `Schema` per layer declares every attribute as
+//! `string` or `double`, and each Placemark's `SchemaData` fills it, so GIS readers get
+//! numbers as numbers (untyped `Data` elements arrive as text). KMZ is the same document
+//! zipped as `doc.kml`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString, Polygon};
 
-use super::{ExportError, FeatureKind, Scene, SceneFeature, polygons_of, xml_escape};
+use super::{ExportError, FeatureKind, Scene, SceneFeature, Value, polygons_of, xml_escape};
 
 /// `(style id, line colour, line width, fill colour or None)`, colours as KML `aabbggrr`.
 const STYLES: &[(&str, &str, f64, Option<&str>)] = &[
@@ -60,6 +63,10 @@ pub fn write_kml(scene: &Scene) -> String {
             out.push_str("<IconStyle><color>ff00ff00</color></IconStyle>");
         }
         out.push_str("</Style>\n");
+    }
+    for (kind, _) in FOLDERS {
+        let members: Vec<&SceneFeature> = scene.of_kind(*kind).collect();
+        schema(&mut out, *kind, &members);
     }
     for (kind, folder) in FOLDERS {
         let members: Vec<&SceneFeature> = scene.of_kind(*kind).collect();
@@ -115,21 +122,59 @@ fn style_of(feature: &SceneFeature) -> String {
     }
 }
 
+/// The id of a layer's `Schema`.
+fn schema_id(kind: FeatureKind) -> String {
+    format!("{}-attributes", kind.as_str())
+}
+
+/// A layer's `Schema`: every attribute any of its features has, in order of first
+/// appearance, typed by its value (the scene gives one attribute the same type in every
+/// feature).
+fn schema(out: &mut String, kind: FeatureKind, members: &[&SceneFeature]) {
+    if members.is_empty() {
+        return;
+    }
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    for feature in members {
+        for (key, value) in &feature.attributes {
+            if fields.iter().any(|(name, _)| name == key) {
+                continue;
+            }
+            let kml_type = match value {
+                Value::Text(_) => "string",
+                Value::Number(_) => "double",
+            };
+            fields.push((key, kml_type));
+        }
+    }
+    let _ = write!(
+        out,
+        "<Schema name=\"{}\" id=\"{}\">",
+        kind.as_str(),
+        schema_id(kind)
+    );
+    for (name, kml_type) in fields {
+        let _ = write!(out, "<SimpleField name=\"{name}\" type=\"{kml_type}\"/>");
+    }
+    out.push_str("</Schema>\n");
+}
+
 fn placemark(out: &mut String, feature: &SceneFeature) {
     let _ = write!(
         out,
-        "<Placemark><name>{}</name><styleUrl>#{}</styleUrl><ExtendedData>",
+        "<Placemark><name>{}</name><styleUrl>#{}</styleUrl><ExtendedData><SchemaData schemaUrl=\"#{}\">",
         xml_escape(&feature.label),
-        style_of(feature)
+        style_of(feature),
+        schema_id(feature.kind)
     );
     for (key, value) in &feature.attributes {
         let _ = write!(
             out,
-            "<Data name=\"{key}\"><value>{}</value></Data>",
+            "<SimpleData name=\"{key}\">{}</SimpleData>",
             xml_escape(&value.display_full())
         );
     }
-    out.push_str("</ExtendedData>");
+    out.push_str("</SchemaData></ExtendedData>");
     geometry(out, &feature.wgs84);
     out.push_str("</Placemark>\n");
 }
@@ -207,7 +252,11 @@ mod tests {
         let kml = write_kml(&scene);
         assert!(kml.contains("<name>Demo &amp; &lt;test&gt;</name>"));
         assert!(kml.contains("<styleUrl>#asset-building</styleUrl>"));
-        assert!(kml.contains("<Data name=\"asset_id\"><value>building-1</value></Data>"));
+        assert!(kml.contains("<SimpleData name=\"asset_id\">building-1</SimpleData>"));
+        assert!(kml.contains(
+            "<Schema name=\"asset\" id=\"asset-attributes\"><SimpleField name=\"kind\" type=\"string\"/>"
+        ));
+        assert!(kml.contains("<SimpleField name=\"area_m2\" type=\"double\"/>"));
         // Our own reader finds the boundary, setback and both footprints.
         let polygons = crate::kml::read_polygons(&kml).unwrap();
         assert_eq!(polygons.len(), 4);
