@@ -123,6 +123,8 @@ pub enum ExportFormatChoice {
     Dxf,
     /// Zipped ESRI Shapefiles, one per layer, with `.prj`.
     ShapefileZip,
+    /// An OGC GeoPackage (`.gpkg`): one file, a feature table per layer, WGS84.
+    Geopackage,
     /// A plan drawing.
     Svg,
     /// A report: plan, metrics, cost and earthwork.
@@ -139,6 +141,7 @@ impl From<ExportFormatChoice> for ExportFormat {
             ExportFormatChoice::Kmz => ExportFormat::Kmz,
             ExportFormatChoice::Dxf => ExportFormat::Dxf,
             ExportFormatChoice::ShapefileZip => ExportFormat::ShapefileZip,
+            ExportFormatChoice::Geopackage => ExportFormat::GeoPackage,
             ExportFormatChoice::Svg => ExportFormat::Svg,
             ExportFormatChoice::Pdf => ExportFormat::Pdf,
             ExportFormatChoice::LayoutJson => ExportFormat::LayoutJson,

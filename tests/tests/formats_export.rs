@@ -269,6 +269,50 @@ fn every_export_reads_back_in_independent_readers() {
         demo.document["layout"]["roads"].as_array().unwrap().len()
     );
 
+    // GeoPackage: the same layers and attribute names, numbers typed, valid per GDAL's
+    // validator of the OGC specification.
+    let geopackage = demo.export("demo.gpkg", &[]);
+    let validated = std::process::Command::new("python3")
+        .arg("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py")
+        .arg("--warning-as-error")
+        .arg(&geopackage)
+        .output()
+        .expect("python3 runs GDAL's validate_gpkg.py (tests/run installs python3-gdal)");
+    assert!(
+        validated.status.success(),
+        "validate_gpkg.py: {}{}",
+        String::from_utf8_lossy(&validated.stdout),
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    let listing = run_tool(
+        "ogrinfo",
+        &["-ro", "-so", geopackage.to_str().unwrap(), "assets"],
+        "gdal-bin",
+    );
+    assert!(listing.contains("Geometry: Polygon"), "{listing}");
+    assert!(
+        listing.contains("EPSG\",4326") || listing.contains("WGS 84"),
+        "{listing}"
+    );
+    for field in [
+        "asset_id: String",
+        "width: Real",
+        "rotation: Real",
+        "area_m2: Real",
+    ] {
+        assert!(listing.contains(field), "{field}: {listing}");
+    }
+    let features = ogr_features(geopackage.to_str().unwrap());
+    let assets = of_layer(&features, "assets");
+    check_wgs84_assets(&demo, &assets, "GeoPackage");
+    same_as_geojson(&assets, "GeoPackage");
+    assert_eq!(of_layer(&features, "boundary").len(), 1);
+    assert_eq!(of_layer(&features, "setback").len(), 1);
+    assert_eq!(
+        of_layer(&features, "roads").len(),
+        demo.document["layout"]["roads"].as_array().unwrap().len()
+    );
+
     // DXF in metres and in feet: layers by name, corners at the layout's UTM metres.
     for (name, factor, extra) in [
         ("demo.dxf", 1.0, vec![]),

@@ -8,6 +8,7 @@
 
 pub mod dxf;
 pub mod geojson;
+pub mod geopackage;
 pub mod kml;
 pub mod pdf;
 pub mod shapefile;
@@ -31,6 +32,8 @@ pub enum ExportFormat {
     Dxf,
     /// `.shp`, `.shx`, `.dbf`, `.prj` and `.cpg` per layer, zipped.
     ShapefileZip,
+    /// An OGC GeoPackage: one SQLite file with a feature table per layer.
+    GeoPackage,
     Svg,
     Pdf,
     /// The layout document (`*.layout.json`): problem, layout, metrics, earthwork and
@@ -39,12 +42,13 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 8] = [
+    pub const ALL: [ExportFormat; 9] = [
         ExportFormat::GeoJson,
         ExportFormat::Kml,
         ExportFormat::Kmz,
         ExportFormat::Dxf,
         ExportFormat::ShapefileZip,
+        ExportFormat::GeoPackage,
         ExportFormat::Svg,
         ExportFormat::Pdf,
         ExportFormat::LayoutJson,
@@ -66,7 +70,7 @@ impl ExportFormat {
     }
 
     /// Parses the names used by the API (`geojson`, `kml`, `kmz`, `dxf`, `shapefile_zip`,
-    /// `svg`, `pdf`, `layout_json`).
+    /// `geopackage`, `svg`, `pdf`, `layout_json`).
     pub fn from_name(name: &str) -> Option<ExportFormat> {
         Self::ALL
             .into_iter()
@@ -80,6 +84,7 @@ impl ExportFormat {
             ExportFormat::Kmz => "kmz",
             ExportFormat::Dxf => "dxf",
             ExportFormat::ShapefileZip => "shapefile_zip",
+            ExportFormat::GeoPackage => "geopackage",
             ExportFormat::Svg => "svg",
             ExportFormat::Pdf => "pdf",
             ExportFormat::LayoutJson => "layout_json",
@@ -94,6 +99,7 @@ impl ExportFormat {
             ExportFormat::Kmz => ".kmz",
             ExportFormat::Dxf => ".dxf",
             ExportFormat::ShapefileZip => ".shp.zip",
+            ExportFormat::GeoPackage => ".gpkg",
             ExportFormat::Svg => ".svg",
             ExportFormat::Pdf => ".pdf",
             ExportFormat::LayoutJson => ".layout.json",
@@ -108,6 +114,7 @@ impl ExportFormat {
             ExportFormat::Kmz => "application/vnd.google-earth.kmz",
             ExportFormat::Dxf => "image/vnd.dxf",
             ExportFormat::ShapefileZip => "application/zip",
+            ExportFormat::GeoPackage => "application/geopackage+sqlite3",
             ExportFormat::Svg => "image/svg+xml",
             ExportFormat::Pdf => "application/pdf",
             ExportFormat::LayoutJson => "application/json",
@@ -541,6 +548,7 @@ pub fn export_layout(
         ExportFormat::Kmz => kml::write_kmz(&scene),
         ExportFormat::Dxf => Ok(dxf::write(&scene, options.dxf_units).into_bytes()),
         ExportFormat::ShapefileZip => shapefile::write_zip(&scene),
+        ExportFormat::GeoPackage => geopackage::write(&scene),
         ExportFormat::Svg => Ok(svg::write(&scene).into_bytes()),
         ExportFormat::Pdf => Ok(pdf::write(&scene, input)),
         ExportFormat::GeoJson | ExportFormat::LayoutJson => Err(ExportError::Write {

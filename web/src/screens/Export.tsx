@@ -9,7 +9,7 @@ import { ExportLayoutMutation } from '../operations';
 import type { DxfUnits, ExportFormat } from '../gql/graphql';
 
 const FORMATS: Record<ExportFormat, string> = {
-  GEOJSON: 'GeoJSON', KML: 'KML', KMZ: 'KMZ', DXF: 'DXF', SHAPEFILE_ZIP: 'Shapefile (zip)',
+  GEOJSON: 'GeoJSON', KML: 'KML', KMZ: 'KMZ', DXF: 'DXF', SHAPEFILE_ZIP: 'Shapefile (zip)', GEOPACKAGE: 'GeoPackage',
   SVG: 'SVG', PDF: 'PDF report', LAYOUT_JSON: 'Layout JSON',
 };
 
