@@ -373,7 +373,7 @@ pub struct SolveArgs {
     #[arg(long, default_value_t = 1)]
     pub alternatives: u32,
     /// Where to write the best layout; the extension picks the format (.geojson, .kml,
-    /// .kmz, .dxf, .shp.zip, .svg, .pdf, .layout.json).
+    /// .kmz, .dxf, .shp.zip, .gpkg, .svg, .pdf, .layout.json).
     #[arg(long, value_name = "FILE.geojson")]
     pub out: PathBuf,
 }
@@ -411,7 +411,7 @@ pub struct ExportArgs {
     pub strategy: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Format name instead of the extension (geojson, kml, kmz, dxf, shapefile_zip, svg,
+    /// Format name instead of the extension (geojson, kml, kmz, dxf, shapefile_zip, geopackage, svg,
     /// pdf, layout_json).
     #[arg(long)]
     pub format: Option<String>,
