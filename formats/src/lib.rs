@@ -12,6 +12,7 @@ pub mod crs;
 pub mod dxf;
 pub mod export;
 pub mod geojson_site;
+pub mod geopackage;
 pub mod geotiff;
 pub mod kml;
 pub mod kmz;
@@ -32,7 +33,9 @@ pub use repair::Repair;
 pub enum ImportError {
     #[error("the file is empty")]
     Empty,
-    #[error("unrecognised file content: expected KML, KMZ, GeoJSON, a zipped Shapefile or DXF")]
+    #[error(
+        "unrecognised file content: expected KML, KMZ, GeoJSON, a zipped Shapefile, a GeoPackage or DXF"
+    )]
     UnknownFormat,
     #[error("KML is not well-formed XML at byte {position}: {reason}")]
     MalformedXml { position: u64, reason: String },
@@ -48,6 +51,8 @@ pub enum ImportError {
     UnknownCrs { location: String, detail: String },
     #[error("{file}: {reason}")]
     Shapefile { file: String, reason: String },
+    #[error("GeoPackage {location}: {reason}")]
+    GeoPackage { location: String, reason: String },
     #[error("DXF line {line}: {reason}")]
     Dxf { line: usize, reason: String },
     #[error("GeoTIFF: {0}")]
@@ -83,6 +88,7 @@ pub enum SourceFormat {
     Kmz,
     GeoJson,
     ShapefileZip,
+    GeoPackage,
     Dxf,
     GeoTiff,
 }
@@ -94,6 +100,7 @@ impl SourceFormat {
             SourceFormat::Kmz => "kmz",
             SourceFormat::GeoJson => "geojson",
             SourceFormat::ShapefileZip => "shapefile_zip",
+            SourceFormat::GeoPackage => "geopackage",
             SourceFormat::Dxf => "dxf",
             SourceFormat::GeoTiff => "geotiff",
         }
@@ -106,6 +113,7 @@ impl SourceFormat {
             SourceFormat::Kmz => "application/vnd.google-earth.kmz",
             SourceFormat::GeoJson => "application/geo+json",
             SourceFormat::ShapefileZip => "application/zip",
+            SourceFormat::GeoPackage => "application/geopackage+sqlite3",
             SourceFormat::Dxf => "image/vnd.dxf",
             SourceFormat::GeoTiff => "image/tiff",
         }
@@ -116,6 +124,9 @@ impl SourceFormat {
 pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
         return Some(SourceFormat::GeoTiff);
+    }
+    if geopackage::looks_like_geopackage(bytes) {
+        return Some(SourceFormat::GeoPackage);
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let names = archive::entry_names(bytes)?;
@@ -210,6 +221,7 @@ pub fn read_site_file_with(
         }
         SourceFormat::Kmz => (kmz::read_polygons(bytes)?, kml_crs(options)?),
         SourceFormat::ShapefileZip => shapefile::read_polygons(bytes, options.crs.as_ref())?,
+        SourceFormat::GeoPackage => geopackage::read_polygons(bytes, options.crs.as_ref())?,
         SourceFormat::Dxf => dxf::read_polygons(bytes, options.crs.as_ref())?,
         SourceFormat::GeoTiff => {
             return Err(ImportError::WrongKind(

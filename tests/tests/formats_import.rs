@@ -1,5 +1,6 @@
 //! Parcel import through `entmoot import`, on files written by an independent writer
-//! (GDAL's `ogr2ogr`: KML, KMZ, zipped Shapefiles in UTM and in State Plane feet, DXF)
+//! (GDAL's `ogr2ogr`: KML, KMZ, zipped Shapefiles in UTM and in State Plane feet,
+//! GeoPackages, DXF)
 //! and on hostile files, which must be refused with the problem and its place named,
 //! never with a panic.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -126,6 +127,17 @@ fn reads_what_gdal_writes_and_converts_the_crs() {
             ),
             vec![],
             "shapefile_zip",
+            true,
+        ),
+        (
+            "GeoPackage in UTM",
+            ogr2ogr(
+                dir.path(),
+                "parcel.gpkg",
+                &["-f", "GPKG", "-t_srs", "EPSG:32613"],
+            ),
+            vec![],
+            "geopackage",
             true,
         ),
         (
@@ -466,6 +478,12 @@ fn multi_part_holed_and_projected_parcels_arrive_with_every_part_and_hole() {
             "Shapefile without .prj",
             no_prj,
             vec!["--crs", "EPSG:32613"],
+        ),
+        ("GeoPackage", written("multi.gpkg", &["-f", "GPKG"]), vec![]),
+        (
+            "GeoPackage in State Plane feet",
+            written("sp.gpkg", &["-f", "GPKG", "-t_srs", "EPSG:2232"]),
+            vec![],
         ),
         (
             "DXF hatches in UTM",

@@ -120,9 +120,9 @@ function NewSite({ projectId }: { projectId: string }) {
         onDragLeave={() => setDragOver(false)}
         onDrop={dropped}
       >
-        <p>Drop a KML, KMZ, GeoJSON, zipped Shapefile or DXF file here, or</p>
+        <p>Drop a KML, KMZ, GeoJSON, zipped Shapefile, GeoPackage or DXF file here, or</p>
         <label className="button">Choose a file
-          <input type="file" className="visually-hidden" accept=".kml,.kmz,.geojson,.json,.zip,.dxf"
+          <input type="file" className="visually-hidden" accept=".kml,.kmz,.geojson,.json,.zip,.gpkg,.dxf"
             onChange={(event) => { const file = event.target.files?.[0]; if (file) void upload(file); }} />
         </label>
       </div>
