@@ -501,9 +501,15 @@ mod tests {
         assert!(error.contains("not a Polygon or MultiPolygon"), "{error}");
 
         // Text where a geometry belongs is named, not skipped.
-        let text = altered(&bytes, "UPDATE boundary SET geom = 'POLYGON((0 0,1 0,1 1,0 0))';");
+        let text = altered(
+            &bytes,
+            "UPDATE boundary SET geom = 'POLYGON((0 0,1 0,1 1,0 0))';",
+        );
         let error = read_polygons(&text, None).unwrap_err().to_string();
-        assert!(error.contains("holds Text, not a GeoPackage geometry"), "{error}");
+        assert!(
+            error.contains("holds Text, not a GeoPackage geometry"),
+            "{error}"
+        );
 
         // Some other SQLite database is not taken for a GeoPackage.
         let mut other = bytes.clone();

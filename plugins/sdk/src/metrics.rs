@@ -181,17 +181,12 @@ pub fn layout_metrics(problem: &Problem, layout: &Layout) -> Metrics {
         cost,
         objectives: ObjectiveScores::default(),
     };
-    m.objectives = objective_scores(problem, layout, &m, &road_distances);
+    m.objectives = objective_scores(problem, layout, &m);
     m
 }
 
 /// The objective scores (see `objectives` for the formulas).
-fn objective_scores(
-    problem: &Problem,
-    layout: &Layout,
-    m: &Metrics,
-    road_distances: &[Option<f64>],
-) -> ObjectiveScores {
+fn objective_scores(problem: &Problem, layout: &Layout, m: &Metrics) -> ObjectiveScores {
     let requested_area: f64 = problem.assets.iter().map(|a| a.area_m2()).sum();
     let buildable_area = if problem.assets.is_empty() {
         1.0
@@ -229,23 +224,11 @@ fn objective_scores(
     let accessibility = if layout.assets.is_empty() {
         0.0
     } else {
-        let n = layout.assets.len() as f64;
-        let directness: f64 = layout
-            .assets
-            .iter()
-            .zip(road_distances)
-            .map(|(a, d)| match d {
-                Some(d) if *d > 0.0 => (nearest_entrance(a.center) / d).min(1.0),
-                Some(_) => 1.0,
-                None => 0.0,
-            })
-            .sum::<f64>()
-            / n;
         let nearness = match m.mean_entrance_distance_m {
             Some(d) if reach > 0.0 => (1.0 - d / reach).clamp(0.0, 1.0),
             _ => 0.0,
         };
-        0.5 * directness + 0.5 * nearness
+        0.5 * road_economy(problem, layout, m.road_length_m) + 0.5 * nearness
     };
 
     let mut env = Vec::new();
@@ -305,6 +288,58 @@ fn objective_scores(
         weighted: 0.0,
     }
     .weigh(&problem.objective_weights)
+}
+
+/// How close the road network is to the shortest one that could join the entrances and
+/// the placed assets: `(√3 / 2) · MST / road length`, capped at 1, where MST is the
+/// minimum spanning tree of the entrances and the assets' centres (√3 / 2 · MST is at most
+/// the shortest network joining those points, the Steiner ratio). Strictly lower for a
+/// longer network at the same placement, so no layout gains by adding road. 1 without
+/// roads (nothing was spent on them; an unreached asset costs elsewhere).
+pub fn road_economy(problem: &Problem, layout: &Layout, road_length_m: f64) -> f64 {
+    if road_length_m <= 0.0 {
+        return 1.0;
+    }
+    let points: Vec<[f64; 2]> = problem
+        .entrances_m
+        .iter()
+        .copied()
+        .chain(layout.assets.iter().map(|asset| asset.center))
+        .collect();
+    let shortest = 3f64.sqrt() / 2.0 * spanning_tree_length(&points);
+    (shortest / road_length_m).min(1.0)
+}
+
+/// Length of the Euclidean minimum spanning tree of `points` (Prim, O(n²): a few
+/// milliseconds at 1,000 points).
+pub fn spanning_tree_length(points: &[[f64; 2]]) -> f64 {
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let distance = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let mut joined = vec![false; points.len()];
+    let mut nearest: Vec<f64> = points.iter().map(|p| distance(points[0], *p)).collect();
+    joined[0] = true;
+    let mut total = 0.0;
+    for _ in 1..points.len() {
+        let Some((next, length)) = nearest
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !joined[*index])
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(index, length)| (index, *length))
+        else {
+            break;
+        };
+        joined[next] = true;
+        total += length;
+        for (index, point) in points.iter().enumerate() {
+            if !joined[index] {
+                nearest[index] = nearest[index].min(distance(points[next], *point));
+            }
+        }
+    }
+    total
 }
 
 /// Per asset (layout order), the distance from an entrance along the roads to the point of a

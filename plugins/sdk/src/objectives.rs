@@ -1,15 +1,23 @@
-//! Objectives: the earlier tool's five weighted goals, each a score in `[0, 1]` (higher is
-//! better) computed from named, measured metrics — nothing estimated:
+//! Objectives: five weighted goals, each a score in `[0, 1]` (higher is better) computed
+//! from named, measured metrics — nothing estimated. Every score is a ratio of quantities
+//! of the same unit (money, m², m, counts), so it has none.
 //!
-//! | objective (default weight) | score |
-//! |---|---|
-//! | cost (40) | asset cost / (asset + road + earthwork cost): the share of spending that builds the program rather than infrastructure; earthwork counts only when measured |
-//! | buildable area (30) | ½ · placed / requested + ½ · placed footprint / requested footprint |
-//! | accessibility (15) | ½ · mean directness (straight distance from the entrance / distance along the roads) + ½ · (1 − mean entrance distance / the site's farthest boundary point from the entrance) |
-//! | environmental impact (10) | mean of: 1 − road area / (road + footprint area); share of assets at least 30 m from wetlands and floodplains; with terrain, 1 / (1 + earthwork depth in m) and 1 − mean slope under the pads / slope limit |
-//! | aesthetics (5) | ½ · compactness (footprint / convex hull) + ½ · share of assets aligned with the dominant orientation |
+//! | objective (default weight) | what it measures | score |
+//! |---|---|---|
+//! | cost (40) | how much of the spending builds the program rather than infrastructure (currency) | asset cost / (asset + road + earthwork cost); earthwork counts only when measured |
+//! | buildable area (30) | how much of the program was placed (count and m²) | ½ · placed / requested + ½ · placed footprint / requested footprint |
+//! | accessibility (15) | how little road the layout needs and how close the assets are to an entrance (m) | ½ · road economy + ½ · (1 − mean straight distance from the nearest entrance to each asset / the farthest boundary point from an entrance); road economy = min(1, (√3 / 2) · MST / road length), MST the minimum spanning tree of the entrances and asset centres (`metrics::road_economy`) |
+//! | environmental impact (10) | paved and disturbed ground, and nearness to wetlands (m², count; with terrain m³ and %) | mean of: 1 − road area / (road + footprint area); share of assets at least 30 m from wetlands and floodplains; with terrain, 1 / (1 + earthwork depth in m) and 1 − mean slope under the pads / slope limit |
+//! | aesthetics (5) | how compact and orderly the layout is | ½ · compactness (footprint / convex hull) + ½ · share of assets aligned with the dominant orientation |
 //!
 //! The weighted total is Σ weight · score / Σ weight.
+//!
+//! Invariants, checked by `tests::a_planner_s_ranking_is_the_objective_s`: at the same
+//! placement, a shorter road network scores higher (cost, road economy and road area all
+//! fall with length, and no term rewards a road for being longer or a walk for being
+//! longer); placing more of the program scores higher; assets nearer an entrance score
+//! higher. An earlier accessibility term, the directness of the walk along the roads,
+//! rewarded a spur to every asset over a shared trunk and was removed for that reason.
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +141,109 @@ impl ObjectiveScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::{Layout, PlacedAsset, Road};
+    use crate::metrics::layout_metrics;
+    use crate::test_support::square_problem;
+
+    /// The square problem's 10 × 20 m buildings at these centres, with these roads.
+    fn layout(centres: &[[f64; 2]], roads: &[&[[f64; 2]]]) -> Layout {
+        let problem = square_problem();
+        Layout {
+            assets: centres
+                .iter()
+                .zip(&problem.assets)
+                .map(|(centre, spec)| PlacedAsset {
+                    asset_id: spec.asset_id.clone(),
+                    name: spec.name.clone(),
+                    asset_type: spec.asset_type,
+                    center: *centre,
+                    width_m: spec.width_m,
+                    length_m: spec.length_m,
+                    rotation_deg: 0.0,
+                    shape: Default::default(),
+                })
+                .collect(),
+            roads: roads
+                .iter()
+                .map(|points| Road::new(points.to_vec(), 6.0))
+                .collect(),
+        }
+    }
+
+    fn weighted(layout: &Layout) -> f64 {
+        layout_metrics(&square_problem(), layout)
+            .objectives
+            .weighted
+    }
+
+    /// Pairs a planner ranks without hesitation (the entrance is at (50, 0)); the
+    /// weighted objective must rank them the same way.
+    #[test]
+    fn a_planner_s_ranking_is_the_objective_s() {
+        let row = [[30.0, 50.0], [50.0, 50.0], [70.0, 50.0]];
+        // A trunk from the entrance and one cross road (80 m) …
+        let trunk = layout(
+            &row,
+            &[&[[50.0, 0.0], [50.0, 35.0]], &[[30.0, 35.0], [70.0, 35.0]]],
+        );
+        // … against a spur from the entrance to every building (129 m), every walk straight.
+        let spurs = layout(
+            &row,
+            &[
+                &[[50.0, 0.0], [30.0, 35.0]],
+                &[[50.0, 0.0], [50.0, 35.0]],
+                &[[50.0, 0.0], [70.0, 35.0]],
+            ],
+        );
+        assert!(
+            weighted(&trunk) > weighted(&spurs),
+            "shorter roads at equal placement: {} against {}",
+            weighted(&trunk),
+            weighted(&spurs)
+        );
+        // The same trunk with a dead end that serves nothing.
+        let dead_end = layout(
+            &row,
+            &[
+                &[[50.0, 0.0], [50.0, 35.0]],
+                &[[30.0, 35.0], [70.0, 35.0]],
+                &[[70.0, 35.0], [90.0, 35.0], [90.0, 80.0]],
+            ],
+        );
+        assert!(weighted(&trunk) > weighted(&dead_end));
+
+        // Every building placed beats two of three, on the same roads.
+        let two = layout(
+            &row[..2],
+            &[&[[50.0, 0.0], [50.0, 35.0]], &[[30.0, 35.0], [70.0, 35.0]]],
+        );
+        assert!(weighted(&trunk) > weighted(&two));
+
+        // The same arrangement nearer the entrance, with its shorter roads.
+        let near = layout(
+            &[[30.0, 30.0], [50.0, 30.0], [70.0, 30.0]],
+            &[&[[50.0, 0.0], [50.0, 15.0]], &[[30.0, 15.0], [70.0, 15.0]]],
+        );
+        assert!(weighted(&near) > weighted(&trunk));
+    }
+
+    #[test]
+    fn road_economy_falls_with_every_metre_of_road() {
+        let problem = square_problem();
+        let placed = layout(&[[30.0, 50.0], [50.0, 50.0], [70.0, 50.0]], &[]);
+        let economy = |length: f64| crate::metrics::road_economy(&problem, &placed, length);
+        assert_eq!(economy(0.0), 1.0);
+        assert_eq!(
+            economy(1.0),
+            1.0,
+            "capped: roads need not reach the centres"
+        );
+        assert!(economy(100.0) > economy(150.0));
+        assert!(economy(150.0) > economy(300.0));
+        // The MST of (50,0), (30,50), (50,50), (70,50) is 50 + 20 + 20 = 90 m.
+        let expected = 3f64.sqrt() / 2.0 * 90.0 / 200.0;
+        assert!((economy(200.0) - expected).abs() < 1e-12);
+    }
 
     #[test]
     fn weighting() {
