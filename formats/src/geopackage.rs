@@ -437,20 +437,11 @@ impl WkbReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::test_support::demo;
-    use crate::export::{ExportFormat, ExportInput, ExportOptions, export_layout};
+    use crate::export::ExportFormat;
+    use crate::export::test_support::demo_export;
 
     fn exported_geopackage() -> Vec<u8> {
-        let (problem, layout, metrics) = demo();
-        let input = ExportInput {
-            title: "Demo",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        };
-        export_layout(ExportFormat::GeoPackage, &input, &ExportOptions::default()).unwrap()
+        demo_export(ExportFormat::GeoPackage)
     }
 
     /// Runs `sql` on a copy of `bytes` and returns the changed file.

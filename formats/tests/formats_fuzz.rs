@@ -205,6 +205,7 @@ fn demo_exports() -> Vec<(ExportFormat, Vec<u8>)> {
         ExportFormat::Dxf,
         ExportFormat::ShapefileZip,
         ExportFormat::GeoJson,
+        ExportFormat::GeoPackage,
     ]
     .into_iter()
     .map(|format| {
@@ -381,6 +382,16 @@ fn geotiff_reader_survives_mutations() {
     .collect();
     fuzz("geotiff", &seeds, |bytes| {
         let _ = geotiff::read_dem(bytes);
+    });
+}
+
+/// A stranger's SQLite file: flipped bits, overwritten counts and cut pages must give a
+/// refusal, never a panic or a hang.
+#[test]
+fn geopackage_reader_survives_mutations() {
+    let seeds = vec![export_of(ExportFormat::GeoPackage)];
+    fuzz("geopackage", &seeds, |bytes| {
+        let _ = entmoot_formats::geopackage::read_polygons(bytes, None);
     });
 }
 

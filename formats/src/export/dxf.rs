@@ -225,22 +225,12 @@ pub fn write(scene: &Scene, units: DrawingUnits) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::demo;
-    use super::super::{ExportInput, Scene};
+    use super::super::test_support::demo_scene;
     use super::*;
 
     #[test]
     fn writes_layers_and_feet() {
-        let (problem, layout, metrics) = demo();
-        let scene = Scene::build(&ExportInput {
-            title: "Démo",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        })
-        .unwrap();
+        let scene = demo_scene("Démo");
         let metres = write(&scene, DrawingUnits::Metres);
         for (layer, _) in LAYERS {
             assert!(metres.contains(&format!("\r\n{layer}\r\n")), "{layer}");

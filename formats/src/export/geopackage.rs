@@ -265,22 +265,12 @@ fn wkb_polygon(out: &mut Vec<u8>, polygon: &Polygon<f64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::demo;
-    use super::super::{ExportInput, Scene};
+    use super::super::test_support::demo_scene;
     use super::*;
 
     #[test]
     fn writes_a_geopackage_sqlite_reads_back() {
-        let (problem, layout, metrics) = demo();
-        let scene = Scene::build(&ExportInput {
-            title: "Demo",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        })
-        .unwrap();
+        let scene = demo_scene("Demo");
         let bytes = write(&scene).unwrap();
         assert_eq!(&bytes[..16], b"SQLite format 3\0");
         // application_id is stored big-endian at offset 68 of the header.

@@ -233,22 +233,12 @@ fn coordinates(out: &mut String, line: &LineString<f64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::demo;
-    use super::super::{ExportInput, Scene};
+    use super::super::test_support::demo_scene;
     use super::*;
 
     #[test]
     fn writes_styles_folders_and_extended_data_that_read_back() {
-        let (problem, layout, metrics) = demo();
-        let scene = Scene::build(&ExportInput {
-            title: "Demo & <test>",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        })
-        .unwrap();
+        let scene = demo_scene("Demo & <test>");
         let kml = write_kml(&scene);
         assert!(kml.contains("<name>Demo &amp; &lt;test&gt;</name>"));
         assert!(kml.contains("<styleUrl>#asset-building</styleUrl>"));

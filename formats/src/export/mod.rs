@@ -677,6 +677,34 @@ pub(crate) mod test_support {
         let metrics = layout_metrics(&problem, &layout);
         (problem, layout, metrics)
     }
+
+    /// The demo's scene, titled `title`: what every writer's test draws.
+    pub(crate) fn demo_scene(title: &str) -> super::Scene {
+        let (problem, layout, metrics) = demo();
+        super::Scene::build(&super::ExportInput {
+            title,
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+        })
+        .unwrap()
+    }
+
+    /// The demo exported as `format`, with default options.
+    pub(crate) fn demo_export(format: super::ExportFormat) -> Vec<u8> {
+        let (problem, layout, metrics) = demo();
+        let input = super::ExportInput {
+            title: "Demo",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+        };
+        super::export_layout(format, &input, &super::ExportOptions::default()).unwrap()
+    }
 }
 
 #[cfg(test)]

@@ -291,22 +291,12 @@ fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::demo;
-    use super::super::{ExportInput, Scene};
+    use super::super::test_support::demo_scene;
     use super::*;
 
     #[test]
     fn layers_have_consistent_lengths_and_clockwise_rings() {
-        let (problem, layout, metrics) = demo();
-        let scene = Scene::build(&ExportInput {
-            title: "Demo",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        })
-        .unwrap();
+        let scene = demo_scene("Demo");
         let assets: Vec<&SceneFeature> = scene.of_kind(FeatureKind::Asset).collect();
         let files = write_layer(&assets, ShapeType::Polygon);
         let words = i32::from_be_bytes(files.shp[24..28].try_into().unwrap());

@@ -317,22 +317,12 @@ fn legend(out: &mut String, scene: &Scene) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::demo;
-    use super::super::{ExportInput, Scene};
+    use super::super::test_support::demo_scene;
     use super::*;
 
     #[test]
     fn draws_every_feature_inside_the_canvas() {
-        let (problem, layout, metrics) = demo();
-        let scene = Scene::build(&ExportInput {
-            title: "Demo",
-            problem: &problem,
-            layout: &layout,
-            metrics: &metrics,
-            earthwork: None,
-            cost: None,
-        })
-        .unwrap();
+        let scene = demo_scene("Demo");
         let svg = write(&scene);
         assert_eq!(svg.matches("class=\"asset\"").count(), 2);
         assert_eq!(svg.matches("class=\"road\"").count(), 1);
