@@ -84,7 +84,7 @@ pub struct ExclusionCandidate {
 pub struct UploadedParcel {
     /// The stored upload.
     pub file: FileNode,
-    /// kml, kmz, geojson, shapefile-zip or dxf, recognised by content.
+    /// kml, kmz, geojson, shapefile_zip, geopackage or dxf, recognised by content.
     pub format: String,
     /// The polygon taken as the parcel boundary, GeoJSON in WGS84.
     pub boundary: GeoJson,

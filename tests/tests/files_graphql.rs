@@ -353,3 +353,42 @@ async fn a_site_is_created_from_an_upload_with_the_candidates_the_planner_picks(
         "{refused}"
     );
 }
+
+/// A GeoPackage, as GIS users exchange parcels today (written here by GDAL), goes in like
+/// any other parcel file: sniffed by content, its parts and candidates found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_geopackage_written_by_gdal_is_uploaded_like_any_parcel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
+        .await
+        .expect("serve");
+    let project = create_project(&server, "GeoPackage").await;
+    let source = dir.path().join("parcel.geojson");
+    std::fs::write(&source, PARCEL_WITH_CANDIDATES).expect("write");
+    let package = dir.path().join("parcel.gpkg");
+    entmoot_tests::gis::run_tool(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "-t_srs",
+            "EPSG:32613",
+            package.to_str().expect("path"),
+            source.to_str().expect("path"),
+        ],
+        "gdal-bin",
+    );
+    let bytes = std::fs::read(&package).expect("read");
+    let (status, body) = upload(&server, &project, "parcel.gpkg", &bytes, true).await;
+    assert_eq!(status, 200, "{body}");
+    let uploaded = &body["data"]["uploadParcel"];
+    assert_eq!(uploaded["format"], "geopackage", "{body}");
+    assert_eq!(uploaded["boundary"]["type"], "MultiPolygon", "both parts");
+    let names: Vec<&str> = uploaded["exclusionCandidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["North Pond", "Gas easement"]);
+}
