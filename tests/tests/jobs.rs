@@ -227,13 +227,14 @@ async fn a_cancel_stops_a_running_job_within_a_second_and_a_retry_runs_it_again(
         .await
         .expect("server");
     let site_id = rural_demo_site(&server).await;
-    // The improving search runs until its time limit unless stopped.
+    // Without patience the improving search runs until its time limit unless stopped.
     let program = json!({"units": "ft", "setback": 20, "min_spacing": 10,
         "assets": [{"name": "Warehouse", "type": "building", "width": 60, "length": 80, "quantity": 60}]});
     let job = graphql_ok(
         &server,
         "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-        json!({"input": {"siteId": site_id, "program": program, "strategy": "anneal", "timeLimitSeconds": 60}}),
+        json!({"input": {"siteId": site_id, "program": program, "strategy": "anneal", "timeLimitSeconds": 60,
+            "parameters": {"patience": 0}}}),
     )
     .await;
     let job_id = job["createJob"]["id"].as_str().expect("id").to_owned();

@@ -251,7 +251,8 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
     for index in 0..JOBS {
         let input = if index % ANNEALING_EVERY == 0 {
             json!({"siteId": site_id, "program": annealing, "strategy": "anneal",
-                   "timeLimitSeconds": 2 + (index / ANNEALING_EVERY) % 4})
+                   "timeLimitSeconds": 2 + (index / ANNEALING_EVERY) % 4,
+                   "parameters": {"patience": 0}})
         } else {
             json!({"siteId": site_id, "program": program})
         };
@@ -341,7 +342,8 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
             let body = api[1]
                 .graphql(
                     "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
-                    json!({"input": {"siteId": site_id, "program": annealing, "strategy": "anneal", "timeLimitSeconds": 5}}),
+                    json!({"input": {"siteId": site_id, "program": annealing, "strategy": "anneal", "timeLimitSeconds": 5,
+                        "parameters": {"patience": 0}}}),
                 )
                 .await
                 .expect("createJob");

@@ -61,9 +61,9 @@ async fn submit_long_job(server: &TestServer, site: &str) -> String {
         server,
         "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }",
         json!({"input": {"siteId": site, "program": program, "strategy": "anneal", "timeLimitSeconds": 60,
-            // More iterations than a minute holds: the job runs until its time limit, not
-            // until anneal's default 240 iterations are done (seconds on a fast machine).
-            "parameters": {"iterations": 100_000_000u32}}}),
+            // No iteration cap and no patience: the job runs until its time limit, not until
+            // its chains stop improving (seconds on a fast machine).
+            "parameters": {"iterations": 0, "patience": 0}}}),
     )
     .await["createJob"]["id"]
         .as_str()

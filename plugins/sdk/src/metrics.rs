@@ -228,7 +228,7 @@ fn objective_scores(problem: &Problem, layout: &Layout, m: &Metrics) -> Objectiv
             Some(d) if reach > 0.0 => (1.0 - d / reach).clamp(0.0, 1.0),
             _ => 0.0,
         };
-        0.5 * road_economy(problem, layout, m.road_length_m) + 0.5 * nearness
+        0.5 * road_economy(problem, m.road_length_m) + 0.5 * nearness
     };
 
     let mut env = Vec::new();
@@ -290,24 +290,34 @@ fn objective_scores(problem: &Problem, layout: &Layout, m: &Metrics) -> Objectiv
     .weigh(&problem.objective_weights)
 }
 
-/// How close the road network is to the shortest one that could join the entrances and
-/// the placed assets: `(√3 / 2) · MST / road length`, capped at 1, where MST is the
-/// minimum spanning tree of the entrances and the assets' centres (√3 / 2 · MST is at most
-/// the shortest network joining those points, the Steiner ratio). Strictly lower for a
-/// longer network at the same placement, so no layout gains by adding road. 1 without
-/// roads (nothing was spent on them; an unreached asset costs elsewhere).
-pub fn road_economy(problem: &Problem, layout: &Layout, road_length_m: f64) -> f64 {
-    if road_length_m <= 0.0 {
+/// How little road the layout uses, against a yardstick fixed by the program:
+/// `R / (R + road length)` with `R = √(n · A)`, `n` the requested assets and `A` their
+/// requested footprint — the spanning tree between the centres of `n` equal squares of total
+/// area `A` packed edge to edge, the road a very compact layout of the program would need.
+/// 1 without roads, ½ when the roads are as long as `R`, and strictly lower for every metre
+/// more, whatever the placement: the yardstick is the same for every layout of a problem,
+/// so a compact layout with short roads always beats a spread one with long roads. (An
+/// earlier form divided by the spanning tree of the layout's own asset centres; it reached
+/// its cap of 1 on programs of large assets, whose roads reach edges, not centres, and then
+/// no longer saw road length at all.)
+///
+/// ```
+/// use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
+/// use entmoot_plugin_sdk::metrics::road_economy;
+/// use entmoot_plugin_sdk::prepare::prepare_problem;
+///
+/// let problem = prepare_problem(&rural_demo_site(), &rural_demo_program(3)).unwrap();
+/// assert_eq!(road_economy(&problem, 0.0), 1.0);
+/// assert!(road_economy(&problem, 40.0) > road_economy(&problem, 200.0));
+/// ```
+pub fn road_economy(problem: &Problem, road_length_m: f64) -> f64 {
+    let count = problem.assets.len() as f64;
+    let footprint: f64 = problem.assets.iter().map(|asset| asset.area_m2()).sum();
+    let yardstick = (count * footprint).sqrt();
+    if road_length_m <= 0.0 || yardstick.is_nan() || yardstick <= 0.0 {
         return 1.0;
     }
-    let points: Vec<[f64; 2]> = problem
-        .entrances_m
-        .iter()
-        .copied()
-        .chain(layout.assets.iter().map(|asset| asset.center))
-        .collect();
-    let shortest = 3f64.sqrt() / 2.0 * spanning_tree_length(&points);
-    (shortest / road_length_m).min(1.0)
+    yardstick / (yardstick + road_length_m)
 }
 
 /// Length of the Euclidean minimum spanning tree of `points` (Prim, O(n²): a few

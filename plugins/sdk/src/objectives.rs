@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | cost (40) | how much of the spending builds the program rather than infrastructure (currency) | asset cost / (asset + road + earthwork cost); earthwork counts only when measured |
 //! | buildable area (30) | how much of the program was placed (count and m²) | ½ · placed / requested + ½ · placed footprint / requested footprint |
-//! | accessibility (15) | how little road the layout needs and how close the assets are to an entrance (m) | ½ · road economy + ½ · (1 − mean straight distance from the nearest entrance to each asset / the farthest boundary point from an entrance); road economy = min(1, (√3 / 2) · MST / road length), MST the minimum spanning tree of the entrances and asset centres (`metrics::road_economy`) |
+//! | accessibility (15) | how little road the layout needs and how close the assets are to an entrance (m) | ½ · road economy + ½ · (1 − mean straight distance from the nearest entrance to each asset / the farthest boundary point from an entrance); road economy = R / (R + road length), R = √(requested count · requested footprint), the spanning tree of the program packed edge to edge in a square (`metrics::road_economy`) |
 //! | environmental impact (10) | paved and disturbed ground, and nearness to wetlands (m², count; with terrain m³ and %) | mean of: 1 − road area / (road + footprint area); share of assets at least 30 m from wetlands and floodplains; with terrain, 1 / (1 + earthwork depth in m) and 1 − mean slope under the pads / slope limit |
 //! | aesthetics (5) | how compact and orderly the layout is | ½ · compactness (footprint / convex hull) + ½ · share of assets aligned with the dominant orientation |
 //!
@@ -230,19 +230,18 @@ mod tests {
     #[test]
     fn road_economy_falls_with_every_metre_of_road() {
         let problem = square_problem();
-        let placed = layout(&[[30.0, 50.0], [50.0, 50.0], [70.0, 50.0]], &[]);
-        let economy = |length: f64| crate::metrics::road_economy(&problem, &placed, length);
+        let economy = |length: f64| crate::metrics::road_economy(&problem, length);
         assert_eq!(economy(0.0), 1.0);
-        assert_eq!(
-            economy(1.0),
-            1.0,
-            "capped: roads need not reach the centres"
-        );
+        // Never capped: even a metre less road is better (the earlier, MST-based term was
+        // flat at 1 whenever the roads were shorter than the asset centres' spanning tree).
+        assert!(economy(1.0) < 1.0);
+        assert!(economy(1.0) > economy(2.0));
         assert!(economy(100.0) > economy(150.0));
         assert!(economy(150.0) > economy(300.0));
-        // The MST of (50,0), (30,50), (50,50), (70,50) is 50 + 20 + 20 = 90 m.
-        let expected = 3f64.sqrt() / 2.0 * 90.0 / 200.0;
-        assert!((economy(200.0) - expected).abs() < 1e-12);
+        let count = problem.assets.len() as f64;
+        let footprint: f64 = problem.assets.iter().map(|a| a.area_m2()).sum();
+        let yardstick = (count * footprint).sqrt();
+        assert!((economy(yardstick) - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl Region {
         })
     }
 
+    /// The area, in local coordinates (to clip it, e.g. to a window around some assets).
+    pub fn area(&self) -> &MultiPolygon<f64> {
+        &self.area
+    }
+
     /// Whether the closed box `[min, max]` lies inside the area (boundary included).
     pub fn contains_box(&self, min: [f64; 2], max: [f64; 2]) -> bool {
         if min[0] < self.min[0] - EDGE_EPS

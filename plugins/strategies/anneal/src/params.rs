@@ -10,15 +10,25 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Parameters {
-    /// Destroy-and-repair iterations in total; with a seed, the same count gives the same
-    /// layouts.
+    /// Most destroy-and-repair moves in total, over all chains (0: no cap). The search also
+    /// ends when every chain has run out of patience, and at the time limit.
     pub iterations: u32,
+    /// Moves a chain makes without improving its best before it moves on to the next
+    /// constructed start (or, with none left, stops); 0 searches until the time limit or the
+    /// iteration cap. With a seed, a run that ends this way gives the same layouts every time.
+    pub patience: u32,
+    /// Threads the search runs on (0: one per available core). The same seed and thread
+    /// count give the same layouts.
+    #[schemars(range(max = 256))]
+    pub threads: u32,
     /// Wall-clock budget when the run request gives no time limit, milliseconds.
     pub default_time_limit_ms: u64,
-    /// Largest share of the placed assets one move removes and re-inserts.
+    /// Largest share of the placed assets one move removes and re-inserts (small moves are
+    /// the more frequent).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub destroy_fraction: f64,
-    /// Starting temperature in units of the weighted objective (0..1); cools linearly to 0.
+    /// Starting temperature in units of the weighted objective (0..1). It halves every 24
+    /// moves; every 160 moves a chain goes back to its best layout and starts hot again.
     #[schemars(range(min = 0.0))]
     pub initial_temperature: f64,
     /// Share of assets in which two returned alternatives must differ (moved by more than
@@ -30,7 +40,9 @@ pub struct Parameters {
 impl Default for Parameters {
     fn default() -> Self {
         Parameters {
-            iterations: 240,
+            iterations: 0,
+            patience: 120,
+            threads: 0,
             default_time_limit_ms: 8_000,
             destroy_fraction: 0.15,
             initial_temperature: 0.01,
@@ -63,7 +75,21 @@ impl Parameters {
                 message: format!("must be >= 0, got {}", p.initial_temperature),
             });
         }
+        if p.threads > 256 {
+            return Err(ParameterError::Value {
+                field: "threads",
+                message: format!("must be at most 256, got {}", p.threads),
+            });
+        }
         Ok(p)
+    }
+
+    /// The threads to run on: `threads`, or one per available core.
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-//! The improving search: simulated annealing over a large neighbourhood. A move removes a few
-//! placed assets (a random handful, or a cluster around one asset) and repairs the layout:
+//! The improving search: simulated annealing over a large neighbourhood. A small move (a
+//! nudge) shifts one asset by up to half its size. A large move removes a few
+//! placed assets (a random handful, a cluster around one asset, or some of those farthest
+//! from an entrance, to be pulled in) and repairs the layout:
 //! the removed and the still unplaced assets are re-inserted — by random feasible positions or
 //! by a bottom-left pass from a random corner, around the kept assets and, half the time, the
 //! current roads — then the roads are rebuilt and anything they cannot reach is dropped.
-//! A candidate placing fewer assets is rejected, one placing more is accepted, and otherwise
-//! the weighted objective decides with the Metropolis rule at a temperature that cools
-//! linearly to zero.
+//! A candidate placing fewer assets is rejected (before its roads are built, when the repair
+//! already left one out), one placing more is accepted, and otherwise the weighted objective
+//! decides with the Metropolis rule at a temperature that cools as the chain goes on.
 
 use std::collections::HashSet;
 
@@ -16,6 +18,7 @@ use entmoot_plugin_sdk::metrics::layout_metrics;
 use entmoot_plugin_sdk::packing::frame::Frame;
 use entmoot_plugin_sdk::packing::packer::Pass;
 use entmoot_plugin_sdk::packing::region::Region;
+use entmoot_plugin_sdk::program::AssetType;
 use entmoot_plugin_sdk::roads::connect_layout;
 use entmoot_plugin_sdk::validate::rotation_allowed;
 use entmoot_plugin_sdk::{Layout, PlacedAsset, Problem, RunContext, StrategyError};
@@ -28,6 +31,8 @@ pub struct Scored {
     pub layout: Layout,
     pub placed: usize,
     pub objective: f64,
+    /// Total road length, metres (reported with the best-so-far).
+    pub road_length_m: f64,
     /// Frame angle its roads and rotations follow.
     pub angle_deg: f64,
 }
@@ -35,11 +40,12 @@ pub struct Scored {
 impl Scored {
     /// Scores a layout.
     pub fn new(problem: &Problem, layout: Layout, angle_deg: f64) -> Scored {
-        let objective = layout_metrics(problem, &layout).objectives.weighted;
+        let metrics = layout_metrics(problem, &layout);
         Scored {
             placed: layout.assets.len(),
             layout,
-            objective,
+            objective: metrics.objectives.weighted,
+            road_length_m: metrics.road_length_m,
             angle_deg,
         }
     }
@@ -76,7 +82,8 @@ impl Frames {
     }
 }
 
-/// One destroy-and-repair move from `current`; `None` when the repair found nothing to do.
+/// One destroy-and-repair move from `current`; `None` when there is no candidate to weigh
+/// (no packing frame, or the repair could not put every removed asset back).
 pub fn neighbour(
     problem: &Problem,
     current: &Scored,
@@ -88,17 +95,41 @@ pub fn neighbour(
     if frames.frames.is_empty() {
         return Ok(None);
     }
+    if !current.layout.assets.is_empty() && rng.unit() < NUDGE_SHARE {
+        return Ok(nudge(problem, current, frames, rng));
+    }
     let assets = &current.layout.assets;
     let n = assets.len();
     let most = ((n as f64 * destroy_fraction).ceil() as usize).max(n.min(3));
+    // Small moves are the ones that succeed on a full layout: a size up to a random bound,
+    // so one or two assets are the most frequent and `most` the rarest.
     let k = if n == 0 {
         0
     } else {
-        1 + rng.below(most.min(n))
+        let bound = 1 + rng.below(most.min(n));
+        1 + rng.below(bound)
     };
     let mut removed: HashSet<usize> = HashSet::new();
+    // Pulling in: the removed assets are among the farthest from an entrance and go back as
+    // near the entrances and roads as they fit, which is what shortens the roads.
+    let mut pull_in = false;
+    let mut cluster = false;
     if k > 0 {
-        if rng.unit() < 0.5 {
+        let pick = rng.unit();
+        if pick < 0.25 && !problem.entrances_m.is_empty() {
+            pull_in = true;
+            let mut by_distance: Vec<(f64, usize)> = assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (distance_to_an_entrance(problem, a.center), i))
+                .collect();
+            by_distance.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut farthest: Vec<usize> =
+                by_distance.iter().take(2 * k).map(|(_, i)| *i).collect();
+            rng.shuffle(&mut farthest);
+            removed.extend(farthest.into_iter().take(k));
+        } else if pick < 0.625 {
+            cluster = true;
             // A cluster: the k assets nearest a random one.
             let c = assets[rng.below(n)].center;
             let mut by_distance: Vec<(f64, usize)> = assets
@@ -145,7 +176,7 @@ pub fn neighbour(
         let l = frame.to_local(Coord { x: e[0], y: e[1] });
         obstacles.push(([l.x - apron, l.y - apron], [l.x + apron, l.y + apron]));
     }
-    if rng.unit() < 0.5 {
+    if rng.unit() < KEEP_ROADS_CLEAR {
         for r in &current.layout.roads {
             let half = r.width_m / 2.0 + settings.clearance_m;
             for w in r.points.windows(2) {
@@ -169,17 +200,24 @@ pub fn neighbour(
     } else {
         problem.min_spacing_m
     };
-    let mut layout = if rng.unit() < 0.4 {
-        let mut anchors: Vec<[f64; 2]> = problem.entrances_m.clone();
-        if rng.unit() < 0.5 {
-            anchors.extend(
-                current
-                    .layout
-                    .roads
-                    .iter()
-                    .flat_map(|r| r.points.iter().copied()),
-            );
-        }
+    // In layout order: a hash set's order differs between processes, which would make a
+    // seeded run irreproducible.
+    let removed_assets: Vec<&PlacedAsset> = assets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| removed.contains(i))
+        .map(|(_, a)| a)
+        .collect();
+    // A cluster is re-packed bottom-left in a window around where it was, half the time;
+    // otherwise every asset goes back at the best of some random positions near where it
+    // was or, pulling in, near the entrances. Only an asset the current layout could not
+    // place may go anywhere.
+    let mut layout = if pull_in || !cluster || rng.unit() < 0.5 {
+        let anchors: Vec<[f64; 2]> = if pull_in {
+            problem.entrances_m.clone()
+        } else {
+            removed_assets.iter().map(|a| a.center).collect()
+        };
         let anchors: Vec<[f64; 2]> = anchors
             .iter()
             .map(|p| {
@@ -187,14 +225,20 @@ pub fn neighbour(
                 [l.x, l.y]
             })
             .collect();
+        let anywhere: HashSet<&str> = missing
+            .iter()
+            .map(|&i| problem.assets[i].asset_id.as_str())
+            .filter(|id| !removed_assets.iter().any(|a| a.asset_id == *id))
+            .collect();
         random_insertion(
-            problem, frame, region, &kept, &missing, &obstacles, spacing, &anchors, rng,
+            problem, frame, region, &kept, &missing, &obstacles, spacing, &anchors, &anywhere, rng,
         )
     } else {
+        let nearby = region_around(problem, frame, region, &removed_assets, &missing);
         Pass {
             problem,
             frame: *frame,
-            region,
+            region: nearby.as_ref().unwrap_or(region),
             order: &missing,
             grid_step_m: None,
             obstacles: &obstacles,
@@ -204,14 +248,251 @@ pub fn neighbour(
         .run(ctx)?
         .layout
     };
+    if layout.assets.len() < current.placed {
+        // Roads can only drop more; building them would be wasted work.
+        return Ok(None);
+    }
     connect_layout(problem, &mut layout, Some(current.angle_deg));
     Ok(Some(Scored::new(problem, layout, current.angle_deg)))
 }
 
+/// Where a box may go, in a frame's local coordinates: inside the region, clear of the
+/// obstacles, and at least the spacing (the pair's own where the program gives a larger one)
+/// from every indexed box. Index ids are positions in `assets`.
+struct Room<'a> {
+    problem: &'a Problem,
+    region: &'a Region,
+    obstacles: &'a [([f64; 2], [f64; 2])],
+    index: &'a FootprintIndex,
+    assets: &'a [PlacedAsset],
+    spacing: f64,
+}
+
+impl Room<'_> {
+    /// Whether a box of an asset of `asset_type` fits at `[bmin, bmax]`, ignoring the
+    /// indexed box `ignore` (the asset being moved).
+    fn fits(
+        &self,
+        asset_type: AssetType,
+        bmin: [f64; 2],
+        bmax: [f64; 2],
+        ignore: Option<usize>,
+    ) -> bool {
+        if !self.region.contains_box(bmin, bmax) {
+            return false;
+        }
+        let blocked = self.obstacles.iter().any(|(omin, omax)| {
+            bmin[0] < omax[0] && omin[0] < bmax[0] && bmin[1] < omax[1] && omin[1] < bmax[1]
+        });
+        if blocked {
+            return false;
+        }
+        let reach = self.spacing.max(self.problem.widest_spacing_m());
+        let crowded = self
+            .index
+            .boxes_near(bmin, bmax, reach)
+            .filter(|(.., id)| Some(*id) != ignore)
+            .any(|(pmin, pmax, id)| {
+                let spacing = self.assets.get(id).map_or(self.spacing, |other| {
+                    self.spacing
+                        .max(self.problem.spacing_between(asset_type, other.asset_type))
+                });
+                let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]).max(0.0);
+                let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]).max(0.0);
+                let overlap = bmin[0] < pmax[0]
+                    && pmin[0] < bmax[0]
+                    && bmin[1] < pmax[1]
+                    && pmin[1] < bmax[1];
+                overlap || gx.hypot(gy) < spacing + 1e-6
+            });
+        !crowded
+    }
+}
+
+/// Share of large moves that keep the current roads' corridors clear while repairing: an
+/// asset put back across a road makes the new network detour around it (hundreds of metres
+/// on a large site), so most moves keep them; the rest may find a different network.
+const KEEP_ROADS_CLEAR: f64 = 0.9;
+
+/// Share of moves that nudge one asset instead of destroying and repairing.
+const NUDGE_SHARE: f64 = 0.8;
+
+/// Steps a nudge tries, each half the one before, until one fits.
+const NUDGE_TRIES: usize = 6;
+
+/// A small move: one asset shifted (towards the nearest entrance, towards the other assets,
+/// or along a random axis of the frame) by up to half its size, the largest step that fits;
+/// then the roads are rebuilt. `None` when no step fits.
+fn nudge(problem: &Problem, current: &Scored, frames: &Frames, rng: &mut Rng) -> Option<Scored> {
+    let (frame, region) = frames.frames.first()?;
+    let assets = &current.layout.assets;
+    let n = assets.len();
+    if n == 0 {
+        return None;
+    }
+    let moved = rng.below(n);
+    let mut index = FootprintIndex::new();
+    for (k, a) in assets.iter().enumerate() {
+        let (min, max) = frame.local_box(&a.bounding_box());
+        index.insert_box(min, max, k);
+    }
+    let (min, max) = frame.local_box(&assets[moved].bounding_box());
+    let centre = [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0];
+    let local = |p: [f64; 2]| {
+        let l = frame.to_local(Coord { x: p[0], y: p[1] });
+        [l.x, l.y]
+    };
+    let pick = rng.unit();
+    let target = if pick < 0.5 {
+        problem
+            .entrances_m
+            .iter()
+            .map(|e| local(*e))
+            .min_by(|a, b| {
+                let d = |p: &[f64; 2]| (p[0] - centre[0]).hypot(p[1] - centre[1]);
+                d(a).total_cmp(&d(b))
+            })
+    } else if pick < 0.75 && n > 1 {
+        let others: Vec<[f64; 2]> = assets
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != moved)
+            .map(|(_, a)| local(a.center))
+            .collect();
+        let count = others.len() as f64;
+        Some([
+            others.iter().map(|p| p[0]).sum::<f64>() / count,
+            others.iter().map(|p| p[1]).sum::<f64>() / count,
+        ])
+    } else {
+        None
+    };
+    let direction = match target {
+        Some(t) => {
+            let (dx, dy) = (t[0] - centre[0], t[1] - centre[1]);
+            let length = dx.hypot(dy);
+            if length < 1e-6 {
+                return None;
+            }
+            [dx / length, dy / length]
+        }
+        None => [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]][rng.below(4)],
+    };
+    let settings = &problem.roads;
+    let apron = (2.0 * settings.route_radius_m()).max(settings.main_width_m);
+    let obstacles: Vec<([f64; 2], [f64; 2])> = problem
+        .entrances_m
+        .iter()
+        .map(|e| {
+            let l = local(*e);
+            ([l[0] - apron, l[1] - apron], [l[0] + apron, l[1] + apron])
+        })
+        .collect();
+    let room = Room {
+        problem,
+        region,
+        obstacles: &obstacles,
+        index: &index,
+        assets,
+        spacing: problem.min_spacing_m,
+    };
+    let size = (max[0] - min[0]).max(max[1] - min[1]);
+    let mut step = (0.1 + 0.4 * rng.unit()) * size;
+    for _ in 0..NUDGE_TRIES {
+        let shift = [direction[0] * step, direction[1] * step];
+        let bmin = [min[0] + shift[0], min[1] + shift[1]];
+        let bmax = [max[0] + shift[0], max[1] + shift[1]];
+        if room.fits(assets[moved].asset_type, bmin, bmax, Some(moved)) {
+            let world = frame.to_world(Coord {
+                x: centre[0] + shift[0],
+                y: centre[1] + shift[1],
+            });
+            let mut layout = Layout {
+                assets: assets.clone(),
+                roads: Vec::new(),
+            };
+            layout.assets[moved].center = [world.x, world.y];
+            connect_layout(problem, &mut layout, Some(current.angle_deg));
+            return Some(Scored::new(problem, layout, current.angle_deg));
+        }
+        step /= 2.0;
+        if step < 0.25 {
+            break;
+        }
+    }
+    None
+}
+
+/// The part of `region` around the removed assets: their bounding box in the frame, grown on
+/// every side by the largest missing asset and a road corridor. `None` when that is most of
+/// the region anyway, or nothing was removed.
+///
+/// Why: a bottom-left pass over the whole region puts the re-inserted assets in its far
+/// corner; on a parcel much larger than its program that is hundreds of metres from the
+/// others, and the roads grow by as much (on the 600-acre ranch, by 0.5 to 1.7 km a move).
+/// Re-packing where they were is a local move the search can weigh.
+fn region_around(
+    problem: &Problem,
+    frame: &Frame,
+    region: &Region,
+    removed: &[&PlacedAsset],
+    missing: &[usize],
+) -> Option<Region> {
+    use entmoot_plugin_sdk::geo::{BooleanOps, MultiPolygon, Rect};
+    if removed.is_empty() {
+        return None;
+    }
+    let mut min = [f64::INFINITY; 2];
+    let mut max = [f64::NEG_INFINITY; 2];
+    for a in removed {
+        let (lo, hi) = frame.local_box(&a.bounding_box());
+        min = [min[0].min(lo[0]), min[1].min(lo[1])];
+        max = [max[0].max(hi[0]), max[1].max(hi[1])];
+    }
+    let largest = missing
+        .iter()
+        .map(|&i| problem.assets[i].width_m.max(problem.assets[i].length_m))
+        .fold(0.0, f64::max);
+    let margin = largest + problem.roads.corridor_width_m() + problem.min_spacing_m;
+    let (min, max) = (
+        [min[0] - margin, min[1] - margin],
+        [max[0] + margin, max[1] + margin],
+    );
+    let window_area = (max[0] - min[0]) * (max[1] - min[1]);
+    let region_area = (region.max[0] - region.min[0]) * (region.max[1] - region.min[1]);
+    if window_area > 0.7 * region_area {
+        return None;
+    }
+    let window = Rect::new(
+        Coord {
+            x: min[0],
+            y: min[1],
+        },
+        Coord {
+            x: max[0],
+            y: max[1],
+        },
+    );
+    let area = region
+        .area()
+        .intersection(&MultiPolygon(vec![window.to_polygon()]));
+    Region::new(area)
+}
+
+/// Straight-line distance from `point` to the nearest entrance (infinite without one).
+fn distance_to_an_entrance(problem: &Problem, point: [f64; 2]) -> f64 {
+    problem
+        .entrances_m
+        .iter()
+        .map(|e| (e[0] - point[0]).hypot(e[1] - point[1]))
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Places each missing asset at the best of `RANDOM_TRIES` random frame-aligned positions that
-/// fit (keeping the spacing and the coverage limit): the one nearest an anchor (entrances,
-/// road points, placed assets — local coordinates), which keeps roads short and the layout
-/// compact. Most samples are drawn around a random anchor, the rest anywhere.
+/// fit (keeping the spacing and the coverage limit): the one nearest an anchor (where the
+/// removed assets were, or the entrances, and the assets placed so far — local coordinates),
+/// which keeps the move local and the roads short. Samples are drawn around a random anchor;
+/// for the assets in `anywhere` (those the layout had not placed), some anywhere.
 #[allow(clippy::too_many_arguments)]
 fn random_insertion(
     problem: &Problem,
@@ -222,6 +503,7 @@ fn random_insertion(
     obstacles: &[([f64; 2], [f64; 2])],
     spacing: f64,
     anchors: &[[f64; 2]],
+    anywhere: &HashSet<&str>,
     rng: &mut Rng,
 ) -> Layout {
     let mut anchors: Vec<[f64; 2]> = anchors.to_vec();
@@ -260,7 +542,8 @@ fn random_insertion(
         let mut best: Option<(f64, [f64; 2], f64, f64, f64)> = None;
         for _ in 0..RANDOM_TRIES {
             let (w, l, rot) = orientations[rng.below(orientations.len())];
-            let (x, y) = if !anchors.is_empty() && rng.unit() < 0.7 {
+            let near = !anywhere.contains(spec.asset_id.as_str()) || rng.unit() < 0.7;
+            let (x, y) = if !anchors.is_empty() && near {
                 let a = anchors[rng.below(anchors.len())];
                 let r = 2.0 * w.max(l) + 20.0;
                 (
@@ -274,31 +557,15 @@ fn random_insertion(
                 )
             };
             let (bmin, bmax) = ([x, y], [x + w, y + l]);
-            if !region.contains_box(bmin, bmax) {
-                continue;
-            }
-            let blocked = obstacles.iter().any(|(omin, omax)| {
-                bmin[0] < omax[0] && omin[0] < bmax[0] && bmin[1] < omax[1] && omin[1] < bmax[1]
-            });
-            if blocked {
-                continue;
-            }
-            let crowded = index
-                .boxes_near(bmin, bmax, spacing.max(problem.widest_spacing_m()))
-                .any(|(pmin, pmax, id)| {
-                    // The pair's own spacing where the program gives a larger one.
-                    let spacing = layout.assets.get(id).map_or(spacing, |other| {
-                        spacing.max(problem.spacing_between(spec.asset_type, other.asset_type))
-                    });
-                    let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]).max(0.0);
-                    let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]).max(0.0);
-                    let overlap = bmin[0] < pmax[0]
-                        && pmin[0] < bmax[0]
-                        && bmin[1] < pmax[1]
-                        && pmin[1] < bmax[1];
-                    overlap || gx.hypot(gy) < spacing + 1e-6
-                });
-            if crowded {
+            let room = Room {
+                problem,
+                region,
+                obstacles,
+                index: &index,
+                assets: &layout.assets,
+                spacing,
+            };
+            if !room.fits(spec.asset_type, bmin, bmax, None) {
                 continue;
             }
             let c = [x + w / 2.0, y + l / 2.0];
