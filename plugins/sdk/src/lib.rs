@@ -20,6 +20,7 @@ pub mod layout;
 pub mod metrics;
 pub mod objectives;
 pub mod packing;
+pub mod parallel;
 pub mod parameters;
 pub mod parking;
 pub mod pinned;

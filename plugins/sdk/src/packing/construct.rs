@@ -231,12 +231,7 @@ fn construct_in_window(
     let first_region = window_region.as_ref().unwrap_or(&region);
     let settings = &problem.roads;
     let corridor = settings.corridor_width_m().max(problem.min_spacing_m);
-    let mut obstacles = Vec::new();
-    let apron = (2.0 * settings.route_radius_m()).max(settings.main_width_m);
-    for e in &problem.entrances_m {
-        let l = frame.to_local(geo::Coord { x: e[0], y: e[1] });
-        obstacles.push(([l.x - apron, l.y - apron], [l.x + apron, l.y + apron]));
-    }
+    let mut obstacles = crate::packing::moves::entrance_aprons(problem, &frame);
     let (x0, x1) = (region.min[0] - 1.0, region.max[0] + 1.0);
     // Street corridors start from the first pass's corner, so that its rows line up with them.
     let mut spacing = problem.min_spacing_m;

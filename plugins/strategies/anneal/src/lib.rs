@@ -7,7 +7,7 @@
 //! 2. Search: several simulated-annealing chains of destroy-and-repair moves (`search`) that
 //!    maximise the weighted objective (see the sdk's `objectives`) without ever placing fewer
 //!    assets. The chains advance in rounds of a few moves each, spread over the threads
-//!    (`parallel`); after each round the best so far (objective, placed count, road length)
+//!    (the sdk's `parallel`); after each round the best so far (objective, placed count, road length)
 //!    is reported, and a chain that has gone `patience` moves without improving moves on to
 //!    the next constructed start.
 //! 3. The K best layouts that differ in at least a set share of their assets, validated.
@@ -20,7 +20,6 @@
 //! ran it, so one thread and two give the same layouts too.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod parallel;
 pub mod params;
 pub mod rng;
 pub mod search;
@@ -36,10 +35,10 @@ use entmoot_plugin_sdk::{
     Layout, Problem, RunContext, RunRequest, Strategy, StrategyError, validate_layout,
 };
 
-use crate::parallel::{Stop, map_in_parallel};
 use crate::params::Parameters;
 use crate::rng::Rng;
 use crate::search::{Frames, Scored, difference, neighbour};
+use entmoot_plugin_sdk::parallel::{Stop, map_in_parallel};
 
 /// Registry name of this strategy.
 pub const NAME: &str = "anneal";
@@ -248,11 +247,30 @@ impl Strategy for AnnealStrategy {
 
         // 3. The best K layouts that differ enough from each other, all validated.
         let chosen = distinct_best(problem, pool, wanted, params.min_difference);
+        // How far each alternative is from those before it, for the planner comparing them.
+        let distances: String = chosen
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(k, s)| {
+                let nearest = chosen[..k]
+                    .iter()
+                    .map(|earlier| difference(&earlier.layout, &s.layout))
+                    .fold(1.0, f64::min);
+                format!(
+                    "; alternative {}: objective {:.4}, roads {:.0} m, differs from the ones before it in {:.0} % of the assets",
+                    k + 1,
+                    s.objective,
+                    s.road_length_m,
+                    100.0 * nearest
+                )
+            })
+            .collect();
         ctx.report(
             1.0,
             chosen.first().map(|s| s.objective),
             format!(
-                "done: {} alternative(s), best places {} of {} with objective {:.4}, roads {:.0} m, after {moves} moves",
+                "done: {} alternative(s), best places {} of {} with objective {:.4}, roads {:.0} m, after {moves} moves{distances}",
                 chosen.len(),
                 chosen.first().map_or(0, |s| s.placed),
                 problem.assets.len(),

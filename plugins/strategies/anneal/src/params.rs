@@ -31,8 +31,8 @@ pub struct Parameters {
     /// moves; every 160 moves a chain goes back to its best layout and starts hot again.
     #[schemars(range(min = 0.0))]
     pub initial_temperature: f64,
-    /// Share of assets in which two returned alternatives must differ (moved by more than
-    /// a metre, or placed in only one of them).
+    /// Share of assets in which two returned alternatives must differ (placed in only one of
+    /// them, turned, or moved by more than their own width).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub min_difference: f64,
 }

@@ -16,9 +16,9 @@ use entmoot_plugin_sdk::geometry::normalize_deg;
 use entmoot_plugin_sdk::index::FootprintIndex;
 use entmoot_plugin_sdk::metrics::layout_metrics;
 use entmoot_plugin_sdk::packing::frame::Frame;
+use entmoot_plugin_sdk::packing::moves::{Room, entrance_aprons, nudge_asset, region_around};
 use entmoot_plugin_sdk::packing::packer::Pass;
 use entmoot_plugin_sdk::packing::region::Region;
-use entmoot_plugin_sdk::program::AssetType;
 use entmoot_plugin_sdk::roads::connect_layout;
 use entmoot_plugin_sdk::validate::rotation_allowed;
 use entmoot_plugin_sdk::{Layout, PlacedAsset, Problem, RunContext, StrategyError};
@@ -170,12 +170,7 @@ pub fn neighbour(
     missing.sort_by_key(|&i| std::cmp::Reverse(problem.assets[i].priority));
     let (frame, region) = &frames.frames[rng.below(frames.frames.len())];
     let settings = &problem.roads;
-    let mut obstacles = Vec::new();
-    let apron = (2.0 * settings.route_radius_m()).max(settings.main_width_m);
-    for e in &problem.entrances_m {
-        let l = frame.to_local(Coord { x: e[0], y: e[1] });
-        obstacles.push(([l.x - apron, l.y - apron], [l.x + apron, l.y + apron]));
-    }
+    let mut obstacles = entrance_aprons(problem, frame);
     if rng.unit() < KEEP_ROADS_CLEAR {
         for r in &current.layout.roads {
             let half = r.width_m / 2.0 + settings.clearance_m;
@@ -234,7 +229,12 @@ pub fn neighbour(
             problem, frame, region, &kept, &missing, &obstacles, spacing, &anchors, &anywhere, rng,
         )
     } else {
-        let nearby = region_around(problem, frame, region, &removed_assets, &missing);
+        let largest = missing
+            .iter()
+            .map(|&i| problem.assets[i].width_m.max(problem.assets[i].length_m))
+            .fold(0.0, f64::max);
+        let margin = largest + problem.roads.corridor_width_m() + problem.min_spacing_m;
+        let nearby = region_around(frame, region, &removed_assets, margin);
         Pass {
             problem,
             frame: *frame,
@@ -256,59 +256,6 @@ pub fn neighbour(
     Ok(Some(Scored::new(problem, layout, current.angle_deg)))
 }
 
-/// Where a box may go, in a frame's local coordinates: inside the region, clear of the
-/// obstacles, and at least the spacing (the pair's own where the program gives a larger one)
-/// from every indexed box. Index ids are positions in `assets`.
-struct Room<'a> {
-    problem: &'a Problem,
-    region: &'a Region,
-    obstacles: &'a [([f64; 2], [f64; 2])],
-    index: &'a FootprintIndex,
-    assets: &'a [PlacedAsset],
-    spacing: f64,
-}
-
-impl Room<'_> {
-    /// Whether a box of an asset of `asset_type` fits at `[bmin, bmax]`, ignoring the
-    /// indexed box `ignore` (the asset being moved).
-    fn fits(
-        &self,
-        asset_type: AssetType,
-        bmin: [f64; 2],
-        bmax: [f64; 2],
-        ignore: Option<usize>,
-    ) -> bool {
-        if !self.region.contains_box(bmin, bmax) {
-            return false;
-        }
-        let blocked = self.obstacles.iter().any(|(omin, omax)| {
-            bmin[0] < omax[0] && omin[0] < bmax[0] && bmin[1] < omax[1] && omin[1] < bmax[1]
-        });
-        if blocked {
-            return false;
-        }
-        let reach = self.spacing.max(self.problem.widest_spacing_m());
-        let crowded = self
-            .index
-            .boxes_near(bmin, bmax, reach)
-            .filter(|(.., id)| Some(*id) != ignore)
-            .any(|(pmin, pmax, id)| {
-                let spacing = self.assets.get(id).map_or(self.spacing, |other| {
-                    self.spacing
-                        .max(self.problem.spacing_between(asset_type, other.asset_type))
-                });
-                let gx = (bmin[0] - pmax[0]).max(pmin[0] - bmax[0]).max(0.0);
-                let gy = (bmin[1] - pmax[1]).max(pmin[1] - bmax[1]).max(0.0);
-                let overlap = bmin[0] < pmax[0]
-                    && pmin[0] < bmax[0]
-                    && bmin[1] < pmax[1]
-                    && pmin[1] < bmax[1];
-                overlap || gx.hypot(gy) < spacing + 1e-6
-            });
-        !crowded
-    }
-}
-
 /// Share of large moves that keep the current roads' corridors clear while repairing: an
 /// asset put back across a road makes the new network detour around it (hundreds of metres
 /// on a large site), so most moves keep them; the rest may find a different network.
@@ -316,9 +263,6 @@ const KEEP_ROADS_CLEAR: f64 = 0.9;
 
 /// Share of moves that nudge one asset instead of destroying and repairing.
 const NUDGE_SHARE: f64 = 0.8;
-
-/// Steps a nudge tries, each half the one before, until one fits.
-const NUDGE_TRIES: usize = 6;
 
 /// A small move: one asset shifted (towards the nearest entrance, towards the other assets,
 /// or along a random axis of the frame) by up to half its size, the largest step that fits;
@@ -331,11 +275,6 @@ fn nudge(problem: &Problem, current: &Scored, frames: &Frames, rng: &mut Rng) ->
         return None;
     }
     let moved = rng.below(n);
-    let mut index = FootprintIndex::new();
-    for (k, a) in assets.iter().enumerate() {
-        let (min, max) = frame.local_box(&a.bounding_box());
-        index.insert_box(min, max, k);
-    }
     let (min, max) = frame.local_box(&assets[moved].bounding_box());
     let centre = [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0];
     let local = |p: [f64; 2]| {
@@ -378,105 +317,19 @@ fn nudge(problem: &Problem, current: &Scored, frames: &Frames, rng: &mut Rng) ->
         }
         None => [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]][rng.below(4)],
     };
-    let settings = &problem.roads;
-    let apron = (2.0 * settings.route_radius_m()).max(settings.main_width_m);
-    let obstacles: Vec<([f64; 2], [f64; 2])> = problem
-        .entrances_m
-        .iter()
-        .map(|e| {
-            let l = local(*e);
-            ([l[0] - apron, l[1] - apron], [l[0] + apron, l[1] + apron])
-        })
-        .collect();
-    let room = Room {
-        problem,
-        region,
-        obstacles: &obstacles,
-        index: &index,
-        assets,
-        spacing: problem.min_spacing_m,
-    };
     let size = (max[0] - min[0]).max(max[1] - min[1]);
-    let mut step = (0.1 + 0.4 * rng.unit()) * size;
-    for _ in 0..NUDGE_TRIES {
-        let shift = [direction[0] * step, direction[1] * step];
-        let bmin = [min[0] + shift[0], min[1] + shift[1]];
-        let bmax = [max[0] + shift[0], max[1] + shift[1]];
-        if room.fits(assets[moved].asset_type, bmin, bmax, Some(moved)) {
-            let world = frame.to_world(Coord {
-                x: centre[0] + shift[0],
-                y: centre[1] + shift[1],
-            });
-            let mut layout = Layout {
-                assets: assets.clone(),
-                roads: Vec::new(),
-            };
-            layout.assets[moved].center = [world.x, world.y];
-            connect_layout(problem, &mut layout, Some(current.angle_deg));
-            return Some(Scored::new(problem, layout, current.angle_deg));
-        }
-        step /= 2.0;
-        if step < 0.25 {
-            break;
-        }
-    }
-    None
-}
-
-/// The part of `region` around the removed assets: their bounding box in the frame, grown on
-/// every side by the largest missing asset and a road corridor. `None` when that is most of
-/// the region anyway, or nothing was removed.
-///
-/// Why: a bottom-left pass over the whole region puts the re-inserted assets in its far
-/// corner; on a parcel much larger than its program that is hundreds of metres from the
-/// others, and the roads grow by as much (on the 600-acre ranch, by 0.5 to 1.7 km a move).
-/// Re-packing where they were is a local move the search can weigh.
-fn region_around(
-    problem: &Problem,
-    frame: &Frame,
-    region: &Region,
-    removed: &[&PlacedAsset],
-    missing: &[usize],
-) -> Option<Region> {
-    use entmoot_plugin_sdk::geo::{BooleanOps, MultiPolygon, Rect};
-    if removed.is_empty() {
-        return None;
-    }
-    let mut min = [f64::INFINITY; 2];
-    let mut max = [f64::NEG_INFINITY; 2];
-    for a in removed {
-        let (lo, hi) = frame.local_box(&a.bounding_box());
-        min = [min[0].min(lo[0]), min[1].min(lo[1])];
-        max = [max[0].max(hi[0]), max[1].max(hi[1])];
-    }
-    let largest = missing
-        .iter()
-        .map(|&i| problem.assets[i].width_m.max(problem.assets[i].length_m))
-        .fold(0.0, f64::max);
-    let margin = largest + problem.roads.corridor_width_m() + problem.min_spacing_m;
-    let (min, max) = (
-        [min[0] - margin, min[1] - margin],
-        [max[0] + margin, max[1] + margin],
-    );
-    let window_area = (max[0] - min[0]) * (max[1] - min[1]);
-    let region_area = (region.max[0] - region.min[0]) * (region.max[1] - region.min[1]);
-    if window_area > 0.7 * region_area {
-        return None;
-    }
-    let window = Rect::new(
-        Coord {
-            x: min[0],
-            y: min[1],
-        },
-        Coord {
-            x: max[0],
-            y: max[1],
-        },
-    );
-    let area = region
-        .area()
-        .intersection(&MultiPolygon(vec![window.to_polygon()]));
-    Region::new(area)
+    let step = (0.1 + 0.4 * rng.unit()) * size;
+    let mut layout = nudge_asset(
+        problem,
+        &current.layout,
+        frame,
+        region,
+        moved,
+        direction,
+        step,
+    )?;
+    connect_layout(problem, &mut layout, Some(current.angle_deg));
+    Some(Scored::new(problem, layout, current.angle_deg))
 }
 
 /// Straight-line distance from `point` to the nearest entrance (infinite without one).
@@ -601,29 +454,49 @@ fn random_insertion(
     layout
 }
 
-/// Share of assets in which two layouts differ: placed in only one, or moved by more than a
-/// metre, or turned.
+/// Share of assets in which two layouts differ: placed in only one of them, turned, or moved
+/// by more than their own width (the shorter side), so that a difference is one a planner
+/// sees on the plan, not a shift of a few metres.
+///
+/// ```
+/// use entmoot_plugin_sdk::program::AssetType;
+/// use entmoot_plugin_sdk::{Layout, PlacedAsset};
+/// use entmoot_strategy_anneal::search::difference;
+///
+/// let asset = |id: &str, x: f64| PlacedAsset {
+///     asset_id: id.into(), name: id.into(), asset_type: AssetType::Building,
+///     center: [x, 0.0], width_m: 10.0, length_m: 20.0, rotation_deg: 0.0,
+///     shape: Default::default(),
+/// };
+/// let a = Layout { assets: vec![asset("a", 0.0), asset("b", 100.0)], roads: vec![] };
+/// let nudged = Layout { assets: vec![asset("a", 5.0), asset("b", 100.0)], roads: vec![] };
+/// let moved = Layout { assets: vec![asset("a", 50.0), asset("b", 100.0)], roads: vec![] };
+/// assert_eq!(difference(&a, &nudged), 0.0);
+/// assert_eq!(difference(&a, &moved), 0.5);
+/// ```
 pub fn difference(a: &Layout, b: &Layout) -> f64 {
+    let in_b: std::collections::HashMap<&str, &PlacedAsset> =
+        b.assets.iter().map(|x| (x.asset_id.as_str(), x)).collect();
     let mut ids: HashSet<&str> = a.assets.iter().map(|x| x.asset_id.as_str()).collect();
-    ids.extend(b.assets.iter().map(|x| x.asset_id.as_str()));
+    ids.extend(in_b.keys().copied());
     if ids.is_empty() {
         return 0.0;
     }
-    let find = |l: &'_ Layout, id: &str| l.assets.iter().find(|x| x.asset_id == id).cloned();
-    let differing = ids
+    let matched = a
+        .assets
         .iter()
-        .filter(|id| match (find(a, id), find(b, id)) {
-            (Some(p), Some(q)) => {
-                (p.center[0] - q.center[0]).hypot(p.center[1] - q.center[1]) > 1.0
-                    || !entmoot_plugin_sdk::geometry::angles_match(
-                        p.rotation_deg,
-                        q.rotation_deg,
-                        180.0,
-                        1e-6,
-                    )
-            }
-            _ => true,
+        .filter_map(|p| in_b.get(p.asset_id.as_str()).map(|q| (p, *q)));
+    let same = matched
+        .filter(|(p, q)| {
+            let moved = (p.center[0] - q.center[0]).hypot(p.center[1] - q.center[1]);
+            moved <= p.width_m.min(p.length_m)
+                && entmoot_plugin_sdk::geometry::angles_match(
+                    p.rotation_deg,
+                    q.rotation_deg,
+                    180.0,
+                    1e-6,
+                )
         })
         .count();
-    differing as f64 / ids.len() as f64
+    (ids.len() - same) as f64 / ids.len() as f64
 }

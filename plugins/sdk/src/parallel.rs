@@ -1,5 +1,5 @@
-//! Running independent pieces of the search on several threads while the calling thread keeps
-//! talking to the host: it polls cancellation and the time limit (the `RunContext` belongs to
+//! Running independent pieces of a strategy's search on several threads while the calling
+//! thread keeps talking to the host: it polls cancellation and the time limit (the `RunContext` belongs to
 //! the calling thread) and raises the flags of a [`Stop`] that the workers check between moves.
 //!
 //! Results come back in item order whatever thread ran them, which keeps a seeded run
@@ -8,7 +8,7 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use entmoot_plugin_sdk::RunContext;
-//! use entmoot_strategy_anneal::parallel::{Stop, map_in_parallel};
+//! use entmoot_plugin_sdk::parallel::{Stop, map_in_parallel};
 //!
 //! let stop = Stop::new(Instant::now() + Duration::from_secs(5));
 //! let squares = map_in_parallel(vec![1, 2, 3], 2, &stop, &RunContext::detached(), |x, _| x * x);
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use entmoot_plugin_sdk::RunContext;
+use crate::strategy::RunContext;
 
 /// How often the calling thread asks the host whether to stop.
 const POLL: Duration = Duration::from_millis(20);
