@@ -4,12 +4,12 @@
 //!    plan (what `greedy` ranks, so it never places fewer assets than greedy), and the same
 //!    packed first into windows around the entrance (`construct_near_entrance`), built on all
 //!    threads.
-//! 2. Search: several simulated-annealing chains of destroy-and-repair moves (`search`) that
-//!    maximise the weighted objective (see the sdk's `objectives`) without ever placing fewer
-//!    assets. The chains advance in rounds of a few moves each, spread over the threads
-//!    (the sdk's `parallel`); after each round the best so far (objective, placed count, road length)
-//!    is reported, and a chain that has gone `patience` moves without improving moves on to
-//!    the next constructed start.
+//! 2. Search: several simulated-annealing chains of moves (`search`: mostly nudges of one
+//!    asset, and local destroy-and-repair) that maximise the weighted objective (see the
+//!    sdk's `objectives`) without ever placing fewer assets. The chains advance in rounds of
+//!    a few moves each, spread over the threads (the sdk's `parallel`); after a round the
+//!    best so far (objective, placed count, road length) is reported, and a chain that has
+//!    gone `patience` moves without improving moves on to the next constructed start.
 //! 3. The K best layouts that differ in at least a set share of their assets, validated.
 //!
 //! It stops at the time limit (returning its best so far), on cancellation, at the iteration
@@ -17,7 +17,7 @@
 //! shorter one, so more time never gives a worse layout. The same problem, request, seed and
 //! thread count give the same layouts unless the time limit cuts the search short. There are
 //! max(alternatives, 2, threads) chains, and what a chain does never depends on which thread
-//! ran it, so one thread and two give the same layouts too.
+//! ran it, so one thread and two give the same layouts too (for up to two alternatives).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod params;
