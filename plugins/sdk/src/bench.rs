@@ -10,7 +10,7 @@ use crate::fixtures::{large_ranch_program, large_ranch_site, rural_demo_program,
 use crate::metrics::layout_metrics;
 use crate::prepare::{PrepareError, prepare_problem};
 use crate::problem::Problem;
-use crate::strategy::{RunContext, RunRequest, Strategy};
+use crate::strategy::{RunContext, RunRequest, Strategy, StrategyError};
 use crate::validate::validate_layout;
 
 /// A named benchmark problem.
@@ -46,6 +46,34 @@ pub fn fixtures() -> Result<Vec<Fixture>, PrepareError> {
             grid_bound: None,
         },
     ])
+}
+
+/// What the `greedy` strategy returns first, without its time limit: every packing variant,
+/// each with its street plans until one places everything, the best ranked first. (The
+/// strategies cannot be linked into one binary beside each other, since each exports the
+/// plugin entry point, so benchmarks comparing with greedy build its layout here.)
+pub fn greedy_first_layout(problem: &Problem) -> Result<crate::layout::Layout, StrategyError> {
+    use crate::packing::construct::{
+        construct, placement_order, rank_distinct, street_plans, variants,
+    };
+    let order = placement_order(problem);
+    let ctx = RunContext::detached();
+    let mut all = Vec::new();
+    for (k, v) in variants(problem, true, true).iter().enumerate() {
+        for plan in street_plans(problem) {
+            if let Some(c) = construct(problem, v, k, plan, &order, None, &ctx)? {
+                let complete = c.layout.assets.len() == problem.assets.len();
+                all.push(c);
+                if complete {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(rank_distinct(problem, all, 1)
+        .into_iter()
+        .next()
+        .unwrap_or_default())
 }
 
 /// For a program of one asset size: how many a perfect grid with the minimum spacing holds on

@@ -183,6 +183,24 @@ pub fn large_ranch_program() -> Program {
     Program::from_json_str(LARGE_RANCH_PROGRAM).unwrap_or_else(|_| rural_demo_program(1))
 }
 
+/// A mixed program of 15 assets for the rural demo parcel (metres, 10 m setback, 5 m
+/// spacing): 2 warehouses, 5 offices, 2 parking lots and 6 fixed-rotation tanks.
+pub const RURAL_DEMO_MIXED_PROGRAM: &str = r#"{
+  "units": "m", "setback": 10, "min_spacing": 5,
+  "assets": [
+    {"name": "Warehouse", "type": "building", "width": 60, "length": 120, "quantity": 2},
+    {"name": "Office", "type": "building", "width": 20, "length": 30, "quantity": 5},
+    {"name": "Parking", "type": "parking_lot", "width": 40, "length": 50, "quantity": 2},
+    {"name": "Tank", "type": "storage_tank", "width": 12, "length": 12, "quantity": 6, "rotations": "fixed"}
+  ]
+}"#;
+
+/// The rural demo's mixed program, parsed.
+pub fn rural_demo_mixed_program() -> Program {
+    // A constant checked by the `mixed_program_parses` test; fall back rather than panic.
+    Program::from_json_str(RURAL_DEMO_MIXED_PROGRAM).unwrap_or_else(|_| rural_demo_program(1))
+}
+
 /// A 5 m UTM (zone 13) GeoTIFF DEM over the rural demo parcel, 50 m wider on every side,
 /// with elevation `1500 + relief(x, y)` where x and y are metres east and north of the
 /// parcel's south-west corner (of its projected bounding box). Also returns that
@@ -229,6 +247,13 @@ pub fn rural_demo_dem(relief: impl Fn(f64, f64) -> f64) -> (Vec<u8>, [f64; 2]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mixed_program_parses() {
+        let program = Program::from_json_str(RURAL_DEMO_MIXED_PROGRAM).unwrap();
+        let count: u32 = program.assets.iter().map(|a| a.quantity).sum();
+        assert_eq!(count, 15);
+    }
+
     #[test]
     fn large_ranch_fixture_prepares() {
         let program = Program::from_json_str(LARGE_RANCH_PROGRAM).unwrap();

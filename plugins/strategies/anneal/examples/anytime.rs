@@ -14,25 +14,12 @@
 
 use std::cell::RefCell;
 
-use entmoot_plugin_sdk::bench::fixtures;
-use entmoot_plugin_sdk::fixtures::rural_demo_site;
+use entmoot_plugin_sdk::bench::{fixtures, greedy_first_layout};
+use entmoot_plugin_sdk::fixtures::{rural_demo_mixed_program, rural_demo_site};
 use entmoot_plugin_sdk::metrics::layout_metrics;
-use entmoot_plugin_sdk::packing::construct::{
-    construct, placement_order, rank_distinct, street_plans, variants,
-};
 use entmoot_plugin_sdk::prepare::prepare_problem;
-use entmoot_plugin_sdk::{Layout, Problem, Program, RunContext, RunRequest, Strategy};
+use entmoot_plugin_sdk::{Layout, Problem, RunContext, RunRequest, Strategy};
 use entmoot_strategy_anneal::AnnealStrategy;
-
-/// A mixed program of 15 assets on the rural demo parcel.
-const MIXED_15: &str = r#"{
-    "units": "m", "setback": 10, "min_spacing": 5,
-    "assets": [
-        {"name": "Warehouse", "type": "building", "width": 60, "length": 120, "quantity": 2},
-        {"name": "Office", "type": "building", "width": 20, "length": 30, "quantity": 5},
-        {"name": "Parking", "type": "parking_lot", "width": 40, "length": 50, "quantity": 2},
-        {"name": "Tank", "type": "storage_tank", "width": 12, "length": 12, "quantity": 6, "rotations": "fixed"}
-    ]}"#;
 
 fn row(label: &str, problem: &Problem, layout: &Layout, extra: &str) -> String {
     let m = layout_metrics(problem, layout);
@@ -77,30 +64,9 @@ fn anneal(
     Ok((layouts.swap_remove(0), moves))
 }
 
-/// What the greedy strategy returns first: the best of every variant and street plan (it
-/// cannot be linked here beside anneal: both export the plugin entry point).
-fn greedy_first(problem: &Problem) -> Result<Layout, Box<dyn std::error::Error>> {
-    let order = placement_order(problem);
-    let ctx = RunContext::detached();
-    let mut all = Vec::new();
-    for (k, v) in variants(problem, true, true).iter().enumerate() {
-        for plan in street_plans(problem) {
-            // Greedy stops at the first street plan that places everything.
-            if let Some(c) = construct(problem, v, k, plan, &order, None, &ctx)? {
-                let complete = c.layout.assets.len() == problem.assets.len();
-                all.push(c);
-                if complete {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(rank_distinct(problem, all, 1).swap_remove(0))
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut all = fixtures()?;
-    let mixed = prepare_problem(&rural_demo_site(), &Program::from_json_str(MIXED_15)?)?;
+    let mixed = prepare_problem(&rural_demo_site(), &rural_demo_mixed_program())?;
     let demo400 = all.remove(1);
     let problems: Vec<(&str, Problem)> = vec![
         (all[0].name, all.remove(0).problem),
@@ -128,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         {
             continue;
         }
-        let greedy = greedy_first(problem)?;
+        let greedy = greedy_first_layout(problem)?;
         println!("{}", row(&format!("{name}: greedy"), problem, &greedy, ""));
         for &seconds in &limits {
             let (layout, moves) = anneal(problem, seconds, 0, 0)?;

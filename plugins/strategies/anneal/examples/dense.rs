@@ -7,11 +7,9 @@
 //! spacing; so no layout holds more than that area over one grown box.
 #![allow(clippy::print_stdout)]
 
+use entmoot_plugin_sdk::bench::greedy_first_layout;
 use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::geo::{Area, Buffer};
-use entmoot_plugin_sdk::packing::construct::{
-    construct, placement_order, rank_distinct, street_plans, variants,
-};
 use entmoot_plugin_sdk::prepare::prepare_problem;
 use entmoot_plugin_sdk::{RunContext, RunRequest, Strategy};
 use entmoot_strategy_anneal::AnnealStrategy;
@@ -28,23 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .floor();
     println!("area bound: {bound}");
 
-    // Greedy's first layout (it cannot be linked here beside anneal: both export the
-    // plugin entry point).
-    let order = placement_order(&problem);
-    let ctx = RunContext::detached();
-    let mut all = Vec::new();
-    for (k, v) in variants(&problem, true, true).iter().enumerate() {
-        for plan in street_plans(&problem) {
-            if let Some(c) = construct(&problem, v, k, plan, &order, None, &ctx)? {
-                let complete = c.layout.assets.len() == problem.assets.len();
-                all.push(c);
-                if complete {
-                    break;
-                }
-            }
-        }
-    }
-    let greedy = rank_distinct(&problem, all, 1).swap_remove(0).assets.len();
+    let greedy = greedy_first_layout(&problem)?.assets.len();
     println!(
         "greedy: {greedy} ({:.1} % of the bound)",
         100.0 * greedy as f64 / bound

@@ -413,11 +413,7 @@ fn constructed_starts(
     if seeds.is_empty() && problem.buildable_m.0.is_empty() {
         return Err(AnnealError::NoBuildableArea.into());
     }
-    seeds.sort_by(|a, b| {
-        b.placed
-            .cmp(&a.placed)
-            .then(b.objective.total_cmp(&a.objective))
-    });
+    seeds.sort_by(Scored::best_first);
     Ok(seeds)
 }
 
@@ -523,11 +519,7 @@ impl Chain {
                 || candidate.better_than(&self.archive[self.archive.len() - 1])
             {
                 self.archive.push(candidate.clone());
-                self.archive.sort_by(|a, b| {
-                    b.placed
-                        .cmp(&a.placed)
-                        .then(b.objective.total_cmp(&a.objective))
-                });
+                self.archive.sort_by(Scored::best_first);
                 self.archive.truncate(ARCHIVE_PER_CHAIN);
             }
             self.current = candidate;
@@ -544,11 +536,7 @@ fn distinct_best(
     wanted: usize,
     min_difference: f64,
 ) -> Vec<Scored> {
-    pool.sort_by(|a, b| {
-        b.placed
-            .cmp(&a.placed)
-            .then(b.objective.total_cmp(&a.objective))
-    });
+    pool.sort_by(Scored::best_first);
     let mut chosen: Vec<Scored> = Vec::new();
     let mut fingerprints = std::collections::HashSet::new();
     for strict in [true, false] {

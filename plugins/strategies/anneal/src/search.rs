@@ -55,6 +55,13 @@ impl Scored {
         }
     }
 
+    /// Best first: more placed, then a higher objective (for `sort_by`).
+    pub fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+        b.placed
+            .cmp(&a.placed)
+            .then(b.objective.total_cmp(&a.objective))
+    }
+
     /// Whether `self` is better than `other`: more placed, then a higher objective.
     pub fn better_than(&self, other: &Scored) -> bool {
         (self.placed, self.objective) > (other.placed, other.objective)

@@ -3,26 +3,15 @@
 //! same layouts for the same seed on one thread and on two.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use entmoot_plugin_sdk::fixtures::rural_demo_site;
+use entmoot_plugin_sdk::fixtures::{rural_demo_mixed_program, rural_demo_site};
 use entmoot_plugin_sdk::metrics::layout_metrics;
 use entmoot_plugin_sdk::prepare::prepare_problem;
-use entmoot_plugin_sdk::{Layout, Problem, Program, Progress, RunContext, RunRequest, Strategy};
+use entmoot_plugin_sdk::{Layout, Problem, Progress, RunContext, RunRequest, Strategy};
 use entmoot_strategy_anneal::AnnealStrategy;
 
 /// Fifteen mixed assets on the rural demo parcel.
 fn mixed_problem() -> Problem {
-    let program = Program::from_json_str(
-        r#"{
-        "units": "m", "setback": 10, "min_spacing": 5,
-        "assets": [
-            {"name": "Warehouse", "type": "building", "width": 60, "length": 120, "quantity": 2},
-            {"name": "Office", "type": "building", "width": 20, "length": 30, "quantity": 5},
-            {"name": "Parking", "type": "parking_lot", "width": 40, "length": 50, "quantity": 2},
-            {"name": "Tank", "type": "storage_tank", "width": 12, "length": 12, "quantity": 6, "rotations": "fixed"}
-        ]}"#,
-    )
-    .unwrap();
-    prepare_problem(&rural_demo_site(), &program).unwrap()
+    prepare_problem(&rural_demo_site(), &rural_demo_mixed_program()).unwrap()
 }
 
 fn run_with(problem: &Problem, parameters: serde_json::Value) -> (Vec<Layout>, Vec<Progress>) {
