@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use entmoot_plugin_sdk::fixtures::{rural_demo_program, rural_demo_site};
+use entmoot_plugin_sdk::fixtures::{rural_demo_mixed_program, rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::metrics::layout_metrics;
 use entmoot_plugin_sdk::packing::construct::{
     construct, placement_order, rank_distinct, street_plans, variants,
@@ -41,16 +41,7 @@ fn constructive_best(problem: &Problem) -> Layout {
 }
 
 fn mixed_problem() -> Problem {
-    let json = r#"{
-        "units": "m", "setback": 10, "min_spacing": 5,
-        "assets": [
-            {"name": "Warehouse", "type": "building", "width": 60, "length": 120, "quantity": 2},
-            {"name": "Office", "type": "building", "width": 20, "length": 30, "quantity": 4},
-            {"name": "Parking", "type": "parking_lot", "width": 40, "length": 50, "quantity": 2},
-            {"name": "Tank", "type": "storage_tank", "width": 12, "length": 12, "quantity": 6, "rotations": "fixed"}
-        ]}"#;
-    let program = entmoot_plugin_sdk::Program::from_json_str(json).unwrap();
-    prepare_problem(&rural_demo_site(), &program).unwrap()
+    prepare_problem(&rural_demo_site(), &rural_demo_mixed_program()).unwrap()
 }
 
 #[test]
