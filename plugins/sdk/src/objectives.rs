@@ -16,7 +16,8 @@
 //! placement, a shorter road network scores higher (cost, road economy and road area all
 //! fall with length, and no term rewards a road for being longer or a walk for being
 //! longer); placing more of the program scores higher; assets nearer an entrance score
-//! higher. An earlier accessibility term, the directness of the walk along the roads,
+//! higher; and (`tests::less_earthwork_scores_higher`) the same layout on ground that needs
+//! less earthwork scores higher. An earlier accessibility term, the directness of the walk along the roads,
 //! rewarded a spur to every asset over a shared trunk and was removed for that reason.
 
 use serde::{Deserialize, Serialize};
@@ -225,6 +226,62 @@ mod tests {
             &[&[[50.0, 0.0], [50.0, 15.0]], &[[30.0, 15.0], [70.0, 15.0]]],
         );
         assert!(weighted(&near) > weighted(&trunk));
+    }
+
+    /// The third kind of pair a planner ranks: the same layout where the ground under it
+    /// needs less earthwork. Same pads and roads, on a flat DEM and on one with bumps of
+    /// ±1.8 m every 80 m (at most 14 % slope: buildable, but costly to grade).
+    #[test]
+    fn less_earthwork_scores_higher() {
+        use crate::fixtures::{rural_demo_dem, rural_demo_program, rural_demo_site};
+        use crate::geotiff::Dem;
+        use crate::prepare::prepare_problem_with_terrain;
+        let bumps = |x: f64, y: f64| {
+            let k = 2.0 * std::f64::consts::PI / 80.0;
+            1.8 * (k * x).sin() * (k * y).sin()
+        };
+        let ground = |relief: &dyn Fn(f64, f64) -> f64| {
+            let dem = Dem::from_geotiff(&rural_demo_dem(relief).0).unwrap();
+            prepare_problem_with_terrain(&rural_demo_site(), &rural_demo_program(3), Some(&dem))
+                .unwrap()
+        };
+        let (flat, rough) = (ground(&|_, _| 0.0), ground(&bumps));
+        // Three buildings in a row by the middle of the parcel, joined by a road to the
+        // entrance (the same on both grounds; validity is not what is ranked here).
+        let centre = crate::geo::Centroid::centroid(&flat.buildable_m).unwrap();
+        let spec = &flat.assets[0];
+        let assets: Vec<PlacedAsset> = (0..3)
+            .map(|k| PlacedAsset {
+                asset_id: flat.assets[k].asset_id.clone(),
+                name: spec.name.clone(),
+                asset_type: spec.asset_type,
+                center: [centre.x() + 25.0 * k as f64, centre.y()],
+                width_m: spec.width_m,
+                length_m: spec.length_m,
+                rotation_deg: 0.0,
+                shape: spec.shape.clone(),
+            })
+            .collect();
+        let mut layout = Layout {
+            assets,
+            roads: vec![],
+        };
+        crate::roads::connect_layout(&flat, &mut layout, Some(0.0));
+        let (on_flat, on_rough) = (
+            layout_metrics(&flat, &layout),
+            layout_metrics(&rough, &layout),
+        );
+        let volume = |m: &crate::metrics::Metrics| {
+            let e = m.earthwork.as_ref().expect("measured with a DEM");
+            e.cut_m3 + e.fill_m3
+        };
+        assert!(volume(&on_rough) > volume(&on_flat) + 1.0);
+        assert!(
+            on_flat.objectives.weighted > on_rough.objectives.weighted,
+            "less earthwork: {} against {}",
+            on_flat.objectives.weighted,
+            on_rough.objectives.weighted
+        );
     }
 
     #[test]
