@@ -166,7 +166,7 @@ pub fn construct_near_entrance(
     window_m2: f64,
     ctx: &RunContext<'_>,
 ) -> Result<Option<Candidate>, StrategyError> {
-    if problem.entrances_m.is_empty() || !(window_m2.is_finite() && window_m2 > 0.0) {
+    if !(window_m2.is_finite() && window_m2 > 0.0) {
         return Ok(None);
     }
     construct_in_window(
@@ -181,8 +181,10 @@ pub fn construct_near_entrance(
     )
 }
 
+/// [`construct`] without a window, [`construct_near_entrance`] with one (for a caller that
+/// builds both kinds). A window on a problem without an entrance gives `None`.
 #[allow(clippy::too_many_arguments)]
-fn construct_in_window(
+pub fn construct_in_window(
     problem: &Problem,
     variant: &Variant,
     variant_index: usize,
@@ -226,20 +228,21 @@ fn construct_in_window(
                 None => return Ok(None),
             }
         }
-        _ => None,
+        (Some(_), None) => return Ok(None),
+        (None, _) => None,
     };
     let first_region = window_region.as_ref().unwrap_or(&region);
     let settings = &problem.roads;
     let corridor = settings.corridor_width_m().max(problem.min_spacing_m);
     let mut obstacles = crate::packing::moves::entrance_aprons(problem, &frame);
     let (x0, x1) = (region.min[0] - 1.0, region.max[0] + 1.0);
-    // Street corridors start from the first pass's corner, so that its rows line up with them.
     let mut spacing = problem.min_spacing_m;
     match plan {
         StreetPlan::Plain => {}
         StreetPlan::Spread => spacing = spacing.max(corridor),
         StreetPlan::Streets { row_depth_m } => {
             let block = 2.0 * row_depth_m + problem.min_spacing_m;
+            // From the first pass's corner, so that its rows line up with the corridors.
             let mut y = first_region.min[1] + block;
             while y < region.max[1] {
                 obstacles.push(([x0, y], [x1, y + corridor]));

@@ -27,8 +27,7 @@ pub mod search;
 use std::time::{Duration, Instant};
 
 use entmoot_plugin_sdk::packing::construct::{
-    Candidate, construct, construct_near_entrance, fingerprint, placement_order, street_plans,
-    variants,
+    Candidate, construct_in_window, fingerprint, placement_order, street_plans, variants,
 };
 use entmoot_plugin_sdk::strategy::{Capabilities, Manifest};
 use entmoot_plugin_sdk::{
@@ -365,27 +364,16 @@ fn constructed_starts(
             let variant = &all_variants[job.variant_index];
             let mut built = Vec::new();
             for &plan in &plans {
-                let candidate = match job.window_m2 {
-                    None => construct(
-                        problem,
-                        variant,
-                        job.variant_index,
-                        plan,
-                        &order,
-                        None,
-                        &worker,
-                    )?,
-                    Some(window) => construct_near_entrance(
-                        problem,
-                        variant,
-                        job.variant_index,
-                        plan,
-                        &order,
-                        None,
-                        window,
-                        &worker,
-                    )?,
-                };
+                let candidate = construct_in_window(
+                    problem,
+                    variant,
+                    job.variant_index,
+                    plan,
+                    &order,
+                    None,
+                    job.window_m2,
+                    &worker,
+                )?;
                 let Some(c) = candidate else {
                     break;
                 };
