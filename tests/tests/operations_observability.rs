@@ -254,8 +254,46 @@ async fn readiness_fails_with_the_database_while_liveness_holds() {
     );
 }
 
-#[tokio::test]
+/// Opens a `graphql-transport-ws` socket with the server's key and waits for the ack.
+async fn open_acknowledged_socket(
+    server: &TestServer,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let url = format!(
+        "{}/graphql",
+        server.base_url.replacen("http://", "ws://", 1)
+    );
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", server.api_key)}});
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("init");
+    loop {
+        let Some(Ok(Message::Text(text))) = socket.next().await else {
+            panic!("no connection_ack");
+        };
+        if text.contains("connection_ack") {
+            return socket;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_in_flight_requests_finish() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut env = embedded_env(data_dir.path());
     env.insert("ENTMOOT_DEBUG_ROUTES".into(), "true".into());
@@ -266,6 +304,17 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let slow_url = format!("{}/debug/sleep?ms=2500", server.base_url);
     let base_url = server.base_url.clone();
     let slow = tokio::spawn(async move { client.get(slow_url).send().await });
+    // An open websocket is told to go elsewhere (1001) rather than holding the stop
+    // for its whole 30 s.
+    let mut socket = open_acknowledged_socket(&server).await;
+    let told = tokio::spawn(async move {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Close(frame) = frame {
+                return frame.map(|frame| u16::from(frame.code));
+            }
+        }
+        None
+    });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = Instant::now();
@@ -286,6 +335,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
         "stopped in {:?}",
         started.elapsed()
     );
+    assert_eq!(told.await.expect("task"), Some(1001));
     let refused = reqwest::Client::new()
         .get(format!("{base_url}/health/live"))
         .timeout(Duration::from_secs(2))

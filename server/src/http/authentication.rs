@@ -36,7 +36,13 @@ fn credential_from_value(value: &str) -> Credential {
 }
 
 pub fn credential_of(request: &HttpRequest) -> Credential {
-    match request.headers().get(header::AUTHORIZATION) {
+    credential_of_headers(request.headers())
+}
+
+/// The credential of a request's headers (for the websocket's upgrade request, which
+/// never becomes an `HttpRequest`).
+pub fn credential_of_headers(headers: &header::HeaderMap) -> Credential {
+    match headers.get(header::AUTHORIZATION) {
         None => Credential::Absent,
         Some(value) => value
             .to_str()

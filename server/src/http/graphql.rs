@@ -1,9 +1,9 @@
 //! /graphql per the GraphQL-over-HTTP specification: POST with
 //! `application/json`, GET with query parameters (queries only), content negotiation
 //! between `application/graphql-response+json` and `application/json`, request
-//! errors without `data` and with status 400, websocket subscriptions on the same
-//! path (both `graphql-transport-ws` and the legacy `graphql-ws` subprotocols), and
-//! GraphiQL for a browser.
+//! errors without `data` and with status 400, and GraphiQL for a browser. Websocket
+//! subscriptions on the same path (`graphql-transport-ws` and the legacy `graphql-ws`)
+//! never reach actix-web: `websocket.rs` serves them.
 //!
 //! The stock async-graphql responder does not follow all of these (the `graphql-http`
 //! audit in `tests/node/` checks them), so this module owns the transport and hands only
@@ -21,7 +21,7 @@ use crate::adapters::rate_limit::Decision;
 use crate::http::HttpState;
 use crate::http::authentication::{self, Credential};
 use crate::http::request_id::RequestId;
-use crate::http::rulebook::{SocketCredential, operation_type};
+use crate::http::rulebook::operation_type;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -122,11 +122,24 @@ fn limited(media: ResponseMediaType, retry_after_seconds: u64, what: &str) -> Ht
 
 /// The client address rate limits and the audit log use.
 pub fn client_address(state: &HttpState, request: &HttpRequest) -> Option<String> {
-    if state.rate_limits.trust_forwarded_headers {
+    client_address_of(
+        state.rate_limits.trust_forwarded_headers,
+        request.headers(),
+        request.peer_addr(),
+    )
+}
+
+/// The client's address from a request's headers and peer (for the websocket's upgrade
+/// request, which never becomes an `HttpRequest`).
+pub fn client_address_of(
+    trust_forwarded_headers: bool,
+    headers: &header::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<String> {
+    if trust_forwarded_headers {
         // The last entry is the one our own load balancer appended; earlier ones are
         // whatever the client claimed.
-        let forwarded = request
-            .headers()
+        let forwarded = headers
             .get_all("x-forwarded-for")
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
@@ -138,7 +151,7 @@ pub fn client_address(state: &HttpState, request: &HttpRequest) -> Option<String
             return forwarded;
         }
     }
-    request.peer_addr().map(|address| address.ip().to_string())
+    peer.map(|address| address.ip().to_string())
 }
 
 async fn address_limit(
@@ -678,14 +691,7 @@ fn with_origin(state: &HttpState, http_request: &HttpRequest, request: Request) 
     }
 }
 
-pub async fn graphql_get(
-    state: web::Data<HttpState>,
-    http_request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    if is_websocket_upgrade(&http_request) {
-        return websocket(&state, &http_request, payload);
-    }
+pub async fn graphql_get(state: web::Data<HttpState>, http_request: HttpRequest) -> HttpResponse {
     let query_string = http_request.query_string();
     if query_string.is_empty() && wants_html(&http_request) && state.graphiql {
         return crate::http::console::graphiql_page();
@@ -710,39 +716,6 @@ pub async fn graphql_get(
         Transport::Get,
     )
     .await
-}
-
-/// A websocket on /graphql. The token may come with the upgrade request (non-browser
-/// clients) or in the connection_init payload (browsers cannot set headers on a
-/// websocket); it is kept, not its outcome, so that the rulebook authenticates every
-/// operation on the socket anew. The socket's own client address goes along for the
-/// rate limits, sign-in attempts and the audit log.
-fn websocket(state: &HttpState, http_request: &HttpRequest, payload: web::Payload) -> HttpResponse {
-    let header_credential = authentication::credential_of(http_request);
-    let address = client_address(state, http_request).unwrap_or_default();
-    crate::http::websocket::start(
-        state.schema.clone(),
-        http_request,
-        payload,
-        move |payload| async move {
-            let credential = match authentication::credential_of_init_payload(&payload) {
-                Credential::Absent => header_credential,
-                from_payload => from_payload,
-            };
-            let mut data = async_graphql::Data::default();
-            data.insert(SocketCredential(credential));
-            data.insert(ClientAddress(address));
-            Ok(data)
-        },
-    )
-}
-
-fn is_websocket_upgrade(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::UPGRADE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
 }
 
 fn wants_html(request: &HttpRequest) -> bool {

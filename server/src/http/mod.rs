@@ -26,7 +26,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server, ServerHandle};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use entmoot_domain::AppContext;
@@ -94,7 +96,10 @@ fn operations_routes(config: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics::metrics));
 }
 
-/// The API server.
+/// The API server: actix-web's `App` for every request, except those that ask to
+/// become a websocket, which actix-http hands with their TCP stream to
+/// `websocket::serve_upgrade` (an open socket then holds no HTTP dispatcher). This is
+/// what `HttpServer::listen` builds, plus the upgrade service.
 pub fn start(
     state: HttpState,
     ops: OpsState,
@@ -105,40 +110,70 @@ pub fn start(
     let debug_routes = settings.debug_routes;
     let cors_enabled = settings.cors_enabled;
     let allowed_origins = settings.allowed_origins.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(state.clone()))
-            .app_data(web::Data::new(ops.clone()))
-            .wrap(browser_policy::cors(cors_enabled, &allowed_origins))
-            .wrap(browser_policy::security_headers())
-            .wrap(from_fn(request_id::middleware))
-            .wrap(from_fn(metrics::record))
-            .wrap(Condition::new(
-                sentry_enabled,
-                // 5xx are captured by request_id (once, with the id); this
-                // middleware gives each request its hub and request context.
-                sentry::integrations::actix::Sentry::builder()
-                    .start_transaction(true)
-                    .capture_server_errors(false)
-                    .finish(),
-            ))
-            .configure(operations_routes)
-            .route("/graphql", web::post().to(graphql::graphql_post))
-            .route("/graphql", web::get().to(graphql::graphql_get))
-            .route("/files/{id}", web::get().to(files::download))
-            .configure(|config| {
-                if debug_routes {
-                    debug::routes(config);
-                }
-            })
-            // Last: the console's files, and its index.html for every other path.
-            .default_service(web::to(console::serve))
-    })
-    .workers(settings.api_workers)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    let local_address = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(settings.api_workers)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+        .disable_signals()
+        .listen("entmoot-api", listener, move || {
+            let app = App::new()
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(ops.clone()))
+                .wrap(browser_policy::cors(cors_enabled, &allowed_origins))
+                .wrap(browser_policy::security_headers())
+                .wrap(from_fn(request_id::middleware))
+                .wrap(from_fn(metrics::record))
+                .wrap(Condition::new(
+                    sentry_enabled,
+                    // 5xx are captured by request_id (once, with the id); this
+                    // middleware gives each request its hub and request context.
+                    sentry::integrations::actix::Sentry::builder()
+                        .start_transaction(true)
+                        .capture_server_errors(false)
+                        .finish(),
+                ))
+                .configure(operations_routes)
+                .route("/graphql", web::post().to(graphql::graphql_post))
+                .route("/graphql", web::get().to(graphql::graphql_get))
+                .route("/files/{id}", web::get().to(files::download))
+                .configure(|config| {
+                    if debug_routes {
+                        debug::routes(config);
+                    }
+                })
+                // Last: the console's files, and its index.html for every other path.
+                .default_service(web::to(console::serve));
+            let upgrade_state = state.clone();
+            let upgrade_shutdown = shutdown.clone();
+            let http_shutdown = shutdown.clone();
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = http_shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(local_address)
+                .upgrade(fn_service(move |(request, framed)| {
+                    // Boxed so that every connection's dispatcher stays the size of an
+                    // HTTP one, whatever a socket's state machine weighs.
+                    Box::pin(websocket::serve_upgrade(
+                        upgrade_state.clone(),
+                        upgrade_shutdown.clone(),
+                        request,
+                        framed,
+                    ))
+                }))
+                .finish(map_config(
+                    app.into_factory()
+                        .map_err(|error: actix_web::Error| error.error_response()),
+                    |_| AppConfig::default(),
+                ))
+                .tcp()
+        })?
+        .run();
     Ok(server)
 }
 
