@@ -8,7 +8,8 @@
 //! Names are a contract with `deploy/prometheus/alerts.yml` and the Grafana
 //! dashboards (a test scrapes a running server for every metric the alerts use):
 //! - HTTP: `http_requests_total{method,route,status}`, `http_request_duration_seconds`,
-//!   `http_requests_in_flight`;
+//!   `http_requests_in_flight`, `entmoot_websockets_open` (websockets never pass the HTTP
+//!   middleware, so they have their own gauge);
 //! - GraphQL: `entmoot_graphql_operations_total{operation,outcome}`,
 //!   `entmoot_graphql_operation_duration_seconds{operation}`;
 //! - jobs (worker hooks): `entmoot_jobs_submitted_total`,
@@ -68,6 +69,7 @@ pub struct Metrics {
     pub http_requests_total: IntCounterVec,
     pub http_request_duration_seconds: HistogramVec,
     pub http_requests_in_flight: IntGauge,
+    websockets_open: IntGauge,
     graphql_operations_total: IntCounterVec,
     graphql_operation_duration_seconds: HistogramVec,
     #[allow(
@@ -182,6 +184,11 @@ impl Metrics {
                 r,
                 "http_requests_in_flight",
                 "HTTP requests being served now",
+            )?,
+            websockets_open: int_gauge(
+                r,
+                "entmoot_websockets_open",
+                "GraphQL websockets open now (past the handshake)",
             )?,
             graphql_operations_total: counter_vec(
                 r,
@@ -567,6 +574,29 @@ impl Drop for ActiveJobGuard {
     }
 }
 
+/// Counts one websocket as open until the guard drops.
+#[must_use = "the socket counts as open only while the guard lives"]
+pub fn websocket_opened() -> OpenWebsocketGuard {
+    if let Some(metrics) = get() {
+        metrics.websockets_open.inc();
+    }
+    OpenWebsocketGuard { _private: () }
+}
+
+/// Decrements `entmoot_websockets_open` when dropped (also when the socket's task is
+/// dropped mid-way).
+pub struct OpenWebsocketGuard {
+    _private: (),
+}
+
+impl Drop for OpenWebsocketGuard {
+    fn drop(&mut self) {
+        if let Some(metrics) = get() {
+            metrics.websockets_open.dec();
+        }
+    }
+}
+
 /// A run ended in `status` (`succeeded`, `failed` or `cancelled`; anything else counts
 /// as `failed`) after `elapsed` wall time.
 pub fn job_finished(status: JobStatus, elapsed: Duration) {
@@ -667,6 +697,7 @@ mod tests {
         let text = exposition();
         for name in [
             "http_requests_in_flight",
+            "entmoot_websockets_open",
             "entmoot_graphql_operations_total",
             "entmoot_jobs_finished_total",
             "entmoot_job_duration_seconds_bucket",

@@ -1,7 +1,8 @@
 //! The websocket transport on its own (it is served beside actix-web, from the bare TCP
 //! stream): upgrades it refuses get a plain HTTP answer and leave HTTP working, a
 //! client's first frame may ride in the same packet as its handshake, pings are
-//! answered, a close is answered with a close, and an operation runs over the socket.
+//! answered, a close is answered with a close, an operation runs over the socket, and
+//! `entmoot_websockets_open` counts the socket while it is open.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -196,6 +197,7 @@ async fn a_socket_answers_pings_runs_operations_and_answers_a_close() {
         }
     }
     assert_eq!(seen[0]["type"], "connection_ack", "{seen:?}");
+    assert_eq!(open_websockets(&server).await, 1);
     let result = seen
         .iter()
         .find(|message| message["type"] == "next")
@@ -224,4 +226,29 @@ async fn a_socket_answers_pings_runs_operations_and_answers_a_close() {
     .await
     .expect("the server answers a close within 10 s");
     assert_eq!(answered, Some(1000));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while open_websockets(&server).await != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gauge still counts the closed socket"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `entmoot_websockets_open` from /metrics.
+async fn open_websockets(server: &TestServer) -> i64 {
+    let text = server
+        .get("/metrics")
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("entmoot_websockets_open "))
+        .unwrap_or_else(|| panic!("no entmoot_websockets_open in:\n{text}"))
+        .trim()
+        .parse()
+        .expect("a count")
 }

@@ -113,6 +113,7 @@ pub async fn serve_upgrade(
         .unwrap_or_default(),
     };
     drop(request);
+    let _counted = crate::metrics_registry::websocket_opened();
     // Bytes the client sent right behind its handshake are the socket's first.
     let pending = parts.read_buf;
     run_socket(state, shutdown, stream, pending, protocol, connection).await;
