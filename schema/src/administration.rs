@@ -1,6 +1,6 @@
-//! The organization's administration for its admins: `members`, `apiKeys`,
-//! `createApiKey` and `revokeApiKey`, each a call of one `domain::administration`
-//! operation.
+//! The organization's administration for its admins: `members`, `changeMemberRole`,
+//! `removeMember`, `apiKeys`, `createApiKey` and `revokeApiKey`, each a call of one
+//! `domain::administration` operation.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,8 @@ use crate::errors::{ErrorCode, IntoGraphqlError, coded_error, database_error};
 use crate::query::{app, caller};
 use entmoot_domain::access::{ApiKeyError, ApiKeySummary};
 use entmoot_domain::administration::{
-    AdministrationError, api_keys_of, create_api_key, members_of, revoke_api_key,
+    AdministrationError, Member, api_keys_of, change_member_role, create_api_key, members_of,
+    remove_member, revoke_api_key,
 };
 use entmoot_domain::ids::{decode_typed_id, encode_global_id};
 
@@ -60,6 +61,18 @@ pub struct ApiKeyIssued {
     pub token: String,
 }
 
+fn member_view(member: Member) -> MemberView {
+    MemberView {
+        user: UserView {
+            id: ID(encode_global_id("User", member.user_id)),
+            email: member.email,
+            display_name: member.display_name,
+        },
+        role: member.role.into(),
+        joined_at: member.joined_at,
+    }
+}
+
 fn key_view(key: ApiKeySummary) -> ApiKeyView {
     ApiKeyView {
         id: ID(encode_global_id("ApiKey", key.id)),
@@ -78,6 +91,12 @@ impl IntoGraphqlError for AdministrationError {
     fn into_graphql_error(self) -> async_graphql::Error {
         match self {
             AdministrationError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            AdministrationError::MemberNotFound => {
+                coded_error(ErrorCode::NotFound, self.to_string())
+            }
+            AdministrationError::LastAdmin => {
+                coded_error(ErrorCode::BadUserInput, self.to_string())
+            }
             AdministrationError::Key(ApiKeyError::NotFound) => {
                 coded_error(ErrorCode::NotFound, "no API key with this id")
             }
@@ -106,18 +125,7 @@ impl AdministrationQueries {
         let members = members_of(&app(ctx).database, caller(ctx)?)
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        Ok(members
-            .into_iter()
-            .map(|member| MemberView {
-                user: UserView {
-                    id: ID(encode_global_id("User", member.user_id)),
-                    email: member.email,
-                    display_name: member.display_name,
-                },
-                role: member.role.into(),
-                joined_at: member.joined_at,
-            })
-            .collect())
+        Ok(members.into_iter().map(member_view).collect())
     }
 
     /// The organization's API keys, revoked ones included, oldest first (admins).
@@ -175,5 +183,40 @@ impl AdministrationMutations {
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(key_view(revoked))
+    }
+
+    /// Gives a member of the caller's organization another role (admins). Their sessions
+    /// and keys act with it from their next request. Refused (BAD_USER_INPUT) when it
+    /// would leave the organization without an admin.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's user id (`Member.user.id`).")] user_id: ID,
+        #[graphql(desc = "Their new role.")] role: MemberRole,
+    ) -> Result<MemberView> {
+        let caller = caller(ctx)?;
+        let user_id =
+            decode_typed_id(&user_id, "User").map_err(IntoGraphqlError::into_graphql_error)?;
+        let member = change_member_role(app(ctx), caller, user_id, role.into())
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(member_view(member))
+    }
+
+    /// Removes a person from the caller's organization (admins; also yourself, while
+    /// another admin remains). Their sessions and the keys they issued stop working here
+    /// at once; what they made stays. Returns them as they were.
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's user id (`Member.user.id`).")] user_id: ID,
+    ) -> Result<MemberView> {
+        let caller = caller(ctx)?;
+        let user_id =
+            decode_typed_id(&user_id, "User").map_err(IntoGraphqlError::into_graphql_error)?;
+        let member = remove_member(app(ctx), caller, user_id)
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(member_view(member))
     }
 }

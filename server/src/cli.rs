@@ -251,6 +251,25 @@ pub enum UsersAction {
         #[arg(long, default_value = "viewer")]
         role: String,
     },
+    /// Give a member another role (refused if it leaves the organization without an
+    /// admin).
+    SetRole {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        #[arg(long)]
+        email: String,
+        /// viewer, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a person from an organization (refused for its last admin); their
+    /// sessions and keys there stop working.
+    Remove {
+        #[arg(long, default_value = "local")]
+        organization: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

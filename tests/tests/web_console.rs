@@ -225,31 +225,38 @@ async fn the_binary_serves_the_console_and_graphiql_without_a_cdn() {
 
 const EMAIL: &str = "planner@example.com";
 const PASSWORD: &str = "correct horse battery staple";
+const REVIEWER: &str = "reviewer@example.com";
 
-/// A person with a password in the local organization (invited by the admin key).
+/// A person with a password in the local organization (invited by the admin key), and
+/// a viewer beside them whom the flow promotes and removes.
 async fn create_planner(server: &TestServer) {
-    let invited = server
-        .graphql(
-            "mutation($email: String!) { inviteMember(email: $email, role: ADMIN) { token } }",
-            json!({"email": EMAIL}),
-        )
-        .await
-        .expect("invite");
-    let token = invited["data"]["inviteMember"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no invitation token: {invited}"))
-        .to_owned();
-    let accepted = server
-        .graphql(
-            "mutation($token: String!, $password: String!) { acceptInvitation(token: $token, displayName: \"E2E Planner\", password: $password) { role } }",
-            json!({"token": token, "password": PASSWORD}),
-        )
-        .await
-        .expect("accept");
-    assert_eq!(
-        accepted["data"]["acceptInvitation"]["role"], "ADMIN",
-        "{accepted}"
-    );
+    for (email, role, name) in [
+        (EMAIL, "ADMIN", "E2E Planner"),
+        (REVIEWER, "VIEWER", "E2E Reviewer"),
+    ] {
+        let invited = server
+            .graphql(
+                "mutation($email: String!, $role: MemberRole!) { inviteMember(email: $email, role: $role) { token } }",
+                json!({"email": email, "role": role}),
+            )
+            .await
+            .expect("invite");
+        let token = invited["data"]["inviteMember"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no invitation token: {invited}"))
+            .to_owned();
+        let accepted = server
+            .graphql(
+                "mutation($token: String!, $name: String!, $password: String!) { acceptInvitation(token: $token, displayName: $name, password: $password) { role } }",
+                json!({"token": token, "name": name, "password": PASSWORD}),
+            )
+            .await
+            .expect("accept");
+        assert_eq!(
+            accepted["data"]["acceptInvitation"]["role"], role,
+            "{accepted}"
+        );
+    }
 }
 
 /// Longer than the script's own deadline (400 s), so its message is what is reported.
@@ -272,6 +279,7 @@ fn run_flow(base_url: &str, api_key: &str, screenshots: &Path) -> (bool, String)
         .env("ENTMOOT_URL", base_url)
         .env("ENTMOOT_API_KEY", api_key)
         .env("ENTMOOT_EMAIL", EMAIL)
+        .env("ENTMOOT_REVIEWER_EMAIL", REVIEWER)
         .env("ENTMOOT_PASSWORD", PASSWORD)
         .env("ENTMOOT_SCREENSHOTS", screenshots)
         .env("CHROMIUM", &chromium)

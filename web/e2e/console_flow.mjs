@@ -8,7 +8,8 @@
 // axe-core (no serious or critical violation) and photographed into $ENTMOOT_SCREENSHOTS.
 //
 // Environment: ENTMOOT_URL, ENTMOOT_API_KEY, ENTMOOT_EMAIL, ENTMOOT_PASSWORD,
-// ENTMOOT_SCREENSHOTS (a folder), CHROMIUM (default /usr/bin/chromium).
+// ENTMOOT_REVIEWER_EMAIL (a viewer the flow promotes and removes), ENTMOOT_SCREENSHOTS
+// (a folder), CHROMIUM (default /usr/bin/chromium).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -29,6 +30,7 @@ const base = required('ENTMOOT_URL').replace(/\/+$/, '');
 const apiKey = required('ENTMOOT_API_KEY');
 const email = required('ENTMOOT_EMAIL');
 const password = required('ENTMOOT_PASSWORD');
+const reviewer = required('ENTMOOT_REVIEWER_EMAIL');
 const screenshots = required('ENTMOOT_SCREENSHOTS');
 const downloads = join(screenshots, 'downloads');
 mkdirSync(downloads, { recursive: true });
@@ -270,12 +272,21 @@ async function main() {
     const reused = await page.getByLabel('Name of asset line 1').inputValue();
     check(reused === 'Depot', `the reused program's first asset line is ${reused}`);
 
-    // Administration: the members (the planner among them), an API key created with its
-    // token shown once, then revoked.
+    // Administration: the members (the planner among them), the reviewer promoted, the
+    // planner (the only admin) refused a step down with the reason shown, the reviewer
+    // removed; an API key created with its token shown once, then revoked.
     await page.getByRole('link', { name: 'Administration' }).click();
     await page.getByRole('heading', { name: 'Strategies' }).waitFor(WAIT);
     await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length > 0, null, WAIT);
-    await page.getByRole('table', { name: 'Members' }).getByText(email).waitFor(WAIT);
+    await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: email, exact: true }).waitFor(WAIT);
+    await page.getByLabel(`Role of ${reviewer}`).selectOption('EDITOR');
+    await page.getByRole('status').filter({ hasText: `${reviewer} is now editor` }).waitFor(WAIT);
+    await page.getByLabel(`Role of ${email}`).selectOption('VIEWER');
+    await page.getByRole('alert').filter({ hasText: 'without an admin' }).waitFor(WAIT);
+    await page.waitForFunction((who) => document.querySelector(`select[aria-label="Role of ${who}"]`)?.value === 'ADMIN', email, WAIT);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: `Remove ${reviewer}` }).click();
+    await page.getByRole('table', { name: 'Members' }).getByRole('cell', { name: reviewer, exact: true }).waitFor({ ...WAIT, state: 'detached' });
     await page.getByLabel('Key name').fill('E2E script');
     await page.getByLabel('Key role').selectOption('VIEWER');
     await page.getByRole('button', { name: 'Create a key' }).click();

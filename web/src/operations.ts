@@ -180,6 +180,18 @@ export const MembersAndKeysQuery = graphql(`
   }
 `);
 
+export const ChangeMemberRoleMutation = graphql(`
+  mutation ChangeMemberRole($userId: ID!, $role: MemberRole!) {
+    changeMemberRole(userId: $userId, role: $role) { user { id email } role }
+  }
+`);
+
+export const RemoveMemberMutation = graphql(`
+  mutation RemoveMember($userId: ID!) {
+    removeMember(userId: $userId) { user { id email } }
+  }
+`);
+
 export const CreateApiKeyMutation = graphql(`
   mutation CreateApiKey($name: String!, $role: MemberRole!) {
     createApiKey(name: $name, role: $role) { token key { id name prefix role } }

@@ -1,9 +1,10 @@
-//! `entmoot admin …`: organizations, users and API keys for operators, who act with
-//! the database's authority rather than a caller's. Tokens are printed once, on
-//! stdout, and never logged.
+//! `entmoot admin …`: organizations, users (created, their role set, removed) and API
+//! keys for operators, who act with the database's authority rather than a caller's.
+//! Tokens are printed once, on stdout, and never logged.
 
 use anyhow::{Context, bail};
 use entmoot_domain::access::{self, NewApiKey};
+use entmoot_domain::administration::{member_by_email, remove_from_organization, set_member_role};
 use entmoot_domain::audit::recent_audit_records;
 use entmoot_domain::caller::Role;
 use entmoot_domain::organizations::{
@@ -75,6 +76,38 @@ pub async fn run(settings: Settings, action: AdminAction) -> anyhow::Result<()> 
             )
             .await?;
             println!("created user {} ({}) as {}", user.email, user.id, user.role);
+        }
+        AdminAction::Users {
+            action:
+                UsersAction::SetRole {
+                    organization,
+                    email,
+                    role: role_name,
+                },
+        } => {
+            let organization_id = organization_id(&connection, &organization).await?;
+            let user_id = member_by_email(&connection, organization_id, &email)
+                .await?
+                .with_context(|| format!("--email {email}: not a member of {organization}"))?;
+            let member =
+                set_member_role(&connection, organization_id, user_id, role(&role_name)?).await?;
+            println!("{} is now {}", member.email, member.role.as_str());
+            tell_running_servers(&settings).await;
+        }
+        AdminAction::Users {
+            action:
+                UsersAction::Remove {
+                    organization,
+                    email,
+                },
+        } => {
+            let organization_id = organization_id(&connection, &organization).await?;
+            let user_id = member_by_email(&connection, organization_id, &email)
+                .await?
+                .with_context(|| format!("--email {email}: not a member of {organization}"))?;
+            let member = remove_from_organization(&connection, organization_id, user_id).await?;
+            println!("removed {} from {organization}", member.email);
+            tell_running_servers(&settings).await;
         }
         AdminAction::Keys { action } => keys(&connection, &settings, action).await?,
         AdminAction::Jobs { action } => jobs(&connection, action).await?,

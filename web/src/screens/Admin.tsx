@@ -1,6 +1,6 @@
-// Administration (admins): members and invitations with roles, API keys (created with
-// their token shown once, revoked), and the installed strategies with their versions
-// (reloadable).
+// Administration (admins): members (their role changed, removed) and invitations with
+// roles, API keys (created with their token shown once, revoked), and the installed
+// strategies with their versions (reloadable).
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { ErrorBanner, useApi, useLoad } from '../api';
@@ -8,7 +8,7 @@ import { execute } from '../client';
 import { describeError } from '../errors';
 import { roleLabel } from '../format';
 import {
-  CreateApiKeyMutation, InviteMemberMutation, MembersAndKeysQuery, ReloadStrategiesMutation, RevokeApiKeyMutation,
+  ChangeMemberRoleMutation, CreateApiKeyMutation, InviteMemberMutation, RemoveMemberMutation, MembersAndKeysQuery, ReloadStrategiesMutation, RevokeApiKeyMutation,
   StrategiesQuery,
 } from '../operations';
 import type { InviteMemberMutation as InviteData, MemberRole } from '../gql/graphql';
@@ -86,6 +86,7 @@ function MembersAndKeys() {
   const [role, setRole] = useState<MemberRole>('EDITOR');
   const [token, setToken] = useState<{ name: string; token: string } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   async function create(event: FormEvent) {
     event.preventDefault();
@@ -94,6 +95,26 @@ function MembersAndKeys() {
       const data = await execute(client, CreateApiKeyMutation, { name, role }, 'mutation');
       setToken({ name: data.createApiKey.key.name, token: data.createApiKey.token });
       setName('');
+      loaded.reload();
+    } catch (error) { setProblem(describeError(error)); }
+  }
+
+  async function changeRole(userId: string, email: string, newRole: MemberRole) {
+    setProblem(null);
+    try {
+      await execute(client, ChangeMemberRoleMutation, { userId, role: newRole }, 'mutation');
+      setNotice(`${email} is now ${roleLabel(newRole)}.`);
+    } catch (error) { setProblem(describeError(error)); }
+    // Reloaded either way: a refused change puts the select back to the stored role.
+    loaded.reload();
+  }
+
+  async function remove(userId: string, email: string) {
+    if (!window.confirm(`Remove ${email} from the organization? Their sessions and keys stop working here at once.`)) return;
+    setProblem(null);
+    try {
+      await execute(client, RemoveMemberMutation, { userId }, 'mutation');
+      setNotice(`${email} was removed.`);
       loaded.reload();
     } catch (error) { setProblem(describeError(error)); }
   }
@@ -112,11 +133,22 @@ function MembersAndKeys() {
     <>
       <ErrorBanner message={loaded.error ?? problem} />
       <h2>Members</h2>
+      {notice && <p role="status">{notice}</p>}
       <table aria-label="Members">
-        <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Joined</th></tr></thead>
+        <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Joined</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
         <tbody>
           {loaded.data?.members.map((member) => (
-            <tr key={member.user.id}><td>{member.user.displayName}</td><td>{member.user.email}</td><td>{roleLabel(member.role)}</td><td>{when(member.joinedAt)}</td></tr>
+            <tr key={member.user.id}>
+              <td>{member.user.displayName}</td><td>{member.user.email}</td>
+              <td>
+                <select aria-label={`Role of ${member.user.email}`} value={member.role}
+                  onChange={(e) => void changeRole(member.user.id, member.user.email, e.target.value as MemberRole)}>
+                  <option value="VIEWER">viewer</option><option value="EDITOR">editor</option><option value="ADMIN">admin</option>
+                </select>
+              </td>
+              <td>{when(member.joinedAt)}</td>
+              <td><button type="button" onClick={() => void remove(member.user.id, member.user.email)}>Remove {member.user.email}</button></td>
+            </tr>
           ))}
         </tbody>
       </table>
