@@ -402,6 +402,44 @@ pub async fn sign_in(
     start_session(app, user, organization, role).await
 }
 
+/// Moves a signed-in person to another organization they belong to (a slug): a new
+/// session there, and the session `current_token` ends. No password is asked: the
+/// session already proved who they are, and their membership there decides what they
+/// may do. An unknown slug and an organization they do not belong to get the same
+/// answer.
+pub async fn switch_organization(
+    app: &AppContext,
+    caller: &Caller,
+    current_token: &str,
+    organization: &str,
+    origin: &AttemptOrigin,
+) -> Result<SignedIn, AccountError> {
+    let user_id = caller.user_id.ok_or(AccountError::NotAPerson)?;
+    let not_a_member = || AccountError::NotAMember(organization.to_owned());
+    let target = find_by_slug(&app.database, organization)
+        .await?
+        .ok_or_else(not_a_member)?;
+    let role = membership_role(&app.database, user_id, target.id)
+        .await?
+        .ok_or_else(not_a_member)?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(&app.database)
+        .await?
+        .ok_or(AccountError::NotAPerson)?;
+    let signed_in = start_session(app, user, target, role).await?;
+    app.sessions.end(&sha256_hex(current_token)).await?;
+    audit_account(
+        &app.database,
+        signed_in.organization.id,
+        Some(user_id),
+        origin,
+        "switchOrganization",
+        true,
+    )
+    .await;
+    Ok(signed_in)
+}
+
 /// Why a session token was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

@@ -12,7 +12,7 @@ use entmoot_domain::Caller;
 use entmoot_domain::accounts::{
     AttemptOrigin, IssuedAccountToken, SignedIn, accept_invitation, change_password, invite_member,
     issue_password_reset, request_password_reset, reset_password, sign_in, sign_out,
-    sign_out_everywhere, viewer_of,
+    sign_out_everywhere, switch_organization, viewer_of,
 };
 use entmoot_domain::caller::Role;
 use entmoot_domain::ids::encode_global_id;
@@ -233,6 +233,27 @@ impl AccountMutations {
             .await
             .map_err(IntoGraphqlError::into_graphql_error)?;
         Ok(true)
+    }
+
+    /// Moves the signed-in person to another organization they belong to, without their
+    /// password: a session there is returned, and the one this request came with ends.
+    async fn switch_organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization to act for (its slug, `Membership.organizationSlug`).")]
+        organization: String,
+    ) -> Result<Session> {
+        let caller = caller(ctx)?;
+        let Some(SessionCredential(token)) = ctx.data_opt::<SessionCredential>() else {
+            return Err(coded_error(
+                ErrorCode::Forbidden,
+                "this request came with an API key, which belongs to one organization; sign in as a person to switch",
+            ));
+        };
+        let signed_in = switch_organization(app(ctx), caller, token, &organization, &origin(ctx))
+            .await
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok(session(ctx, signed_in))
     }
 
     /// Ends every session of the signed-in person, on every API instance.

@@ -4,7 +4,8 @@
 //! when the person's memberships change; a key is capped by its user's membership in
 //! the key's organization, read on every request; changePassword and acceptInvitation
 //! answer 429 with Retry-After once over their limit; an attacker with many addresses
-//! does not lock the owner out; the anonymous account mutations are in the audit log.
+//! does not lock the owner out; the anonymous account mutations are in the audit log;
+//! switchOrganization moves a session only between the person's own organizations.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -442,5 +443,104 @@ async fn only_the_operator_reloads_the_process_wide_strategies() {
     assert!(
         operator["data"]["reloadStrategies"]["summary"].is_string(),
         "{operator}"
+    );
+}
+
+const SWITCH: &str = "mutation($organization: String!) { switchOrganization(organization: $organization) { token role } }";
+const WHO: &str = "{ viewer { organizationId role memberships { organizationSlug } } }";
+
+/// A person in two organizations moves between them with their session and no password;
+/// nobody reaches an organization they do not belong to this way, and a key cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_switches_only_between_their_own_organizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = embedded_env(dir.path());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    let rival = organization_admin_key(dir.path(), &env, "rival");
+    organization_admin_key(dir.path(), &env, "third");
+    let local_session = new_member(&server, "hal@example.com", "ADMIN").await;
+    let invitation = invite(&server, &rival, "hal@example.com", "VIEWER").await;
+    let joined = call(
+        &server,
+        Some(&local_session),
+        ACCEPT,
+        json!({"token": invitation}),
+    )
+    .await;
+    assert_eq!(
+        joined["data"]["acceptInvitation"]["role"], "VIEWER",
+        "{joined}"
+    );
+    let here = call(&server, Some(&local_session), WHO, json!({})).await;
+    assert_eq!(here["data"]["viewer"]["role"], "ADMIN", "{here}");
+
+    let switched = call(
+        &server,
+        Some(&local_session),
+        SWITCH,
+        json!({"organization": "rival"}),
+    )
+    .await;
+    assert_eq!(
+        switched["data"]["switchOrganization"]["role"], "VIEWER",
+        "{switched}"
+    );
+    let rival_session = switched["data"]["switchOrganization"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let there = call(&server, Some(&rival_session), WHO, json!({})).await;
+    assert_eq!(there["data"]["viewer"]["role"], "VIEWER", "{there}");
+    assert_ne!(
+        there["data"]["viewer"]["organizationId"], here["data"]["viewer"]["organizationId"],
+        "{there}"
+    );
+    // The session it came from has ended.
+    let old = call(&server, Some(&local_session), WHO, json!({})).await;
+    assert_eq!(error_code(&old), "UNAUTHENTICATED", "{old}");
+
+    // Not to an organization they are not in (it exists), nor to one that does not exist:
+    // the same answer.
+    for organization in ["third", "no-such-organization"] {
+        let refused = call(
+            &server,
+            Some(&rival_session),
+            SWITCH,
+            json!({"organization": organization}),
+        )
+        .await;
+        assert_eq!(
+            error_code(&refused),
+            "FORBIDDEN",
+            "{organization}: {refused}"
+        );
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a member"),
+            "{refused}"
+        );
+    }
+    // A key belongs to its organization.
+    let with_key = call(
+        &server,
+        Some(&rival),
+        SWITCH,
+        json!({"organization": "local"}),
+    )
+    .await;
+    assert_eq!(error_code(&with_key), "FORBIDDEN", "{with_key}");
+    // And back, as admin again.
+    let back = call(
+        &server,
+        Some(&rival_session),
+        SWITCH,
+        json!({"organization": "local"}),
+    )
+    .await;
+    assert_eq!(
+        back["data"]["switchOrganization"]["role"], "ADMIN",
+        "{back}"
     );
 }

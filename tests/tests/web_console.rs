@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, TestWorker, embedded_env, production_like_env, repository_root,
-    run_entmoot,
+    FreshPostgres, TestServer, TestWorker, embedded_env, graphql_with_token, production_like_env,
+    repository_root, run_entmoot,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -227,9 +227,10 @@ const EMAIL: &str = "planner@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 const REVIEWER: &str = "reviewer@example.com";
 
-/// A person with a password in the local organization (invited by the admin key), and
-/// a viewer beside them whom the flow promotes and removes.
-async fn create_planner(server: &TestServer) {
+/// A person with a password in the local organization (invited by the admin key), also
+/// a viewer of a second organization (so the flow can switch), and a viewer beside
+/// them whom the flow promotes and removes.
+async fn create_planner(server: &TestServer, dir: &Path, env: &HashMap<String, String>) {
     for (email, role, name) in [
         (EMAIL, "ADMIN", "E2E Planner"),
         (REVIEWER, "VIEWER", "E2E Reviewer"),
@@ -247,7 +248,7 @@ async fn create_planner(server: &TestServer) {
             .to_owned();
         let accepted = server
             .graphql(
-                "mutation($token: String!, $name: String!, $password: String!) { acceptInvitation(token: $token, displayName: $name, password: $password) { role } }",
+                "mutation($token: String!, $name: String!, $password: String!) { acceptInvitation(token: $token, displayName: $name, password: $password) { role token } }",
                 json!({"token": token, "name": name, "password": PASSWORD}),
             )
             .await
@@ -256,7 +257,77 @@ async fn create_planner(server: &TestServer) {
             accepted["data"]["acceptInvitation"]["role"], role,
             "{accepted}"
         );
+        if email == EMAIL {
+            let session = accepted["data"]["acceptInvitation"]["token"]
+                .as_str()
+                .expect("a session")
+                .to_owned();
+            join_partner_organization(server, dir, env, &session).await;
+        }
     }
+}
+
+/// Makes the planner (signed in with `session`) a viewer of "Partner Co" too.
+async fn join_partner_organization(
+    server: &TestServer,
+    dir: &Path,
+    env: &HashMap<String, String>,
+    session: &str,
+) {
+    let created = run_entmoot(
+        dir,
+        env,
+        &[
+            "admin",
+            "organizations",
+            "create",
+            "--name",
+            "Partner Co",
+            "--slug",
+            "partner",
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let issued = run_entmoot(
+        dir,
+        env,
+        &[
+            "admin",
+            "keys",
+            "create",
+            "--organization",
+            "partner",
+            "--name",
+            "partner admin",
+            "--role",
+            "admin",
+            "--json",
+        ],
+    );
+    assert!(issued.status.success(), "{issued:?}");
+    let issued: Value = serde_json::from_slice(&issued.stdout).expect("key json");
+    let partner_key = issued["token"].as_str().expect("token");
+    let invited = graphql_with_token(
+        server,
+        Some(partner_key),
+        "mutation($email: String!) { inviteMember(email: $email, role: VIEWER) { token } }",
+        json!({"email": EMAIL}),
+    )
+    .await;
+    let token = invited["data"]["inviteMember"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no invitation token: {invited}"));
+    let joined = graphql_with_token(
+        server,
+        Some(session),
+        "mutation($token: String!) { acceptInvitation(token: $token) { role } }",
+        json!({"token": token}),
+    )
+    .await;
+    assert_eq!(
+        joined["data"]["acceptInvitation"]["role"], "VIEWER",
+        "{joined}"
+    );
 }
 
 /// Longer than the script's own deadline (400 s), so its message is what is reported.
@@ -322,8 +393,8 @@ fn run_flow(base_url: &str, api_key: &str, screenshots: &Path) -> (bool, String)
     (status.success(), output)
 }
 
-async fn flow_against(server: &TestServer, label: &str) {
-    create_planner(server).await;
+async fn flow_against(server: &TestServer, dir: &Path, env: &HashMap<String, String>, label: &str) {
+    create_planner(server, dir, env).await;
     let screenshots = std::env::temp_dir().join(format!(
         "entmoot-console-{label}-{}",
         uuid::Uuid::new_v4().simple()
@@ -367,10 +438,9 @@ async fn flow_against(server: &TestServer, label: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planner_goes_from_parcel_to_downloads_in_chromium() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path(), &embedded_env(dir.path()))
-        .await
-        .expect("serve");
-    flow_against(&server, "embedded").await;
+    let env = embedded_env(dir.path());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+    flow_against(&server, dir.path(), &env, "embedded").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,5 +460,5 @@ async fn the_same_flow_runs_on_postgres_and_redis_with_a_separate_worker() {
         .await
         .expect("serve");
     let _worker = TestWorker::start(dir.path(), &env).expect("worker");
-    flow_against(&server, "postgres").await;
+    flow_against(&server, dir.path(), &env, "postgres").await;
 }

@@ -1,6 +1,6 @@
 // The console's whole flow in Debian's chromium (playwright-core, never a downloaded
 // browser) against a running entmoot: sign in with a key and sign out, sign in with a
-// password, create a project, upload the rural demo, create the site, run the program
+// password, switch organization and back, create a project, upload the rural demo, create the site, run the program
 // with live progress to the end, compare the alternatives, export and download a
 // GeoJSON and a PDF, move a building into a violation and see it flagged, undo, make
 // a valid move, save, re-optimize, and sign out. Every wait is for a condition on the
@@ -154,6 +154,18 @@ async function main() {
     check(who.includes('E2E Planner'), `who am I with a session: ${who}`);
     check((await page.evaluate(() => localStorage.getItem('entmoot.token'))).startsWith('ems_'), 'no session token stored');
     console.log(`signed in: ${who}`);
+
+    // The planner is also a viewer of Partner Co: switch there (no password asked, no
+    // administration for a viewer) and back.
+    const organizationIs = (slug) => page.waitForFunction((want) => document.querySelector('select[aria-label="Organization"]')?.value === want, slug, WAIT);
+    await organizationIs('local');
+    await page.getByLabel('Organization').selectOption('partner');
+    await organizationIs('partner');
+    await page.getByRole('heading', { name: 'Projects' }).waitFor(WAIT);
+    check(await page.getByRole('link', { name: 'Administration' }).count() === 0, 'a viewer of Partner Co sees Administration');
+    await page.getByLabel('Organization').selectOption('local');
+    await organizationIs('local');
+    await page.getByRole('link', { name: 'Administration' }).waitFor(WAIT);
 
     // Projects: create one.
     await page.getByRole('heading', { name: 'Projects' }).waitFor(WAIT);

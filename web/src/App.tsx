@@ -1,11 +1,12 @@
 // The shell: sign-in when there is no valid token, otherwise the header (who am I, in
-// which organization, sign out) and the screen the path names.
+// which organization, switching to another of theirs, sign out) and the screen the
+// path names.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ConsoleConfig } from './config';
 import { createApiClient, execute } from './client';
 import { readToken, writeToken } from './session';
-import { ApiContext, useApi } from './api';
-import { ViewerQuery, SignOutMutation } from './operations';
+import { ApiContext, ErrorBanner, useApi } from './api';
+import { ViewerQuery, SignOutMutation, SwitchOrganizationMutation } from './operations';
 import type { ViewerQuery as ViewerData } from './gql/graphql';
 import { describeError, isCombinedError, problemsOf } from './errors';
 import { navigate, useRoute } from './router';
@@ -63,12 +64,19 @@ export function App({ config }: { config: ConsoleConfig }) {
     navigate({ screen: 'projects' });
   }, [api, viewer]);
 
+  const switchOrganization = useCallback(async (slug: string) => {
+    const data = await execute(api.urql, SwitchOrganizationMutation, { organization: slug }, 'mutation');
+    // What was on screen belongs to the organization just left.
+    navigate({ screen: 'projects' });
+    signedIn(data.switchOrganization.token);
+  }, [api, signedIn]);
+
   if (token === null) return <SignIn config={config} onSignedIn={signedIn} notice={problem} />;
   if (viewer === null) {
     return <main className="centred"><p role="status">{problem ?? 'Connecting to the API…'}</p></main>;
   }
   return (
-    <ApiContext.Provider value={{ config, client: api.urql, viewer, signOut }}>
+    <ApiContext.Provider value={{ config, client: api.urql, viewer, signOut, switchOrganization }}>
       <BasemapProvider><Shell /></BasemapProvider>
     </ApiContext.Provider>
   );
@@ -92,8 +100,12 @@ function Shell() {
 }
 
 function Header() {
-  const { viewer, signOut } = useApi();
-  const organization = viewer.viewer.memberships.find((m) => m.organizationId === viewer.viewer.organizationId);
+  const { viewer, signOut, switchOrganization } = useApi();
+  const [problem, setProblem] = useState<string | null>(null);
+  const memberships = viewer.viewer.memberships;
+  const organization = memberships.find((m) => m.organizationId === viewer.viewer.organizationId);
+  // A key belongs to one organization; a person in several can move between them.
+  const canSwitch = !viewer.viewer.apiKey && memberships.length > 1 && organization !== undefined;
   return (
     <header className="top">
       <nav aria-label="Main">
@@ -106,9 +118,22 @@ function Header() {
       <div className="who" data-testid="who-am-i">
         <span>{viewer.viewer.user ? viewer.viewer.user.displayName || viewer.viewer.user.email : 'API key'}</span>
         {' · '}
-        <span>{organization ? organization.organizationName : 'organization'} ({roleLabel(viewer.viewer.role)})</span>
+        {canSwitch ? (
+          <select aria-label="Organization" value={organization.organizationSlug}
+            onChange={(event) => {
+              setProblem(null);
+              switchOrganization(event.target.value).catch((error: unknown) => setProblem(describeError(error)));
+            }}>
+            {memberships.map((m) => (
+              <option key={m.organizationId} value={m.organizationSlug}>{m.organizationName} ({roleLabel(m.role)})</option>
+            ))}
+          </select>
+        ) : (
+          <span>{organization ? organization.organizationName : 'organization'} ({roleLabel(viewer.viewer.role)})</span>
+        )}
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </div>
+      <ErrorBanner message={problem} />
     </header>
   );
 }

@@ -1,5 +1,5 @@
 // The signed-in context every screen reads: the configuration, the API client for the
-// current token, who the caller is, and a way to sign out.
+// current token, who the caller is, and ways to sign out and to switch organization.
 import { createContext, useCallback, useContext, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { AnyVariables, Client, TypedDocumentNode } from '@urql/core';
@@ -13,6 +13,8 @@ export interface ApiContextValue {
   client: Client;
   viewer: ViewerQueryType;
   signOut(): Promise<void>;
+  /** Moves a signed-in person's session to another of their organizations (a slug). */
+  switchOrganization(slug: string): Promise<void>;
 }
 
 export const ApiContext = createContext<ApiContextValue | null>(null);

@@ -29,6 +29,12 @@ export const SignOutMutation = graphql(`
   mutation SignOut { signOut }
 `);
 
+export const SwitchOrganizationMutation = graphql(`
+  mutation SwitchOrganization($organization: String!) {
+    switchOrganization(organization: $organization) { token role organizationId }
+  }
+`);
+
 export const ProjectsQuery = graphql(`
   query Projects($first: Int, $after: String, $filter: ProjectFilterInput, $order: ProjectOrderInput) {
     projects(first: $first, after: $after, filter: $filter, order: $order) {
