@@ -10,6 +10,7 @@ pub mod dxf;
 pub mod geojson;
 pub mod geopackage;
 pub mod kml;
+pub mod labels;
 pub mod pdf;
 pub mod shapefile;
 pub mod svg;
@@ -505,12 +506,13 @@ impl Scene {
             f64::NEG_INFINITY,
         ];
         for feature in &self.features {
-            for coord in coords_of(&feature.metres) {
-                bounds[0] = bounds[0].min(coord.0);
-                bounds[1] = bounds[1].min(coord.1);
-                bounds[2] = bounds[2].max(coord.0);
-                bounds[3] = bounds[3].max(coord.1);
-            }
+            let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
+            bounds = [
+                bounds[0].min(min_x),
+                bounds[1].min(min_y),
+                bounds[2].max(max_x),
+                bounds[3].max(max_y),
+            ];
         }
         if !bounds.iter().all(|b| b.is_finite()) {
             return [0.0, 0.0, 1.0, 1.0];
@@ -585,6 +587,26 @@ fn check_finite(what: &str, geometry: &Geometry<f64>) -> Result<(), ExportError>
 }
 
 /// Every coordinate of a geometry, as `(x, y)`.
+/// `[min_x, min_y, max_x, max_y]` of a geometry; infinite bounds for an empty one.
+pub fn bounds_of(geometry: &Geometry<f64>) -> [f64; 4] {
+    coords_of(geometry).into_iter().fold(
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |bounds, (x, y)| {
+            [
+                bounds[0].min(x),
+                bounds[1].min(y),
+                bounds[2].max(x),
+                bounds[3].max(y),
+            ]
+        },
+    )
+}
+
 pub fn coords_of(geometry: &Geometry<f64>) -> Vec<(f64, f64)> {
     use entmoot_plugin_sdk::geo::CoordsIter;
     geometry.coords_iter().map(|c| (c.x, c.y)).collect()

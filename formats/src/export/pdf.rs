@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
+use super::labels::text_width;
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
 use super::{ExportInput, FeatureKind, Scene, Value, label_point, polygons_of};
 
@@ -56,25 +57,6 @@ impl Page {
             from.0, from.1, to.0, to.1
         );
     }
-}
-
-/// Helvetica advance widths (per 1000 em) of the characters reports use most; others
-/// count as 556. Good enough to right-align numbers.
-fn text_width(text: &str, size: f64) -> f64 {
-    text.chars()
-        .map(|c| match c {
-            '0'..='9' | '$' | '_' => 556.0,
-            '.' | ',' | ' ' | ':' | ';' | '!' | 'i' | 'j' | 'l' | '/' | 'f' | 't' | 'I' => 278.0,
-            '-' | '(' | ')' | 'r' => 333.0,
-            '%' => 889.0,
-            'm' | 'M' | 'W' => 833.0,
-            'w' => 722.0,
-            c if c.is_ascii_uppercase() => 667.0,
-            _ => 556.0,
-        })
-        .sum::<f64>()
-        * size
-        / 1000.0
 }
 
 /// A PDF literal string in WinAnsiEncoding (characters outside it become `?`).

@@ -1,13 +1,16 @@
-//! SVG site plan: the layout drawn to scale (north up) with a title, labels, a legend,
-//! a scale bar and a north arrow. The plan geometry (`PlanFrame`, `Paint`) is shared
+//! SVG site plan: the layout drawn to scale (north up) with a title, labels by name
+//! that never overprint each other (`labels.rs`), a legend, a scale bar and a north
+//! arrow. The plan geometry (`PlanFrame`, `Paint`) is shared
 //! with the PDF report so both draw the same picture.
 
 use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
+use super::labels::{LabelRequest, LabelStyle, place_labels};
 use super::{
-    FeatureKind, Scene, SceneFeature, Value, format_number, label_point, polygons_of, xml_escape,
+    FeatureKind, Scene, SceneFeature, Value, bounds_of, format_number, label_point, polygons_of,
+    xml_escape,
 };
 
 /// RGB colour in 0..=255.
@@ -230,18 +233,14 @@ pub fn write(scene: &Scene) -> String {
             }
         }
     }
-    for feature in &scene.features {
-        if !matches!(feature.kind, FeatureKind::Asset | FeatureKind::Exclusion) {
-            continue;
-        }
-        if let Some((x, y)) = label_point(&feature.metres) {
-            let (x, y) = frame.map(x, y);
-            let _ = writeln!(
-                out,
-                "<text x=\"{x:.2}\" y=\"{y:.2}\" font-size=\"10\" text-anchor=\"middle\" dominant-baseline=\"middle\">{}</text>",
-                xml_escape(&feature.label)
-            );
-        }
+    let left_out = labels(&mut out, scene, &frame);
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<text class=\"labels-left-out\" x=\"{MARGIN}\" y=\"{}\" font-size=\"11\" fill=\"#555\">{left_out} label{} left out for lack of room</text>",
+            HEIGHT - MARGIN + 28.0,
+            if left_out == 1 { "" } else { "s" }
+        );
     }
     legend(&mut out, scene);
     // Scale bar and north arrow.
@@ -272,6 +271,44 @@ pub fn write(scene: &Scene) -> String {
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// Labels of assets and exclusions by name, placed so that none overprints another or
+/// leaves the plan (`labels::place_labels`); returns how many found no room.
+fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> usize {
+    let mut requests = Vec::new();
+    for feature in &scene.features {
+        if !matches!(feature.kind, FeatureKind::Asset | FeatureKind::Exclusion) {
+            continue;
+        }
+        let Some((x, y)) = label_point(&feature.metres) else {
+            continue;
+        };
+        let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
+        requests.push(LabelRequest {
+            text: feature.label.clone(),
+            centre: frame.map(x, y),
+            feature_size: ((max_x - min_x) * frame.scale, (max_y - min_y) * frame.scale),
+        });
+    }
+    let plan_area = [
+        MARGIN,
+        MARGIN + TITLE_HEIGHT,
+        WIDTH - MARGIN - LEGEND_WIDTH,
+        HEIGHT - MARGIN - 30.0,
+    ];
+    let placed = place_labels(&requests, plan_area, &LabelStyle::PLAN);
+    for label in &placed {
+        let _ = writeln!(
+            out,
+            "<text class=\"label\" x=\"{:.2}\" y=\"{:.2}\" font-size=\"{:.2}\" text-anchor=\"middle\" dominant-baseline=\"middle\" paint-order=\"stroke\" stroke=\"white\" stroke-width=\"2\" stroke-opacity=\"0.8\">{}</text>",
+            label.x,
+            label.y,
+            label.size,
+            xml_escape(&label.text)
+        );
+    }
+    requests.len() - placed.len()
 }
 
 fn legend(out: &mut String, scene: &Scene) {
@@ -339,5 +376,73 @@ mod tests {
         let (x0, y0) = frame.map(min_x, max_y);
         let (x1, y1) = frame.map(max_x, min_y);
         assert!(x0 >= 10.0 - 1e-9 && x1 <= 110.0 + 1e-9 && y0 >= 10.0 - 1e-9 && y1 <= 60.0 + 1e-9);
+    }
+
+    #[test]
+    fn crowded_labels_never_overprint_and_stay_on_the_plan() {
+        use super::super::labels::{overlaps, text_width};
+        use super::super::test_support::demo;
+        use entmoot_plugin_sdk::metrics::layout_metrics;
+
+        let (problem, mut layout, _) = demo();
+        let template = layout.assets[0].clone();
+        // Eighty small tanks with long names, packed in a block: most labels collide.
+        layout.assets = (0..80)
+            .map(|index| {
+                let mut tank = template.clone();
+                tank.name = format!("Storage tank {index} of the eastern tank farm");
+                tank.width_m = 3.0;
+                tank.length_m = 3.0;
+                tank.center = [
+                    template.center[0] + 6.0 * (index % 10) as f64,
+                    template.center[1] + 6.0 * (index / 10) as f64,
+                ];
+                tank
+            })
+            .collect();
+        let metrics = layout_metrics(&problem, &layout);
+        let scene = Scene::build(&super::super::ExportInput {
+            title: "Crowded",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+        })
+        .unwrap();
+        let svg = write(&scene);
+        let mut boxes = Vec::new();
+        for element in svg.split("<text class=\"label\" ").skip(1) {
+            let number = |name: &str| -> f64 {
+                let start = element.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                let end = start + element[start..].find('"').unwrap();
+                element[start..end].parse().unwrap()
+            };
+            let text = &element[element.find('>').unwrap() + 1..element.find("</text>").unwrap()];
+            assert!(text.chars().count() <= 24, "{text}");
+            let (x, y, size) = (number("x"), number("y"), number("font-size"));
+            let half = text_width(text, size) / 2.0;
+            let bounds = [x - half, y - size * 0.6, x + half, y + size * 0.6];
+            assert!(
+                bounds[0] >= MARGIN && bounds[2] <= WIDTH - MARGIN - LEGEND_WIDTH,
+                "{text} leaves the plan: {bounds:?}"
+            );
+            boxes.push((text.to_owned(), bounds));
+        }
+        assert!(boxes.len() >= 5, "{} labels", boxes.len());
+        for (index, (text, bounds)) in boxes.iter().enumerate() {
+            for (other, other_bounds) in &boxes[index + 1..] {
+                assert!(
+                    !overlaps(*bounds, *other_bounds, 0.0),
+                    "{text} overprints {other}"
+                );
+            }
+        }
+        let left_out = 80 - boxes.len();
+        assert!(left_out > 0);
+        assert!(
+            svg.contains(&format!("{left_out} labels left out for lack of room")),
+            "the plan says how many labels it left out"
+        );
     }
 }
