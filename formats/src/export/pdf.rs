@@ -8,9 +8,16 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
-use super::labels::text_width;
+use super::labels::{LabelRequest, LabelStyle, place_labels, text_width};
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
-use super::{ExportInput, FeatureKind, Scene, Value, label_point, polygons_of};
+use super::{ExportInput, FeatureKind, Scene, Value, bounds_of, label_point, polygons_of};
+
+/// The plan's labels in points: small enough for a page, never under 4 pt.
+const PLAN_LABELS: LabelStyle = LabelStyle {
+    min_size: 4.0,
+    max_size: 7.0,
+    max_chars: 24,
+};
 
 const PAGE_WIDTH: f64 = 612.0;
 const PAGE_HEIGHT: f64 = 792.0;
@@ -81,6 +88,7 @@ fn pdf_string(text: &str) -> String {
             '•' => 0x95,
             '–' => 0x96,
             '—' => 0x97,
+            '…' => 0x85,
             c if (0xA0..=0xFF).contains(&(c as u32)) => c as u32,
             _ => u32::from(b'?'),
         };
@@ -181,34 +189,37 @@ fn plan_page(scene: &Scene) -> Page {
         }
         page.content.push_str("Q\n");
     }
-    for feature in scene
+    // Labels by name, as on the SVG plan, placed so that none overprints another.
+    let requests: Vec<LabelRequest> = scene
         .features
         .iter()
         .filter(|f| matches!(f.kind, FeatureKind::Asset | FeatureKind::Exclusion))
-    {
-        if let Some((x, y)) = label_point(&feature.metres) {
-            let (x, y) = frame.map(x, y);
-            let text = match feature.attribute("asset_id") {
-                Some(id) => id.display(),
-                None => feature.label.clone(),
-            };
-            // As large as fits across the feature, between 3 and 7 points; else none.
-            let across = match feature.attribute("width") {
-                Some(Value::Number(width)) => width * frame.scale,
-                _ => f64::INFINITY,
-            };
-            let size = (across / text_width(&text, 1.0) * 0.9).min(7.0);
-            if size < 3.0 {
-                continue;
-            }
-            page.text(
-                x - text_width(&text, size) / 2.0,
-                PAGE_HEIGHT - y - size / 3.0,
-                size,
-                false,
-                &text,
-            );
-        }
+        .filter_map(|feature| {
+            let (x, y) = label_point(&feature.metres)?;
+            let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
+            Some(LabelRequest {
+                text: feature.label.clone(),
+                centre: frame.map(x, y),
+                feature_size: ((max_x - min_x) * frame.scale, (max_y - min_y) * frame.scale),
+            })
+        })
+        .collect();
+    let plan_area = [
+        MARGIN,
+        plan_top,
+        PAGE_WIDTH - MARGIN,
+        plan_top + plan_height,
+    ];
+    for label in place_labels(&requests, plan_area, &PLAN_LABELS) {
+        page.text(
+            label.x - text_width(&label.text, label.size) / 2.0,
+            // The middle of the text on the label's centre: the baseline a third of the
+            // size below it.
+            PAGE_HEIGHT - label.y - label.size / 3.0,
+            label.size,
+            false,
+            &label.text,
+        );
     }
     // Scale bar.
     let bar_m = frame.scale_bar_m(PAGE_WIDTH - 2.0 * MARGIN);
@@ -722,6 +733,18 @@ mod tests {
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.starts_with("%PDF-1.4"));
         assert!(text.contains("(Earthwork: unknown) Tj"));
+        // The plan labels assets by name, as the SVG plan does: each name is on the
+        // plan and in the asset table.
+        for asset in &layout.assets {
+            assert_eq!(
+                text.matches(&format!("({}) Tj", asset.name)).count(),
+                2,
+                "{} is not both on the plan and in the table",
+                asset.name
+            );
+        }
+        // A long name ends in the ellipsis (WinAnsi 0x85), not in "?".
+        assert!(!text.contains("?) Tj"));
         assert!(text.contains("(no terrain \\(DEM\\) was given) Tj"));
         // Every xref offset points at its object.
         let xref_at: usize = text
