@@ -218,7 +218,9 @@ impl SubscriptionRoot {
                         }
                         Incoming::Bus(BusMessage::Job(_)) | Incoming::FoundEnded(_) => Vec::new(),
                         Incoming::Bus(BusMessage::Reconnected { .. }) => {
-                            match find_job(&app.database, &caller, id).await {
+                            // Boxed: an idle subscription holds this future's slot
+                            // inline, so the query's state is kept out of it.
+                            match Box::pin(find_job(&app.database, &caller, id)).await {
                                 Ok(job) => vec![event_of(&job, None)],
                                 Err(error) => {
                                     tracing::warn!(%error, "resynchronising a job subscription failed");
@@ -284,7 +286,7 @@ impl SubscriptionRoot {
                         Incoming::Bus(BusMessage::Job(_)) | Incoming::FoundEnded(_) => Vec::new(),
                         Incoming::Bus(BusMessage::Reconnected { since }) => {
                             let since = since - chrono::Duration::seconds(RESYNC_MARGIN_SECONDS);
-                            match jobs_of_project_changed_since(&app.database, &caller, id, since).await {
+                            match Box::pin(jobs_of_project_changed_since(&app.database, &caller, id, since)).await {
                                 Ok(jobs) => jobs.iter().map(|job| event_of(job, None)).collect(),
                                 Err(error) => {
                                     tracing::warn!(%error, "resynchronising a project subscription failed");

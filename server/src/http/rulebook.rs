@@ -300,7 +300,9 @@ impl Extension for Rules {
         }
         let rechecks = futures::stream::unfold((app, credential), |(app, credential)| async move {
             tokio::time::sleep(SUBSCRIPTION_RECHECK).await;
-            let event = match authentication::authenticate(&app, &credential).await {
+            // Boxed: the check's state exists only while it runs, not in every idle
+            // subscription (the stream holds this future inline between checks).
+            let event = match Box::pin(authentication::authenticate(&app, &credential)).await {
                 Ok(_) => Event::Accepted,
                 Err(refused) => Event::Refused(refused.to_string()),
             };

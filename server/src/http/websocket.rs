@@ -25,7 +25,7 @@ use std::pin::pin;
 use std::str::FromStr;
 use std::time::Duration;
 
-use actix_codec::Framed;
+use actix_codec::{Framed, FramedParts};
 use actix_http::ws::{self, CloseCode, CloseReason, Frame, Item, ProtocolError};
 use actix_http::{Method, Request, h1};
 use actix_server::GracefulShutdownSignal;
@@ -75,8 +75,14 @@ pub async fn serve_upgrade(
     request: Request,
     framed: Framed<TcpStream, h1::Codec>,
 ) -> Result<(), actix_http::Error> {
-    let parts = framed.into_parts();
-    let mut stream = parts.io;
+    // Only the stream and what the client sent behind its handshake are kept: the
+    // dispatcher's write buffer (8 KiB of capacity) would otherwise live as long as the
+    // socket.
+    let FramedParts {
+        io: mut stream,
+        read_buf: pending,
+        ..
+    } = framed.into_parts();
     let head = request.head();
     let protocol = match handshake(&head.method, head.uri.path(), &head.headers) {
         Ok(accepted) => accepted,
@@ -115,7 +121,6 @@ pub async fn serve_upgrade(
     drop(request);
     let _counted = crate::metrics_registry::websocket_opened();
     // Bytes the client sent right behind its handshake are the socket's first.
-    let pending = parts.read_buf;
     run_socket(state, shutdown, stream, pending, protocol, connection).await;
     Ok(())
 }
