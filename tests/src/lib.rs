@@ -481,6 +481,22 @@ pub async fn subscribe(
     subscribe_with_token(&server.base_url, Some(&server.api_key), query, variables).await
 }
 
+/// A websocket client connected to the server's /graphql.
+pub type GraphqlSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a `graphql-transport-ws` socket on `base_url`'s /graphql (nothing sent yet).
+pub async fn connect_graphql_socket(base_url: &str) -> anyhow::Result<GraphqlSocket> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
 /// `subscribe`, sending `token` (if any) in the `connection_init` payload.
 pub async fn subscribe_with_token(
     base_url: &str,
@@ -490,14 +506,8 @@ pub async fn subscribe_with_token(
 ) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Value>> {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-    let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
-    let mut request = url.into_client_request()?;
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let mut socket = connect_graphql_socket(base_url).await?;
     socket
         .send(Message::text(
             json!({

@@ -255,23 +255,11 @@ async fn readiness_fails_with_the_database_while_liveness_holds() {
 }
 
 /// Opens a `graphql-transport-ws` socket with the server's key and waits for the ack.
-async fn open_acknowledged_socket(
-    server: &TestServer,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn open_acknowledged_socket(server: &TestServer) -> entmoot_tests::GraphqlSocket {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-    let url = format!(
-        "{}/graphql",
-        server.base_url.replacen("http://", "ws://", 1)
-    );
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let mut socket = entmoot_tests::connect_graphql_socket(&server.base_url)
         .await
         .expect("connect");
     let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", server.api_key)}});

@@ -9,39 +9,24 @@
 
 use std::time::{Duration, Instant};
 
-use entmoot_tests::{MULTIPART_CONTENT_TYPE, TestServer, embedded_env, graphql_multipart_body};
+use entmoot_tests::{
+    GraphqlSocket, MULTIPART_CONTENT_TYPE, TestServer, connect_graphql_socket, embedded_env,
+    graphql_multipart_body,
+};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-async fn open_socket(
-    server: &TestServer,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!(
-        "{}/graphql",
-        server.base_url.replacen("http://", "ws://", 1)
-    );
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    tokio_tungstenite::connect_async(request)
+async fn open_socket(server: &TestServer) -> GraphqlSocket {
+    connect_graphql_socket(&server.base_url)
         .await
         .expect("connect")
-        .0
 }
 
 /// Reads until the server closes; returns the close code, if it sent one.
-async fn close_code(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    within: Duration,
-) -> Option<u16> {
+async fn close_code(socket: &mut GraphqlSocket, within: Duration) -> Option<u16> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         match tokio::time::timeout(deadline - Instant::now(), socket.next()).await {

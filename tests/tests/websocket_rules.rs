@@ -10,7 +10,6 @@ use entmoot_tests::{TestServer, create_project, embedded_env, run_entmoot, subsc
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn issue_key(
     server_dir: &std::path::Path,
@@ -32,17 +31,8 @@ fn issue_key(
 }
 
 /// Opens a `graphql-transport-ws` socket with `token` and waits for the ack.
-async fn open_socket(
-    base_url: &str,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("{}/graphql", base_url.replacen("http://", "ws://", 1));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+async fn open_socket(base_url: &str, token: &str) -> entmoot_tests::GraphqlSocket {
+    let mut socket = entmoot_tests::connect_graphql_socket(base_url)
         .await
         .expect("connect");
     socket
@@ -65,9 +55,7 @@ async fn open_socket(
 
 /// Runs one operation over the socket and returns its first `next` payload.
 async fn run_over_socket(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    socket: &mut entmoot_tests::GraphqlSocket,
     id: &str,
     query: &str,
 ) -> Value {
