@@ -45,6 +45,8 @@ struct Objects {
     layout: String,
     file: String,
     api_key: String,
+    /// A member (`changeMemberRole`, `removeMember`).
+    user: String,
 }
 
 fn issue_key(dir: &std::path::Path, env: &HashMap<String, String>, args: &[&str]) -> String {
@@ -122,6 +124,8 @@ fn value_for(
                     &objects.file
                 } else if hint.contains("apikey") {
                     &objects.api_key
+                } else if hint.contains("user") {
+                    &objects.user
                 } else {
                     &objects.project
                 };
@@ -315,7 +319,39 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         .and_then(|key| key["id"].as_str())
         .unwrap_or_else(|| panic!("{keys}"))
         .to_owned();
+    // A member of org A that the probes aim at (`changeMemberRole`, `removeMember`).
+    let made = run_entmoot(
+        dir.path(),
+        &env,
+        &[
+            "admin",
+            "users",
+            "create",
+            "--email",
+            "probe-target@example.com",
+            "--name",
+            "Probe target",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let members = server
+        .graphql("{ members { user { id email } } }", json!({}))
+        .await
+        .expect("members");
+    let user = members["data"]["members"]
+        .as_array()
+        .and_then(|members| {
+            members
+                .iter()
+                .find(|member| member["user"]["email"] == "probe-target@example.com")
+        })
+        .and_then(|member| member["user"]["id"].as_str())
+        .unwrap_or_else(|| panic!("{members}"))
+        .to_owned();
     let objects = Objects {
+        user: user.clone(),
         project: project.clone(),
         site: site.clone(),
         job: job.clone(),
@@ -438,6 +474,7 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         &layout,
         &file,
         &api_key,
+        &user,
     ];
     let mut probed = 0;
     for (operation, root) in roots {
