@@ -76,15 +76,8 @@ pub async fn members_of(
     Ok(memberships
         .into_iter()
         .filter_map(|membership| {
-            let person = people.get(&membership.user_id)?;
-            Some(Member {
-                user_id: person.id,
-                email: person.email.clone(),
-                display_name: person.display_name.clone(),
-                // A role the database does not know is shown as the least one.
-                role: Role::parse(&membership.role).unwrap_or(Role::Viewer),
-                joined_at: membership.created_at,
-            })
+            let person = people.get(&membership.user_id)?.clone();
+            Some(member(person, &membership))
         })
         .collect())
 }
@@ -272,11 +265,16 @@ async fn member_of(
         .one(connection)
         .await?
         .ok_or(AdministrationError::MemberNotFound)?;
-    Ok(Member {
+    Ok(member(person, &membership))
+}
+
+fn member(person: users::Model, membership: &memberships::Model) -> Member {
+    Member {
         user_id: person.id,
         email: person.email,
         display_name: person.display_name,
+        // A role the database does not know is shown as the least one.
         role: Role::parse(&membership.role).unwrap_or(Role::Viewer),
         joined_at: membership.created_at,
-    })
+    }
 }

@@ -118,39 +118,8 @@ async fn admins_manage_members_and_keys_and_nobody_else_does() {
     assert_eq!(error_code(&unnamed), "BAD_USER_INPUT", "{unnamed}");
 
     // Another organization's admin cannot see or revoke this organization's keys.
-    let created = run_entmoot(
-        dir.path(),
-        &env,
-        &[
-            "admin",
-            "organizations",
-            "create",
-            "--name",
-            "Rival",
-            "--slug",
-            "rival",
-        ],
-    );
-    assert!(created.status.success(), "{created:?}");
-    let rival = run_entmoot(
-        dir.path(),
-        &env,
-        &[
-            "admin",
-            "keys",
-            "create",
-            "--organization",
-            "rival",
-            "--name",
-            "rival admin",
-            "--role",
-            "admin",
-            "--json",
-        ],
-    );
-    assert!(rival.status.success(), "{rival:?}");
-    let rival: Value = serde_json::from_slice(&rival.stdout).unwrap();
-    let rival = rival["token"].as_str().unwrap();
+    let rival = rival_admin_key(dir.path(), &env);
+    let rival = rival.as_str();
     let theirs = data_of(graphql_with_token(&server, Some(rival), KEYS, json!({})).await);
     assert!(
         named(&theirs["apiKeys"], "CI deploy script").is_none(),
@@ -172,6 +141,46 @@ async fn admins_manage_members_and_keys_and_nobody_else_does() {
         named(&keys["apiKeys"], "CI deploy script").unwrap()["revokedAt"].is_string(),
         "{keys}"
     );
+}
+
+/// Creates organization `rival` and returns an admin key of it.
+fn rival_admin_key(
+    dir: &std::path::Path,
+    env: &std::collections::HashMap<String, String>,
+) -> String {
+    let created = run_entmoot(
+        dir,
+        env,
+        &[
+            "admin",
+            "organizations",
+            "create",
+            "--name",
+            "Rival",
+            "--slug",
+            "rival",
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let issued = run_entmoot(
+        dir,
+        env,
+        &[
+            "admin",
+            "keys",
+            "create",
+            "--organization",
+            "rival",
+            "--name",
+            "rival admin",
+            "--role",
+            "admin",
+            "--json",
+        ],
+    );
+    assert!(issued.status.success(), "{issued:?}");
+    let issued: Value = serde_json::from_slice(&issued.stdout).unwrap();
+    issued["token"].as_str().unwrap().to_owned()
 }
 
 const MEMBERS: &str = "{ members { user { id email } role } }";
@@ -410,39 +419,8 @@ async fn membership_changes(
     assert_eq!(error_code(&twice), "NOT_FOUND", "{twice}");
 
     // Another organization's admin reaches nobody here.
-    let created = run_entmoot(
-        dir,
-        env,
-        &[
-            "admin",
-            "organizations",
-            "create",
-            "--name",
-            "Rival",
-            "--slug",
-            "rival",
-        ],
-    );
-    assert!(created.status.success(), "{created:?}");
-    let rival = run_entmoot(
-        dir,
-        env,
-        &[
-            "admin",
-            "keys",
-            "create",
-            "--organization",
-            "rival",
-            "--name",
-            "rival admin",
-            "--role",
-            "admin",
-            "--json",
-        ],
-    );
-    assert!(rival.status.success(), "{rival:?}");
-    let rival: Value = serde_json::from_slice(&rival.stdout).unwrap();
-    let rival = rival["token"].as_str().unwrap();
+    let rival = rival_admin_key(dir, env);
+    let rival = rival.as_str();
     for (query, variables) in [
         (CHANGE_ROLE, json!({"userId": ada_id, "role": "VIEWER"})),
         (REMOVE, json!({"userId": ada_id})),

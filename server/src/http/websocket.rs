@@ -25,7 +25,7 @@ use std::pin::pin;
 use std::str::FromStr;
 use std::time::Duration;
 
-use actix_codec::{Framed, FramedParts};
+use actix_codec::{Decoder, Encoder, Framed, FramedParts};
 use actix_http::ws::{self, CloseCode, CloseReason, Frame, Item, ProtocolError};
 use actix_http::{Method, Request, h1};
 use actix_server::GracefulShutdownSignal;
@@ -282,7 +282,7 @@ async fn run_socket(
         // Frames that are already here (the handshake's tail, or a read that brought
         // several) are handled before waiting for more.
         loop {
-            match codec.decode_frame(&mut pending) {
+            match codec.decode(&mut pending) {
                 Ok(Some(frame)) => {
                     last_heard = Instant::now();
                     match handle_frame(frame, &mut continuation, &mut to_protocol) {
@@ -424,34 +424,10 @@ async fn write(
     message: ws::Message,
 ) -> Result<(), ()> {
     let mut frame = BytesMut::new();
-    codec.encode_message(message, &mut frame).map_err(|_| ())?;
+    codec.encode(message, &mut frame).map_err(|_| ())?;
     match timeout(WRITE_TIMEOUT, stream.write_all(&frame)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
-    }
-}
-
-/// The codec's decoder and encoder under names that say which is which.
-trait FrameCodec {
-    fn decode_frame(&mut self, source: &mut BytesMut) -> Result<Option<Frame>, ProtocolError>;
-    fn encode_message(
-        &mut self,
-        message: ws::Message,
-        destination: &mut BytesMut,
-    ) -> Result<(), ProtocolError>;
-}
-
-impl FrameCodec for ws::Codec {
-    fn decode_frame(&mut self, source: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
-        actix_codec::Decoder::decode(self, source)
-    }
-
-    fn encode_message(
-        &mut self,
-        message: ws::Message,
-        destination: &mut BytesMut,
-    ) -> Result<(), ProtocolError> {
-        actix_codec::Encoder::encode(self, message, destination)
     }
 }
 
