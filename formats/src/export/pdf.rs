@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
-use super::labels::{LabelRequest, LabelStyle, place_labels, text_width};
+use super::labels::{LabelStyle, place_labels, text_width};
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
-use super::{ExportInput, FeatureKind, Scene, Value, bounds_of, label_point, polygons_of};
+use super::{ExportInput, FeatureKind, Scene, Value, polygons_of};
 
 /// The plan's labels in points: small enough for a page, never under 4 pt.
 const PLAN_LABELS: LabelStyle = LabelStyle {
@@ -190,20 +190,7 @@ fn plan_page(scene: &Scene) -> Page {
         page.content.push_str("Q\n");
     }
     // Labels by name, as on the SVG plan, placed so that none overprints another.
-    let requests: Vec<LabelRequest> = scene
-        .features
-        .iter()
-        .filter(|f| matches!(f.kind, FeatureKind::Asset | FeatureKind::Exclusion))
-        .filter_map(|feature| {
-            let (x, y) = label_point(&feature.metres)?;
-            let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
-            Some(LabelRequest {
-                text: feature.label.clone(),
-                centre: frame.map(x, y),
-                feature_size: ((max_x - min_x) * frame.scale, (max_y - min_y) * frame.scale),
-            })
-        })
-        .collect();
+    let requests = frame.label_requests(scene);
     let plan_area = [
         MARGIN,
         plan_top,

@@ -116,6 +116,25 @@ impl PlanFrame {
         )
     }
 
+    /// What the plan labels (assets and exclusions, by name), in drawing units, for
+    /// `labels::place_labels`: the same requests for the SVG and the PDF plan.
+    pub fn label_requests(&self, scene: &Scene) -> Vec<LabelRequest> {
+        scene
+            .features
+            .iter()
+            .filter(|f| matches!(f.kind, FeatureKind::Asset | FeatureKind::Exclusion))
+            .filter_map(|feature| {
+                let (x, y) = label_point(&feature.metres)?;
+                let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
+                Some(LabelRequest {
+                    text: feature.label.clone(),
+                    centre: self.map(x, y),
+                    feature_size: ((max_x - min_x) * self.scale, (max_y - min_y) * self.scale),
+                })
+            })
+            .collect()
+    }
+
     /// A round scale-bar length in metres about a fifth of `width` drawing units.
     pub fn scale_bar_m(&self, width: f64) -> f64 {
         let target = width / 5.0 / self.scale;
@@ -276,21 +295,7 @@ pub fn write(scene: &Scene) -> String {
 /// Labels of assets and exclusions by name, placed so that none overprints another or
 /// leaves the plan (`labels::place_labels`); returns how many found no room.
 fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> usize {
-    let mut requests = Vec::new();
-    for feature in &scene.features {
-        if !matches!(feature.kind, FeatureKind::Asset | FeatureKind::Exclusion) {
-            continue;
-        }
-        let Some((x, y)) = label_point(&feature.metres) else {
-            continue;
-        };
-        let [min_x, min_y, max_x, max_y] = bounds_of(&feature.metres);
-        requests.push(LabelRequest {
-            text: feature.label.clone(),
-            centre: frame.map(x, y),
-            feature_size: ((max_x - min_x) * frame.scale, (max_y - min_y) * frame.scale),
-        });
-    }
+    let requests = frame.label_requests(scene);
     let plan_area = [
         MARGIN,
         MARGIN + TITLE_HEIGHT,
