@@ -204,10 +204,14 @@ impl SubscriptionRoot {
         let organization = caller.organization_id;
         // Followed for as long as the stream lives (the closure below owns it).
         let following = watch.follow(&app, organization, id);
+        // Only the database connection is held (not the whole context): every idle
+        // subscription carries it.
+        let database = app.database.clone();
+        drop(app);
         let live = incoming(receiver, ended)
             .then(move |message| {
                 let _following = &following;
-                let app = app.clone();
+                let database = database.clone();
                 let caller = caller.clone();
                 async move {
                     match message {
@@ -220,7 +224,7 @@ impl SubscriptionRoot {
                         Incoming::Bus(BusMessage::Reconnected { .. }) => {
                             // Boxed: an idle subscription holds this future's slot
                             // inline, so the query's state is kept out of it.
-                            match Box::pin(find_job(&app.database, &caller, id)).await {
+                            match Box::pin(find_job(&database, &caller, id)).await {
                                 Ok(job) => vec![event_of(&job, None)],
                                 Err(error) => {
                                     tracing::warn!(%error, "resynchronising a job subscription failed");
@@ -268,13 +272,14 @@ impl SubscriptionRoot {
         let organization = caller.organization_id;
         let watch = ctx.data_unchecked::<Arc<EndedJobWatch>>().clone();
         let ended = watch.subscribe();
-        let app_for_follow = app.clone();
+        let database = app.database.clone();
+        let app_for_follow = Arc::new(app);
         // Jobs this subscriber has seen start but not end, followed by the process-wide
         // check until their end arrives (or the subscription ends).
         let mut open: HashMap<Uuid, Following> = HashMap::new();
         let live = incoming(receiver, ended)
             .then(move |message| {
-                let app = app.clone();
+                let database = database.clone();
                 let caller = caller.clone();
                 async move {
                     match message {
@@ -286,7 +291,7 @@ impl SubscriptionRoot {
                         Incoming::Bus(BusMessage::Job(_)) | Incoming::FoundEnded(_) => Vec::new(),
                         Incoming::Bus(BusMessage::Reconnected { since }) => {
                             let since = since - chrono::Duration::seconds(RESYNC_MARGIN_SECONDS);
-                            match Box::pin(jobs_of_project_changed_since(&app.database, &caller, id, since)).await {
+                            match Box::pin(jobs_of_project_changed_since(&database, &caller, id, since)).await {
                                 Ok(jobs) => jobs.iter().map(|job| event_of(job, None)).collect(),
                                 Err(error) => {
                                     tracing::warn!(%error, "resynchronising a project subscription failed");

@@ -35,6 +35,10 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Default open websockets per API worker: actix-server's own bound on a worker's
+/// connections, which counted sockets too until they left the HTTP dispatcher.
+const MAX_WEBSOCKETS_PER_WORKER: usize = 25_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub data_dir: PathBuf,
@@ -44,6 +48,9 @@ pub struct Settings {
     pub api_host: String,
     pub api_port: u16,
     pub api_workers: usize,
+    /// ENTMOOT_MAX_WEBSOCKETS: open websockets one API process holds at most (further
+    /// upgrades get 503).
+    pub max_websockets: usize,
     pub secret_key: Option<Secret>,
     pub cors_enabled: bool,
     pub allowed_origins: Vec<String>,
@@ -613,6 +620,7 @@ impl Settings {
             ));
         }
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        let api_workers = parse_integer(sources, "API_WORKERS", cpus, 1, 1024)?;
         let secret_key = secret(sources, "SECRET_KEY");
         if let Some(key) = &secret_key
             && key.expose().len() < 32
@@ -758,7 +766,14 @@ impl Settings {
                 }
             })?,
             api_host,
-            api_workers: parse_integer(sources, "API_WORKERS", cpus, 1, 1024)?,
+            api_workers,
+            max_websockets: parse_integer(
+                sources,
+                "ENTMOOT_MAX_WEBSOCKETS",
+                MAX_WEBSOCKETS_PER_WORKER * api_workers,
+                1,
+                10_000_000,
+            )?,
             secret_key,
             cors_enabled: parse_bool(sources, "CORS_ENABLED", true)?,
             rate_limit_per_key: parse_integer(

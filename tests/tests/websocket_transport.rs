@@ -2,12 +2,13 @@
 //! stream): upgrades it refuses get a plain HTTP answer and leave HTTP working, a
 //! client's first frame may ride in the same packet as its handshake, pings are
 //! answered, a close is answered with a close, an operation runs over the socket, and
-//! `entmoot_websockets_open` counts the socket while it is open.
+//! `entmoot_websockets_open` counts the socket while it is open, and an instance holds
+//! no more sockets than ENTMOOT_MAX_WEBSOCKETS.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use entmoot_tests::{TestServer, embedded_env};
+use entmoot_tests::{TestServer, connect_graphql_socket, embedded_env};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -251,4 +252,45 @@ async fn open_websockets(server: &TestServer) -> i64 {
         .trim()
         .parse()
         .expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_beyond_the_limit_get_503_until_one_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = embedded_env(dir.path());
+    env.insert("ENTMOOT_MAX_WEBSOCKETS".into(), "2".into());
+    let server = TestServer::start(dir.path(), &env).await.expect("serve");
+
+    let mut first = connect_graphql_socket(&server.base_url)
+        .await
+        .expect("first socket");
+    let _second = connect_graphql_socket(&server.base_url)
+        .await
+        .expect("second socket");
+    let refused = raw_exchange(
+        &server,
+        &upgrade_request("GET", "/graphql", Some("graphql-transport-ws")),
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+    assert!(refused.contains("as many websockets"), "{refused}");
+    let answer = server
+        .graphql("{ apiVersion }", json!({}))
+        .await
+        .expect("HTTP beside a full house of sockets");
+    assert!(answer["data"]["apiVersion"].is_string(), "{answer}");
+
+    // A socket that closes makes room again.
+    first.close(None).await.expect("close");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match connect_graphql_socket(&server.base_url).await {
+            Ok(_third) => break,
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("no room after a socket closed: {error}"),
+        }
+    }
 }

@@ -102,7 +102,7 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
         trust_forwarded_headers: settings.trust_forwarded_headers,
     };
     let rulebook = http::rulebook::Rulebook {
-        app: runtime.app.clone(),
+        app: Arc::new(runtime.app.clone()),
         rate_limiter: runtime.rate_limiter.clone(),
         rate_limits,
         anonymous_introspection: settings.environment == "development",
@@ -119,7 +119,9 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
         document_limits: limits.document,
         rate_limits,
         graphiql: settings.environment != "production",
+        websockets: http::websocket::OpenSockets::new(settings.max_websockets),
     };
+    let websockets = state.websockets.clone();
     if settings.debug_routes {
         tracing::warn!(
             "ENTMOOT_DEBUG_ROUTES=true: /debug/panic, /debug/error and /debug/sleep are mounted"
@@ -168,6 +170,13 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
             "shutting down: readiness fails, in-flight requests get up to {} s",
             http::SHUTDOWN_TIMEOUT_SECONDS
         );
+        // Sockets first: they run outside the HTTP connections actix-server waits for.
+        let still_open = websockets
+            .close_all(http::websocket::CLOSE_GRACE)
+            .await;
+        if still_open > 0 {
+            tracing::warn!(still_open, "websockets did not close in time; dropping them");
+        }
         handle.stop(true).await;
     });
     let served = server.await.context("HTTP server");

@@ -58,6 +58,8 @@ pub struct HttpState {
     pub document_limits: entmoot_schema::limits::DocumentLimits,
     /// GraphiQL on GET /graphql for a browser; off with ENTMOOT_ENV=production.
     pub graphiql: bool,
+    /// The open websockets, closed together on shutdown.
+    pub websockets: websocket::OpenSockets,
 }
 
 /// Requests per minute; 0 is no limit.
@@ -146,7 +148,6 @@ pub fn start(
                 // Last: the console's files, and its index.html for every other path.
                 .default_service(web::to(console::serve));
             let upgrade_state = state.clone();
-            let upgrade_shutdown = shutdown.clone();
             let http_shutdown = shutdown.clone();
             HttpService::build()
                 .graceful_shutdown_signal(move || {
@@ -158,10 +159,9 @@ pub fn start(
                 .local_addr(local_address)
                 .upgrade(fn_service(move |(request, framed)| {
                     // Boxed so that every connection's dispatcher stays the size of an
-                    // HTTP one, whatever a socket's state machine weighs.
+                    // HTTP one; the socket itself leaves for its own task.
                     Box::pin(websocket::serve_upgrade(
                         upgrade_state.clone(),
-                        upgrade_shutdown.clone(),
                         request,
                         framed,
                     ))

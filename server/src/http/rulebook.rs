@@ -49,7 +49,9 @@ struct OperationFacts {
 
 /// The extension factory, built once per process by `serve`.
 pub struct Rulebook {
-    pub app: AppContext,
+    /// Shared, not cloned: every operation's extension, and every subscription's
+    /// credential recheck, holds it for as long as it lives.
+    pub app: Arc<AppContext>,
     pub rate_limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
     /// Whether callers without an accepted credential may introspect (development
@@ -69,7 +71,7 @@ impl ExtensionFactory for Rulebook {
 }
 
 struct Rules {
-    app: AppContext,
+    app: Arc<AppContext>,
     rate_limiter: Arc<RateLimiter>,
     rate_limits: RateLimits,
     anonymous_introspection: bool,

@@ -16,6 +16,10 @@
 //! closed with 1001 (going away), so clients reconnect to another instance at once
 //! instead of holding the shutdown for its whole timeout.
 //!
+//! After the handshake a socket runs as its own task (`OpenSockets`), so the HTTP
+//! connection's dispatcher ends and is freed; the process holds at most
+//! `OpenSockets::limit` sockets and answers 503 to an upgrade beyond it.
+//!
 //! The protocol itself is async-graphql's (`http::WebSocket`); every operation on the
 //! socket passes the same rulebook as HTTP (`rulebook.rs`). Browsers cannot set headers on
 //! a websocket and the API takes no cookies, so a socket from another origin carries no
@@ -28,7 +32,6 @@ use std::time::Duration;
 use actix_codec::{Decoder, Encoder, Framed, FramedParts};
 use actix_http::ws::{self, CloseCode, CloseReason, Frame, Item, ProtocolError};
 use actix_http::{Method, Request, h1};
-use actix_server::GracefulShutdownSignal;
 use actix_web::http::header::{self, HeaderMap};
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use bytes::{Bytes, BytesMut};
@@ -37,8 +40,10 @@ use futures::channel::mpsc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use entmoot_schema::ClientAddress;
+use entmoot_schema::{ClientAddress, EntmootSchema};
 
 use crate::http::HttpState;
 use crate::http::authentication::{self, Credential};
@@ -63,15 +68,54 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from the kernel at a time.
 const READ_CHUNK_BYTES: usize = 4096;
 
+/// Time the open sockets get to say goodbye on shutdown before the rest of the server
+/// stops (a client that does not take its close frame in that time is dropped).
+pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The path the websocket is served on.
 pub const PATH: &str = "/graphql";
 
-/// Serves one upgrade request: the handshake (or a refusal), then the socket until
-/// either side closes it. Errors are the client's (it left, it broke the protocol) and
-/// end only this socket, so none is returned.
+/// The process's open sockets: each runs as its own task, so that the HTTP
+/// connection's dispatcher (its future and its buffers) is freed once the handshake is
+/// done, and so that a shutdown can close them all and wait for them.
+#[derive(Clone)]
+pub struct OpenSockets {
+    tasks: TaskTracker,
+    closing: CancellationToken,
+    limit: usize,
+}
+
+impl OpenSockets {
+    /// At most `limit` sockets at once (ENTMOOT_MAX_WEBSOCKETS): actix-server no longer
+    /// counts them among its connections once they leave the dispatcher.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            tasks: TaskTracker::new(),
+            closing: CancellationToken::new(),
+            limit,
+        }
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Closes every open socket with 1001 (going away), refuses new ones, and waits
+    /// until all have ended or `grace` has passed. Returns the sockets still open then
+    /// (they end when the server's workers stop).
+    pub async fn close_all(&self, grace: Duration) -> usize {
+        self.closing.cancel();
+        self.tasks.close();
+        let _ = timeout(grace, self.tasks.wait()).await;
+        self.tasks.len()
+    }
+}
+
+/// Serves one upgrade request: the handshake (or a refusal), then hands the socket to
+/// its own task until either side closes it. Errors are the client's (it left, it
+/// broke the protocol) and end only this socket, so none is returned.
 pub async fn serve_upgrade(
     state: HttpState,
-    shutdown: GracefulShutdownSignal,
     request: Request,
     framed: Framed<TcpStream, h1::Codec>,
 ) -> Result<(), actix_http::Error> {
@@ -84,7 +128,23 @@ pub async fn serve_upgrade(
         ..
     } = framed.into_parts();
     let head = request.head();
-    let protocol = match handshake(&head.method, head.uri.path(), &head.headers) {
+    let sockets = &state.websockets;
+    let accepted = if sockets.closing.is_cancelled() {
+        Err(Refusal::new(
+            503,
+            "Service Unavailable",
+            "the server is shutting down",
+        ))
+    } else if sockets.open() >= sockets.limit {
+        Err(Refusal::new(
+            503,
+            "Service Unavailable",
+            "this server holds as many websockets as it may; try again later or elsewhere",
+        ))
+    } else {
+        handshake(&head.method, head.uri.path(), &head.headers)
+    };
+    let protocol = match accepted {
         Ok(accepted) => accepted,
         Err(refusal) => {
             let _ = timeout(WRITE_TIMEOUT, stream.write_all(&refusal.to_http())).await;
@@ -119,9 +179,20 @@ pub async fn serve_upgrade(
         .unwrap_or_default(),
     };
     drop(request);
-    let _counted = crate::metrics_registry::websocket_opened();
-    // Bytes the client sent right behind its handshake are the socket's first.
-    run_socket(state, shutdown, stream, pending, protocol, connection).await;
+    // Only the schema goes along: the socket's task holds nothing else of the state for
+    // its whole life. Bytes the client sent right behind its handshake are its first.
+    let socket = run_socket(
+        state.schema.clone(),
+        sockets.closing.clone(),
+        stream,
+        pending,
+        protocol,
+        connection,
+    );
+    // On the worker's own thread (the stream is registered with its reactor). A worker
+    // that stops drops its sockets' tasks, which is why a shutdown closes them first
+    // (`OpenSockets::close_all`).
+    tokio::task::spawn_local(sockets.tasks.track_future(socket));
     Ok(())
 }
 
@@ -238,13 +309,14 @@ enum Ending {
 }
 
 async fn run_socket(
-    state: HttpState,
-    shutdown: GracefulShutdownSignal,
+    schema: EntmootSchema,
+    closing: CancellationToken,
     mut stream: TcpStream,
     mut pending: BytesMut,
     protocol: WebSocketProtocols,
     connection: Connection,
 ) {
+    let _counted = crate::metrics_registry::websocket_opened();
     let (mut to_protocol, messages) = mpsc::channel::<Bytes>(MESSAGES_IN_FLIGHT);
     let initialised = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let init_seen = initialised.clone();
@@ -252,7 +324,7 @@ async fn run_socket(
         credential: header_credential,
         address,
     } = connection;
-    let graphql = WebSocket::new(state.schema.clone(), messages, protocol).on_connection_init(
+    let graphql = WebSocket::new(schema, messages, protocol).on_connection_init(
         move |payload| {
             init_seen.store(true, std::sync::atomic::Ordering::SeqCst);
             async move {
@@ -275,7 +347,7 @@ async fn run_socket(
     heartbeat.reset(); // the first tick one interval from now, not at once
     let init_deadline = Instant::now() + CONNECTION_INIT_TIMEOUT;
     let mut last_heard = Instant::now();
-    let shutting_down = shutdown.notified();
+    let shutting_down = closing.cancelled();
     let mut shutting_down = pin!(shutting_down);
 
     let ending = 'socket: loop {
