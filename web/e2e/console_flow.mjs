@@ -220,6 +220,41 @@ async function main() {
     await waitForRendered(page, 'results', ['layout-roads'], null, 1);
     await screen(page, '05-results');
 
+    // Measure: three clicks on the results map; the reading agrees with the same points
+    // measured independently here (haversine on the clicked pixels, unprojected by the map).
+    await page.getByRole('button', { name: 'Measure', exact: true }).click();
+    const canvasBox = await page.evaluate(() => {
+      const box = window.__entmoot.maps.results.getCanvas().getBoundingClientRect();
+      return { left: box.left, top: box.top, width: box.width, height: box.height };
+    });
+    const clicks = [[0.3, 0.65], [0.7, 0.65], [0.7, 0.35]].map(([fx, fy]) => ({ x: canvasBox.left + canvasBox.width * fx, y: canvasBox.top + canvasBox.height * fy }));
+    for (const click of clicks) await page.mouse.click(click.x, click.y);
+    await page.waitForSelector('[data-testid="measure-readout"][data-points="3"]', WAIT);
+    const reading = await page.getByTestId('measure-readout').textContent();
+    const expected = await page.evaluate(({ clicks, canvasBox }) => {
+      const map = window.__entmoot.maps.results;
+      const points = clicks.map((c) => map.unproject([c.x - canvasBox.left, c.y - canvasBox.top]));
+      const radius = 6_371_008.8;
+      const rad = (d) => (d * Math.PI) / 180;
+      const haversine = (a, b) => 2 * radius * Math.asin(Math.sqrt(Math.sin(rad(b.lat - a.lat) / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lng - a.lng) / 2) ** 2));
+      const [first, second] = [haversine(points[0], points[1]), haversine(points[1], points[2])];
+      // The clicks make a right angle on screen, and Web Mercator keeps angles.
+      return { distance: first + second, area: (first * second) / 2 };
+    }, { clicks, canvasBox });
+    const number = (text) => Number(text.replaceAll(',', ''));
+    const distanceMatch = /Distance ([\d,.]+) (m|km)/.exec(reading);
+    const areaMatch = /([\d,.]+) m²/.exec(reading);
+    check(distanceMatch && areaMatch, `measure reading: ${reading}`);
+    const distance = number(distanceMatch[1]) * (distanceMatch[2] === 'km' ? 1000 : 1);
+    const area = number(areaMatch[1]);
+    check(Math.abs(distance - expected.distance) / expected.distance < 0.01, `measured ${distance} m, expected ${expected.distance.toFixed(1)} m`);
+    check(Math.abs(area - expected.area) / expected.area < 0.01, `measured ${area} m², expected ${expected.area.toFixed(0)} m²`);
+    console.log(`measured on the map: ${reading} (independently: ${expected.distance.toFixed(1)} m, ${expected.area.toFixed(0)} m²)`);
+    await screen(page, '05b-measure');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Measure', exact: true }).waitFor(WAIT);
+    check(await page.getByTestId('measure-readout').count() === 0, 'Escape did not stop measuring');
+
     const geojson = await download(page, 'GeoJSON');
     const collection = JSON.parse(geojson.bytes.toString('utf8'));
     const exportedAssets = collection.features.filter((f) => f.properties?.kind === 'asset');

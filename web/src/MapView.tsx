@@ -1,15 +1,17 @@
 // The map: MapLibre GL with no tile server by default (a plain background, a metre grid
-// and a scale bar), an optional raster basemap, and the console's layers (parcel,
-// candidate exclusions, buildable area, layout assets and roads, violations).
+// and a scale bar), an optional raster basemap, the console's layers (parcel,
+// candidate exclusions, buildable area, layout assets and roads, violations), and a
+// measuring tool (distances and areas clicked on the map).
 // Each map registers itself in `window.__entmoot.maps[name]` so end-to-end tests can
 // ask it what it rendered (queryRenderedFeatures) instead of guessing from pixels.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import maplibregl from 'maplibre-gl';
 import type { ExpressionSpecification, GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent, StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { Basemap } from './config';
-import { boundsOf, gridLines, positionsOfGeoJson } from './geometry';
-import type { FeatureCollection } from './geometry';
+import { boundsOf, gridLines, measurementFeatures, pathLengthMetres, polygonAreaSquareMetres, positionsOfGeoJson } from './geometry';
+import type { FeatureCollection, Position } from './geometry';
+import { formatArea, formatLength } from './format';
 
 export const ASSET_COLOURS: Record<string, string> = {
   building: '#3b6fb6',
@@ -52,7 +54,8 @@ declare global {
 }
 
 const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] };
-const SOURCES = ['grid', 'boundary', 'candidates', 'exclusions', 'buildable', 'layout'] as const;
+const SOURCES = ['grid', 'boundary', 'candidates', 'exclusions', 'buildable', 'layout', 'measure'] as const;
+const MEASURE_COLOUR = '#0b5cad';
 
 /** A `match` on a property with one colour per value (MapLibre's tuple type wants the
  * pairs spelled out, so the array is built and typed once here). */
@@ -95,6 +98,9 @@ function baseStyle(): StyleSpecification {
       { id: 'layout-violations', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['in', ['get', 'asset_id'], ['literal', []]]], paint: { 'line-color': VIOLATION_COLOUR, 'line-width': 4 } },
       { id: 'layout-selected', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['==', ['get', 'asset_id'], '']], paint: { 'line-color': '#ffd400', 'line-width': 3 } },
       { id: 'layout-entrances', type: 'circle', source: 'layout', filter: ['==', ['get', 'kind'], 'entrance'], paint: { 'circle-radius': 6, 'circle-color': '#ffffff', 'circle-stroke-color': '#2d5016', 'circle-stroke-width': 3 } },
+      { id: 'measure-area', type: 'fill', source: 'measure', filter: ['==', ['get', 'part'], 'area'], paint: { 'fill-color': MEASURE_COLOUR, 'fill-opacity': 0.12 } },
+      { id: 'measure-path', type: 'line', source: 'measure', filter: ['==', ['get', 'part'], 'path'], paint: { 'line-color': MEASURE_COLOUR, 'line-width': 2, 'line-dasharray': [2, 1] } },
+      { id: 'measure-points', type: 'circle', source: 'measure', filter: ['==', ['get', 'part'], 'point'], paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': MEASURE_COLOUR, 'circle-stroke-width': 2 } },
     ],
   };
 }
@@ -112,6 +118,15 @@ export function MapView(props: MapViewProps) {
   const handlers = useRef(props);
   handlers.current = props;
   const { name, data, basemap } = props;
+  // The measuring tool: while it is on, clicks add points instead of selecting.
+  const [measuring, setMeasuring] = useState(false);
+  const [measured, setMeasured] = useState<Position[]>([]);
+  const measuringRef = useRef(false);
+  measuringRef.current = measuring;
+  const stopMeasuring = useCallback(() => {
+    setMeasuring(false);
+    setMeasured([]);
+  }, []);
 
   useEffect(() => {
     if (container.current === null) return;
@@ -138,11 +153,16 @@ export function MapView(props: MapViewProps) {
     window.__entmoot.maps[name] = map;
 
     let dragging: { assetId: string; start: maplibregl.LngLat } | null = null;
+    map.on('click', (event) => {
+      if (measuringRef.current) setMeasured((points) => [...points, [event.lngLat.lng, event.lngLat.lat]]);
+    });
     map.on('click', 'layout-assets', (event: MapLayerMouseEvent) => {
+      if (measuringRef.current) return;
       const id = event.features?.[0]?.properties?.asset_id;
       handlers.current.onAssetClick?.(typeof id === 'string' ? id : null);
     });
     map.on('click', 'candidates-fill', (event: MapLayerMouseEvent) => {
+      if (measuringRef.current) return;
       const index = event.features?.[0]?.properties?.index;
       if (typeof index === 'number') handlers.current.onCandidateClick?.(index);
     });
@@ -156,7 +176,7 @@ export function MapView(props: MapViewProps) {
     });
     map.on('mousedown', 'layout-assets', (event: MapLayerMouseEvent) => {
       const id = event.features?.[0]?.properties?.asset_id;
-      if (!handlers.current.onAssetDragged || typeof id !== 'string') return;
+      if (measuringRef.current || !handlers.current.onAssetDragged || typeof id !== 'string') return;
       event.preventDefault();
       dragging = { assetId: id, start: event.lngLat };
     });
@@ -202,6 +222,25 @@ export function MapView(props: MapViewProps) {
   useEffect(() => {
     const map = mapRef.current;
     if (!ready || map === null) return;
+    setSource(map, 'measure', measurementFeatures(measured));
+    // A double click adds two points rather than zooming while measuring.
+    if (measuring) map.doubleClickZoom.disable();
+    else map.doubleClickZoom.enable();
+    map.getCanvas().style.cursor = measuring ? 'crosshair' : '';
+  }, [ready, measuring, measured]);
+
+  useEffect(() => {
+    if (!measuring) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') stopMeasuring();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [measuring, stopMeasuring]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || map === null) return;
     if (map.getLayer('basemap')) map.removeLayer('basemap');
     if (map.getSource('basemap')) map.removeSource('basemap');
     if (basemap !== null) {
@@ -214,8 +253,33 @@ export function MapView(props: MapViewProps) {
     <div className="map-frame">
       <div ref={container} className="map" role="region" aria-label={props.label} data-map-name={name} data-ready={ready} />
       {failure && <p className="error" role="alert">{failure}</p>}
+      {ready && (
+        <div className="measure-tool">
+          <button type="button" aria-pressed={measuring} onClick={() => (measuring ? stopMeasuring() : setMeasuring(true))}>
+            {measuring ? 'Stop measuring' : 'Measure'}
+          </button>
+          {measuring && (
+            <>
+              <p data-testid="measure-readout" data-points={measured.length} aria-live="polite">
+                {measurementText(measured)}
+              </p>
+              <button type="button" disabled={measured.length === 0} onClick={() => setMeasured((points) => points.slice(0, -1))}>Remove last point</button>
+              <button type="button" disabled={measured.length === 0} onClick={() => setMeasured([])}>Clear</button>
+            </>
+          )}
+        </div>
+      )}
     </div>
   );
+}
+
+/** The measuring tool's reading: the path's length, and the area once three points outline one. */
+function measurementText(points: Position[]): string {
+  if (points.length === 0) return 'Click the map to add points (Escape stops).';
+  if (points.length === 1) return 'Click the next point.';
+  const distance = `Distance ${formatLength(pathLengthMetres(points))}`;
+  if (points.length < 3) return distance;
+  return `${distance} · Area ${formatArea(polygonAreaSquareMetres(points))} (outline closed back to the first point)`;
 }
 
 /** Ground the DEM shows steeper than the program allows (the layout's `steep_ground`). */

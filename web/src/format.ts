@@ -31,3 +31,15 @@ export function pick(value: unknown, path: string): unknown {
   }
   return current;
 }
+
+/** A length: metres below 10 km, kilometres from there. */
+export function formatLength(metres: number): string {
+  return metres < 10_000 ? `${formatNumber(metres, 1)} m` : `${formatNumber(metres / 1000, 2)} km`;
+}
+
+/** An area: square metres below a hectare, hectares from there (with the m² too). */
+export function formatArea(squareMetres: number): string {
+  return squareMetres < 10_000
+    ? `${formatNumber(squareMetres, 0)} m²`
+    : `${formatNumber(squareMetres / 10_000, 2)} ha (${formatNumber(squareMetres, 0)} m²)`;
+}

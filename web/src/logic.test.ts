@@ -3,7 +3,8 @@ import { pastedKeyProblem, readToken, tokenKind, writeToken, TOKEN_STORAGE_KEY }
 import type { TokenStore } from './session';
 import { EMPTY_HISTORY, pushEdit, redo, removedAssets, undo } from './history';
 import { defaultProgram, parameterFields, programFormFromJson, programFormProblems, programJson } from './program';
-import { gridLines, gridStepMetres, ringCentre, positionsOfGeoJson } from './geometry';
+import { gridLines, gridStepMetres, measurementFeatures, pathLengthMetres, polygonAreaSquareMetres, ringCentre, positionsOfGeoJson } from './geometry';
+import { formatArea, formatLength } from './format';
 import { foldProgress } from './progress';
 import { programFieldOf } from './errors';
 import { parseRoute, routePath } from './router';
@@ -135,5 +136,38 @@ describe('program reuse', () => {
     form.pairSpacings = [{ between: ['building', 'pond'], spacing: 12 }];
     const again = programFormFromJson(JSON.parse(JSON.stringify(programJson(form))));
     expect(again).toEqual(form);
+  });
+});
+
+describe('measuring', () => {
+  it('measures paths and areas in metres on the ground', () => {
+    expect(pathLengthMetres([])).toBe(0);
+    expect(pathLengthMetres([[0, 0]])).toBe(0);
+    // WGS84: a degree of latitude is 110 574 m at the equator and 111 412 m at 60°
+    // (the ellipsoid flattens towards the poles); one of longitude at 60° is 55 800 m.
+    expect(pathLengthMetres([[0, 0], [0, 0.001]])).toBeCloseTo(110.574, 3);
+    expect(pathLengthMetres([[10, 59.9995], [10, 60.0005]])).toBeCloseTo(111.412, 2);
+    expect(pathLengthMetres([[10, 60], [10.001, 60]])).toBeCloseTo(55.8, 2);
+    // There and back counts twice.
+    expect(pathLengthMetres([[0, 0], [0.001, 0], [0, 0]])).toBeCloseTo(222.639, 2);
+    const square: [number, number][] = [[0, 0], [0.001, 0], [0.001, 0.001], [0, 0.001]];
+    expect(polygonAreaSquareMetres(square)).toBeCloseTo(12_309, 0);
+    // The winding does not matter, and two points enclose nothing.
+    expect(polygonAreaSquareMetres([...square].reverse())).toBeCloseTo(12_309, 0);
+    expect(polygonAreaSquareMetres(square.slice(0, 2))).toBe(0);
+  });
+
+  it('draws points, then the path, then the outline', () => {
+    expect(measurementFeatures([[0, 0]]).features.map((f) => f.properties?.part)).toEqual(['point']);
+    const three = measurementFeatures([[0, 0], [1, 0], [1, 1]]);
+    expect(three.features.map((f) => f.properties?.part)).toEqual(['point', 'point', 'point', 'path', 'area']);
+    expect(three.features[4]?.geometry.coordinates).toEqual([[[0, 0], [1, 0], [1, 1], [0, 0]]]);
+  });
+
+  it('says lengths and areas in units people read', () => {
+    expect(formatLength(12.345)).toBe('12.3 m');
+    expect(formatLength(12_345)).toBe('12.35 km');
+    expect(formatArea(950.4)).toBe('950 m²');
+    expect(formatArea(12_392)).toBe('1.24 ha (12,392 m²)');
   });
 });
