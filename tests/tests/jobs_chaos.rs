@@ -300,7 +300,11 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
     // The faults, each once the work allows it, in this order of preference.
     let mut sigkills = 0;
     let mut running_cancels = 0;
+    // A runner counts as killed once an attempt shows `retried` in a history: one that
+    // ended on its own between the last look and the SIGKILL is no fault, so another
+    // is killed then.
     let mut runner_killed = false;
+    let mut runner_kill_sent: Option<Instant> = None;
     let mut sigtermed: Option<TestWorker> = None;
     let mut api_killed = false;
     let mut redis_restarted = false;
@@ -319,6 +323,18 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
             "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')",
         )
         .await;
+        if !runner_killed && let Some(sent) = runner_kill_sent {
+            let retried = scalar_i64(
+                &connection,
+                "SELECT count(*) FROM jobs WHERE history::text LIKE '%\"retried\"%'",
+            )
+            .await;
+            if retried > 0 {
+                runner_killed = true;
+            } else if sent.elapsed() > Duration::from_secs(15) {
+                runner_kill_sent = None;
+            }
+        }
         let all_faults = faults_done(
             sigkills,
             runner_killed,
@@ -389,7 +405,7 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
         let busy = busy_worker_pids(&connection).await;
         // A runner seen twice, 300 ms apart, is one that runs a job (a greedy run's
         // runner lives a few milliseconds).
-        let runners = if runner_killed {
+        let runners = if runner_killed || runner_kill_sent.is_some() {
             Vec::new()
         } else {
             let before = runners_of(&workers);
@@ -400,12 +416,14 @@ async fn jobs_end_once_under_killed_workers_apis_runners_and_a_redis_restart() {
                 .filter(|pid| after.contains(pid))
                 .collect()
         };
-        if !runner_killed && let Some(runner) = runners.first() {
+        if let Some(runner) = runners.first() {
             let status = std::process::Command::new("kill")
                 .args(["-KILL", &runner.to_string()])
                 .status()
                 .expect("kill");
-            runner_killed = status.success();
+            if status.success() {
+                runner_kill_sent = Some(Instant::now());
+            }
             last_fault = Instant::now();
         } else if sigkills < SIGKILLS
             && let Some(position) = workers

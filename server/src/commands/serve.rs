@@ -171,11 +171,12 @@ pub async fn run(settings: Settings, with_worker: bool) -> anyhow::Result<()> {
             http::SHUTDOWN_TIMEOUT_SECONDS
         );
         // Sockets first: they run outside the HTTP connections actix-server waits for.
-        let still_open = websockets
-            .close_all(http::websocket::CLOSE_GRACE)
-            .await;
+        let still_open = websockets.close_all(http::websocket::CLOSE_GRACE).await;
         if still_open > 0 {
-            tracing::warn!(still_open, "websockets did not close in time; dropping them");
+            tracing::warn!(
+                still_open,
+                "websockets did not close in time; dropping them"
+            );
         }
         handle.stop(true).await;
     });

@@ -324,21 +324,19 @@ async fn run_socket(
         credential: header_credential,
         address,
     } = connection;
-    let graphql = WebSocket::new(schema, messages, protocol).on_connection_init(
-        move |payload| {
-            init_seen.store(true, std::sync::atomic::Ordering::SeqCst);
-            async move {
-                let credential = match authentication::credential_of_init_payload(&payload) {
-                    Credential::Absent => header_credential,
-                    from_payload => from_payload,
-                };
-                let mut data = async_graphql::Data::default();
-                data.insert(SocketCredential(credential));
-                data.insert(ClientAddress(address));
-                Ok(data)
-            }
-        },
-    );
+    let graphql = WebSocket::new(schema, messages, protocol).on_connection_init(move |payload| {
+        init_seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            let credential = match authentication::credential_of_init_payload(&payload) {
+                Credential::Absent => header_credential,
+                from_payload => from_payload,
+            };
+            let mut data = async_graphql::Data::default();
+            data.insert(SocketCredential(credential));
+            data.insert(ClientAddress(address));
+            Ok(data)
+        }
+    });
     let mut graphql = pin!(graphql);
     let mut codec = ws::Codec::new().max_size(MAX_FRAME_BYTES);
     let mut continuation: Option<Vec<u8>> = None;
