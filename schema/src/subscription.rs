@@ -193,7 +193,7 @@ impl SubscriptionRoot {
         let caller = caller(ctx)?.clone();
         let id: Uuid =
             decode_typed_id(&job_id, "Job").map_err(IntoGraphqlError::into_graphql_error)?;
-        let app = app(ctx).clone();
+        let app = app(ctx);
         let watch = ctx.data_unchecked::<Arc<EndedJobWatch>>().clone();
         let receiver = app.event_bus.subscribe();
         let ended = watch.subscribe();
@@ -203,11 +203,10 @@ impl SubscriptionRoot {
         let initial = event_of(&job, None);
         let organization = caller.organization_id;
         // Followed for as long as the stream lives (the closure below owns it).
-        let following = watch.follow(&app, organization, id);
+        let following = watch.follow(app, organization, id);
         // Only the database connection is held (not the whole context): every idle
         // subscription carries it.
         let database = app.database.clone();
-        drop(app);
         let live = incoming(receiver, ended)
             .then(move |message| {
                 let _following = &following;
@@ -255,7 +254,7 @@ impl SubscriptionRoot {
         let caller = caller(ctx)?.clone();
         let id = decode_typed_id(&project_id, "Project")
             .map_err(IntoGraphqlError::into_graphql_error)?;
-        let app = app(ctx).clone();
+        let app = app(ctx);
         let receiver = app.event_bus.subscribe();
         find_project(&app.database, &caller, id)
             .await
@@ -273,7 +272,7 @@ impl SubscriptionRoot {
         let watch = ctx.data_unchecked::<Arc<EndedJobWatch>>().clone();
         let ended = watch.subscribe();
         let database = app.database.clone();
-        let app_for_follow = Arc::new(app);
+        let app_for_follow = Arc::new(app.clone());
         // Jobs this subscriber has seen start but not end, followed by the process-wide
         // check until their end arrives (or the subscription ends).
         let mut open: HashMap<Uuid, Following> = HashMap::new();

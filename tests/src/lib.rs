@@ -124,6 +124,24 @@ pub fn run_entmoot(working_dir: &Path, env: &HashMap<String, String>, args: &[&s
         .expect("running entmoot")
 }
 
+/// `entmoot admin users create`: a person of the local organization with `role`
+/// (viewer, editor or admin) and no password. The caller checks the outcome.
+pub fn create_user(
+    working_dir: &Path,
+    env: &HashMap<String, String>,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> Output {
+    run_entmoot(
+        working_dir,
+        env,
+        &[
+            "admin", "users", "create", "--email", email, "--name", name, "--role", role,
+        ],
+    )
+}
+
 /// A fresh PostgreSQL database, dropped when this value is dropped.
 pub struct FreshPostgres {
     pub url: String,

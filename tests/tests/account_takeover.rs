@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use entmoot_tests::{TestServer, embedded_env, error_code, run_entmoot};
+use entmoot_tests::{TestServer, create_user, embedded_env, error_code, run_entmoot};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -147,21 +147,8 @@ async fn invitations_resets_and_keys_stay_inside_their_organization() {
 
     // An account without a password (what `entmoot admin users create` makes) cannot
     // be claimed by the rival admin who invites it and picks a password.
-    admin(
-        dir.path(),
-        &env,
-        &[
-            "admin",
-            "users",
-            "create",
-            "--email",
-            "gus@example.com",
-            "--name",
-            "Gus",
-            "--role",
-            "admin",
-        ],
-    );
+    let made = create_user(dir.path(), &env, "gus@example.com", "Gus", "admin");
+    assert!(made.status.success(), "{made:?}");
     let rival_invitation = invite(&server, &rival, "gus@example.com", "ADMIN").await;
     let claimed = call(
         &server,

@@ -8,8 +8,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    FreshPostgres, TestServer, data_of, embedded_env, error_code, graphql_ok, graphql_with_token,
-    production_like_env, run_entmoot,
+    FreshPostgres, TestServer, create_user, data_of, embedded_env, error_code, graphql_ok,
+    graphql_with_token, production_like_env, run_entmoot,
 };
 use serde_json::{Value, json};
 
@@ -26,21 +26,7 @@ async fn admins_manage_members_and_keys_and_nobody_else_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let env = embedded_env(dir.path());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
-    let made = run_entmoot(
-        dir.path(),
-        &env,
-        &[
-            "admin",
-            "users",
-            "create",
-            "--email",
-            "ada@example.com",
-            "--name",
-            "Ada",
-            "--role",
-            "editor",
-        ],
-    );
+    let made = create_user(dir.path(), &env, "ada@example.com", "Ada", "editor");
     assert!(made.status.success(), "{made:?}");
 
     let members = graphql_ok(

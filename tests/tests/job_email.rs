@@ -20,21 +20,8 @@ async fn a_finished_job_is_mailed_to_its_notify_address() {
     env.insert("SMTP_PORT".into(), port.to_string());
     env.insert("EMAIL_FROM".into(), "Entmoot <entmoot@example.com>".into());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
-    let member = entmoot_tests::run_entmoot(
-        dir.path(),
-        &env,
-        &[
-            "admin",
-            "users",
-            "create",
-            "--email",
-            "planner@example.com",
-            "--name",
-            "Planner",
-            "--role",
-            "editor",
-        ],
-    );
+    let member =
+        entmoot_tests::create_user(dir.path(), &env, "planner@example.com", "Planner", "editor");
     assert!(member.status.success(), "{member:?}");
     let project = create_project(&server, "Mail").await;
     let site = create_site(&server, &project, "Mailed parcel", rural_demo_boundary()).await;

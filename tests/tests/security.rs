@@ -12,9 +12,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use entmoot_tests::{
-    FreshPostgres, MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, embedded_env,
-    entmoot_command, first_layout_when_succeeded, graphql_multipart_body, json_fixture,
-    production_like_env, run_entmoot, rural_demo_boundary, submit_three_buildings,
+    FreshPostgres, MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, create_user,
+    embedded_env, entmoot_command, first_layout_when_succeeded, graphql_multipart_body,
+    json_fixture, production_like_env, run_entmoot, rural_demo_boundary, submit_three_buildings,
     subscribe_with_token,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -320,20 +320,12 @@ async fn every_field_refuses_callers_that_are_not_of_the_organization() {
         .unwrap_or_else(|| panic!("{keys}"))
         .to_owned();
     // A member of org A that the probes aim at (`changeMemberRole`, `removeMember`).
-    let made = run_entmoot(
+    let made = create_user(
         dir.path(),
         &env,
-        &[
-            "admin",
-            "users",
-            "create",
-            "--email",
-            "probe-target@example.com",
-            "--name",
-            "Probe target",
-            "--role",
-            "viewer",
-        ],
+        "probe-target@example.com",
+        "Probe target",
+        "viewer",
     );
     assert!(made.status.success(), "{made:?}");
     let members = server
