@@ -188,6 +188,7 @@ pub trait MailSender: Send + Sync {
 pub enum CachedRead {
     LayoutGeojson,
     SiteBuildableArea,
+    SiteSlopeClasses,
 }
 
 /// A cache for expensive reads: Redis shared by every API instance, or process memory.

@@ -128,6 +128,135 @@ pub async fn create_site(
     Ok(site)
 }
 
+/// A validated change to a site: a new name, and whole new lists of exclusion zones
+/// and entrances. What is `None` stays as it is. The parcel itself is not changed: its
+/// jobs and layouts were made for it.
+#[derive(Debug, Clone, Default)]
+pub struct SiteChanges {
+    pub name: Option<String>,
+    pub exclusions: Option<Vec<Exclusion>>,
+    pub entrances: Option<Vec<entmoot_plugin_sdk::geo::Coord<f64>>>,
+}
+
+impl SiteChanges {
+    /// Checks the name here; the exclusions and entrances are checked with the site's
+    /// boundary by `update_site`.
+    pub fn parse(
+        name: Option<&str>,
+        exclusions: Option<Vec<Exclusion>>,
+        entrances: Option<Vec<entmoot_plugin_sdk::geo::Coord<f64>>>,
+    ) -> Result<Self, SiteInputError> {
+        let name = match name.map(str::trim) {
+            None => None,
+            Some(name)
+                if name.is_empty()
+                    || name.chars().count() > 200
+                    || name.chars().any(char::is_control) =>
+            {
+                return Err(SiteInputError::Name);
+            }
+            Some(name) => Some(name.to_owned()),
+        };
+        Ok(Self {
+            name,
+            exclusions,
+            entrances,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateSiteError {
+    #[error("viewers cannot change sites")]
+    Forbidden,
+    #[error("no site with this id")]
+    NotFound,
+    #[error(transparent)]
+    Input(#[from] SiteInputError),
+    #[error(transparent)]
+    Storage(#[from] GeometryStorageError),
+    #[error("reading or writing sites failed")]
+    Database(#[from] DbErr),
+}
+
+impl From<SiteError> for UpdateSiteError {
+    fn from(error: SiteError) -> Self {
+        match error {
+            SiteError::Forbidden => Self::Forbidden,
+            SiteError::ProjectNotFound | SiteError::NotFound => Self::NotFound,
+            SiteError::Storage(error) => Self::Storage(error),
+            SiteError::Database(error) => Self::Database(error),
+        }
+    }
+}
+
+/// Renames a site and replaces its exclusion zones or entrances, in one transaction.
+/// The site's `updated_at` moves, which retires cached reads of it (buildable area,
+/// slope map); jobs already queued keep the site as it was when they were created.
+pub async fn update_site(
+    database: &DatabaseConnection,
+    caller: &Caller,
+    site_id: Uuid,
+    changes: SiteChanges,
+) -> Result<sites::Model, UpdateSiteError> {
+    use sea_orm::IntoActiveModel;
+    let (model, mut site) = load_site(database, caller.organization_id, site_id).await?;
+    if !caller.can_write() {
+        return Err(UpdateSiteError::Forbidden);
+    }
+    if let Some(exclusions) = changes.exclusions.clone() {
+        site.exclusions = exclusions;
+    }
+    if let Some(entrances) = changes.entrances.clone() {
+        site.entrances = entrances;
+    }
+    site.validate().map_err(SiteInputError::Geometry)?;
+    let now = Utc::now();
+    let transaction = database.begin().await?;
+    if let Some(exclusions) = &changes.exclusions {
+        exclusion_zones::Entity::delete_many()
+            .filter(exclusion_zones::Column::SiteId.eq(site_id))
+            .exec(&transaction)
+            .await?;
+        for (index, exclusion) in exclusions.iter().enumerate() {
+            let stored = encode_geometry(&exclusion.geometry)?;
+            exclusion_zones::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(caller.organization_id),
+                site_id: Set(site_id),
+                name: Set(exclusion.name.clone()),
+                kind: Set(exclusion.kind.as_str().to_owned()),
+                buffer_m: Set(exclusion.buffer_m),
+                wkb: Set(stored.wkb),
+                min_x: Set(stored.bbox[0]),
+                min_y: Set(stored.bbox[1]),
+                max_x: Set(stored.bbox[2]),
+                max_y: Set(stored.bbox[3]),
+                // Zones are read back oldest first: keep the order they were given in.
+                created_at: Set(now + chrono::Duration::microseconds(index as i64)),
+            }
+            .insert(&transaction)
+            .await?;
+        }
+    }
+    let mut changed = model.into_active_model();
+    if let Some(name) = changes.name {
+        changed.name = Set(name);
+    }
+    if let Some(entrances) = &changes.entrances {
+        changed.entrances = Set(serde_json::Value::Array(
+            entrances
+                .iter()
+                .map(|c| serde_json::json!([c.x, c.y]))
+                .collect(),
+        ));
+    }
+    changed.updated_at = Set(now);
+    let site = changed.update(&transaction).await?;
+    transaction.commit().await?;
+    Ok(site)
+}
+
 /// Loads a site of `organization_id` back into the sdk's `Site`.
 /// A site of the caller's organization; another organization's is not found.
 pub async fn find_site(

@@ -108,3 +108,152 @@ pub async fn site_dem(
         .map(Some)
         .map_err(|error| SiteTerrainError::Unreadable(error.to_string()))
 }
+
+/// The slope classes of a site's map layer when the caller gives none: percent grades
+/// at which planners commonly change what they build (flat, gentle, moderate, steep
+/// for roads, too steep for pads).
+pub const DEFAULT_SLOPE_BREAKS_PERCENT: [f64; 4] = [5.0, 10.0, 15.0, 25.0];
+
+/// At most this many class breaks: a map legend with more classes is not read.
+pub const MAX_SLOPE_BREAKS: usize = 12;
+
+/// One class of a site's slope map: the parcel's ground whose grade lies in
+/// `(above_percent, at_most_percent]` (the first class starts at 0 %, the last has no
+/// upper end).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SlopeClass {
+    pub above_percent: f64,
+    pub at_most_percent: Option<f64>,
+    /// UTM planar square metres inside the parcel.
+    pub area_m2: f64,
+    /// An RFC 7946 MultiPolygon in WGS84 (empty when no ground is in the class).
+    pub geometry: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlopeClassesError {
+    #[error(
+        "breaksPercent: give 1 to {MAX_SLOPE_BREAKS} increasing grades between 0 and 1000, got {0:?}"
+    )]
+    Breaks(Vec<f64>),
+    #[error(transparent)]
+    Site(#[from] crate::sites::SiteError),
+    #[error(transparent)]
+    Terrain(#[from] SiteTerrainError),
+    #[error("the slope map cannot be computed: {0}")]
+    Prepare(String),
+    #[error(transparent)]
+    HeavyWork(#[from] crate::heavy_work::HeavyWorkError),
+}
+
+/// The slope map of a site from its linked DEM, one entry per class of `breaks_percent`
+/// (so one more entry than breaks); `None` when the site has no terrain. Cached like
+/// the buildable area: the key holds the site's `updated_at`, which linking or
+/// unlinking a DEM changes.
+pub async fn slope_classes(
+    app: &crate::context::AppContext,
+    caller: &Caller,
+    site_id: Uuid,
+    breaks_percent: Vec<f64>,
+) -> Result<Option<Vec<SlopeClass>>, SlopeClassesError> {
+    use crate::ports::CachedRead;
+    let increasing = breaks_percent.windows(2).all(|pair| pair[0] < pair[1]);
+    if breaks_percent.is_empty()
+        || breaks_percent.len() > MAX_SLOPE_BREAKS
+        || !increasing
+        || !breaks_percent
+            .iter()
+            .all(|grade| grade.is_finite() && (0.0..=1000.0).contains(grade))
+    {
+        return Err(SlopeClassesError::Breaks(breaks_percent));
+    }
+    let (model, site) =
+        crate::sites::load_site(&app.database, caller.organization_id, site_id).await?;
+    if model.terrain_file_id.is_none() {
+        return Ok(None);
+    }
+    let key = format!(
+        "{site_id}:{}:{}",
+        model.updated_at.timestamp_millis(),
+        breaks_percent
+            .iter()
+            .map(|grade| ((grade * 1000.0).round() as i64).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    if let Some(cached) = app.cache.get(CachedRead::SiteSlopeClasses, &key).await
+        && let Ok(classes) = serde_json::from_value::<Vec<SlopeClass>>(cached)
+    {
+        return Ok(Some(classes));
+    }
+    let Some(dem) = site_dem(&app.database, &app.storage, &model).await? else {
+        return Ok(None);
+    };
+    let classes = crate::heavy_work::off_the_request_thread(move || {
+        compute_slope_classes(site.boundary, &dem, &breaks_percent)
+    })
+    .await??;
+    if let Ok(value) = serde_json::to_value(&classes) {
+        app.cache
+            .put(CachedRead::SiteSlopeClasses, &key, &value)
+            .await;
+    }
+    Ok(Some(classes))
+}
+
+fn compute_slope_classes(
+    boundary: entmoot_plugin_sdk::geo::MultiPolygon<f64>,
+    dem: &Dem,
+    breaks_percent: &[f64],
+) -> Result<Vec<SlopeClass>, SlopeClassesError> {
+    use entmoot_plugin_sdk::geo::{Area, BooleanOps};
+    use entmoot_plugin_sdk::{Program, Site};
+    let prepare = |error: String| SlopeClassesError::Prepare(error);
+    // The map shows the ground as it is: the parcel alone (no setback, no exclusion) and
+    // a slope limit no ground reaches, so preparation removes nothing.
+    let program = Program::from_json_str(
+        &serde_json::json!({
+            "units": "m",
+            "setback": 0,
+            "max_slope_percent": 1_000_000,
+            "assets": [{"name": "probe", "type": "building", "width": 1, "length": 1, "quantity": 1}],
+        })
+        .to_string(),
+    )
+    .map_err(|error| prepare(error.to_string()))?;
+    let site = Site {
+        boundary,
+        exclusions: Vec::new(),
+        entrances: Vec::new(),
+    };
+    let problem =
+        entmoot_plugin_sdk::prepare::prepare_problem_with_terrain(&site, &program, Some(dem))
+            .map_err(|error| prepare(error.to_string()))?;
+    let Some(terrain) = problem.terrain.as_ref() else {
+        return Err(prepare("the DEM gave no terrain".into()));
+    };
+    let projector = problem
+        .projection
+        .projector()
+        .map_err(|error| prepare(error.to_string()))?;
+    let mut edges = vec![-1.0];
+    edges.extend(breaks_percent.iter().copied());
+    edges.push(f64::INFINITY);
+    let mut classes = Vec::with_capacity(edges.len() - 1);
+    for band in edges.windows(2) {
+        let area = terrain
+            .slope_band_area(band[0] / 100.0, band[1] / 100.0)
+            .intersection(&problem.boundary_m);
+        let geometry = projector
+            .geometry_to_wgs84(&area)
+            .map_err(|error| prepare(error.to_string()))?;
+        classes.push(SlopeClass {
+            above_percent: band[0].max(0.0),
+            at_most_percent: band[1].is_finite().then_some(band[1]),
+            area_m2: area.unsigned_area(),
+            geometry: serde_json::to_value(geojson::Geometry::from(&geometry))
+                .map_err(|error| prepare(error.to_string()))?,
+        });
+    }
+    Ok(classes)
+}

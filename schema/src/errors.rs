@@ -152,9 +152,51 @@ impl IntoGraphqlError for entmoot_domain::sites::SiteError {
     }
 }
 
+impl IntoGraphqlError for entmoot_domain::sites::UpdateSiteError {
+    fn into_graphql_error(self) -> Error {
+        use entmoot_domain::sites::UpdateSiteError;
+        match self {
+            UpdateSiteError::Forbidden => coded_error(ErrorCode::Forbidden, self.to_string()),
+            UpdateSiteError::NotFound => coded_error(ErrorCode::NotFound, self.to_string()),
+            UpdateSiteError::Input(error) => error.into_graphql_error(),
+            UpdateSiteError::Storage(ref error) => internal_error(error),
+            UpdateSiteError::Database(ref error) => internal_error(error),
+        }
+    }
+}
+
+impl IntoGraphqlError for entmoot_domain::terrain::SlopeClassesError {
+    fn into_graphql_error(self) -> Error {
+        use entmoot_domain::terrain::SlopeClassesError;
+        match self {
+            SlopeClassesError::Breaks(_) | SlopeClassesError::Prepare(_) => {
+                coded_error(ErrorCode::BadUserInput, self.to_string())
+            }
+            SlopeClassesError::Site(error) => error.into_graphql_error(),
+            SlopeClassesError::Terrain(error) => error.into_graphql_error(),
+            SlopeClassesError::HeavyWork(
+                entmoot_domain::heavy_work::HeavyWorkError::OverBudget,
+            ) => coded_error(ErrorCode::LimitExceeded, self.to_string()),
+            SlopeClassesError::HeavyWork(_) => internal_error(&self),
+        }
+    }
+}
+
+/// A file without a coordinate system is not wrong, it is incomplete: `extensions.field`
+/// = `crs` lets a client ask for the CRS and send the file again.
+pub fn asks_for_crs(error: Error) -> Error {
+    error.extend_with(|_, extensions| extensions.set("field", "crs"))
+}
+
 impl IntoGraphqlError for entmoot_formats::ImportError {
     fn into_graphql_error(self) -> Error {
-        coded_error(ErrorCode::BadUserInput, self.to_string())
+        let wants_crs = matches!(self, entmoot_formats::ImportError::UnknownCrs { .. });
+        let error = coded_error(ErrorCode::BadUserInput, self.to_string());
+        if wants_crs {
+            asks_for_crs(error)
+        } else {
+            error
+        }
     }
 }
 
@@ -235,6 +277,10 @@ impl IntoGraphqlError for entmoot_domain::files::FileError {
                 coded_error(ErrorCode::LimitExceeded, self.to_string())
             }
             FileError::HeavyWork(_) => internal_error(&self),
+            FileError::Import {
+                source: entmoot_formats::ImportError::UnknownCrs { .. },
+                ..
+            } => asks_for_crs(coded_error(ErrorCode::BadUserInput, self.to_string())),
             FileError::Empty
             | FileError::UnrecognisedContent { .. }
             | FileError::Import { .. }

@@ -260,10 +260,12 @@ fn import_options(crs: Option<&str>, boundary: Option<&str>) -> Result<ImportOpt
     Ok(ImportOptions {
         crs: match crs {
             None => None,
-            Some(text) => Some(
-                Crs::parse_declared(text)
-                    .map_err(|error| async_graphql::Error::new(format!("crs: {error}")))?,
-            ),
+            Some(text) => Some(Crs::parse_declared(text).map_err(|error| {
+                crate::errors::asks_for_crs(crate::errors::coded_error(
+                    crate::errors::ErrorCode::BadUserInput,
+                    format!("crs: {error}"),
+                ))
+            })?),
         },
         boundary: boundary.map(|text| match text.parse::<usize>() {
             Ok(index) => BoundaryChoice::Index(index),
@@ -348,7 +350,7 @@ impl FileMutations {
         #[graphql(desc = "The project the upload belongs to.")] project_id: ID,
         #[graphql(desc = "The file, as a GraphQL multipart upload.")] file: Upload,
         #[graphql(
-            desc = "The CRS of a file that declares none (DXF, a Shapefile without .prj): EPSG:32613, utm:13N, wgs84 or a PROJ string."
+            desc = "The CRS of a file that declares none (DXF, a Shapefile without .prj): EPSG:32613, utm:13N, wgs84 or a PROJ string. Without it such a file is refused with `extensions.field` = `crs`."
         )]
         crs: Option<String>,
         #[graphql(

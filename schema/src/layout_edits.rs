@@ -186,6 +186,24 @@ pub struct LayoutCheck {
     pub requested_count: i32,
     /// The edited layout as RFC 7946 GeoJSON, to draw.
     pub geojson: GeoJson,
+    /// The program's assets the edited layout leaves out, in program order: what an
+    /// ADD edit can place.
+    pub unplaced_assets: Vec<UnplacedAsset>,
+}
+
+/// An asset of the program that a layout leaves out.
+#[derive(SimpleObject)]
+pub struct UnplacedAsset {
+    /// The id an ADD edit names, e.g. `building-3`.
+    pub asset_id: String,
+    /// The program line's name.
+    pub name: String,
+    /// building, parking_lot, equipment_yard, storage_tank, pond or custom.
+    pub asset_type: String,
+    /// Footprint width in metres (the diameter of a round one).
+    pub width_m: f64,
+    /// Footprint length in metres.
+    pub length_m: f64,
 }
 
 /// The stored layout edits apply to, read before anything else: an outsider gets
@@ -222,20 +240,49 @@ impl LayoutEditQueries {
         // Validating a layout is CPU work: off the request thread.
         let checked = entmoot_domain::heavy_work::off_the_request_thread(move || {
             apply_edits(&stored.problem, &stored.layout, &edits)
+                .map(|checked| {
+                    let unplaced = unplaced_assets(&stored.problem, &checked.layout);
+                    (checked, unplaced)
+                })
                 .map_err(IntoGraphqlError::into_graphql_error)
         })
         .await
         .map_err(|error| {
             crate::errors::coded_error(crate::errors::ErrorCode::LimitExceeded, error.to_string())
         })??;
+        let (checked, unplaced) = checked;
         Ok(LayoutCheck {
             valid: checked.violations.is_empty(),
             violations: violation_views(&checked.violations),
             placed_count: i32::try_from(checked.metrics.placed).unwrap_or(i32::MAX),
             requested_count: i32::try_from(checked.metrics.requested).unwrap_or(i32::MAX),
             geojson: GeoJson(checked.geojson),
+            unplaced_assets: unplaced,
         })
     }
+}
+
+fn unplaced_assets(
+    problem: &entmoot_plugin_sdk::Problem,
+    layout: &entmoot_plugin_sdk::Layout,
+) -> Vec<UnplacedAsset> {
+    problem
+        .assets
+        .iter()
+        .filter(|spec| {
+            !layout
+                .assets
+                .iter()
+                .any(|placed| placed.asset_id == spec.asset_id)
+        })
+        .map(|spec| UnplacedAsset {
+            asset_id: spec.asset_id.clone(),
+            name: spec.name.clone(),
+            asset_type: spec.asset_type.as_str().to_owned(),
+            width_m: spec.width_m,
+            length_m: spec.length_m,
+        })
+        .collect()
 }
 
 #[derive(Default)]

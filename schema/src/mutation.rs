@@ -169,6 +169,38 @@ pub struct CreateSiteInput {
     pub entrances: Vec<Vec<f64>>,
 }
 
+/// A change to a site. What is left out stays as it is; a list given replaces the
+/// site's list. The parcel itself cannot change: its jobs and layouts were made for it.
+#[derive(InputObject)]
+pub struct UpdateSiteInput {
+    /// The site's global id.
+    pub site_id: ID,
+    /// A new name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Every exclusion zone of the site from now on (an empty list removes them all).
+    pub exclusions: Option<Vec<ExclusionZoneInput>>,
+    /// Every entrance of the site from now on, as `[longitude, latitude]`; an entrance
+    /// is moved onto the nearest point of the parcel's edge when jobs run. An empty list
+    /// lets each job choose one per part of the parcel.
+    pub entrances: Option<Vec<Vec<f64>>>,
+}
+
+impl UpdateSiteInput {
+    fn into_changes(self) -> Result<(uuid::Uuid, sites::SiteChanges), async_graphql::Error> {
+        let site_id =
+            decode_typed_id(&self.site_id, "Site").map_err(IntoGraphqlError::into_graphql_error)?;
+        let exclusions = self.exclusions.map(exclusions_from_input).transpose()?;
+        let entrances = self
+            .entrances
+            .as_deref()
+            .map(entrances_from_input)
+            .transpose()?;
+        let changes = sites::SiteChanges::parse(self.name.as_deref(), exclusions, entrances)
+            .map_err(IntoGraphqlError::into_graphql_error)?;
+        Ok((site_id, changes))
+    }
+}
+
 /// An optimization run to queue.
 #[derive(InputObject)]
 pub struct CreateJobInput {
@@ -274,55 +306,8 @@ impl CreateSiteInput {
                 .flat_map(|named| named.geometry.0)
                 .collect(),
         );
-        let mut exclusions = Vec::with_capacity(self.exclusions.len());
-        for (index, zone) in self.exclusions.into_iter().enumerate() {
-            let kind: ExclusionKind = serde_json::from_value(serde_json::Value::String(
-                zone.kind.clone(),
-            ))
-            .map_err(|_| {
-                bad_input(format!(
-                    "input.exclusions[{index}].kind: `{}` is not an exclusion kind",
-                    zone.kind
-                ))
-            })?;
-            let geometry: geojson::Geometry =
-                match serde_json::from_value::<geojson::GeoJson>(zone.geometry.0) {
-                    Ok(geojson::GeoJson::Geometry(geometry)) => geometry,
-                    Ok(geojson::GeoJson::Feature(feature)) => {
-                        feature.geometry.ok_or_else(|| {
-                            bad_input(format!(
-                                "input.exclusions[{index}].geometry: the Feature has no geometry"
-                            ))
-                        })?
-                    }
-                    _ => {
-                        return Err(bad_input(format!(
-                            "input.exclusions[{index}].geometry: must be a geometry or a Feature"
-                        )));
-                    }
-                };
-            let geometry =
-                entmoot_plugin_sdk::geometry::geojson_to_geo(&geometry).map_err(|error| {
-                    bad_input(format!("input.exclusions[{index}].geometry: {error}"))
-                })?;
-            exclusions.push(Exclusion {
-                kind,
-                buffer_m: zone.buffer_m,
-                geometry,
-                name: zone.name,
-            });
-        }
-        let mut entrances = Vec::with_capacity(self.entrances.len());
-        for (index, entrance) in self.entrances.iter().enumerate() {
-            match entrance.as_slice() {
-                [x, y] => entrances.push(Coord { x: *x, y: *y }),
-                _ => {
-                    return Err(bad_input(format!(
-                        "input.entrances[{index}]: must be [longitude, latitude]"
-                    )));
-                }
-            }
-        }
+        let exclusions = exclusions_from_input(self.exclusions)?;
+        let entrances = entrances_from_input(&self.entrances)?;
         NewSite::parse(
             project_id,
             &self.name,
@@ -334,6 +319,71 @@ impl CreateSiteInput {
         )
         .map_err(IntoGraphqlError::into_graphql_error)
     }
+}
+
+/// The exclusion zones of a site input, with errors that name `input.exclusions[i]`.
+fn exclusions_from_input(
+    zones: Vec<ExclusionZoneInput>,
+) -> Result<Vec<Exclusion>, async_graphql::Error> {
+    let mut exclusions = Vec::with_capacity(zones.len());
+    for (index, zone) in zones.into_iter().enumerate() {
+        let kind: ExclusionKind =
+            serde_json::from_value(serde_json::Value::String(zone.kind.clone())).map_err(|_| {
+                bad_input(format!(
+                    "input.exclusions[{index}].kind: `{}` is not an exclusion kind",
+                    zone.kind
+                ))
+            })?;
+        let geometry: geojson::Geometry =
+            match serde_json::from_value::<geojson::GeoJson>(zone.geometry.0) {
+                Ok(geojson::GeoJson::Geometry(geometry)) => geometry,
+                Ok(geojson::GeoJson::Feature(feature)) => feature.geometry.ok_or_else(|| {
+                    bad_input(format!(
+                        "input.exclusions[{index}].geometry: the Feature has no geometry"
+                    ))
+                })?,
+                _ => {
+                    return Err(bad_input(format!(
+                        "input.exclusions[{index}].geometry: must be a geometry or a Feature"
+                    )));
+                }
+            };
+        if !matches!(
+            geometry.value,
+            geojson::GeometryValue::Polygon { .. } | geojson::GeometryValue::MultiPolygon { .. }
+        ) {
+            // A point or a line excludes no area: refused rather than kept as nothing.
+            return Err(bad_input(format!(
+                "input.exclusions[{index}].geometry: must be a Polygon or MultiPolygon, got a {}",
+                geometry.value.type_name()
+            )));
+        }
+        let geometry = entmoot_plugin_sdk::geometry::geojson_to_geo(&geometry)
+            .map_err(|error| bad_input(format!("input.exclusions[{index}].geometry: {error}")))?;
+        exclusions.push(Exclusion {
+            kind,
+            buffer_m: zone.buffer_m,
+            geometry,
+            name: zone.name,
+        });
+    }
+    Ok(exclusions)
+}
+
+/// The entrances of a site input, with errors that name `input.entrances[i]`.
+fn entrances_from_input(entrances: &[Vec<f64>]) -> Result<Vec<Coord>, async_graphql::Error> {
+    let mut entrances_out = Vec::with_capacity(entrances.len());
+    for (index, entrance) in entrances.iter().enumerate() {
+        match entrance.as_slice() {
+            [x, y] => entrances_out.push(Coord { x: *x, y: *y }),
+            _ => {
+                return Err(bad_input(format!(
+                    "input.entrances[{index}]: must be [longitude, latitude]"
+                )));
+            }
+        }
+    }
+    Ok(entrances_out)
 }
 
 #[Object]
@@ -367,6 +417,40 @@ impl SiteAndJobMutations {
             .await
             .map_err(|error| coded_error(ErrorCode::LimitExceeded, error.to_string()))??;
         sites::create_site(&app(ctx).database, caller, new_site)
+            .await
+            .map(SiteNode)
+            .map_err(IntoGraphqlError::into_graphql_error)
+    }
+
+    /// Renames a site, or replaces its exclusion zones or its entrances. Jobs already
+    /// created keep the site as it was.
+    async fn update_site(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What changes.")] input: UpdateSiteInput,
+    ) -> Result<SiteNode> {
+        let caller = caller(ctx)?;
+        use entmoot_domain::heavy_work::{
+            MAX_SITE_VERTICES, count_positions, off_the_request_thread,
+        };
+        let vertices = input
+            .exclusions
+            .iter()
+            .flatten()
+            .map(|zone| count_positions(&zone.geometry.0))
+            .sum::<usize>();
+        if vertices > MAX_SITE_VERTICES {
+            return Err(coded_error(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "input.exclusions: {vertices} vertices; at most {MAX_SITE_VERTICES} are accepted"
+                ),
+            ));
+        }
+        let (site_id, changes) = off_the_request_thread(move || input.into_changes())
+            .await
+            .map_err(|error| coded_error(ErrorCode::LimitExceeded, error.to_string()))??;
+        sites::update_site(&app(ctx).database, caller, site_id, changes)
             .await
             .map(SiteNode)
             .map_err(IntoGraphqlError::into_graphql_error)

@@ -438,6 +438,54 @@ impl SiteNode {
             geometry: GeoJson(area.geometry),
         })
     }
+    /// The slope map of the site's terrain (`setSiteTerrain`): the parcel's ground in
+    /// classes of grade, as the DEM shows it; null without terrain. Cached like
+    /// `buildableArea`.
+    #[graphql(complexity = "crate::costs::BUILDABLE_AREA + child_complexity")]
+    async fn slope_classes(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(
+            default_with = "entmoot_domain::terrain::DEFAULT_SLOPE_BREAKS_PERCENT.to_vec()",
+            desc = "Where one class ends and the next starts, as increasing percent grades (1 to 12 of them): [5, 10, 15, 25] gives 0-5, 5-10, 10-15, 15-25 and over 25 %."
+        )]
+        breaks_percent: Vec<f64>,
+    ) -> async_graphql::Result<Option<Vec<SlopeClass>>> {
+        let caller = crate::query::caller(ctx)?;
+        let classes = entmoot_domain::terrain::slope_classes(
+            crate::query::app(ctx),
+            caller,
+            self.0.id,
+            breaks_percent,
+        )
+        .await
+        .map_err(crate::errors::IntoGraphqlError::into_graphql_error)?;
+        Ok(classes.map(|classes| {
+            classes
+                .into_iter()
+                .map(|class| SlopeClass {
+                    above_percent: class.above_percent,
+                    at_most_percent: class.at_most_percent,
+                    area_m2: class.area_m2,
+                    geometry: GeoJson(class.geometry),
+                })
+                .collect()
+        }))
+    }
+}
+
+/// One class of a site's slope map.
+#[derive(async_graphql::SimpleObject)]
+pub struct SlopeClass {
+    /// The class holds ground steeper than this grade (percent; 0 for the first class,
+    /// which also holds flat ground).
+    pub above_percent: f64,
+    /// ... and at most this steep; null for the last class.
+    pub at_most_percent: Option<f64>,
+    /// The class's area inside the parcel, square metres (UTM planar).
+    pub area_m2: f64,
+    /// A MultiPolygon in WGS84, empty when no ground is in the class.
+    pub geometry: GeoJson,
 }
 
 /// An area of a site that must stay free.

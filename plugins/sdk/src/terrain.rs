@@ -219,14 +219,35 @@ impl Terrain {
 
     /// The union of the cells steeper than `max_slope` (rise / run).
     pub fn steep_area(&self, max_slope: f64) -> MultiPolygon<f64> {
+        self.slope_band_area(max_slope, f64::INFINITY)
+    }
+
+    /// The union of the cells whose slope (rise / run) is above `above` and at most
+    /// `at_most`: one class of a slope map. Cells with an unknown corner are in no band.
+    ///
+    /// ```
+    /// use entmoot_plugin_sdk::terrain::Terrain;
+    /// use geo::Area;
+    /// // Flat west of x = 50, a 10 % climb east of it.
+    /// let t = Terrain::from_fn([0.0, 0.0], 10.0, 11, 11, |x, _| (x - 50.0).max(0.0) * 0.1);
+    /// let gentle = t.slope_band_area(-1.0, 0.05).unsigned_area();
+    /// let climb = t.slope_band_area(0.05, 0.15).unsigned_area();
+    /// assert_eq!(gentle + climb, 100.0 * 100.0);
+    /// assert_eq!(climb, 50.0 * 100.0);
+    /// ```
+    pub fn slope_band_area(&self, above: f64, at_most: f64) -> MultiPolygon<f64> {
+        let in_band = |c: usize, r: usize| {
+            self.cell_slope(c, r)
+                .is_some_and(|s| s > above && s <= at_most)
+        };
+        // Runs of cells along a row first: far fewer rectangles for the union.
         let mut rects = Vec::new();
         for r in 0..self.rows.saturating_sub(1) {
             let mut c = 0;
             while c + 1 < self.cols {
-                if self.cell_slope(c, r).is_some_and(|s| s > max_slope) {
+                if in_band(c, r) {
                     let start = c;
-                    while c + 1 < self.cols && self.cell_slope(c, r).is_some_and(|s| s > max_slope)
-                    {
+                    while c + 1 < self.cols && in_band(c, r) {
                         c += 1;
                     }
                     let x0 = self.origin[0] + start as f64 * self.cell_m;

@@ -29,16 +29,23 @@ pub enum CacheKind {
     LayoutGeojson,
     /// A site's buildable area after setbacks and exclusions (changes with the site).
     SiteBuildableArea,
+    /// A site's slope map from its DEM (changes when the terrain is linked or unlinked).
+    SiteSlopeClasses,
 }
 
 impl CacheKind {
-    pub const ALL: [Self; 2] = [Self::LayoutGeojson, Self::SiteBuildableArea];
+    pub const ALL: [Self; 3] = [
+        Self::LayoutGeojson,
+        Self::SiteBuildableArea,
+        Self::SiteSlopeClasses,
+    ];
 
     /// The `cache` label of the metrics and the kind part of the key.
     pub fn label(self) -> &'static str {
         match self {
             Self::LayoutGeojson => "layout_geojson",
             Self::SiteBuildableArea => "site_buildable_area",
+            Self::SiteSlopeClasses => "site_slope_classes",
         }
     }
 
@@ -48,7 +55,7 @@ impl CacheKind {
             // A stored layout never changes; the TTL only bounds memory.
             Self::LayoutGeojson => Duration::from_secs(24 * 3600),
             // Sites change; writers invalidate, the TTL bounds a missed invalidation.
-            Self::SiteBuildableArea => Duration::from_secs(3600),
+            Self::SiteBuildableArea | Self::SiteSlopeClasses => Duration::from_secs(3600),
         }
     }
 }
@@ -349,6 +356,7 @@ fn kind_of(read: entmoot_domain::ports::CachedRead) -> CacheKind {
     match read {
         entmoot_domain::ports::CachedRead::LayoutGeojson => CacheKind::LayoutGeojson,
         entmoot_domain::ports::CachedRead::SiteBuildableArea => CacheKind::SiteBuildableArea,
+        entmoot_domain::ports::CachedRead::SiteSlopeClasses => CacheKind::SiteSlopeClasses,
     }
 }
 
