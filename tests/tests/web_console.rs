@@ -344,6 +344,13 @@ fn run_flow(base_url: &str, api_key: &str, screenshots: &Path) -> (bool, String)
         Path::new(&chromium).exists(),
         "{chromium} is missing: tests/run installs Debian's chromium"
     );
+    // The terrain the flow uploads: flat in the west, an 8 % climb in the east (two
+    // slope classes, nothing too steep to build on).
+    let (dem, _) = entmoot_plugin_sdk::fixtures::rural_demo_dem(|x, _| {
+        if x < 215.0 { 0.0 } else { 0.08 * (x - 215.0) }
+    });
+    let dem_path = screenshots.join("rural_demo_dem.tif");
+    std::fs::write(&dem_path, dem).expect("write the DEM");
     let mut child = Command::new("node")
         .arg("e2e/console_flow.mjs")
         .current_dir(&web)
@@ -353,6 +360,7 @@ fn run_flow(base_url: &str, api_key: &str, screenshots: &Path) -> (bool, String)
         .env("ENTMOOT_REVIEWER_EMAIL", REVIEWER)
         .env("ENTMOOT_PASSWORD", PASSWORD)
         .env("ENTMOOT_SCREENSHOTS", screenshots)
+        .env("ENTMOOT_DEM", &dem_path)
         .env("CHROMIUM", &chromium)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,15 +1,19 @@
 // The console's whole flow in Debian's chromium (playwright-core, never a downloaded
 // browser) against a running entmoot: sign in with a key and sign out, sign in with a
-// password, switch organization and back, create a project, upload the rural demo, create the site, run the program
-// with live progress to the end, compare the alternatives, export and download a
-// GeoJSON and a PDF, move a building into a violation and see it flagged, undo, make
-// a valid move, save, re-optimize, and sign out. Every wait is for a condition on the
+// password, switch organization and back, create a project, upload a DXF (asked for its
+// coordinate system) and the rural demo, create the site, draw an exclusion and add an
+// entrance on the map, upload a DEM and see its slope classes, run the program with live
+// progress to the end, compare the alternatives with labelled assets, export and
+// download a GeoJSON and a PDF, move a building into a violation and see it flagged,
+// undo, take a building out and place it back, make a valid move, save, re-optimize,
+// and sign out. Every wait is for a condition on the
 // page or on the map's rendered features, never a sleep. Each screen is checked with
 // axe-core (no serious or critical violation) and photographed into $ENTMOOT_SCREENSHOTS.
 //
 // Environment: ENTMOOT_URL, ENTMOOT_API_KEY, ENTMOOT_EMAIL, ENTMOOT_PASSWORD,
 // ENTMOOT_REVIEWER_EMAIL (a viewer the flow promotes and removes), ENTMOOT_SCREENSHOTS
-// (a folder), CHROMIUM (default /usr/bin/chromium).
+// (a folder), ENTMOOT_DEM (a GeoTIFF over the rural demo: flat west, a gentle climb
+// east), CHROMIUM (default /usr/bin/chromium).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -32,6 +36,7 @@ const email = required('ENTMOOT_EMAIL');
 const password = required('ENTMOOT_PASSWORD');
 const reviewer = required('ENTMOOT_REVIEWER_EMAIL');
 const screenshots = required('ENTMOOT_SCREENSHOTS');
+const demPath = required('ENTMOOT_DEM');
 const downloads = join(screenshots, 'downloads');
 mkdirSync(downloads, { recursive: true });
 const WAIT = { timeout: 60_000 };
@@ -97,6 +102,54 @@ async function assetPixel(page, mapName, assetId) {
     const box = map.getCanvas().getBoundingClientRect();
     return { x: box.left + point.x, y: box.top + point.y };
   }, { mapName, assetId });
+}
+
+/** The pixel (viewport coordinates) of a longitude/latitude on a map, with the map
+ * scrolled into view first (clicking a button below it may have scrolled it away). */
+async function lonLatPixel(page, mapName, position) {
+  await page.locator(`[data-map-name="${mapName}"]`).scrollIntoViewIfNeeded();
+  return page.evaluate(({ mapName, position }) => {
+    const map = window.__entmoot.maps[mapName];
+    const point = map.project(position);
+    const box = map.getCanvas().getBoundingClientRect();
+    return { x: box.left + point.x, y: box.top + point.y };
+  }, { mapName, position });
+}
+
+/** [minLon, minLat, maxLon, maxLat] of the parcel drawn on a map. */
+async function parcelBounds(page, mapName) {
+  return page.evaluate((mapName) => {
+    const map = window.__entmoot.maps[mapName];
+    const positions = map.querySourceFeatures('boundary').flatMap((f) => f.geometry.coordinates.flat(2));
+    const lons = positions.filter((_, i) => i % 2 === 0);
+    const lats = positions.filter((_, i) => i % 2 === 1);
+    return [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)];
+  }, mapName);
+}
+
+/** The label boxes a map shows, and whether any two overlap. */
+async function mapLabels(page, mapName) {
+  return page.evaluate((mapName) => {
+    const boxes = [...document.querySelectorAll(`[data-testid="${mapName}-labels"] .map-label`)].map((element) => {
+      const box = element.getBoundingClientRect();
+      return { text: element.textContent, left: box.left, top: box.top, right: box.right, bottom: box.bottom };
+    });
+    let overlaps = 0;
+    for (let i = 0; i < boxes.length; i += 1) {
+      for (let j = i + 1; j < boxes.length; j += 1) {
+        const [a, b] = [boxes[i], boxes[j]];
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps += 1;
+      }
+    }
+    return { texts: boxes.map((b) => b.text), overlaps };
+  }, mapName);
+}
+
+/** A closed square drawn in a DXF with no coordinate system (UTM 13N metres). */
+function dxfWithoutCrs() {
+  const corners = [[637800, 4356000], [638100, 4356000], [638100, 4356300], [637800, 4356300]];
+  const vertices = corners.map(([x, y]) => `10\n${x}\n20\n${y}\n`).join('');
+  return Buffer.from(`0\nSECTION\n2\nENTITIES\n0\nLWPOLYLINE\n8\nPARCEL\n90\n4\n70\n1\n${vertices}0\nENDSEC\n0\nEOF\n`, 'latin1');
 }
 
 async function waitForCheck(page) {
@@ -176,8 +229,17 @@ async function main() {
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByRole('heading', { name: projectName, level: 1 }).waitFor(WAIT);
 
+    // A DXF declares no coordinate system: the console asks for one and reads it again.
+    await page.locator('input[type=file]').setInputFiles({ name: 'parcel.dxf', mimeType: 'application/dxf', buffer: dxfWithoutCrs() });
+    await page.getByRole('heading', { name: 'Which coordinate system does parcel.dxf use?' }).waitFor(WAIT);
+    await page.getByLabel(/^Coordinate system/).fill('EPSG:32613');
+    await page.getByRole('button', { name: 'Read the file with it' }).click();
+    await page.getByTestId('upload-summary').filter({ hasText: 'dxf' }).waitFor(WAIT);
+    console.log(`DXF read after asking for its CRS: ${await page.getByTestId('upload-summary').textContent()}`);
+
     // A new site from the rural demo KML.
     await page.locator('input[type=file]').setInputFiles(FIXTURE);
+    await page.getByTestId('upload-summary').filter({ hasText: 'kml' }).waitFor(WAIT);
     await page.getByTestId('upload-summary').waitFor(WAIT);
     const summary = await page.getByTestId('upload-summary').textContent();
     check(/kml/.test(summary), `upload summary: ${summary}`);
@@ -187,8 +249,50 @@ async function main() {
     await page.getByRole('button', { name: 'Create site' }).click();
     await page.getByRole('heading', { name: 'Rural demo site', level: 1 }).waitFor(WAIT);
 
-    // The program: the default three warehouses; two alternatives.
+    // Exclusions and entrances on the map: a zone drawn in the parcel's north-east
+    // corner, an entrance clicked just inside the west edge (it goes onto the edge).
     await waitForRendered(page, 'site', ['boundary-fill', 'buildable-line'], null, 2);
+    const [west, south, east, north] = await parcelBounds(page, 'site');
+    const at = (fx, fy) => [west + (east - west) * fx, south + (north - south) * fy];
+    await page.getByRole('button', { name: 'Edit exclusions and entrances' }).click();
+    await page.getByRole('button', { name: 'Draw an exclusion' }).click();
+    for (const corner of [at(0.8, 0.8), at(0.95, 0.8), at(0.95, 0.95), at(0.8, 0.95)]) {
+      const pixel = await lonLatPixel(page, 'site', corner);
+      await page.mouse.click(pixel.x, pixel.y);
+    }
+    await page.waitForSelector('[data-testid="outline-readout"][data-points="4"]', WAIT);
+    await waitForRendered(page, 'site', ['draft-area'], null, 1);
+    const newZone = page.getByRole('group', { name: /^New exclusion/ });
+    await newZone.getByLabel('Name').fill('Drawn marsh');
+    await newZone.getByLabel('Kind').selectOption('wetland');
+    await screen(page, '04a-draw-exclusion');
+    await page.getByRole('button', { name: 'Finish the outline' }).click();
+    await page.getByRole('button', { name: 'Add an entrance' }).click();
+    const entranceClick = await lonLatPixel(page, 'site', [west + (east - west) * 0.01, (south + north) / 2]);
+    await page.mouse.click(entranceClick.x, entranceClick.y);
+    await page.getByTestId('entrance-rows').waitFor(WAIT);
+    await page.getByRole('button', { name: 'Stop adding entrances' }).click();
+    await page.getByRole('button', { name: 'Save the site' }).click();
+    await page.getByRole('button', { name: 'Edit exclusions and entrances' }).waitFor(WAIT);
+    await page.waitForFunction(() => document.querySelector('main')?.innerText.includes('· 1 exclusion') ?? document.body.innerText.includes('· 1 exclusion'), null, WAIT);
+    await waitForRendered(page, 'site', ['exclusions-fill'], null, 1);
+    // A source's features come once per tile that holds them: distinct positions only.
+    const savedEntrance = await page.evaluate(() => [...new Set(window.__entmoot.maps.site.querySourceFeatures('entrances')
+      .map((f) => JSON.stringify(f.geometry.coordinates)))].map((text) => JSON.parse(text)));
+    check(savedEntrance.length === 1 && Math.abs(savedEntrance[0][0] - west) < 1e-5, `the saved entrance is not on the west edge: ${JSON.stringify(savedEntrance)} (west ${west})`);
+    console.log(`site edited on the map: 1 drawn exclusion, entrance at ${savedEntrance[0].map((v) => v.toFixed(6)).join(', ')}`);
+
+    // Terrain: a GeoTIFF DEM uploaded and linked; its slope classes listed and drawn.
+    await page.getByLabel('Upload a GeoTIFF DEM').setInputFiles(demPath);
+    await page.getByTestId('terrain-file').filter({ hasText: 'rural_demo_dem.tif' }).waitFor(WAIT);
+    await page.getByTestId('slope-classes').waitFor(WAIT);
+    const slopeText = await page.getByTestId('slope-classes').innerText();
+    const slopeClasses = await waitForRendered(page, 'site', ['slope-fill'], 'class', 2);
+    check(/0–5 %/.test(slopeText) && /5–10 %/.test(slopeText), `slope classes: ${slopeText}`);
+    console.log(`slope classes drawn: ${slopeClasses.sort().join(', ')}; legend: ${slopeText.replaceAll('\n', '; ')}`);
+    await screen(page, '04b-terrain');
+
+    // The program: the default three warehouses; two alternatives.
     await page.getByTestId('buildable-area').waitFor(WAIT);
     await page.getByLabel('Time limit (s)').fill('30');
     await page.getByLabel('Name of asset line 1').fill('Depot');
@@ -218,6 +322,28 @@ async function main() {
     const assets = await waitForRendered(page, 'results', ['layout-assets'], 'asset_id', 3);
     console.log(`results map shows ${assets.length} assets: ${assets.join(', ')}; ${alternatives} alternatives`);
     await waitForRendered(page, 'results', ['layout-roads'], null, 1);
+    // The job used the site as edited: the drawn zone, the entrance on the west edge.
+    await waitForRendered(page, 'results', ['layout-exclusions'], null, 1);
+    const jobEntrances = await page.evaluate(() => window.__entmoot.maps.results.querySourceFeatures('layout')
+      .filter((f) => f.properties.kind === 'entrance').map((f) => f.geometry.coordinates));
+    check(jobEntrances.some(([lon]) => Math.abs(lon - west) < 1e-5), `the job's entrances: ${JSON.stringify(jobEntrances)}`);
+    // Labels: as many as fit without overprinting; zoomed in on the buildings, all of them.
+    const labelsShown = (at) => page.waitForFunction((at) => Number(document.querySelector('[data-testid="results-labels"]')?.dataset.labelsShown ?? 0) >= at, at, WAIT);
+    await labelsShown(1);
+    const overview = await mapLabels(page, 'results');
+    check(overview.overlaps === 0, `labels overlap on the results map: ${JSON.stringify(overview)}`);
+    await page.evaluate(() => {
+      const map = window.__entmoot.maps.results;
+      const positions = map.querySourceFeatures('layout').filter((f) => f.properties.kind === 'asset').flatMap((f) => f.geometry.coordinates[0]);
+      const lons = positions.map((p) => p[0]);
+      const lats = positions.map((p) => p[1]);
+      map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]], { padding: 60, animate: false });
+    });
+    await labelsShown(3);
+    const zoomed = await mapLabels(page, 'results');
+    check(zoomed.overlaps === 0, `labels overlap on the zoomed results map: ${JSON.stringify(zoomed)}`);
+    console.log(`results map labels: ${overview.texts.join(', ')} (whole parcel); ${zoomed.texts.join(', ')} (zoomed in)`);
+    await page.evaluate(() => window.__entmoot.maps.results.zoomOut({ animate: false }));
     await screen(page, '05-results');
 
     // Measure: three clicks on the results map; the reading agrees with the same points
@@ -284,6 +410,25 @@ async function main() {
     check(flagged.includes(moved) || flagged.includes(target), `flagged on the map: ${flagged}`);
     console.log(`violation after the drag: ${violationText.trim()} (map flags ${flagged.join(', ')})`);
     await screen(page, '06-editor-violation');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await page.waitForSelector('[data-testid="edit-check"][data-edits="0"]', WAIT);
+
+    // Take a building out: it is listed as left out; place it back with a click on the map.
+    await page.waitForSelector('[data-testid="unplaced-assets"][data-count="0"]', WAIT);
+    await page.getByRole('combobox', { name: /^Asset/ }).selectOption(moved);
+    await page.getByRole('button', { name: 'Remove', exact: true }).click();
+    await page.waitForSelector('[data-testid="edit-check"][data-edits="1"][data-checking="false"]', WAIT);
+    await page.waitForSelector('[data-testid="unplaced-assets"][data-count="1"]', WAIT);
+    check(!(await rendered(page, 'editor', ['layout-assets'], 'asset_id')).includes(moved), `${moved} is still drawn after its removal`);
+    await page.getByRole('button', { name: `Place ${moved} on the map` }).click();
+    await page.mouse.click(from.x, from.y);
+    await page.waitForSelector('[data-testid="edit-check"][data-edits="2"][data-checking="false"]', WAIT);
+    await page.waitForSelector('[data-testid="unplaced-assets"][data-count="0"]', WAIT);
+    await waitForRendered(page, 'editor', ['layout-assets'], 'asset_id', 3);
+    const placedBack = await waitForCheck(page);
+    console.log(`${moved} taken out and placed back by a click: ${placedBack.text}`);
+    await screen(page, '06b-editor-add');
+    await page.getByRole('button', { name: 'Undo' }).click();
     await page.getByRole('button', { name: 'Undo' }).click();
     await page.waitForSelector('[data-testid="edit-check"][data-edits="0"]', WAIT);
 
@@ -368,6 +513,7 @@ async function main() {
       await currentPage.screenshot({ path: join(screenshots, 'failure.png'), fullPage: true }).catch(() => {});
       const text = await currentPage.locator('body').innerText().catch(() => '(no page text)');
       console.error(`--- page at the failure (${currentPage.url()}) ---\n${text.slice(0, 3000)}`);
+      if (pageErrors.length > 0) console.error(`--- page errors ---\n${pageErrors.join('\n')}`);
     }
     throw error;
   } finally {

@@ -1,6 +1,7 @@
 // The map: MapLibre GL with no tile server by default (a plain background, a metre grid
 // and a scale bar), an optional raster basemap, the console's layers (parcel,
-// candidate exclusions, buildable area, layout assets and roads, violations), and a
+// candidate exclusions, buildable area, slope classes, layout assets and roads,
+// violations, an outline being drawn), asset labels that never overprint, and a
 // measuring tool (distances and areas clicked on the map).
 // Each map registers itself in `window.__entmoot.maps[name]` so end-to-end tests can
 // ask it what it rendered (queryRenderedFeatures) instead of guessing from pixels.
@@ -9,7 +10,8 @@ import maplibregl from 'maplibre-gl';
 import type { ExpressionSpecification, GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent, StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { Basemap } from './config';
-import { boundsOf, gridLines, measurementFeatures, pathLengthMetres, polygonAreaSquareMetres, positionsOfGeoJson } from './geometry';
+import { boundsOf, gridLines, measurementFeatures, pathLengthMetres, polygonAreaSquareMetres, positionsOfGeoJson, ringCentre } from './geometry';
+import { assetLabelTexts, placeLabels } from './labels';
 import type { FeatureCollection, Position } from './geometry';
 import { formatArea, formatLength } from './format';
 
@@ -30,6 +32,12 @@ export interface MapData {
   exclusions?: FeatureCollection | null;
   buildable?: FeatureCollection | null;
   layout?: FeatureCollection | null;
+  /** Slope classes: polygons with a `class` index (0 is the gentlest). */
+  slope?: FeatureCollection | null;
+  /** The site's entrances as Points (the layout carries its own). */
+  entrances?: FeatureCollection | null;
+  /** What is being drawn: `measurementFeatures` of the points clicked so far. */
+  draft?: FeatureCollection | null;
   violatingAssetIds?: string[];
   selectedAssetId?: string | null;
 }
@@ -45,6 +53,11 @@ export interface MapViewProps {
   /** Enables dragging assets; called with the drag's offset in degrees. */
   onAssetDragged?: (assetId: string, dx: number, dy: number) => void;
   onCandidateClick?: (index: number) => void;
+  /** When set, a click on the map gives its position here (drawing, placing) instead
+   * of selecting what is under it. */
+  onMapClick?: ((position: Position) => void) | null;
+  /** Draws the layout's asset names (those that fit without overprinting). */
+  labels?: boolean;
 }
 
 declare global {
@@ -54,8 +67,16 @@ declare global {
 }
 
 const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] };
-const SOURCES = ['grid', 'boundary', 'candidates', 'exclusions', 'buildable', 'layout', 'measure'] as const;
+const SOURCES = ['grid', 'boundary', 'slope', 'candidates', 'exclusions', 'buildable', 'layout', 'entrances', 'draft', 'measure'] as const;
 const MEASURE_COLOUR = '#0b5cad';
+const DRAFT_COLOUR = '#c2185b';
+/** Slope classes from gentle to steep (ColorBrewer RdYlGn, reversed). */
+export const SLOPE_COLOURS = ['#1a9850', '#91cf60', '#d9ef8b', '#fee08b', '#fc8d59', '#d73027', '#a50026'];
+export function slopeColour(index: number, classes: number): string {
+  if (classes <= 1) return SLOPE_COLOURS[0] ?? '#1a9850';
+  const at = Math.round((index / (classes - 1)) * (SLOPE_COLOURS.length - 1));
+  return SLOPE_COLOURS[at] ?? '#a50026';
+}
 
 /** A `match` on a property with one colour per value (MapLibre's tuple type wants the
  * pairs spelled out, so the array is built and typed once here). */
@@ -74,6 +95,7 @@ function baseStyle(): StyleSpecification {
       { id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } },
       { id: 'grid', type: 'line', source: 'grid', paint: { 'line-color': '#d8d2c4', 'line-width': 1 } },
       { id: 'boundary-fill', type: 'fill', source: 'boundary', paint: { 'fill-color': '#e8f0d8', 'fill-opacity': 0.6 } },
+      { id: 'slope-fill', type: 'fill', source: 'slope', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.55 } },
       { id: 'boundary-line', type: 'line', source: 'boundary', paint: { 'line-color': '#2d5016', 'line-width': 2 } },
       { id: 'buildable-line', type: 'line', source: 'buildable', paint: { 'line-color': '#2d5016', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
       { id: 'exclusions-fill', type: 'fill', source: 'exclusions', paint: { 'fill-color': '#e67e22', 'fill-opacity': 0.35 } },
@@ -98,6 +120,10 @@ function baseStyle(): StyleSpecification {
       { id: 'layout-violations', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['in', ['get', 'asset_id'], ['literal', []]]], paint: { 'line-color': VIOLATION_COLOUR, 'line-width': 4 } },
       { id: 'layout-selected', type: 'line', source: 'layout', filter: ['all', ['==', ['get', 'kind'], 'asset'], ['==', ['get', 'asset_id'], '']], paint: { 'line-color': '#ffd400', 'line-width': 3 } },
       { id: 'layout-entrances', type: 'circle', source: 'layout', filter: ['==', ['get', 'kind'], 'entrance'], paint: { 'circle-radius': 6, 'circle-color': '#ffffff', 'circle-stroke-color': '#2d5016', 'circle-stroke-width': 3 } },
+      { id: 'site-entrances', type: 'circle', source: 'entrances', paint: { 'circle-radius': 7, 'circle-color': '#ffffff', 'circle-stroke-color': '#2d5016', 'circle-stroke-width': 3 } },
+      { id: 'draft-area', type: 'fill', source: 'draft', filter: ['==', ['get', 'part'], 'area'], paint: { 'fill-color': DRAFT_COLOUR, 'fill-opacity': 0.2 } },
+      { id: 'draft-path', type: 'line', source: 'draft', filter: ['==', ['get', 'part'], 'path'], paint: { 'line-color': DRAFT_COLOUR, 'line-width': 2 } },
+      { id: 'draft-points', type: 'circle', source: 'draft', filter: ['==', ['get', 'part'], 'point'], paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': DRAFT_COLOUR, 'circle-stroke-width': 2 } },
       { id: 'measure-area', type: 'fill', source: 'measure', filter: ['==', ['get', 'part'], 'area'], paint: { 'fill-color': MEASURE_COLOUR, 'fill-opacity': 0.12 } },
       { id: 'measure-path', type: 'line', source: 'measure', filter: ['==', ['get', 'part'], 'path'], paint: { 'line-color': MEASURE_COLOUR, 'line-width': 2, 'line-dasharray': [2, 1] } },
       { id: 'measure-points', type: 'circle', source: 'measure', filter: ['==', ['get', 'part'], 'point'], paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': MEASURE_COLOUR, 'circle-stroke-width': 2 } },
@@ -153,16 +179,19 @@ export function MapView(props: MapViewProps) {
     window.__entmoot.maps[name] = map;
 
     let dragging: { assetId: string; start: maplibregl.LngLat } | null = null;
+    const picking = () => measuringRef.current || Boolean(handlers.current.onMapClick);
     map.on('click', (event) => {
-      if (measuringRef.current) setMeasured((points) => [...points, [event.lngLat.lng, event.lngLat.lat]]);
+      const position: Position = [event.lngLat.lng, event.lngLat.lat];
+      if (measuringRef.current) setMeasured((points) => [...points, position]);
+      else handlers.current.onMapClick?.(position);
     });
     map.on('click', 'layout-assets', (event: MapLayerMouseEvent) => {
-      if (measuringRef.current) return;
+      if (picking()) return;
       const id = event.features?.[0]?.properties?.asset_id;
       handlers.current.onAssetClick?.(typeof id === 'string' ? id : null);
     });
     map.on('click', 'candidates-fill', (event: MapLayerMouseEvent) => {
-      if (measuringRef.current) return;
+      if (picking()) return;
       const index = event.features?.[0]?.properties?.index;
       if (typeof index === 'number') handlers.current.onCandidateClick?.(index);
     });
@@ -176,7 +205,7 @@ export function MapView(props: MapViewProps) {
     });
     map.on('mousedown', 'layout-assets', (event: MapLayerMouseEvent) => {
       const id = event.features?.[0]?.properties?.asset_id;
-      if (measuringRef.current || !handlers.current.onAssetDragged || typeof id !== 'string') return;
+      if (picking() || !handlers.current.onAssetDragged || typeof id !== 'string') return;
       event.preventDefault();
       dragging = { assetId: id, start: event.lngLat };
     });
@@ -206,6 +235,9 @@ export function MapView(props: MapViewProps) {
     setSource(map, 'exclusions', data.exclusions);
     setSource(map, 'buildable', data.buildable);
     setSource(map, 'layout', data.layout);
+    setSource(map, 'slope', data.slope);
+    setSource(map, 'entrances', data.entrances);
+    setSource(map, 'draft', data.draft);
     map.setFilter('layout-violations', ['all', ['==', ['get', 'kind'], 'asset'], ['in', ['get', 'asset_id'], ['literal', data.violatingAssetIds ?? []]]]);
     map.setFilter('layout-selected', ['all', ['==', ['get', 'kind'], 'asset'], ['==', ['get', 'asset_id'], data.selectedAssetId ?? '']]);
   }, [ready, data]);
@@ -223,11 +255,73 @@ export function MapView(props: MapViewProps) {
     const map = mapRef.current;
     if (!ready || map === null) return;
     setSource(map, 'measure', measurementFeatures(measured));
-    // A double click adds two points rather than zooming while measuring.
-    if (measuring) map.doubleClickZoom.disable();
+    // A double click adds two points rather than zooming while measuring or drawing.
+    const picking = measuring || Boolean(props.onMapClick);
+    if (picking) map.doubleClickZoom.disable();
     else map.doubleClickZoom.enable();
-    map.getCanvas().style.cursor = measuring ? 'crosshair' : '';
-  }, [ready, measuring, measured]);
+    map.getCanvas().style.cursor = picking ? 'crosshair' : '';
+  }, [ready, measuring, measured, props.onMapClick]);
+
+  // Labels: placed again after every frame the map draws (moves, zooms, new data), in
+  // a layer of plain elements above the canvas.
+  const labelLayer = useRef<HTMLDivElement>(null);
+  const showLabels = props.labels === true;
+  useEffect(() => {
+    const map = mapRef.current;
+    const layer = labelLayer.current;
+    if (!ready || map === null || layer === null) return;
+    if (!showLabels) { layer.replaceChildren(); return; }
+    const assets = (data.layout?.features ?? []).filter((f) => f.properties?.kind === 'asset');
+    const nameCounts = new Map<string, number>();
+    for (const asset of assets) {
+      const assetName = String(asset.properties?.name ?? '');
+      nameCounts.set(assetName, (nameCounts.get(assetName) ?? 0) + 1);
+    }
+    const anchors = assets.flatMap((asset) => {
+      const centre = ringCentre(asset.geometry.coordinates);
+      const id = String(asset.properties?.asset_id ?? '');
+      const assetName = String(asset.properties?.name ?? id);
+      const footprint = Number(asset.properties?.width ?? 0) * Number(asset.properties?.length ?? 0);
+      return centre ? [{ id, centre, footprint, texts: assetLabelTexts(assetName, id, (nameCounts.get(assetName) ?? 0) > 1) }] : [];
+    });
+    const context = document.createElement('canvas').getContext('2d');
+    const font = '600 12px system-ui, sans-serif';
+    if (context) context.font = font;
+    const widths = new Map<string, number>();
+    const textWidth = (text: string) => {
+      let width = widths.get(text);
+      if (width === undefined) { width = Math.ceil((context?.measureText(text).width ?? text.length * 7) + 6); widths.set(text, width); }
+      return width;
+    };
+    let frame = 0;
+    const place = () => {
+      frame = 0;
+      const canvas = map.getCanvas();
+      const candidates = anchors.map((anchor) => {
+        const point = map.project(anchor.centre);
+        return { id: anchor.id, x: point.x, y: point.y, texts: anchor.texts, priority: anchor.footprint };
+      });
+      const placed = placeLabels(candidates, textWidth, 16, { width: canvas.clientWidth, height: canvas.clientHeight });
+      layer.replaceChildren(...placed.map((label) => {
+        const element = document.createElement('span');
+        element.className = 'map-label';
+        element.textContent = label.text;
+        element.dataset.assetId = label.id;
+        element.style.transform = `translate(${Math.round(label.left)}px, ${Math.round(label.top)}px)`;
+        element.style.width = `${label.width}px`;
+        return element;
+      }));
+      layer.dataset.labelsShown = String(placed.length);
+      layer.dataset.labelsOffered = String(anchors.length);
+    };
+    const schedule = () => { if (frame === 0) frame = requestAnimationFrame(place); };
+    map.on('render', schedule);
+    schedule();
+    return () => {
+      map.off('render', schedule);
+      if (frame !== 0) cancelAnimationFrame(frame);
+    };
+  }, [ready, data.layout, showLabels]);
 
   useEffect(() => {
     if (!measuring) return;
@@ -252,6 +346,7 @@ export function MapView(props: MapViewProps) {
   return (
     <div className="map-frame">
       <div ref={container} className="map" role="region" aria-label={props.label} data-map-name={name} data-ready={ready} />
+      <div ref={labelLayer} className="map-labels" aria-hidden="true" data-testid={`${name}-labels`} />
       {failure && <p className="error" role="alert">{failure}</p>}
       {ready && (
         <div className="measure-tool">

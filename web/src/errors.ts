@@ -7,6 +7,8 @@ export interface ApiProblem {
   code: string | null;
   /** The validator's violations, for saveLayoutEdits refusals. */
   violations: unknown[];
+  /** The input the error concerns when the API names it (`extensions.field`, e.g. `crs`). */
+  field: string | null;
 }
 
 function codeOf(extensions: Record<string, unknown> | undefined): string | null {
@@ -18,10 +20,12 @@ function codeOf(extensions: Record<string, unknown> | undefined): string | null 
 export function problemsOf(error: CombinedError): ApiProblem[] {
   const problems: ApiProblem[] = error.graphQLErrors.map((graphQLError) => {
     const violations = graphQLError.extensions?.violations;
+    const field = graphQLError.extensions?.field;
     return {
       message: graphQLError.message,
       code: codeOf(graphQLError.extensions),
       violations: Array.isArray(violations) ? violations : [],
+      field: typeof field === 'string' ? field : null,
     };
   });
   if (error.networkError) {
@@ -29,9 +33,10 @@ export function problemsOf(error: CombinedError): ApiProblem[] {
       message: `The API could not be reached or answered badly: ${error.networkError.message}`,
       code: null,
       violations: [],
+      field: null,
     });
   }
-  if (problems.length === 0) problems.push({ message: error.message, code: null, violations: [] });
+  if (problems.length === 0) problems.push({ message: error.message, code: null, violations: [], field: null });
   return problems;
 }
 

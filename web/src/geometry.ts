@@ -185,3 +185,51 @@ export function measurementFeatures(points: Position[]): FeatureCollection {
   }
   return { type: 'FeatureCollection', features };
 }
+
+/** The outer rings of a Polygon or MultiPolygon (bare, Feature or FeatureCollection). */
+export function outerRings(value: unknown): Position[][] {
+  const rings: Position[][] = [];
+  const visit = (geometry: unknown) => {
+    if (typeof geometry !== 'object' || geometry === null) return;
+    const g = geometry as { type?: unknown; coordinates?: unknown; geometry?: unknown; features?: unknown };
+    if (g.type === 'FeatureCollection' && Array.isArray(g.features)) g.features.forEach(visit);
+    else if (g.type === 'Feature') visit(g.geometry);
+    else if (g.type === 'Polygon' && Array.isArray(g.coordinates)) rings.push(positionsOf(g.coordinates[0]));
+    else if (g.type === 'MultiPolygon' && Array.isArray(g.coordinates)) {
+      for (const polygon of g.coordinates) if (Array.isArray(polygon)) rings.push(positionsOf(polygon[0]));
+    }
+  };
+  visit(value);
+  return rings.filter((ring) => ring.length >= 2);
+}
+
+/** The point of `rings` nearest to `point`, and how far it is (metres, on a plane
+ * tangent at `point`): where an entrance clicked near the parcel's edge goes. */
+export function nearestPointOnRings(point: Position, rings: Position[][]): { position: Position; distanceMetres: number } | null {
+  const scale = metresPerDegree(point[1]);
+  let best: { position: Position; distanceMetres: number } | null = null;
+  for (const ring of rings) {
+    for (let i = 0; i + 1 < ring.length; i += 1) {
+      const a = ring[i] as Position;
+      const b = ring[i + 1] as Position;
+      const [ax, ay] = [(a[0] - point[0]) * scale.x, (a[1] - point[1]) * scale.y];
+      const [bx, by] = [(b[0] - point[0]) * scale.x, (b[1] - point[1]) * scale.y];
+      const [dx, dy] = [bx - ax, by - ay];
+      const lengthSquared = dx * dx + dy * dy;
+      const t = lengthSquared === 0 ? 0 : Math.min(1, Math.max(0, -(ax * dx + ay * dy) / lengthSquared));
+      const [x, y] = [ax + t * dx, ay + t * dy];
+      const distanceMetres = Math.hypot(x, y);
+      if (best === null || distanceMetres < best.distanceMetres) {
+        best = { position: [point[0] + x / scale.x, point[1] + y / scale.y], distanceMetres };
+      }
+    }
+  }
+  return best;
+}
+
+/** A closed GeoJSON Polygon from the points clicked around it (at least three). */
+export function polygonOfPoints(points: Position[]): { type: 'Polygon'; coordinates: Position[][] } | null {
+  if (points.length < 3) return null;
+  const first = points[0] as Position;
+  return { type: 'Polygon', coordinates: [[...points, first]] };
+}

@@ -70,8 +70,8 @@ export const ProjectQuery = graphql(`
 `);
 
 export const UploadParcelMutation = graphql(`
-  mutation UploadParcel($projectId: ID!, $file: Upload!) {
-    uploadParcel(projectId: $projectId, file: $file) {
+  mutation UploadParcel($projectId: ID!, $file: Upload!, $crs: String) {
+    uploadParcel(projectId: $projectId, file: $file, crs: $crs) {
       file { id filename sizeBytes }
       format boundary boundaryReason boundaryLocation sourceCrs repairs
       exclusionCandidates { name location suggestedKind polygon }
@@ -88,9 +88,10 @@ export const CreateSiteMutation = graphql(`
 export const SiteQuery = graphql(`
   query Site($id: ID!) {
     site(id: $id) {
-      id name areaM2 bbox boundary setbackMetres entrances
+      id name areaM2 bbox boundary setbackMetres entrances updatedAt
       project { id name }
       exclusionZones { kind bufferM name geometry }
+      terrainFile { id filename }
       jobs(first: 20) {
         edges { node { id status progress strategy createdAt finishedAt error alternatives } }
       }
@@ -101,6 +102,30 @@ export const SiteQuery = graphql(`
 export const BuildableAreaQuery = graphql(`
   query BuildableArea($id: ID!, $setbackMetres: Float!) {
     site(id: $id) { id buildableArea(setbackMetres: $setbackMetres) { areaM2 geometry } }
+  }
+`);
+
+export const SlopeClassesQuery = graphql(`
+  query SlopeClasses($id: ID!) {
+    site(id: $id) { id slopeClasses { abovePercent atMostPercent areaM2 geometry } }
+  }
+`);
+
+export const UpdateSiteMutation = graphql(`
+  mutation UpdateSite($input: UpdateSiteInput!) {
+    updateSite(input: $input) { id name entrances updatedAt exclusionZones { kind bufferM name geometry } }
+  }
+`);
+
+export const UploadTerrainMutation = graphql(`
+  mutation UploadTerrain($projectId: ID!, $file: Upload!) {
+    uploadTerrain(projectId: $projectId, file: $file) { file { id filename } }
+  }
+`);
+
+export const SetSiteTerrainMutation = graphql(`
+  mutation SetSiteTerrain($siteId: ID!, $fileId: ID) {
+    setSiteTerrain(siteId: $siteId, fileId: $fileId) { id updatedAt terrainFile { id filename } }
   }
 `);
 
@@ -157,6 +182,7 @@ export const CheckLayoutEditsQuery = graphql(`
     checkLayoutEdits(layoutId: $layoutId, edits: $edits) {
       valid placedCount requestedCount geojson
       violations { rule assetIds message }
+      unplacedAssets { assetId name assetType widthM lengthM }
     }
   }
 `);

@@ -1,6 +1,7 @@
-// The layout editor: select, drag or nudge, rotate and remove assets; every change is
-// checked live with checkLayoutEdits and violations are drawn and listed; undo and
-// redo; save as a new layout (saveLayoutEdits); re-optimize around the kept assets.
+// The layout editor: select, drag or nudge, rotate and remove assets, and place those
+// the layout left out; every change is checked live with checkLayoutEdits and
+// violations are drawn and listed; undo and redo; save as a new layout
+// (saveLayoutEdits); re-optimize around the kept assets.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ErrorBanner, useApi } from '../api';
 import { execute } from '../client';
@@ -28,10 +29,12 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
   const [step, setStep] = useState(5);
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState<{ id: string; placedCount: number } | null>(null);
+  // The asset of the program, left out of the layout, that the next map click places.
+  const [placing, setPlacing] = useState<string | null>(null);
 
+  // Checked with no edit too: the answer lists what the layout left out (to ADD).
   useEffect(() => {
     let current = true;
-    if (history.done.length === 0) { setCheck(null); return; }
     setChecking(true);
     execute(client, CheckLayoutEditsQuery, { layoutId: layout.id, edits: editsInput(history) }, 'query').then(
       (data) => { if (current) { setCheck(data.checkLayoutEdits); setProblem(null); } },
@@ -45,6 +48,19 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
   const mapData = useMemo(() => ({ layout: shown, violatingAssetIds: violating, selectedAssetId: selected }), [shown, violating, selected]);
   const assetFeature = useCallback((id: string) => shown?.features.find((f) => f.properties?.kind === 'asset' && f.properties.asset_id === id), [shown]);
   const add = useCallback((edit: LayoutEdit) => { setSaved(null); setHistory((h) => pushEdit(h, edit)); }, []);
+  const placeAt = useCallback((position: [number, number]) => {
+    if (placing === null) return;
+    add({ kind: 'ADD', assetId: placing, position, rotationDeg: 0 });
+    setSelected(placing);
+    setPlacing(null);
+  }, [add, placing]);
+  useEffect(() => {
+    if (placing === null) return;
+    const onKey = (event: KeyboardEvent) => { if (event.key === 'Escape') setPlacing(null); };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [placing]);
+  const unplaced = check?.unplacedAssets ?? [];
 
   const moveBy = useCallback((id: string, dx: number, dy: number) => {
     const feature = assetFeature(id);
@@ -118,7 +134,7 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
         <div>
           <BasemapSetting basemaps={config.basemaps} value={basemap} onChange={setBasemap} />
           <MapView name="editor" label="Layout being edited" basemap={basemap} data={mapData}
-            onAssetClick={setSelected} onAssetDragged={moveBy} />
+            onAssetClick={setSelected} onAssetDragged={moveBy} onMapClick={placing === null ? null : placeAt} labels />
         </div>
         <div>
           <Legend assetTypes={assetTypes} roadClasses={roadClasses} />
@@ -143,6 +159,25 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
               <button type="button" disabled={!selected} onClick={() => rotate(-15)}>Rotate 15° counter-clockwise</button>
               <button type="button" className="danger" disabled={!selected} onClick={() => { if (selected) add({ kind: 'REMOVE', assetId: selected }); setSelected(null); }}>Remove</button>
             </div>
+          </div>
+          <div className="panel">
+            <h3>Assets left out</h3>
+            {unplaced.length === 0 ? <p data-testid="unplaced-assets" data-count={0}>The layout places every asset of the program.</p> : (
+              <>
+                <ul data-testid="unplaced-assets" data-count={unplaced.length}>
+                  {unplaced.map((asset) => (
+                    <li key={asset.assetId}>
+                      {asset.name} ({asset.assetId}, {formatNumber(asset.widthM)} × {formatNumber(asset.lengthM)} m){' '}
+                      <button type="button" aria-pressed={placing === asset.assetId} aria-label={`Place ${asset.assetId} on the map`}
+                        onClick={() => setPlacing(placing === asset.assetId ? null : asset.assetId)}>
+                        {placing === asset.assetId ? 'Cancel placing' : 'Place on the map'}
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+                {placing && <p className="hint" role="status">Click the map where the centre of {placing} goes (Escape cancels).</p>}
+              </>
+            )}
           </div>
           <div className="panel" aria-live="polite">
             <h3>Check</h3>

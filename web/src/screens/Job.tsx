@@ -170,7 +170,7 @@ function Results({ job }: { job: JobData['job'] }) {
         <div>
           <BasemapSetting basemaps={config.basemaps} value={basemap} onChange={setBasemap} />
           <MapView name="results" label={`Layout of alternative ${layout.rank + 1}`} basemap={basemap} data={mapData}
-            onAssetClick={onAssetClick} onAssetHover={setHovered} />
+            onAssetClick={onAssetClick} onAssetHover={setHovered} labels />
         </div>
         <div>
           <Legend assetTypes={assetTypes} roadClasses={roadClasses} />

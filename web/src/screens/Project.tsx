@@ -4,7 +4,7 @@ import { useState } from 'react';
 import type { DragEvent, FormEvent } from 'react';
 import { ErrorBanner, useApi, useLoad } from '../api';
 import { execute } from '../client';
-import { describeError } from '../errors';
+import { describeError, isCombinedError, problemsOf } from '../errors';
 import { CreateSiteMutation, ProjectQuery, UploadParcelMutation } from '../operations';
 import type { UploadParcelMutation as UploadedData } from '../gql/graphql';
 import { navigate } from '../router';
@@ -55,12 +55,17 @@ function NewSite({ projectId }: { projectId: string }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [dragOver, setDragOver] = useState(false);
+  // A file that declares no coordinate system (DXF, a Shapefile without .prj) is kept
+  // here while the planner says which one it uses.
+  const [needsCrs, setNeedsCrs] = useState<{ file: File; message: string } | null>(null);
+  const [crs, setCrs] = useState('');
 
-  async function upload(file: File) {
+  async function upload(file: File, declaredCrs: string | null = null) {
     setProblem(null);
     setBusy(`Uploading ${file.name}…`);
     try {
-      const data = await execute(client, UploadParcelMutation, { projectId, file }, 'mutation');
+      const data = await execute(client, UploadParcelMutation, { projectId, file, crs: declaredCrs }, 'mutation');
+      setNeedsCrs(null);
       setUploaded(data.uploadParcel);
       setChoices(data.uploadParcel.exclusionCandidates.map((candidate) => ({
         chosen: candidate.suggestedKind !== null && candidate.suggestedKind !== undefined,
@@ -69,7 +74,13 @@ function NewSite({ projectId }: { projectId: string }) {
       })));
       setName(file.name.replace(/\.[^.]+$/, ''));
     } catch (error) {
-      setProblem(describeError(error));
+      const crsProblem = isCombinedError(error) ? problemsOf(error).find((p) => p.field === 'crs') : undefined;
+      if (crsProblem) {
+        setUploaded(null);
+        setNeedsCrs({ file, message: crsProblem.message });
+      } else {
+        setProblem(describeError(error));
+      }
     } finally {
       setBusy(null);
     }
@@ -128,6 +139,16 @@ function NewSite({ projectId }: { projectId: string }) {
       </div>
       {busy && <p role="status">{busy}</p>}
       <ErrorBanner message={problem} />
+      {needsCrs && (
+        <form className="panel" aria-labelledby="crs-title" onSubmit={(event) => { event.preventDefault(); if (crs.trim() !== '') void upload(needsCrs.file, crs.trim()); }}>
+          <h3 id="crs-title">Which coordinate system does {needsCrs.file.name} use?</h3>
+          <p role="alert">{needsCrs.message}</p>
+          <label>Coordinate system (EPSG:32613, utm:13N, wgs84 or a PROJ string)
+            <input value={crs} onChange={(event) => setCrs(event.target.value)} required />
+          </label>
+          <button type="submit" className="primary" disabled={crs.trim() === ''}>Read the file with it</button>
+        </form>
+      )}
       {uploaded && (
         <form onSubmit={(event) => void createSite(event)} aria-label="Create the site">
           <p data-testid="upload-summary">

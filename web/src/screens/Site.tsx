@@ -1,15 +1,16 @@
-// A site: the parcel on the map with the buildable area as the setback changes, the
+// A site: the parcel on the map with the buildable area as the setback changes, its
+// exclusions and entrances edited on the map, its terrain as slope classes, the
 // program editor, the strategy with its own parameters, and the site's jobs.
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { ErrorBanner, useApi, useLoad } from '../api';
 import { execute } from '../client';
 import { describeError, isCombinedError, problemsOf, programFieldOf } from '../errors';
-import { BuildableAreaQuery, CreateJobMutation, SiteQuery, StrategiesQuery } from '../operations';
+import { BuildableAreaQuery, CreateJobMutation, SiteQuery, SlopeClassesQuery, StrategiesQuery } from '../operations';
 import { historyState, navigate } from '../router';
-import { MapView } from '../MapView';
-import { geometryCollection } from '../geometry';
-import type { FeatureCollection } from '../geometry';
+import { MapView, slopeColour } from '../MapView';
+import { geometryCollection, measurementFeatures } from '../geometry';
+import type { FeatureCollection, Position } from '../geometry';
 import { formatNumber } from '../format';
 import {
   ASSET_TYPES, OBJECTIVES, SIDES, defaultProgram, programFormFromJson, metresPerUnit, newAssetLine, parameterFields, programFormProblems, programJson,
@@ -17,20 +18,22 @@ import {
 import type { AssetLine, AssetType, PairSpacing, ProgramForm, RunForm } from '../program';
 import type { SiteQuery as SiteQueryData } from '../gql/graphql';
 import { BasemapSetting, useBasemap } from './basemap';
+import { SiteFeaturesPanel, TerrainPanel, siteMapClick } from './SiteFeatures';
+import type { SiteDraft, SiteTool } from './SiteFeatures';
 
 export function SiteScreen({ siteId }: { siteId: string }) {
   const site = useLoad(SiteQuery, { id: siteId });
   return (
     <section aria-labelledby="site-title">
       <ErrorBanner message={site.error} />
-      {site.data && <SiteBody site={site.data.site} />}
+      {site.data && <SiteBody site={site.data.site} reload={site.reload} />}
     </section>
   );
 }
 
 type SiteData = SiteQueryData['site'];
 
-function SiteBody({ site }: { site: SiteData }) {
+function SiteBody({ site, reload }: { site: SiteData; reload: () => void }) {
   const { config } = useApi();
   const [basemap, setBasemap] = useBasemap();
   // A program handed over from a job ("Use this program for…"), else the default.
@@ -38,15 +41,60 @@ function SiteBody({ site }: { site: SiteData }) {
   const setbackMetres = Math.max(0, program.setback * metresPerUnit(program.units));
   const buildable = useLoad(BuildableAreaQuery, { id: site.id, setbackMetres });
   const buildableNode = buildable.data?.site.buildableArea ?? null;
+  const slope = useLoad(SlopeClassesQuery, { id: site.id });
+  const slopeClasses = slope.data?.site.slopeClasses ?? null;
+  const [showSlope, setShowSlope] = useState(true);
+  // Cached reads of the site (buildable area, slope map) are read again when it changes.
+  const { reload: reloadBuildable } = buildable;
+  const { reload: reloadSlope } = slope;
+  const seenUpdate = useRef(site.updatedAt);
+  useEffect(() => {
+    if (seenUpdate.current === site.updatedAt) return;
+    seenUpdate.current = site.updatedAt;
+    reloadBuildable();
+    reloadSlope();
+  }, [site.updatedAt, reloadBuildable, reloadSlope]);
+
+  // Editing the exclusions and entrances: a draft of both, the tool the map's clicks
+  // serve, and the outline being drawn.
+  const [draft, setDraft] = useState<SiteDraft | null>(null);
+  const [tool, setTool] = useState<SiteTool>('none');
+  const [outline, setOutline] = useState<Position[]>([]);
+  const [mapProblem, setMapProblem] = useState<string | null>(null);
+  const startEditing = useCallback(() => setDraft({
+    exclusions: site.exclusionZones.map((zone) => ({ kind: zone.kind, bufferM: zone.bufferM, name: zone.name ?? '', geometry: zone.geometry })),
+    entrances: site.entrances.map(([lon, lat]) => [lon ?? 0, lat ?? 0] as Position),
+  }), [site.exclusionZones, site.entrances]);
+  const onMapClick = useCallback((position: Position) => {
+    if (draft === null) return;
+    const next = siteMapClick(tool, site.boundary, position, draft, outline);
+    setMapProblem(next.problem ?? null);
+    if (next.draft) setDraft(next.draft);
+    if (next.outline) setOutline(next.outline);
+  }, [tool, site.boundary, draft, outline]);
+
   const exclusions: FeatureCollection = useMemo(() => ({
     type: 'FeatureCollection',
-    features: site.exclusionZones.flatMap((zone) => geometryCollection(zone.geometry, { kind: zone.kind }).features),
-  }), [site.exclusionZones]);
+    features: (draft?.exclusions ?? site.exclusionZones).flatMap((zone) => geometryCollection(zone.geometry, { kind: zone.kind }).features),
+  }), [draft, site.exclusionZones]);
+  const entrances: FeatureCollection = useMemo(() => ({
+    type: 'FeatureCollection',
+    features: (draft?.entrances ?? site.entrances).map((position, index) => ({
+      type: 'Feature' as const, geometry: { type: 'Point', coordinates: position }, properties: { index },
+    })),
+  }), [draft, site.entrances]);
+  const slopeLayer: FeatureCollection | null = useMemo(() => (showSlope && slopeClasses ? {
+    type: 'FeatureCollection',
+    features: slopeClasses.flatMap((slopeClass, index) => geometryCollection(slopeClass.geometry, { class: index, colour: slopeColour(index, slopeClasses.length) }).features),
+  } : null), [showSlope, slopeClasses]);
   const mapData = useMemo(() => ({
     boundary: geometryCollection(site.boundary),
     exclusions,
+    entrances,
+    slope: slopeLayer,
+    draft: tool === 'exclusion' ? measurementFeatures(outline) : null,
     buildable: buildableNode ? geometryCollection(buildableNode.geometry) : null,
-  }), [site.boundary, exclusions, buildableNode]);
+  }), [site.boundary, exclusions, entrances, slopeLayer, tool, outline, buildableNode]);
 
   return (
     <>
@@ -61,7 +109,12 @@ function SiteBody({ site }: { site: SiteData }) {
       <div className="split">
         <div>
           <BasemapSetting basemaps={config.basemaps} value={basemap} onChange={setBasemap} />
-          <MapView name="site" label="Site parcel, exclusions and buildable area" basemap={basemap} data={mapData} />
+          <MapView name="site" label="Site parcel, exclusions, entrances, slope and buildable area" basemap={basemap} data={mapData}
+            onMapClick={draft !== null && tool !== 'none' ? onMapClick : null} />
+          <SiteFeaturesPanel siteId={site.id} draft={draft} onDraftChange={setDraft} tool={tool} onToolChange={setTool}
+            outline={outline} onOutlineChange={setOutline} onSaved={reload} onStart={startEditing} mapProblem={mapProblem} />
+          <TerrainPanel siteId={site.id} projectId={site.project.id} terrainFile={site.terrainFile ?? null}
+            slopeClasses={slopeClasses} slopeError={slope.error} showSlope={showSlope} onShowSlope={setShowSlope} onChanged={reload} />
         </div>
         <ProgramEditor siteId={site.id} program={program} onProgramChange={setProgram} />
       </div>
@@ -189,6 +242,7 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
         ))}
         <FieldProblem problems={problems} field="side_setbacks" />
       </fieldset>
+      <div className="table-scroll">
       <table className="assets">
         <caption>Assets to place</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Footprint</th><th scope="col">Width ({unit})</th><th scope="col">Length ({unit})</th><th scope="col">Quantity</th><th scope="col">Priority</th><th scope="col"><span className="visually-hidden">Remove</span></th></tr></thead>
@@ -211,6 +265,7 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
           ))}
         </tbody>
       </table>
+      </div>
       <FieldProblem problems={problems} field="assets" />
       <button type="button" onClick={() => onProgramChange({ ...program, assets: [...program.assets, newAssetLine()] })}>Add an asset line</button>
 
