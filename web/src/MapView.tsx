@@ -296,6 +296,8 @@ export function MapView(props: MapViewProps) {
     let frame = 0;
     const place = () => {
       frame = 0;
+      // Measured (performance entries named `entmoot-labels`) by e2e/render_bench.mjs.
+      const started = performance.now();
       const canvas = map.getCanvas();
       const candidates = anchors.map((anchor) => {
         const point = map.project(anchor.centre);
@@ -313,6 +315,7 @@ export function MapView(props: MapViewProps) {
       }));
       layer.dataset.labelsShown = String(placed.length);
       layer.dataset.labelsOffered = String(anchors.length);
+      performance.measure('entmoot-labels', { start: started });
     };
     const schedule = () => { if (frame === 0) frame = requestAnimationFrame(place); };
     map.on('render', schedule);
