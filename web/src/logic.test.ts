@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pastedKeyProblem, readToken, tokenKind, writeToken, TOKEN_STORAGE_KEY } from './session';
 import type { TokenStore } from './session';
 import { EMPTY_HISTORY, pushEdit, redo, removedAssets, undo } from './history';
-import { defaultProgram, parameterFields, programFormFromJson, programFormProblems, programJson } from './program';
+import { defaultProgram, newAssetLine, parameterFields, parseVertices, programFormFromJson, programFormProblems, programJson } from './program';
 import { gridLines, gridStepMetres, measurementFeatures, pathLengthMetres, polygonAreaSquareMetres, ringCentre, positionsOfGeoJson } from './geometry';
 import { formatArea, formatLength } from './format';
 import { foldProgress } from './progress';
@@ -55,7 +55,7 @@ describe('program', () => {
   it('writes the program JSON of entmoot solve', () => {
     const form = defaultProgram();
     form.sideSetbacks = { north: 60 };
-    form.assets.push({ name: 'Tank', type: 'storage_tank', footprint: 'circle', width: 30, length: 99, quantity: 2, priority: 1 });
+    form.assets.push({ name: 'Tank', type: 'storage_tank', footprint: 'circle', width: 30, length: 99, vertices: '', quantity: 2, priority: 1 });
     const program = programJson(form);
     expect(program).toMatchObject({ units: 'ft', setback: 20, min_spacing: 10, max_coverage: 0.4, side_setbacks: { north: 60 } });
     expect(program.assets).toEqual([
@@ -63,6 +63,28 @@ describe('program', () => {
       { name: 'Tank', type: 'storage_tank', width: 30, length: 30, footprint: 'circle', quantity: 2, priority: 1 },
     ]);
     expect(programFormFromJson(program)?.assets[1]?.type).toBe('storage_tank');
+  });
+
+  it('writes a polygon footprint as its vertices, without a size, and reads it back', () => {
+    const form = defaultProgram();
+    form.assets = [{ name: 'L block', type: 'building', footprint: 'polygon', width: 1, length: 1, vertices: '0,0; 40,0; 40,20; 20, 20;20,40;0,40', quantity: 2, priority: 0 }];
+    const program = programJson(form);
+    expect(program.assets).toEqual([
+      { name: 'L block', type: 'building', quantity: 2, priority: 0, footprint: [[0, 0], [40, 0], [40, 20], [20, 20], [20, 40], [0, 40]] },
+    ]);
+    const again = programFormFromJson(program);
+    expect(again?.assets[0]?.footprint).toBe('polygon');
+    expect(again?.assets[0]?.vertices).toBe('0,0; 40,0; 40,20; 20,20; 20,40; 0,40');
+    expect(programFormProblems(form)).toEqual({});
+  });
+
+  it('says which polygon vertex is not x,y', () => {
+    expect(parseVertices('0,0; 10,0')).toEqual({ problem: 'A polygon needs at least 3 vertices, as x,y; x,y; x,y.' });
+    expect(parseVertices('0,0; 10,zero; 5,5')).toEqual({ problem: 'Vertex 2 ("10,zero") is not x,y.' });
+    expect(parseVertices('0,0; 10,; 5,5')).toEqual({ problem: 'Vertex 2 ("10,") is not x,y.' });
+    const form = defaultProgram();
+    form.assets = [{ ...newAssetLine(), footprint: 'polygon', vertices: '1,2,3; 4,5; 6,7' }];
+    expect(programFormProblems(form)['assets.0.footprint']).toBe('Vertex 1 ("1,2,3") is not x,y.');
   });
 
   it('finds problems before asking the API, by field', () => {

@@ -6,7 +6,7 @@ export type AssetType = (typeof ASSET_TYPES)[number];
 export const SIDES = ['north', 'east', 'south', 'west'] as const;
 export type Side = (typeof SIDES)[number];
 export type Units = 'm' | 'ft';
-export type FootprintShape = 'rectangle' | 'circle';
+export type FootprintShape = 'rectangle' | 'circle' | 'polygon';
 
 export interface AssetLine {
   name: string;
@@ -14,8 +14,27 @@ export interface AssetLine {
   footprint: FootprintShape;
   width: number;
   length: number;
+  /** A polygon footprint's vertices as typed: `x,y; x,y; …` in the program's units. */
+  vertices: string;
   quantity: number;
   priority: number;
+}
+
+/** A polygon footprint's vertices from `x,y; x,y; …`, or what is wrong with the text. */
+export function parseVertices(text: string): { vertices: [number, number][] } | { problem: string } {
+  const parts = text.split(';').map((part) => part.trim()).filter((part) => part !== '');
+  const vertices: [number, number][] = [];
+  for (const [index, part] of parts.entries()) {
+    const numbers = part.split(',').map((value) => value.trim());
+    const [x, y] = numbers.map(Number);
+    if (numbers.length !== 2 || x === undefined || y === undefined || !Number.isFinite(x) || !Number.isFinite(y) || numbers.some((value) => value === '')) {
+      return { problem: `Vertex ${index + 1} ("${part}") is not x,y.` };
+    }
+    vertices.push([x, y]);
+  }
+  if (vertices.length < 3) return { problem: 'A polygon needs at least 3 vertices, as x,y; x,y; x,y.' };
+  if (vertices.length > 200) return { problem: `A polygon has at most 200 vertices, not ${vertices.length}.` };
+  return { vertices };
 }
 
 export interface PairSpacing {
@@ -51,7 +70,7 @@ export interface RunForm {
 }
 
 export function newAssetLine(): AssetLine {
-  return { name: 'Building', type: 'building', footprint: 'rectangle', width: 60, length: 80, quantity: 1, priority: 0 };
+  return { name: 'Building', type: 'building', footprint: 'rectangle', width: 60, length: 80, vertices: '', quantity: 1, priority: 0 };
 }
 
 export function defaultProgram(): ProgramForm {
@@ -77,8 +96,13 @@ export function programFormProblems(form: ProgramForm): Record<string, string> {
   if (form.assets.length === 0) problems.assets = 'Add at least one asset line.';
   form.assets.forEach((asset, index) => {
     if (asset.name.trim() === '') problems[`assets.${index}.name`] = 'Give the asset a name.';
-    if (!(asset.width > 0)) problems[`assets.${index}.width`] = 'The width must be above 0.';
-    if (asset.footprint !== 'circle' && !(asset.length > 0)) problems[`assets.${index}.length`] = 'The length must be above 0.';
+    if (asset.footprint === 'polygon') {
+      const parsed = parseVertices(asset.vertices);
+      if ('problem' in parsed) problems[`assets.${index}.footprint`] = parsed.problem;
+    } else {
+      if (!(asset.width > 0)) problems[`assets.${index}.width`] = 'The width must be above 0.';
+      if (asset.footprint !== 'circle' && !(asset.length > 0)) problems[`assets.${index}.length`] = 'The length must be above 0.';
+    }
     if (!(Number.isInteger(asset.quantity) && asset.quantity >= 1)) {
       problems[`assets.${index}.quantity`] = 'The quantity must be a whole number, 1 or more.';
     }
@@ -93,15 +117,20 @@ export function programJson(form: ProgramForm): Record<string, unknown> {
     setback: form.setback,
     min_spacing: form.minSpacing,
     max_coverage: form.coveragePercent / 100,
-    assets: form.assets.map((asset) => ({
-      name: asset.name.trim(),
-      type: asset.type,
-      width: asset.width,
-      length: asset.footprint === 'circle' ? asset.width : asset.length,
-      footprint: asset.footprint,
-      quantity: asset.quantity,
-      priority: asset.priority,
-    })),
+    assets: form.assets.map((asset) => {
+      const common = { name: asset.name.trim(), type: asset.type, quantity: asset.quantity, priority: asset.priority };
+      if (asset.footprint === 'polygon') {
+        // Its bounding box is its size: no width or length is sent with it.
+        const parsed = parseVertices(asset.vertices);
+        return { ...common, footprint: 'vertices' in parsed ? parsed.vertices : [] };
+      }
+      return {
+        ...common,
+        width: asset.width,
+        length: asset.footprint === 'circle' ? asset.width : asset.length,
+        footprint: asset.footprint,
+      };
+    }),
   };
   const sides = Object.entries(form.sideSetbacks).filter(([, value]) => typeof value === 'number' && value >= 0);
   if (sides.length > 0) program.side_setbacks = Object.fromEntries(sides);
@@ -119,12 +148,16 @@ export function programFormFromJson(value: unknown): ProgramForm | null {
     if (typeof raw !== 'object' || raw === null) return [];
     const asset = raw as Record<string, unknown>;
     const type = ASSET_TYPES.find((t) => t === asset.type) ?? 'custom';
+    const polygon = Array.isArray(asset.footprint)
+      ? asset.footprint.filter((v): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number'))
+      : null;
     return [{
       name: typeof asset.name === 'string' ? asset.name : type,
       type,
-      footprint: asset.footprint === 'circle' ? 'circle' : 'rectangle',
+      footprint: polygon ? 'polygon' : asset.footprint === 'circle' ? 'circle' : 'rectangle',
       width: number(asset.width, 1),
       length: number(asset.length, 1),
+      vertices: polygon ? polygon.map(([x, y]) => `${x},${y}`).join('; ') : '',
       quantity: number(asset.quantity, 1),
       priority: number(asset.priority, 0),
     }];

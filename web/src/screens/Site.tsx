@@ -253,11 +253,16 @@ function ProgramEditor({ siteId, program, onProgramChange }: {
               <td><select aria-label={`Type of asset line ${index + 1}`} value={asset.type} onChange={(e) => setAsset(index, { type: e.target.value as AssetType })}>
                 {ASSET_TYPES.map((type) => <option key={type} value={type}>{type.replace('_', ' ')}</option>)}
               </select></td>
-              <td><select aria-label={`Footprint of asset line ${index + 1}`} value={asset.footprint} onChange={(e) => setAsset(index, { footprint: e.target.value === 'circle' ? 'circle' : 'rectangle' })}>
-                <option value="rectangle">rectangle</option><option value="circle">circle</option>
-              </select></td>
-              <td><input type="number" min={0} step="any" aria-label={`Width of asset line ${index + 1}`} value={asset.width} onChange={(e) => setAsset(index, { width: Number(e.target.value) })} /><FieldProblem problems={problems} field={`assets.${index}.width`} /></td>
-              <td><input type="number" min={0} step="any" aria-label={`Length of asset line ${index + 1}`} disabled={asset.footprint === 'circle'} value={asset.footprint === 'circle' ? asset.width : asset.length} onChange={(e) => setAsset(index, { length: Number(e.target.value) })} /><FieldProblem problems={problems} field={`assets.${index}.length`} /></td>
+              <td><select aria-label={`Footprint of asset line ${index + 1}`} value={asset.footprint} onChange={(e) => setAsset(index, { footprint: e.target.value === 'circle' ? 'circle' : e.target.value === 'polygon' ? 'polygon' : 'rectangle' })}>
+                <option value="rectangle">rectangle</option><option value="circle">circle</option><option value="polygon">polygon</option>
+              </select>
+              {asset.footprint === 'polygon' && (
+                <input aria-label={`Vertices of asset line ${index + 1} (x,y; x,y; … in ${unit})`} placeholder="0,0; 40,0; 40,20; 0,30" value={asset.vertices}
+                  aria-invalid={problems[`assets.${index}.footprint`] ? true : undefined} onChange={(e) => setAsset(index, { vertices: e.target.value })} />
+              )}
+              <FieldProblem problems={problems} field={`assets.${index}.footprint`} /></td>
+              <td><input type="number" min={0} step="any" aria-label={`Width of asset line ${index + 1}`} disabled={asset.footprint === 'polygon'} value={asset.width} onChange={(e) => setAsset(index, { width: Number(e.target.value) })} /><FieldProblem problems={problems} field={`assets.${index}.width`} /></td>
+              <td><input type="number" min={0} step="any" aria-label={`Length of asset line ${index + 1}`} disabled={asset.footprint !== 'rectangle'} value={asset.footprint === 'circle' ? asset.width : asset.length} onChange={(e) => setAsset(index, { length: Number(e.target.value) })} /><FieldProblem problems={problems} field={`assets.${index}.length`} /></td>
               <td><input type="number" min={1} step={1} aria-label={`Quantity of asset line ${index + 1}`} value={asset.quantity} onChange={(e) => setAsset(index, { quantity: Number(e.target.value) })} /><FieldProblem problems={problems} field={`assets.${index}.quantity`} /></td>
               <td><input type="number" step={1} aria-label={`Priority of asset line ${index + 1}`} value={asset.priority} onChange={(e) => setAsset(index, { priority: Number(e.target.value) })} /></td>
               <td><button type="button" aria-label={`Remove asset line ${index + 1}`} onClick={() => onProgramChange({ ...program, assets: program.assets.filter((_, i) => i !== index) })}>✕</button></td>
