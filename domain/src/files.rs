@@ -590,6 +590,8 @@ pub async fn export_stored_layout(
     // request thread, like every other piece of heavy geometry.
     let (earthwork, cost, owned_options) =
         (row.earthwork.clone(), row.cost.clone(), options.clone());
+    // The day the layout was stored: the same file every time it is exported.
+    let made_on = row.created_at.format("%Y-%m-%d").to_string();
     let bytes = crate::heavy_work::off_the_request_thread(move || {
         let input = ExportInput {
             title: &title,
@@ -598,6 +600,7 @@ pub async fn export_stored_layout(
             metrics: &metrics,
             earthwork: Some(&earthwork).filter(|value| !value.is_null()),
             cost: Some(&cost).filter(|value| !value.is_null()),
+            made_on: Some(&made_on),
         };
         export_layout(format, &input, &owned_options)
     })

@@ -535,6 +535,7 @@ mod tests {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         })
         .unwrap();
         let metres = Crs::from_epsg(problem.projection.epsg()).unwrap();

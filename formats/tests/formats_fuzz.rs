@@ -198,6 +198,7 @@ fn demo_exports() -> Vec<(ExportFormat, Vec<u8>)> {
         metrics: &metrics,
         earthwork: None,
         cost: None,
+        made_on: None,
     };
     [
         ExportFormat::Kml,

@@ -364,14 +364,28 @@ fn every_export_reads_back_in_independent_readers() {
             metrics["placed"].as_u64().unwrap(),
             metrics["requested"].as_u64().unwrap()
         ),
-        format!("{:.1} m2", metrics["footprint_m2"].as_f64().unwrap()),
         format!(
-            "{:.1} m2",
-            demo.document["problem"]["boundary_area_m2"]
-                .as_f64()
-                .unwrap()
+            "{} m\u{b2}",
+            format_grouped(metrics["footprint_m2"].as_f64().unwrap(), 1)
         ),
-        format!("{:.1} m", metrics["road_length_m"].as_f64().unwrap()),
+        format!(
+            "{} m\u{b2}",
+            format_grouped(
+                demo.document["problem"]["boundary_area_m2"]
+                    .as_f64()
+                    .unwrap(),
+                1
+            )
+        ),
+        format!(
+            "{} m",
+            format_grouped(metrics["road_length_m"].as_f64().unwrap(), 1)
+        ),
+        // Where, when and at what scale, and a legend entry per asset type.
+        "Centre 39.35200\u{b0} N, 103.39950\u{b0} W".to_owned(),
+        format!("made {}", chrono::Utc::now().format("%Y-%m-%d")),
+        "scale 1:".to_owned(),
+        "Building".to_owned(),
         "Earthwork: unknown".to_owned(),
         "no terrain (DEM) was given".to_owned(),
         "Cost".to_owned(),
@@ -382,10 +396,8 @@ fn every_export_reads_back_in_independent_readers() {
         );
     }
     if let Some(total) = metrics["cost"]["total"].as_f64() {
-        assert!(
-            text.contains(&format!("{total:.2}")),
-            "cost total {total:.2}:\n{text}"
-        );
+        let total = format_grouped(total, 2);
+        assert!(text.contains(&total), "cost total {total}:\n{text}");
     }
     for asset in demo.assets() {
         let id = asset["asset_id"].as_str().unwrap();
@@ -570,4 +582,29 @@ fn steep_ground_and_per_side_setbacks_reach_the_gis_exports() {
     let east_gap_m = (east - setback_east) * metres_per_degree;
     // 100 ft = 30.48 m on the east side (the uniform 20 ft would leave 6.1 m).
     assert!(east_gap_m > 29.0, "{east_gap_m}");
+}
+
+/// `value` with `decimals` places and its thousands grouped with commas, as a report
+/// prints numbers (written here again, independently of the writer).
+fn format_grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (index, digit) in digits.iter().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(*digit);
+    }
+    if let Some(fraction) = fraction {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '-');
+    }
+    out
 }

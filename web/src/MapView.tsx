@@ -23,7 +23,7 @@ export const ASSET_COLOURS: Record<string, string> = {
   pond: '#2a9bb5',
   custom: '#4f8a3c',
 };
-export const ROAD_COLOURS: Record<string, string> = { main: '#333333', service: '#8a6d3b', fire: '#c0392b' };
+export const ROAD_COLOURS: Record<string, string> = { main: '#333333', secondary: '#8a6d3b', access: '#828282' };
 export const VIOLATION_COLOUR = '#d7191c';
 
 export interface MapData {

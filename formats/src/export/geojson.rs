@@ -48,6 +48,7 @@ mod tests {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         })
         .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();

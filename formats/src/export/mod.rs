@@ -175,6 +175,9 @@ pub struct ExportInput<'a> {
     pub metrics: &'a Metrics,
     pub earthwork: Option<&'a serde_json::Value>,
     pub cost: Option<&'a serde_json::Value>,
+    /// The day the layout was made or exported (`YYYY-MM-DD`), printed on the plans;
+    /// none leaves it out, so that a file can be made again byte for byte.
+    pub made_on: Option<&'a str>,
 }
 
 /// The layout document: what `entmoot solve --out X.layout.json` writes and
@@ -634,6 +637,43 @@ pub fn label_point(geometry: &Geometry<f64>) -> Option<(f64, f64)> {
 }
 
 /// A number for people: up to two decimals, no trailing zeros, no `-0`.
+/// A number as a report prints it: `decimals` places, thousands grouped with commas,
+/// and never a negative zero ("-0.0" when nothing is placed reads as an error).
+///
+/// ```
+/// use entmoot_formats::export::format_grouped;
+/// assert_eq!(format_grouped(1234567.891, 2), "1,234,567.89");
+/// assert_eq!(format_grouped(-0.0001, 1), "0.0");
+/// assert_eq!(format_grouped(-1234.6, 0), "-1,235");
+/// ```
+pub fn format_grouped(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text.as_str(), None),
+    };
+    let mut grouped = String::with_capacity(text.len() + whole.len() / 3);
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if let Some(fraction) = fraction {
+        grouped.push('.');
+        grouped.push_str(fraction);
+    }
+    let is_zero = text.chars().all(|c| c == '0' || c == '.');
+    if value.is_sign_negative() && !is_zero {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
 pub fn format_number(value: f64) -> String {
     if !value.is_finite() {
         return value.to_string();
@@ -710,6 +750,7 @@ pub(crate) mod test_support {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         })
         .unwrap()
     }
@@ -724,6 +765,7 @@ pub(crate) mod test_support {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         };
         super::export_layout(format, &input, &super::ExportOptions::default()).unwrap()
     }
@@ -775,6 +817,7 @@ mod tests {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         };
         let scene = Scene::build(&input).unwrap();
         let kinds: Vec<&str> = scene.features.iter().map(|f| f.kind.as_str()).collect();
@@ -814,6 +857,7 @@ mod tests {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         };
         let scene = Scene::build(&input).unwrap();
 

@@ -1,6 +1,8 @@
 //! PDF report, written by hand (PDF 1.4, the standard Helvetica fonts, vector paths):
-//! page 1 is the site plan drawn to scale with its legend; the following pages hold the
-//! metrics table, the earthwork and cost tables and the placed assets. Earthwork and
+//! page 1 is the site plan drawn to scale with where it is, when it was made, its 1:x
+//! scale and a legend entry per asset type and road class; the following pages hold the
+//! metrics, the earthwork (totals and a row per pad) and cost tables and the placed
+//! assets, each table's header repeated on every page it continues on. Earthwork and
 //! cost are printed as stored with the layout, or as "unknown" with the reason; no
 //! figure is made up.
 
@@ -10,7 +12,7 @@ use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
 use super::labels::{LabelStyle, place_labels, text_width};
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
-use super::{ExportInput, FeatureKind, Scene, Value, polygons_of};
+use super::{ExportInput, FeatureKind, Scene, Value, format_grouped, polygons_of};
 
 /// The plan's labels in points: small enough for a page, never under 4 pt.
 const PLAN_LABELS: LabelStyle = LabelStyle {
@@ -23,6 +25,8 @@ const PAGE_WIDTH: f64 = 612.0;
 const PAGE_HEIGHT: f64 = 792.0;
 const MARGIN: f64 = 50.0;
 const SQ_FT_PER_M2: f64 = 10.763_910_416_709_722;
+/// Metres in a PDF point (1/72 inch): what turns the plan's points per metre into 1:x.
+const METRES_PER_POINT: f64 = 0.0254 / 72.0;
 const M2_PER_ACRE: f64 = 4_046.856_422_4;
 
 /// One page's content stream, in PDF user space (y up).
@@ -123,7 +127,78 @@ fn blended_fill(paint: &Paint) -> Option<Rgb> {
     })
 }
 
-fn plan_page(scene: &Scene) -> Page {
+/// Where the parcel is: its centroid as `39.35200° N, 103.39950° W`.
+fn location_caption(scene: &Scene) -> Option<String> {
+    use entmoot_plugin_sdk::geo::Centroid;
+    let centre = scene
+        .of_kind(FeatureKind::Boundary)
+        .filter_map(|feature| feature.wgs84.centroid())
+        .next()?;
+    Some(format!(
+        "{:.5}\u{b0} {}, {:.5}\u{b0} {}",
+        centre.y().abs(),
+        if centre.y() >= 0.0 { "N" } else { "S" },
+        centre.x().abs(),
+        if centre.x() >= 0.0 { "E" } else { "W" }
+    ))
+}
+
+/// One entry of the plan's legend: a filled box, or a line for a road class.
+struct LegendEntry {
+    name: String,
+    paint: Paint,
+    line: bool,
+}
+
+/// An entry per kind of thing drawn, per asset type and per road class, in drawing
+/// order.
+fn legend_entries(scene: &Scene) -> Vec<LegendEntry> {
+    let words = |text: String| {
+        let text = text.replace('_', " ");
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => text,
+        }
+    };
+    let mut entries: Vec<LegendEntry> = Vec::new();
+    for feature in &scene.features {
+        let (name, line) = match feature.kind {
+            FeatureKind::Boundary => ("Boundary".to_owned(), false),
+            FeatureKind::Setback => ("Setback line".to_owned(), false),
+            FeatureKind::Exclusion => ("Exclusion zone".to_owned(), false),
+            FeatureKind::SteepGround => ("Steep ground".to_owned(), false),
+            FeatureKind::Entrance => ("Entrance".to_owned(), false),
+            FeatureKind::Road => {
+                let class = feature
+                    .attribute("class")
+                    .map(Value::display)
+                    .unwrap_or_else(|| "access".to_owned());
+                (format!("{} road", words(class)), true)
+            }
+            FeatureKind::Asset => (
+                words(
+                    feature
+                        .attribute("asset_type")
+                        .map(Value::display)
+                        .unwrap_or_else(|| "asset".to_owned()),
+                ),
+                false,
+            ),
+        };
+        if entries.iter().any(|entry| entry.name == name) {
+            continue;
+        }
+        entries.push(LegendEntry {
+            name,
+            paint: paint_of(feature),
+            line,
+        });
+    }
+    entries
+}
+
+fn plan_page(scene: &Scene, made_on: Option<&str>) -> Page {
     let mut page = Page::default();
     page.text(MARGIN, PAGE_HEIGHT - MARGIN, 18.0, true, &scene.title);
     page.text(
@@ -131,21 +206,40 @@ fn plan_page(scene: &Scene) -> Page {
         PAGE_HEIGHT - MARGIN - 18.0,
         10.0,
         false,
-        // The built-in PDF font has no degree sign.
+        // The degree sign is in WinAnsiEncoding (0xB0), which the standard fonts cover.
         &format!(
             "Site plan, {}. UTM EPSG:{}",
-            scene.north_caption().replace('°', " deg"),
+            scene.north_caption(),
             scene.epsg
         ),
     );
-    let plan_top = MARGIN + 40.0;
-    let plan_height = 520.0;
+    let plan_top = MARGIN + 52.0;
+    let plan_height = 508.0;
     let frame = PlanFrame::fit(
         scene.bounds_m(),
         MARGIN,
         plan_top,
         PAGE_WIDTH - 2.0 * MARGIN,
         plan_height,
+    );
+    // Where, when and at what scale: what a plan handed to a client must say.
+    let mut facts = Vec::new();
+    if let Some(location) = location_caption(scene) {
+        facts.push(format!("Centre {location}"));
+    }
+    if let Some(day) = made_on {
+        facts.push(format!("made {day}"));
+    }
+    facts.push(format!(
+        "scale 1:{} on a Letter page printed at 100 %",
+        format_grouped(1.0 / (frame.scale * METRES_PER_POINT), 0)
+    ));
+    page.text(
+        MARGIN,
+        PAGE_HEIGHT - MARGIN - 31.0,
+        9.0,
+        false,
+        &facts.join(" \u{b7} "),
     );
     for feature in &scene.features {
         let paint = paint_of(feature);
@@ -224,32 +318,39 @@ fn plan_page(scene: &Scene) -> Page {
         false,
         &format!("0 to {} m", super::format_number(bar_m)),
     );
-    // Legend.
+    // Legend: right of the scale bar, then in rows under it.
     let mut x = MARGIN + bar_m * frame.scale + 30.0;
-    let mut seen: Vec<&'static str> = Vec::new();
-    for feature in &scene.features {
-        let name = match feature.kind {
-            FeatureKind::Boundary => "Boundary",
-            FeatureKind::Setback => "Setback line",
-            FeatureKind::Exclusion => "Exclusion zone",
-            FeatureKind::SteepGround => "Steep ground",
-            FeatureKind::Entrance => "Entrance",
-            FeatureKind::Road => "Road",
-            FeatureKind::Asset => "Asset",
-        };
-        if seen.contains(&name) {
-            continue;
+    let mut y = bar_y;
+    let right = PAGE_WIDTH - MARGIN - 30.0;
+    for entry in legend_entries(scene) {
+        let width = 22.0 + text_width(&entry.name, 9.0);
+        if x + width > right {
+            x = MARGIN;
+            y -= if y == bar_y { 28.0 } else { 14.0 };
+            if y < MARGIN {
+                break;
+            }
         }
-        seen.push(name);
-        let paint = paint_of(feature);
-        page.colour(blended_fill(&paint).unwrap_or((255, 255, 255)), "rg");
-        page.colour(paint.stroke, "RG");
-        let _ = writeln!(page.content, "0.75 w {x:.2} {bar_y:.2} 12 8 re B");
-        page.text(x + 16.0, bar_y, 9.0, false, name);
-        x += 22.0 + text_width(name, 9.0);
-        if x > PAGE_WIDTH - MARGIN - 60.0 {
-            break;
+        page.content.push_str("q\n");
+        page.colour(entry.paint.stroke, "RG");
+        if entry.line {
+            let _ = writeln!(
+                page.content,
+                "2.5 w 1 J {x:.2} {:.2} m {:.2} {:.2} l S",
+                y + 4.0,
+                x + 12.0,
+                y + 4.0
+            );
+        } else {
+            page.colour(blended_fill(&entry.paint).unwrap_or((255, 255, 255)), "rg");
+            if entry.paint.dashed {
+                page.content.push_str("[2 1.5] 0 d ");
+            }
+            let _ = writeln!(page.content, "0.75 w {x:.2} {y:.2} 12 8 re B");
         }
+        page.content.push_str("Q\n");
+        page.text(x + 16.0, y, 9.0, false, &entry.name);
+        x += width;
     }
     // North arrow.
     let (nx, ny) = (PAGE_WIDTH - MARGIN - 10.0, bar_y + 16.0);
@@ -267,10 +368,13 @@ fn plan_page(scene: &Scene) -> Page {
     page
 }
 
-/// Flows tables over as many pages as they need.
+/// Flows tables over as many pages as they need; a table continued on a new page gets
+/// its header again.
 struct TablePages {
     pages: Vec<Page>,
     y: f64,
+    /// The header of the table being written, and its columns.
+    header: Option<(Vec<String>, Vec<f64>)>,
 }
 
 impl TablePages {
@@ -278,7 +382,22 @@ impl TablePages {
         TablePages {
             pages: vec![Page::default()],
             y: PAGE_HEIGHT - MARGIN,
+            header: None,
         }
+    }
+
+    /// Starts a table: its header now and on every page it continues on.
+    fn start_table(&mut self, header: &[&str], columns: &[f64]) {
+        let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
+        // A header alone at the foot of a page is no use: keep it with a first row.
+        self.need(27.0);
+        self.row(&header, columns, true);
+        self.header = Some((header, columns.to_vec()));
+    }
+
+    fn end_table(&mut self) {
+        self.header = None;
+        self.y -= 6.0;
     }
 
     fn page(&mut self) -> &mut Page {
@@ -293,6 +412,9 @@ impl TablePages {
         if self.y - height < MARGIN {
             self.pages.push(Page::default());
             self.y = PAGE_HEIGHT - MARGIN;
+            if let Some((header, columns)) = self.header.clone() {
+                self.write_row(&header, &columns, true);
+            }
         }
     }
 
@@ -319,6 +441,10 @@ impl TablePages {
     /// `right_aligned` ends at the right margin.
     fn row(&mut self, cells: &[String], columns: &[f64], bold: bool) {
         self.need(14.0);
+        self.write_row(cells, columns, bold);
+    }
+
+    fn write_row(&mut self, cells: &[String], columns: &[f64], bold: bool) {
         let y = self.y;
         let page = self.page();
         for (cell, x) in cells.iter().zip(columns) {
@@ -407,7 +533,7 @@ fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
         .unwrap_or("")
         .to_owned();
     let money = |value: Option<&serde_json::Value>| match value.and_then(|v| v.as_f64()) {
-        Some(amount) => format!("{amount:.2} {currency}"),
+        Some(amount) => format!("{} {currency}", format_grouped(amount, 2)),
         None => "unknown".to_owned(),
     };
     if let Some(serde_json::Value::Array(lines)) = map.get("lines") {
@@ -418,16 +544,9 @@ fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
             MARGIN + 290.0,
             MARGIN + 380.0,
         ];
-        t.row(
-            &[
-                "Item".into(),
-                "Quantity".into(),
-                "Unit".into(),
-                "Unit cost".into(),
-                "Amount".into(),
-            ],
+        t.start_table(
+            &["Item", "Quantity", "Unit", "Unit cost", "Amount"],
             &columns,
-            true,
         );
         for line in lines {
             let text = |key: &str| {
@@ -439,14 +558,15 @@ fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
             let number = |key: &str| {
                 line.get(key)
                     .and_then(|v| v.as_f64())
-                    .map(|n| format!("{n:.2}"))
+                    .map(|n| format_grouped(n, 2))
                     .unwrap_or_else(|| "unknown".into())
             };
             t.row(
                 &[
                     text("item"),
                     number("quantity"),
-                    text("unit"),
+                    // The cost model writes square metres as `m2`.
+                    text("unit").replace("m2", "m\u{b2}"),
                     number("unit_cost"),
                     money(line.get("amount")),
                 ],
@@ -454,7 +574,7 @@ fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
                 false,
             );
         }
-        t.y -= 6.0;
+        t.end_table();
     }
     for key in [
         "earthwork",
@@ -471,6 +591,88 @@ fn cost_table(t: &mut TablePages, cost: Option<&serde_json::Value>) {
     }
     if map.get("complete").and_then(|c| c.as_bool()) == Some(false) {
         t.paragraph("The total leaves out what is unknown (earthwork without terrain).");
+    }
+}
+
+/// Earthwork: the totals in m³ and yd³, then a row per pad. A value of another shape is
+/// listed as it is rather than dropped.
+fn earthwork_tables(t: &mut TablePages, earthwork: Option<&serde_json::Value>) {
+    use entmoot_plugin_sdk::earthwork::YD3_PER_M3;
+    let number = |key: &str| earthwork.and_then(|value| value.get(key)?.as_f64());
+    let (Some(cut), Some(fill)) = (number("cut_m3"), number("fill_m3")) else {
+        let mut rows = Vec::new();
+        if let Some(value) = earthwork {
+            flatten("", value, &mut rows);
+        }
+        for (key, shown) in rows {
+            t.key_value(&key, &shown);
+        }
+        return;
+    };
+    let volume = |m3: f64| {
+        format!(
+            "{} m\u{b3} ({} yd\u{b3})",
+            format_grouped(m3, 1),
+            format_grouped(m3 * YD3_PER_M3, 1)
+        )
+    };
+    t.key_value("Cut", &volume(cut));
+    t.key_value("Fill", &volume(fill));
+    t.key_value(
+        "Net (cut minus fill)",
+        &volume(number("net_m3").unwrap_or(cut - fill)),
+    );
+    if let Some(slope) = number("mean_slope_percent") {
+        t.key_value(
+            "Mean ground slope under the pads",
+            &format!("{} %", format_grouped(slope, 1)),
+        );
+    }
+    let pads = earthwork
+        .and_then(|value| value.get("pads")?.as_array())
+        .filter(|pads| !pads.is_empty());
+    if let Some(pads) = pads {
+        t.y -= 6.0;
+        let columns = [
+            MARGIN,
+            MARGIN + 110.0,
+            MARGIN + 210.0,
+            MARGIN + 300.0,
+            MARGIN + 390.0,
+        ];
+        t.start_table(
+            &[
+                "Pad (asset id)",
+                "Pad level (m)",
+                "Cut (m\u{b3})",
+                "Fill (m\u{b3})",
+                "Ground slope (%)",
+            ],
+            &columns,
+        );
+        for pad in pads {
+            let cell = |key: &str, decimals: usize| {
+                pad.get(key)
+                    .and_then(|v| v.as_f64())
+                    .map(|n| format_grouped(n, decimals))
+                    .unwrap_or_else(|| "unknown".into())
+            };
+            t.row(
+                &[
+                    pad.get("asset_id")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
+                    cell("pad_elevation_m", 2),
+                    cell("cut_m3", 1),
+                    cell("fill_m3", 1),
+                    cell("mean_slope_percent", 1),
+                ],
+                &columns,
+                false,
+            );
+        }
+        t.end_table();
     }
 }
 
@@ -499,9 +701,10 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
     }
     let area = |m2: f64| {
         format!(
-            "{m2:.1} m2 ({:.0} ft2, {:.2} acres)",
-            m2 * SQ_FT_PER_M2,
-            m2 / M2_PER_ACRE
+            "{} m\u{b2} ({} ft\u{b2}, {} acres)",
+            format_grouped(m2, 1),
+            format_grouped(m2 * SQ_FT_PER_M2, 0),
+            format_grouped(m2 / M2_PER_ACRE, 2)
         )
     };
     t.key_value("Site area", &area(problem.boundary_area_m2));
@@ -510,14 +713,17 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
     t.key_value(
         "Coverage (footprint / site)",
         &format!(
-            "{:.2} % (limit {:.1} %)",
-            metrics.coverage * 100.0,
-            problem.max_coverage * 100.0
+            "{} % (limit {} %)",
+            format_grouped(metrics.coverage * 100.0, 2),
+            format_grouped(problem.max_coverage * 100.0, 1)
         ),
     );
     t.key_value(
         "Buildable area used",
-        &format!("{:.2} %", metrics.buildable_utilization * 100.0),
+        &format!(
+            "{} %",
+            format_grouped(metrics.buildable_utilization * 100.0, 2)
+        ),
     );
     t.key_value(
         "Compactness",
@@ -526,12 +732,15 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
             .map(|c| format!("{c:.3}"))
             .unwrap_or_else(|| "n/a (nothing placed)".into()),
     );
-    t.key_value("Road length", &format!("{:.1} m", metrics.road_length_m));
+    t.key_value(
+        "Road length",
+        &format!("{} m", format_grouped(metrics.road_length_m, 1)),
+    );
     t.key_value(
         "Mean distance to entrance",
         &metrics
             .mean_entrance_distance_m
-            .map(|d| format!("{d:.1} m"))
+            .map(|d| format!("{} m", format_grouped(d, 1)))
             .unwrap_or_else(|| "n/a (nothing placed)".into()),
     );
     t.key_value("Setback", &format!("{:.2} m", problem.setback_m));
@@ -565,15 +774,7 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
     t.heading("Earthwork");
     match unknown_reason(earthwork.as_ref(), "earthwork") {
         Some(reason) => t.key_value("Earthwork: unknown", &reason),
-        None => {
-            let mut rows = Vec::new();
-            if let Some(value) = &earthwork {
-                flatten("", value, &mut rows);
-            }
-            for (key, shown) in rows {
-                t.key_value(&key, &shown);
-            }
-        }
+        None => earthwork_tables(&mut t, earthwork.as_ref()),
     }
     t.heading("Cost");
     match unknown_reason(cost.as_ref(), "cost estimate") {
@@ -591,18 +792,17 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
         MARGIN + 370.0,
         MARGIN + 420.0,
     ];
-    t.row(
+    t.start_table(
         &[
-            "Asset id".into(),
-            "Name".into(),
-            "Type".into(),
-            "Width m".into(),
-            "Length m".into(),
-            "Rotation".into(),
-            "Centre E, N (m)".into(),
+            "Asset id",
+            "Name",
+            "Type",
+            "Width m",
+            "Length m",
+            "Rotation",
+            "Centre E, N (m)",
         ],
         &columns,
-        true,
     );
     for asset in &input.layout.assets {
         let mut name = asset.name.clone();
@@ -623,6 +823,7 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
             false,
         );
     }
+    t.end_table();
     if input.layout.assets.is_empty() {
         t.paragraph("No asset is placed.");
     }
@@ -630,7 +831,7 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
 }
 
 pub fn write(scene: &Scene, input: &ExportInput<'_>) -> Vec<u8> {
-    let mut pages = vec![plan_page(scene)];
+    let mut pages = vec![plan_page(scene, input.made_on)];
     pages.extend(tables(input));
     let total = pages.len();
     for (index, page) in pages.iter_mut().enumerate() {
@@ -714,6 +915,7 @@ mod tests {
             metrics: &metrics,
             earthwork: Some(&earthwork),
             cost: None,
+            made_on: None,
         };
         let scene = Scene::build(&input).unwrap();
         let pdf = write(&scene, &input);
@@ -728,9 +930,13 @@ mod tests {
                 .iter()
                 .filter(|a| a.name == asset.name)
                 .count();
+            let in_legend = legend_entries(&scene)
+                .iter()
+                .filter(|entry| entry.name == asset.name)
+                .count();
             assert_eq!(
                 text.matches(&format!("({}) Tj", asset.name)).count(),
-                2 * named,
+                2 * named + in_legend,
                 "{} is not both on the plan and in the table",
                 asset.name
             );
@@ -759,5 +965,92 @@ mod tests {
             );
         }
         assert_eq!(pdf_string("é(x)"), "\\351\\(x\\)");
+    }
+
+    #[test]
+    fn the_plan_says_where_when_at_what_scale_with_a_legend_entry_per_type_and_class() {
+        let (problem, mut layout, metrics) = demo();
+        let mut secondary = layout.roads[0].clone();
+        secondary.class = entmoot_plugin_sdk::roads::RoadClass::Secondary;
+        layout.roads.push(secondary);
+        // Enough pads to run the pad table over two pages.
+        let pads: Vec<serde_json::Value> = (0..90)
+            .map(|k| {
+                serde_json::json!({"asset_id": format!("building-{k}"), "pad_elevation_m": 1200.5,
+                    "cut_m3": 1234.56, "fill_m3": 0.0, "mean_slope_percent": 3.25})
+            })
+            .collect();
+        let earthwork = serde_json::json!({"cut_m3": 111_111.1, "fill_m3": 2_222.2, "net_m3": 108_888.9,
+            "cut_yd3": 145_327.0, "fill_yd3": 2_906.5, "mean_slope_percent": 4.5, "pads": pads});
+        let input = ExportInput {
+            title: "Demo",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: Some(&earthwork),
+            cost: None,
+            made_on: Some("2026-12-03"),
+        };
+        let scene = Scene::build(&input).unwrap();
+        let text = String::from_utf8_lossy(&write(&scene, &input)).into_owned();
+        // Where (the rural demo is at 39.352 N, 103.3995 W), when, and the scale.
+        assert!(
+            text.contains(
+                "(Centre 39.35200\\260 N, 103.39950\\260 W \\267 made 2026-12-03 \\267 scale 1:"
+            ),
+            "{}",
+            text.lines()
+                .find(|line| line.contains("Centre"))
+                .unwrap_or("no Centre line")
+        );
+        // A legend entry per asset type and per road class, no generic "Asset" or "Road".
+        for entry in [
+            "(Building) Tj",
+            "(Access road) Tj",
+            "(Secondary road) Tj",
+            "(Boundary) Tj",
+        ] {
+            assert!(text.contains(entry), "no legend entry {entry}");
+        }
+        assert!(!text.contains("(Asset) Tj") && !text.contains("(Road) Tj"));
+        // Earthwork as totals with grouped thousands and a pad table, not a JSON dump.
+        assert!(
+            text.contains("(111,111.1 m\\263 \\(145,327.8 yd\\263\\)) Tj"),
+            "{:?}",
+            text.lines()
+                .filter(|line| line.contains("yd"))
+                .collect::<Vec<_>>()
+        );
+        assert!(!text.contains("pads[0]"));
+        // The pad table runs over pages and has its header again on each.
+        assert!(text.matches("(Pad \\(asset id\\)) Tj").count() >= 2);
+    }
+
+    #[test]
+    fn nothing_placed_prints_zero_not_minus_zero() {
+        let (problem, mut layout, _) = demo();
+        layout.assets.clear();
+        layout.roads.clear();
+        let metrics = entmoot_plugin_sdk::metrics::layout_metrics(&problem, &layout);
+        let input = ExportInput {
+            title: "Empty",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+            made_on: None,
+        };
+        let scene = Scene::build(&input).unwrap();
+        let text = String::from_utf8_lossy(&write(&scene, &input)).into_owned();
+        assert!(!text.contains("(-0"), "a negative zero is printed");
+        assert!(
+            text.contains("(0.0 m\\262 \\(0 ft\\262, 0.00 acres\\)) Tj"),
+            "{:?}",
+            text.lines()
+                .filter(|line| line.contains("acres"))
+                .collect::<Vec<_>>()
+        );
+        assert!(text.contains("(No asset is placed.) Tj"));
     }
 }

@@ -60,7 +60,12 @@ pub fn paint_of(feature: &SceneFeature) -> Paint {
             fill_opacity: 1.0,
             ..plain((0, 100, 0), 1.0)
         },
-        FeatureKind::Road => plain((120, 120, 120), 1.0),
+        // As the web console draws them: the main road darkest, then secondary, access.
+        FeatureKind::Road => match feature.attribute("class").map(Value::display).as_deref() {
+            Some("main") => plain((51, 51, 51), 1.0),
+            Some("secondary") => plain((138, 109, 59), 1.0),
+            _ => plain((130, 130, 130), 1.0),
+        },
         FeatureKind::Asset => {
             let asset_type = feature
                 .attribute("asset_type")
@@ -413,6 +418,7 @@ mod tests {
             metrics: &metrics,
             earthwork: None,
             cost: None,
+            made_on: None,
         })
         .unwrap();
         let svg = write(&scene);

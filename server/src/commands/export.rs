@@ -81,6 +81,7 @@ pub async fn run(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| document.title.clone())
         .unwrap_or_else(|| "Entmoot layout".to_owned());
+    let made_on = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let input = ExportInput {
         title: &title,
         problem: &document.problem,
@@ -88,6 +89,7 @@ pub async fn run(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
         metrics: &metrics,
         earthwork: document.earthwork.as_ref(),
         cost: document.cost.as_ref(),
+        made_on: Some(&made_on),
     };
     let (format, bytes) = write_layout_file(&args.out, format, &input, &options)?;
     let summary = json!({

@@ -154,6 +154,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let title = format!("Entmoot layout of {site_name}");
+    let made_on = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let (format, _) = export::write_layout_file(
         &args.out,
         Some(out_format),
@@ -164,6 +165,7 @@ pub async fn run(settings: Settings, args: SolveArgs) -> anyhow::Result<()> {
             metrics: &best.metrics,
             earthwork: None,
             cost: None,
+            made_on: Some(&made_on),
         },
         &ExportOptions::default(),
     )?;
