@@ -353,11 +353,12 @@ fn every_export_reads_back_in_independent_readers() {
     }
 
     // PDF: the plan and the figures.
-    let pdf = demo.export("demo.pdf", &["--title", "Rural demo report"]);
+    // A title in three scripts: the report's fonts print each as written.
+    let pdf = demo.export("demo.pdf", &["--title", "Rural demo report 倉庫 Склад"]);
     let text = pdf_text(&pdf);
     let metrics = demo.metrics();
     for expected in [
-        "Rural demo report".to_owned(),
+        "Rural demo report 倉庫 Склад".to_owned(),
         "Layout metrics".to_owned(),
         format!(
             "{} of {}",
@@ -412,6 +413,21 @@ fn every_export_reads_back_in_independent_readers() {
             "the asset table lacks {id} at {centre}:\n{text}"
         );
     }
+    // Every font is embedded, subset and mapped back to Unicode (poppler's own reading).
+    let fonts = run_tool("pdffonts", &[pdf.to_str().unwrap()], "poppler-utils");
+    let font_rows: Vec<&str> = fonts.lines().skip(2).collect();
+    for font in ["+DejaVuSans ", "+DroidSansFallback "] {
+        assert!(
+            font_rows.iter().any(|row| row.contains(font)),
+            "{font}:\n{fonts}"
+        );
+    }
+    assert!(
+        font_rows
+            .iter()
+            .all(|row| row.contains("CID TrueType") && row.contains("yes yes yes")),
+        "a font is not embedded, subset and mapped to Unicode:\n{fonts}"
+    );
     let pages = run_tool("pdfinfo", &[pdf.to_str().unwrap()], "poppler-utils");
     assert!(
         pages

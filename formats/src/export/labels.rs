@@ -39,12 +39,14 @@ pub struct PlacedLabel {
     pub x: f64,
     pub y: f64,
     pub size: f64,
+    /// The text's width at `size`, as measured when it was placed.
+    pub width: f64,
 }
 
 impl PlacedLabel {
     /// The box the text covers: `[left, top, right, bottom]`.
     pub fn bounds(&self) -> [f64; 4] {
-        label_box((self.x, self.y), &self.text, self.size)
+        label_box((self.x, self.y), self.width, self.size)
     }
 }
 
@@ -76,6 +78,17 @@ pub fn place_labels(
     area: [f64; 4],
     style: &LabelStyle,
 ) -> Vec<PlacedLabel> {
+    place_labels_measured(requests, area, style, &text_width)
+}
+
+/// `place_labels` with the widths of the font the labels will be set in (`width` of a
+/// text at a size), for a writer that knows it, as the PDF does.
+pub fn place_labels_measured(
+    requests: &[LabelRequest],
+    area: [f64; 4],
+    style: &LabelStyle,
+    width: &dyn Fn(&str, f64) -> f64,
+) -> Vec<PlacedLabel> {
     let mut order: Vec<usize> = (0..requests.len()).collect();
     // Largest feature first; equal ones in request order, so the result is stable.
     order.sort_by(|&a, &b| {
@@ -90,7 +103,7 @@ pub fn place_labels(
             continue;
         }
         let (feature_width, feature_height) = request.feature_size;
-        let fitting = feature_width * 0.9 / text_width(&text, 1.0);
+        let fitting = feature_width * 0.9 / width(&text, 1.0);
         let inside = fitting >= style.min_size && feature_height >= style.min_size;
         let size = if inside {
             fitting.min(style.max_size).min(feature_height * 0.8)
@@ -98,7 +111,7 @@ pub fn place_labels(
             style.min_size
         };
         let (cx, cy) = request.centre;
-        let half_width = text_width(&text, size) / 2.0;
+        let half_width = width(&text, size) / 2.0;
         let beside_x = feature_width / 2.0 + GAP + half_width;
         let beside_y = feature_height / 2.0 + GAP + size / 2.0;
         let mut candidates = Vec::with_capacity(5);
@@ -112,7 +125,7 @@ pub fn place_labels(
             (cx - beside_x, cy),
         ]);
         let free = candidates.into_iter().find(|&centre| {
-            let bounds = label_box(centre, &text, size);
+            let bounds = label_box(centre, width(&text, size), size);
             inside_area(bounds, area)
                 && placed
                     .iter()
@@ -121,6 +134,7 @@ pub fn place_labels(
         if let Some((x, y)) = free {
             placed.push(PlacedLabel {
                 index,
+                width: width(&text, size),
                 text,
                 x,
                 y,
@@ -168,9 +182,9 @@ pub fn text_width(text: &str, size: f64) -> f64 {
         / 1000.0
 }
 
-/// `[left, top, right, bottom]` of a label centred at `centre`.
-fn label_box(centre: (f64, f64), text: &str, size: f64) -> [f64; 4] {
-    let half_width = text_width(text, size) / 2.0;
+/// `[left, top, right, bottom]` of a label `width` wide centred at `centre`.
+fn label_box(centre: (f64, f64), width: f64, size: f64) -> [f64; 4] {
+    let half_width = width / 2.0;
     // Ascenders to descenders: about 1.2 em, centred on the middle baseline.
     let half_height = size * 0.6;
     [

@@ -12,6 +12,7 @@ pub mod geopackage;
 pub mod kml;
 pub mod labels;
 pub mod pdf;
+pub mod pdf_text;
 pub mod shapefile;
 pub mod svg;
 
@@ -555,7 +556,7 @@ pub fn export_layout(
         ExportFormat::ShapefileZip => shapefile::write_zip(&scene),
         ExportFormat::GeoPackage => geopackage::write(&scene),
         ExportFormat::Svg => Ok(svg::write(&scene).into_bytes()),
-        ExportFormat::Pdf => Ok(pdf::write(&scene, input)),
+        ExportFormat::Pdf => pdf::write(&scene, input),
         ExportFormat::GeoJson | ExportFormat::LayoutJson => Err(ExportError::Write {
             format: format.as_str(),
             reason: "handled above".into(),

@@ -1,4 +1,5 @@
-//! PDF report, written by hand (PDF 1.4, the standard Helvetica fonts, vector paths):
+//! PDF report (PDF 1.7 objects written with pdf-writer, vector paths, fonts embedded by
+//! `pdf_text` so that every script prints):
 //! page 1 is the site plan drawn to scale with where it is, when it was made, its 1:x
 //! scale and a legend entry per asset type and road class; the following pages hold the
 //! metrics, the earthwork (totals and a row per pad) and cost tables and the placed
@@ -10,7 +11,8 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
-use super::labels::{LabelStyle, place_labels, text_width};
+use super::labels::{LabelStyle, place_labels_measured};
+use super::pdf_text::TextSetter;
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
 use super::{ExportInput, FeatureKind, Scene, Value, format_grouped, polygons_of};
 
@@ -29,10 +31,26 @@ const SQ_FT_PER_M2: f64 = 10.763_910_416_709_722;
 const METRES_PER_POINT: f64 = 0.0254 / 72.0;
 const M2_PER_ACRE: f64 = 4_046.856_422_4;
 
-/// One page's content stream, in PDF user space (y up).
+/// One page's content stream, in PDF user space (y up). Text is kept apart until the
+/// document is written, when its glyphs are known to the fonts (`pdf_text`).
 #[derive(Default)]
 struct Page {
     content: String,
+    /// Text to insert at a byte offset of `content`, in order.
+    texts: Vec<(usize, Text)>,
+}
+
+struct Text {
+    x: f64,
+    y: f64,
+    size: f64,
+    bold: bool,
+    text: String,
+}
+
+/// The width of `text` in the report's fonts.
+fn text_width(text: &str, size: f64) -> f64 {
+    super::pdf_text::text_width(text, size, false)
 }
 
 impl Page {
@@ -47,12 +65,35 @@ impl Page {
     }
 
     fn text(&mut self, x: f64, y: f64, size: f64, bold: bool, text: &str) {
-        let _ = writeln!(
-            self.content,
-            "0 g BT /{} {size} Tf {x:.2} {y:.2} Td ({}) Tj ET",
-            if bold { "F2" } else { "F1" },
-            pdf_string(text)
-        );
+        self.texts.push((
+            self.content.len(),
+            Text {
+                x,
+                y,
+                size,
+                bold,
+                text: text.to_owned(),
+            },
+        ));
+    }
+
+    /// The content stream, with the text set in the document's fonts.
+    fn render(&self, setter: &mut TextSetter) -> Vec<u8> {
+        let mut out = String::with_capacity(self.content.len() + 64 * self.texts.len());
+        let mut at = 0;
+        for (offset, text) in &self.texts {
+            out.push_str(&self.content[at..*offset]);
+            at = *offset;
+            let _ = writeln!(
+                out,
+                "0 g BT {:.2} {:.2} Td {}ET",
+                text.x,
+                text.y,
+                setter.show(&text.text, text.size, text.bold)
+            );
+        }
+        out.push_str(&self.content[at..]);
+        out.into_bytes()
     }
 
     /// Right-aligned text ending at `right`.
@@ -68,37 +109,6 @@ impl Page {
             from.0, from.1, to.0, to.1
         );
     }
-}
-
-/// A PDF literal string in WinAnsiEncoding (characters outside it become `?`).
-fn pdf_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let byte: u32 = match c {
-            '\\' | '(' | ')' => {
-                out.push('\\');
-                out.push(c);
-                continue;
-            }
-            ' '..='~' => {
-                out.push(c);
-                continue;
-            }
-            '€' => 0x80,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            '…' => 0x85,
-            c if (0xA0..=0xFF).contains(&(c as u32)) => c as u32,
-            _ => u32::from(b'?'),
-        };
-        let _ = write!(out, "\\{byte:03o}");
-    }
-    out
 }
 
 fn path(page: &mut Page, frame: &PlanFrame, line: &LineString<f64>, close: bool) {
@@ -291,7 +301,7 @@ fn plan_page(scene: &Scene, made_on: Option<&str>) -> Page {
         PAGE_WIDTH - MARGIN,
         plan_top + plan_height,
     ];
-    for label in place_labels(&requests, plan_area, &PLAN_LABELS) {
+    for label in place_labels_measured(&requests, plan_area, &PLAN_LABELS, &text_width) {
         page.text(
             label.x - text_width(&label.text, label.size) / 2.0,
             // The middle of the text on the label's centre: the baseline a third of the
@@ -830,7 +840,8 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
     t.pages
 }
 
-pub fn write(scene: &Scene, input: &ExportInput<'_>) -> Vec<u8> {
+/// Every page of the report, drawn and written but for the fonts.
+fn pages_of(scene: &Scene, input: &ExportInput<'_>) -> Vec<Page> {
     let mut pages = vec![plan_page(scene, input.made_on)];
     pages.extend(tables(input));
     let total = pages.len();
@@ -839,63 +850,53 @@ pub fn write(scene: &Scene, input: &ExportInput<'_>) -> Vec<u8> {
         let footer = format!("{} - page {} of {total}", scene.title, index + 1);
         page.text(MARGIN, MARGIN / 2.0, 8.0, false, &footer);
     }
-    assemble(&pages)
+    pages
 }
 
-/// Objects: 1 catalog, 2 page tree, 3 Helvetica, 4 Helvetica-Bold, 5 info, then a page
-/// object and its content stream per page.
-fn assemble(pages: &[Page]) -> Vec<u8> {
-    let mut objects: Vec<String> = Vec::new();
-    let page_ids: Vec<usize> = (0..pages.len()).map(|i| 6 + 2 * i).collect();
-    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    objects.push(format!(
-        "<< /Type /Pages /Count {} /Kids [{}] >>",
-        pages.len(),
-        page_ids
-            .iter()
-            .map(|id| format!("{id} 0 R"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
-    );
-    objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
-            .into(),
-    );
-    objects.push("<< /Producer (Entmoot) /Title (Entmoot layout report) >>".into());
-    for (index, page) in pages.iter().enumerate() {
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
-            page_ids[index] + 1
-        ));
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{}\nendstream",
-            page.content.len() + 1,
-            page.content
-        ));
+pub fn write(scene: &Scene, input: &ExportInput<'_>) -> Result<Vec<u8>, super::ExportError> {
+    assemble(&pages_of(scene, input), &scene.title).map_err(|error| super::ExportError::Write {
+        format: "PDF",
+        reason: format!("subsetting a font failed: {error:?}"),
+    })
+}
+
+/// The document: catalog, page tree, pages and their content, the fonts the text uses
+/// (subset), and the document information.
+fn assemble(pages: &[Page], title: &str) -> Result<Vec<u8>, subsetter::Error> {
+    use pdf_writer::{Name, Pdf, Rect, Ref, TextStr};
+    let mut pdf = Pdf::new();
+    let (catalog, tree, info) = (Ref::new(1), Ref::new(2), Ref::new(3));
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|index| Ref::new(4 + 2 * index as i32))
+        .collect();
+    let mut next_id = 4 + 2 * pages.len() as i32;
+    let mut setter = TextSetter::default();
+    let contents: Vec<Vec<u8>> = pages.iter().map(|page| page.render(&mut setter)).collect();
+    let fonts = setter.write_fonts(&mut pdf, &mut next_id)?;
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(pages.len() as i32);
+    for (index, content) in contents.iter().enumerate() {
+        let content_id = Ref::new(page_ids[index].get() + 1);
+        let mut page = pdf.page(page_ids[index]);
+        page.parent(tree)
+            .media_box(Rect::new(0.0, 0.0, PAGE_WIDTH as f32, PAGE_HEIGHT as f32))
+            .contents(content_id);
+        let mut resources = page.resources();
+        let mut font_names = resources.fonts();
+        for (name, font) in &fonts {
+            font_names.pair(Name(name.as_bytes()), *font);
+        }
+        drop(font_names);
+        drop(resources);
+        drop(page);
+        pdf.stream(content_id, content);
     }
-    // The binary comment (bytes ≥ 128) tells transfer tools the file is binary.
-    let mut bytes: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (index, object) in objects.iter().enumerate() {
-        offsets.push(bytes.len());
-        bytes.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
-    }
-    let xref = bytes.len();
-    let mut out = String::new();
-    let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-    for offset in offsets {
-        let _ = writeln!(out, "{offset:010} 00000 n ");
-    }
-    let _ = write!(
-        out,
-        "trailer\n<< /Size {} /Root 1 0 R /Info 5 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-        objects.len() + 1
-    );
-    bytes.extend_from_slice(out.as_bytes());
-    bytes
+    pdf.document_info(info)
+        .producer(TextStr("Entmoot"))
+        .title(TextStr(title));
+    Ok(pdf.finish())
 }
 
 #[cfg(test)]
@@ -903,9 +904,22 @@ mod tests {
     use super::super::test_support::demo;
     use super::*;
 
+    /// The report's text, a `(text) Tj` line per piece of text, page after page.
+    fn shown(scene: &Scene, input: &ExportInput<'_>) -> String {
+        pages_of(scene, input)
+            .iter()
+            .flat_map(|page| {
+                page.texts
+                    .iter()
+                    .map(|(_, text)| format!("({}) Tj\n", text.text))
+            })
+            .collect()
+    }
+
     #[test]
-    fn writes_a_consistent_xref_and_unknown_earthwork() {
-        let (problem, layout, metrics) = demo();
+    fn writes_fonts_that_print_every_name_and_unknown_earthwork() {
+        let (problem, mut layout, metrics) = demo();
+        layout.assets[0].name = "倉庫 Склад Warehouse".into();
         let earthwork =
             serde_json::json!({"status": "unknown", "reason": "no terrain (DEM) was given"});
         let input = ExportInput {
@@ -918,12 +932,11 @@ mod tests {
             made_on: None,
         };
         let scene = Scene::build(&input).unwrap();
-        let pdf = write(&scene, &input);
-        let text = String::from_utf8_lossy(&pdf);
-        assert!(text.starts_with("%PDF-1.4"));
+        let text = shown(&scene, &input);
         assert!(text.contains("(Earthwork: unknown) Tj"));
+        assert!(text.contains("(no terrain (DEM) was given) Tj"));
         // The plan labels assets by name, as the SVG plan does: each name is on the
-        // plan and in the asset table.
+        // plan and in the asset table, CJK and Cyrillic as written.
         for asset in &layout.assets {
             let named = layout
                 .assets
@@ -941,30 +954,22 @@ mod tests {
                 asset.name
             );
         }
-        // A long name ends in the ellipsis (WinAnsi 0x85), not in "?".
-        assert!(!text.contains("?) Tj"));
-        assert!(text.contains("(no terrain \\(DEM\\) was given) Tj"));
-        // Every xref offset points at its object.
-        let xref_at: usize = text
-            .rsplit("startxref\n")
-            .next()
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let table = &pdf[xref_at..];
-        let table = String::from_utf8_lossy(table);
-        for (number, line) in table.lines().skip(3).take(5).enumerate() {
-            let offset: usize = line[..10].parse().unwrap();
-            assert!(
-                pdf[offset..].starts_with(format!("{} 0 obj", number + 1).as_bytes()),
-                "object {}",
-                number + 1
-            );
+        let pdf = write(&scene, &input).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        let raw = String::from_utf8_lossy(&pdf);
+        assert!(raw.trim_end().ends_with("%%EOF"));
+        // The fonts are in the file, subset: DejaVu Sans for the Latin and Cyrillic,
+        // Droid Sans Fallback for the CJK, each with the map back to Unicode.
+        for font in ["+DejaVuSans", "+DejaVuSans-Bold", "+DroidSansFallback"] {
+            assert!(raw.contains(font), "{font} is not embedded");
         }
-        assert_eq!(pdf_string("é(x)"), "\\351\\(x\\)");
+        assert_eq!(raw.matches("/FontFile2").count(), 3);
+        assert_eq!(raw.matches("/ToUnicode").count(), 3);
+        assert!(
+            pdf.len() < 200_000,
+            "{} bytes: the fonts are not subset",
+            pdf.len()
+        );
     }
 
     #[test]
@@ -992,12 +997,10 @@ mod tests {
             made_on: Some("2026-12-03"),
         };
         let scene = Scene::build(&input).unwrap();
-        let text = String::from_utf8_lossy(&write(&scene, &input)).into_owned();
+        let text = shown(&scene, &input);
         // Where (the rural demo is at 39.352 N, 103.3995 W), when, and the scale.
         assert!(
-            text.contains(
-                "(Centre 39.35200\\260 N, 103.39950\\260 W \\267 made 2026-12-03 \\267 scale 1:"
-            ),
+            text.contains("(Centre 39.35200° N, 103.39950° W · made 2026-12-03 · scale 1:"),
             "{}",
             text.lines()
                 .find(|line| line.contains("Centre"))
@@ -1015,7 +1018,7 @@ mod tests {
         assert!(!text.contains("(Asset) Tj") && !text.contains("(Road) Tj"));
         // Earthwork as totals with grouped thousands and a pad table, not a JSON dump.
         assert!(
-            text.contains("(111,111.1 m\\263 \\(145,327.8 yd\\263\\)) Tj"),
+            text.contains("(111,111.1 m³ (145,327.8 yd³)) Tj"),
             "{:?}",
             text.lines()
                 .filter(|line| line.contains("yd"))
@@ -1023,7 +1026,7 @@ mod tests {
         );
         assert!(!text.contains("pads[0]"));
         // The pad table runs over pages and has its header again on each.
-        assert!(text.matches("(Pad \\(asset id\\)) Tj").count() >= 2);
+        assert!(text.matches("(Pad (asset id)) Tj").count() >= 2);
     }
 
     #[test]
@@ -1042,10 +1045,10 @@ mod tests {
             made_on: None,
         };
         let scene = Scene::build(&input).unwrap();
-        let text = String::from_utf8_lossy(&write(&scene, &input)).into_owned();
+        let text = shown(&scene, &input);
         assert!(!text.contains("(-0"), "a negative zero is printed");
         assert!(
-            text.contains("(0.0 m\\262 \\(0 ft\\262, 0.00 acres\\)) Tj"),
+            text.contains("(0.0 m² (0 ft², 0.00 acres)) Tj"),
             "{:?}",
             text.lines()
                 .filter(|line| line.contains("acres"))
