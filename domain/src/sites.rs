@@ -105,12 +105,33 @@ pub async fn create_site(
     }
     .insert(&transaction)
     .await?;
-    for exclusion in &new_site.site.exclusions {
+    insert_exclusion_zones(
+        &transaction,
+        caller.organization_id,
+        site.id,
+        &new_site.site.exclusions,
+        now,
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(site)
+}
+
+/// Stores a site's exclusion zones, stamped so that they read back (oldest first) in
+/// the order given.
+async fn insert_exclusion_zones(
+    transaction: &sea_orm::DatabaseTransaction,
+    organization_id: Uuid,
+    site_id: Uuid,
+    exclusions: &[Exclusion],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), SiteError> {
+    for (index, exclusion) in exclusions.iter().enumerate() {
         let stored = encode_geometry(&exclusion.geometry)?;
         exclusion_zones::ActiveModel {
             id: Set(Uuid::now_v7()),
-            organization_id: Set(caller.organization_id),
-            site_id: Set(site.id),
+            organization_id: Set(organization_id),
+            site_id: Set(site_id),
             name: Set(exclusion.name.clone()),
             kind: Set(exclusion.kind.as_str().to_owned()),
             buffer_m: Set(exclusion.buffer_m),
@@ -119,13 +140,12 @@ pub async fn create_site(
             min_y: Set(stored.bbox[1]),
             max_x: Set(stored.bbox[2]),
             max_y: Set(stored.bbox[3]),
-            created_at: Set(now),
+            created_at: Set(now + chrono::Duration::microseconds(index as i64)),
         }
-        .insert(&transaction)
+        .insert(transaction)
         .await?;
     }
-    transaction.commit().await?;
-    Ok(site)
+    Ok(())
 }
 
 /// A validated change to a site: a new name, and whole new lists of exclusion zones
@@ -218,26 +238,14 @@ pub async fn update_site(
             .filter(exclusion_zones::Column::SiteId.eq(site_id))
             .exec(&transaction)
             .await?;
-        for (index, exclusion) in exclusions.iter().enumerate() {
-            let stored = encode_geometry(&exclusion.geometry)?;
-            exclusion_zones::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(caller.organization_id),
-                site_id: Set(site_id),
-                name: Set(exclusion.name.clone()),
-                kind: Set(exclusion.kind.as_str().to_owned()),
-                buffer_m: Set(exclusion.buffer_m),
-                wkb: Set(stored.wkb),
-                min_x: Set(stored.bbox[0]),
-                min_y: Set(stored.bbox[1]),
-                max_x: Set(stored.bbox[2]),
-                max_y: Set(stored.bbox[3]),
-                // Zones are read back oldest first: keep the order they were given in.
-                created_at: Set(now + chrono::Duration::microseconds(index as i64)),
-            }
-            .insert(&transaction)
-            .await?;
-        }
+        insert_exclusion_zones(
+            &transaction,
+            caller.organization_id,
+            site_id,
+            exclusions,
+            now,
+        )
+        .await?;
     }
     let mut changed = model.into_active_model();
     if let Some(name) = changes.name {

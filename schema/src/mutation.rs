@@ -321,6 +321,19 @@ impl CreateSiteInput {
     }
 }
 
+/// Refuses (LIMIT_EXCEEDED) geometry with more vertices than a site may have, before
+/// any of it is read.
+fn refuse_over_vertex_limit(what: &str, vertices: usize) -> Result<()> {
+    use entmoot_domain::heavy_work::MAX_SITE_VERTICES;
+    if vertices > MAX_SITE_VERTICES {
+        return Err(coded_error(
+            ErrorCode::LimitExceeded,
+            format!("{what} has {vertices} vertices; at most {MAX_SITE_VERTICES} are accepted"),
+        ));
+    }
+    Ok(())
+}
+
 /// The exclusion zones of a site input, with errors that name `input.exclusions[i]`.
 fn exclusions_from_input(
     zones: Vec<ExclusionZoneInput>,
@@ -395,23 +408,14 @@ impl SiteAndJobMutations {
         #[graphql(desc = "The new site.")] input: CreateSiteInput,
     ) -> Result<SiteNode> {
         let caller = caller(ctx)?;
-        use entmoot_domain::heavy_work::{
-            MAX_SITE_VERTICES, count_positions, off_the_request_thread,
-        };
+        use entmoot_domain::heavy_work::{count_positions, off_the_request_thread};
         let vertices = count_positions(&input.boundary.0)
             + input
                 .exclusions
                 .iter()
                 .map(|zone| count_positions(&zone.geometry.0))
                 .sum::<usize>();
-        if vertices > MAX_SITE_VERTICES {
-            return Err(coded_error(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "input: the site has {vertices} vertices; at most {MAX_SITE_VERTICES} are accepted"
-                ),
-            ));
-        }
+        refuse_over_vertex_limit("input: the site", vertices)?;
         // Reading and repairing the polygons is CPU work: off the request thread.
         let new_site = off_the_request_thread(move || input.into_new_site())
             .await
@@ -430,23 +434,14 @@ impl SiteAndJobMutations {
         #[graphql(desc = "What changes.")] input: UpdateSiteInput,
     ) -> Result<SiteNode> {
         let caller = caller(ctx)?;
-        use entmoot_domain::heavy_work::{
-            MAX_SITE_VERTICES, count_positions, off_the_request_thread,
-        };
+        use entmoot_domain::heavy_work::{count_positions, off_the_request_thread};
         let vertices = input
             .exclusions
             .iter()
             .flatten()
             .map(|zone| count_positions(&zone.geometry.0))
             .sum::<usize>();
-        if vertices > MAX_SITE_VERTICES {
-            return Err(coded_error(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "input.exclusions: {vertices} vertices; at most {MAX_SITE_VERTICES} are accepted"
-                ),
-            ));
-        }
+        refuse_over_vertex_limit("input.exclusions", vertices)?;
         let (site_id, changes) = off_the_request_thread(move || input.into_changes())
             .await
             .map_err(|error| coded_error(ErrorCode::LimitExceeded, error.to_string()))??;

@@ -791,6 +791,31 @@ pub async fn graphql_with_token(
     response.json().await.expect("a JSON body")
 }
 
+/// A GraphQL multipart request (one file, in the variable `file`) with the preflight
+/// header the API asks of uploads; returns the response's body, whatever its status.
+pub async fn graphql_upload(
+    server: &TestServer,
+    query: &str,
+    variables: Value,
+    filename: &str,
+    bytes: &[u8],
+) -> Value {
+    server
+        .client
+        .post(format!("{}/graphql", server.base_url))
+        .header("Content-Type", MULTIPART_CONTENT_TYPE)
+        .header("Apollo-Require-Preflight", "true")
+        .body(graphql_multipart_body(
+            query, variables, "file", filename, bytes,
+        ))
+        .send()
+        .await
+        .expect("the upload request")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 /// The `data` of a response that must have no `errors`.
 pub fn data_of(body: Value) -> Value {
     assert!(body.get("errors").is_none(), "{body}");

@@ -3,8 +3,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, create_site, embedded_env, error_code,
-    graphql_multipart_body, rural_demo_boundary, submit_three_buildings,
+    TestServer, create_site, embedded_env, error_code, graphql_upload, rural_demo_boundary,
+    submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -57,24 +57,14 @@ async fn projects_are_updated_and_deleted_with_what_they_hold() {
     // A site, an uploaded file and a queued job in it.
     let site = create_site(&server, &project, "Parcel", rural_demo_boundary()).await;
     let kml = std::fs::read(entmoot_tests::fixture("rural_demo.kml")).expect("fixture");
-    let uploaded: Value = server
-        .client
-        .post(format!("{}/graphql", server.base_url))
-        .header("Content-Type", MULTIPART_CONTENT_TYPE)
-        .header("Apollo-Require-Preflight", "true")
-        .body(graphql_multipart_body(
-            "mutation($p: ID!, $file: Upload!) { uploadParcel(projectId: $p, file: $file) { file { id } } }",
-            json!({"p": project, "file": null}),
-            "file",
-            "parcel.kml",
-            &kml,
-        ))
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json");
+    let uploaded = graphql_upload(
+        &server,
+        "mutation($p: ID!, $file: Upload!) { uploadParcel(projectId: $p, file: $file) { file { id } } }",
+        json!({"p": project, "file": null}),
+        "parcel.kml",
+        &kml,
+    )
+    .await;
     let file = uploaded["data"]["uploadParcel"]["file"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{uploaded}"))

@@ -7,9 +7,8 @@
 
 use entmoot_plugin_sdk::fixtures::rural_demo_dem;
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, create_project, create_site, data_of, embedded_env,
-    error_code, graphql_multipart_body, graphql_ok, graphql_with_token, run_entmoot,
-    rural_demo_boundary, submit_three_buildings,
+    TestServer, create_project, create_site, data_of, embedded_env, error_code, graphql_ok,
+    graphql_upload, graphql_with_token, run_entmoot, rural_demo_boundary, submit_three_buildings,
 };
 use serde_json::{Value, json};
 
@@ -332,24 +331,14 @@ async fn the_slope_map_classes_the_parcel_by_grade() {
             0.3 * (x - RAMP_STARTS_M)
         }
     });
-    let uploaded: Value = server
-        .client
-        .post(format!("{}/graphql", server.base_url))
-        .header("Content-Type", MULTIPART_CONTENT_TYPE)
-        .header("Apollo-Require-Preflight", "true")
-        .body(graphql_multipart_body(
-            "mutation($projectId: ID!, $file: Upload!) { uploadTerrain(projectId: $projectId, file: $file) { file { id } } }",
-            json!({"projectId": project, "file": null}),
-            "file",
-            "slope.tif",
-            &tif,
-        ))
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json");
+    let uploaded = graphql_upload(
+        &server,
+        "mutation($projectId: ID!, $file: Upload!) { uploadTerrain(projectId: $projectId, file: $file) { file { id } } }",
+        json!({"projectId": project, "file": null}),
+        "slope.tif",
+        &tif,
+    )
+    .await;
     let terrain = uploaded["data"]["uploadTerrain"]["file"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{uploaded}"))
@@ -467,29 +456,15 @@ async fn a_file_without_a_crs_is_refused_with_the_field_to_ask_for() {
     let env = embedded_env(dir.path());
     let server = TestServer::start(dir.path(), &env).await.expect("serve");
     let project = create_project(&server, "Drawings").await;
+    let dxf = dxf_square();
     let upload = |crs: Option<&str>| {
-        let body = graphql_multipart_body(
+        graphql_upload(
+            &server,
             "mutation($projectId: ID!, $file: Upload!, $crs: String) { uploadParcel(projectId: $projectId, file: $file, crs: $crs) { format sourceCrs } }",
             json!({"projectId": project, "file": null, "crs": crs}),
-            "file",
             "parcel.dxf",
-            &dxf_square(),
-        );
-        let request = server
-            .client
-            .post(format!("{}/graphql", server.base_url))
-            .header("Content-Type", MULTIPART_CONTENT_TYPE)
-            .header("Apollo-Require-Preflight", "true")
-            .body(body);
-        async move {
-            request
-                .send()
-                .await
-                .expect("upload")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }
+            &dxf,
+        )
     };
     for crs in [None, Some("EPSG:not-a-code")] {
         let refused = upload(crs).await;
