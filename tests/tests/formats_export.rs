@@ -306,6 +306,36 @@ fn every_export_reads_back_in_independent_readers() {
     let assets = of_layer(&features, "assets");
     check_wgs84_assets(&demo, &assets, "GeoPackage");
     same_as_geojson(&assets, "GeoPackage");
+    // One attribute schema: each GeoPackage layer's columns, as GDAL reads them, are the
+    // properties the layout GeoJSON gives the same kind (roads also have a `name`).
+    let layout_geojson: Value =
+        serde_json::from_slice(&std::fs::read(demo.export("schema.geojson", &[])).unwrap())
+            .unwrap();
+    for (kind, layer, extra) in [
+        ("boundary", "boundary", None),
+        ("entrance", "entrances", None),
+        ("asset", "assets", None),
+        ("road", "roads", Some("name")),
+    ] {
+        let properties: std::collections::BTreeSet<String> = layout_geojson["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|feature| feature["properties"]["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in the GeoJSON"))["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .chain(extra.map(str::to_owned))
+            .collect();
+        let columns: std::collections::BTreeSet<String> = of_layer(&features, layer)[0]
+            .fields
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(columns, properties, "{layer} against the GeoJSON's {kind}");
+    }
     assert_eq!(of_layer(&features, "boundary").len(), 1);
     assert_eq!(of_layer(&features, "setback").len(), 1);
     assert_eq!(

@@ -381,8 +381,9 @@ impl Scene {
                 vec![
                     ("kind", Value::Text("exclusion".into())),
                     ("name", Value::Text(name)),
-                    ("excl_kind", Value::Text(exclusion.kind.to_string())),
+                    ("exclusion_kind", Value::Text(exclusion.kind.to_string())),
                     ("buffer_m", Value::Number(exclusion.buffer_m)),
+                    ("source", Value::Text(exclusion.source.clone())),
                     ("area_m2", Value::Number(exclusion.keep_out.unsigned_area())),
                 ],
             )?;
@@ -399,7 +400,10 @@ impl Scene {
                 vec![
                     ("kind", Value::Text("steep_ground".into())),
                     ("name", Value::Text(name)),
-                    ("max_slope", Value::Number(problem.max_slope_percent)),
+                    (
+                        "max_slope_percent",
+                        Value::Number(problem.max_slope_percent),
+                    ),
                     (
                         "area_m2",
                         Value::Number(problem.steep_ground_m.unsigned_area()),
@@ -415,6 +419,7 @@ impl Scene {
                 vec![
                     ("kind", Value::Text("entrance".into())),
                     ("name", Value::Text(format!("Entrance {}", index + 1))),
+                    ("index", Value::Number(index as f64)),
                 ],
             )?;
         }
@@ -454,6 +459,7 @@ impl Scene {
                     ("width", Value::Number(asset.width_m)),
                     ("length", Value::Number(asset.length_m)),
                     ("rotation", Value::Number(asset.rotation_deg)),
+                    ("shape", Value::Text(shape_name(&asset.shape).into())),
                     ("area_m2", Value::Number(asset.area_m2())),
                 ],
             )?;
@@ -638,6 +644,15 @@ pub fn label_point(geometry: &Geometry<f64>) -> Option<(f64, f64)> {
 }
 
 /// A number for people: up to two decimals, no trailing zeros, no `-0`.
+/// An asset's `shape`, as the layout GeoJSON names it.
+fn shape_name(shape: &entmoot_plugin_sdk::shape::Shape) -> &'static str {
+    match shape {
+        entmoot_plugin_sdk::shape::Shape::Rectangle => "rectangle",
+        entmoot_plugin_sdk::shape::Shape::Circle => "circle",
+        entmoot_plugin_sdk::shape::Shape::Polygon { .. } => "polygon",
+    }
+}
+
 /// A number as a report prints it: `decimals` places, thousands grouped with commas,
 /// and never a negative zero ("-0.0" when nothing is placed reads as an error).
 ///
@@ -889,7 +904,7 @@ mod tests {
         assert!(steep_area.unsigned_area() > 1_000.0);
         assert!(problem.buildable_m.intersection(steep_area).unsigned_area() < 1.0);
         assert_eq!(
-            steep[0].attribute("max_slope"),
+            steep[0].attribute("max_slope_percent"),
             Some(&Value::Number(problem.max_slope_percent))
         );
 

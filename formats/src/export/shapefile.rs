@@ -239,7 +239,10 @@ fn write_dbf(features: &[&SceneFeature]) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 20]);
     for column in &columns {
         let mut name = [0u8; 11];
-        for (slot, byte) in name.iter_mut().zip(column.name.bytes().take(10)) {
+        for (slot, byte) in name
+            .iter_mut()
+            .zip(dbase_column(column.name).bytes().take(10))
+        {
             *slot = byte;
         }
         out.extend_from_slice(&name);
@@ -278,6 +281,17 @@ fn write_dbf(features: &[&SceneFeature]) -> Vec<u8> {
     out
 }
 
+/// A column's name in the `.dbf`: dBASE names have at most 10 characters, so the two
+/// longer attribute names of the export schema get the short forms
+/// docs/export-attributes.md lists; every other name fits as it is.
+pub fn dbase_column(attribute: &str) -> &str {
+    match attribute {
+        "exclusion_kind" => "excl_kind",
+        "max_slope_percent" => "max_slope",
+        other => other,
+    }
+}
+
 fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
         return text;
@@ -293,6 +307,23 @@ fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
 mod tests {
     use super::super::test_support::demo_scene;
     use super::*;
+
+    #[test]
+    fn every_attribute_has_a_dbase_column_of_ten_characters_or_fewer() {
+        assert_eq!(dbase_column("exclusion_kind"), "excl_kind");
+        assert_eq!(dbase_column("max_slope_percent"), "max_slope");
+        for feature in &demo_scene("Demo").features {
+            let mut seen = std::collections::BTreeSet::new();
+            for (name, _) in &feature.attributes {
+                let column = dbase_column(name);
+                assert!(column.len() <= 10, "{name} → {column}");
+                assert!(
+                    seen.insert(column),
+                    "two attributes share the column {column}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn layers_have_consistent_lengths_and_clockwise_rings() {

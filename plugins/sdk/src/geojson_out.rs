@@ -24,6 +24,8 @@ use crate::roads::RoadClass;
 pub enum FeatureProperties {
     /// The parcel boundary (a MultiPolygon).
     Boundary {
+        /// `Boundary`, as the other export formats name the layer's feature.
+        name: String,
         /// Area of the parcel, m².
         area_m2: f64,
     },
@@ -44,11 +46,15 @@ pub enum FeatureProperties {
         name: Option<String>,
         /// Where it came from: `site.exclusions[i]` or `program.exclusions[i]`.
         source: String,
+        /// Area kept free (the zone with its buffer), m².
+        area_m2: f64,
     },
     /// Ground of the parcel steeper than the program's `max_slope_percent`, removed from
     /// the buildable area (a MultiPolygon); present only when a DEM was given and some
     /// ground is that steep.
     SteepGround {
+        /// `Steeper than {max_slope_percent} %`.
+        name: String,
         /// Area, m².
         area_m2: f64,
         /// The steepest slope footprints may stand on, percent.
@@ -59,6 +65,8 @@ pub enum FeatureProperties {
         /// 0-based position among the entrances: the program's `entrance` first, then the
         /// site's; without either, the boundary point nearest the parcel's centroid.
         index: usize,
+        /// `Entrance {index + 1}`.
+        name: String,
     },
     /// A placed asset: its outline (a Polygon).
     Asset {
@@ -75,6 +83,8 @@ pub enum FeatureProperties {
         /// (docs/rotation.md).
         rotation: f64,
         shape: ShapeKind,
+        /// Area of the outline, m².
+        area_m2: f64,
     },
     /// A road centreline (a LineString).
     Road {
@@ -142,6 +152,7 @@ pub fn layout_to_geojson(
     push(
         Geometry::MultiPolygon(problem.boundary_m.clone()),
         FeatureProperties::Boundary {
+            name: "Boundary".into(),
             area_m2: problem.boundary_area_m2,
         },
     )?;
@@ -160,6 +171,7 @@ pub fn layout_to_geojson(
                 buffer_m: e.buffer_m,
                 name: e.name.clone(),
                 source: e.source.clone(),
+                area_m2: e.keep_out.unsigned_area(),
             },
         )?;
     }
@@ -167,6 +179,7 @@ pub fn layout_to_geojson(
         push(
             Geometry::MultiPolygon(problem.steep_ground_m.clone()),
             FeatureProperties::SteepGround {
+                name: format!("Steeper than {} %", problem.max_slope_percent),
                 area_m2: problem.steep_ground_m.unsigned_area(),
                 max_slope_percent: problem.max_slope_percent,
             },
@@ -175,7 +188,10 @@ pub fn layout_to_geojson(
     for (i, e) in problem.entrances_m.iter().enumerate() {
         push(
             Geometry::Point(Point::new(e[0], e[1])),
-            FeatureProperties::Entrance { index: i },
+            FeatureProperties::Entrance {
+                index: i,
+                name: format!("Entrance {}", i + 1),
+            },
         )?;
     }
     for a in &layout.assets {
@@ -189,6 +205,7 @@ pub fn layout_to_geojson(
                 length: a.length_m,
                 rotation: a.rotation_deg,
                 shape: ShapeKind::from(&a.shape),
+                area_m2: a.area_m2(),
             },
         )?;
     }
