@@ -443,6 +443,43 @@ fn every_export_reads_back_in_independent_readers() {
             "the asset table lacks {id} at {centre}:\n{text}"
         );
     }
+    // A legend entry per asset type placed.
+    for asset_type in demo
+        .assets()
+        .iter()
+        .map(|asset| asset["asset_type"].as_str().unwrap().replace('_', " "))
+    {
+        let entry = format!("{}{}", asset_type[..1].to_uppercase(), &asset_type[1..]);
+        assert!(text.contains(&entry), "no legend entry `{entry}`:\n{text}");
+    }
+    // The plan page renders to something: poppler's rasteriser draws it, and a good
+    // share of its pixels are not paper.
+    let raster = dir_of(&pdf).join("plan-page");
+    run_tool(
+        "pdftoppm",
+        &[
+            "-gray",
+            "-r",
+            "30",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            raster.to_str().unwrap(),
+        ],
+        "poppler-utils",
+    );
+    let pgm = std::fs::read(raster.with_extension("pgm")).expect("pdftoppm wrote the page");
+    // A binary PGM: "P5\n<width> <height>\n255\n" then one byte per pixel.
+    let pixels = &pgm[pgm.len() - pixel_count(&pgm)..];
+    let inked = pixels.iter().filter(|&&grey| grey < 200).count();
+    assert!(
+        inked * 100 > pixels.len() * 3,
+        "the plan page is nearly blank: {inked} of {} pixels inked",
+        pixels.len()
+    );
     // Every font is embedded, subset and mapped back to Unicode (poppler's own reading).
     let fonts = run_tool("pdffonts", &[pdf.to_str().unwrap()], "poppler-utils");
     let font_rows: Vec<&str> = fonts.lines().skip(2).collect();
@@ -653,4 +690,21 @@ fn format_grouped(value: f64, decimals: usize) -> String {
         out.insert(0, '-');
     }
     out
+}
+
+/// The folder a file is in.
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Width × height of a binary PGM (`P5`), from its header.
+fn pixel_count(pgm: &[u8]) -> usize {
+    let header = String::from_utf8_lossy(&pgm[..pgm.len().min(64)]).into_owned();
+    let mut numbers = header
+        .split_ascii_whitespace()
+        .skip(1)
+        .map(|word| word.parse::<usize>().unwrap_or(0));
+    let width = numbers.next().unwrap_or(0);
+    let height = numbers.next().unwrap_or(0);
+    width * height
 }

@@ -60,6 +60,13 @@ pub struct LabelStyle {
 }
 
 impl LabelStyle {
+    /// The numbers of a plan key on the SVG plan.
+    pub const KEY: LabelStyle = LabelStyle {
+        min_size: 6.0,
+        max_size: 9.0,
+        max_chars: 4,
+    };
+
     /// The SVG plan's labels (pixels).
     pub const PLAN: LabelStyle = LabelStyle {
         min_size: 7.0,
@@ -78,16 +85,18 @@ pub fn place_labels(
     area: [f64; 4],
     style: &LabelStyle,
 ) -> Vec<PlacedLabel> {
-    place_labels_measured(requests, area, style, &text_width)
+    place_labels_measured(requests, area, style, &text_width, &[])
 }
 
 /// `place_labels` with the widths of the font the labels will be set in (`width` of a
-/// text at a size), for a writer that knows it, as the PDF does.
+/// text at a size), for a writer that knows it, as the PDF does, around labels already
+/// `taken` (which none of the new ones may overprint).
 pub fn place_labels_measured(
     requests: &[LabelRequest],
     area: [f64; 4],
     style: &LabelStyle,
     width: &dyn Fn(&str, f64) -> f64,
+    taken: &[PlacedLabel],
 ) -> Vec<PlacedLabel> {
     let mut order: Vec<usize> = (0..requests.len()).collect();
     // Largest feature first; equal ones in request order, so the result is stable.
@@ -129,6 +138,7 @@ pub fn place_labels_measured(
             inside_area(bounds, area)
                 && placed
                     .iter()
+                    .chain(taken)
                     .all(|other| !overlaps(bounds, other.bounds(), GAP))
         });
         if let Some((x, y)) = free {
@@ -144,6 +154,45 @@ pub fn place_labels_measured(
     }
     placed.sort_by_key(|label| label.index);
     placed
+}
+
+/// The labels of a plan and its key: names where they fit (`name_style`), else a number
+/// (`key_style`) listed in the key with the name it stands for, numbered 1, 2, … in
+/// request order; a feature is left unlabelled only where even its number would
+/// overprint. Returns every label to draw and the key.
+pub fn place_labels_with_key(
+    requests: &[LabelRequest],
+    area: [f64; 4],
+    name_style: &LabelStyle,
+    key_style: &LabelStyle,
+    width: &dyn Fn(&str, f64) -> f64,
+) -> (Vec<PlacedLabel>, Vec<(String, String)>) {
+    let named = place_labels_measured(requests, area, name_style, width, &[]);
+    let unnamed: Vec<usize> = (0..requests.len())
+        .filter(|index| !named.iter().any(|label| label.index == *index))
+        .collect();
+    let key_requests: Vec<LabelRequest> = unnamed
+        .iter()
+        .enumerate()
+        .map(|(number, &index)| LabelRequest {
+            text: (number + 1).to_string(),
+            ..requests[index].clone()
+        })
+        .collect();
+    let mut keyed = place_labels_measured(&key_requests, area, key_style, width, &named);
+    // Numbered again without the gaps of numbers that found no room: a number only gets
+    // shorter, so it still fits where it was placed.
+    let mut key = Vec::with_capacity(keyed.len());
+    for (number, label) in keyed.iter_mut().enumerate() {
+        label.text = (number + 1).to_string();
+        label.width = width(&label.text, label.size);
+        let index = unnamed[label.index];
+        label.index = index;
+        key.push((label.text.clone(), requests[index].text.clone()));
+    }
+    let mut all = named;
+    all.extend(keyed);
+    (all, key)
 }
 
 /// The text, cut to `max_chars` characters with a final "…" when longer; control

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
-use super::labels::{LabelStyle, place_labels_measured};
+use super::labels::{LabelStyle, place_labels_with_key};
 use super::pdf_text::TextSetter;
 use super::svg::{Paint, PlanFrame, Rgb, paint_of};
 use super::{ExportInput, FeatureKind, Scene, Value, format_grouped, polygons_of};
@@ -21,6 +21,13 @@ const PLAN_LABELS: LabelStyle = LabelStyle {
     min_size: 4.0,
     max_size: 7.0,
     max_chars: 24,
+};
+
+/// The numbers of the plan key: as small as a name may be.
+const KEY_LABELS: LabelStyle = LabelStyle {
+    min_size: 4.0,
+    max_size: 6.0,
+    max_chars: 4,
 };
 
 const PAGE_WIDTH: f64 = 612.0;
@@ -208,7 +215,9 @@ fn legend_entries(scene: &Scene) -> Vec<LegendEntry> {
     entries
 }
 
-fn plan_page(scene: &Scene, made_on: Option<&str>) -> Page {
+/// The plan page and its key: the numbers that stand on the plan for names with no room,
+/// each with the name it stands for.
+fn plan_page(scene: &Scene, made_on: Option<&str>) -> (Page, Vec<(String, String)>) {
     let mut page = Page::default();
     page.text(MARGIN, PAGE_HEIGHT - MARGIN, 18.0, true, &scene.title);
     page.text(
@@ -301,7 +310,11 @@ fn plan_page(scene: &Scene, made_on: Option<&str>) -> Page {
         PAGE_WIDTH - MARGIN,
         plan_top + plan_height,
     ];
-    for label in place_labels_measured(&requests, plan_area, &PLAN_LABELS, &text_width) {
+    // What has no room for its name gets a number, listed with the name in the plan key
+    // (`tables`).
+    let (labels, key) =
+        place_labels_with_key(&requests, plan_area, &PLAN_LABELS, &KEY_LABELS, &text_width);
+    for label in &labels {
         page.text(
             label.x - text_width(&label.text, label.size) / 2.0,
             // The middle of the text on the label's centre: the baseline a third of the
@@ -375,7 +388,7 @@ fn plan_page(scene: &Scene, made_on: Option<&str>) -> Page {
         ny - 24.0
     );
     page.text(nx - 4.0, ny - 36.0, 10.0, true, "N");
-    page
+    (page, key)
 }
 
 /// Flows tables over as many pages as they need; a table continued on a new page gets
@@ -645,9 +658,10 @@ fn earthwork_tables(t: &mut TablePages, earthwork: Option<&serde_json::Value>) {
         t.y -= 6.0;
         let columns = [
             MARGIN,
-            MARGIN + 110.0,
-            MARGIN + 210.0,
-            MARGIN + 300.0,
+            MARGIN + 100.0,
+            MARGIN + 180.0,
+            MARGIN + 250.0,
+            MARGIN + 320.0,
             MARGIN + 390.0,
         ];
         t.start_table(
@@ -656,6 +670,7 @@ fn earthwork_tables(t: &mut TablePages, earthwork: Option<&serde_json::Value>) {
                 "Pad level (m)",
                 "Cut (m\u{b3})",
                 "Fill (m\u{b3})",
+                "Net (m\u{b3})",
                 "Ground slope (%)",
             ],
             &columns,
@@ -676,6 +691,13 @@ fn earthwork_tables(t: &mut TablePages, earthwork: Option<&serde_json::Value>) {
                     cell("pad_elevation_m", 2),
                     cell("cut_m3", 1),
                     cell("fill_m3", 1),
+                    match (
+                        pad.get("cut_m3").and_then(|v| v.as_f64()),
+                        pad.get("fill_m3").and_then(|v| v.as_f64()),
+                    ) {
+                        (Some(cut), Some(fill)) => format_grouped(cut - fill, 1),
+                        _ => "unknown".into(),
+                    },
                     cell("mean_slope_percent", 1),
                 ],
                 &columns,
@@ -686,10 +708,20 @@ fn earthwork_tables(t: &mut TablePages, earthwork: Option<&serde_json::Value>) {
     }
 }
 
-fn tables(input: &ExportInput<'_>) -> Vec<Page> {
+fn tables(input: &ExportInput<'_>, key: &[(String, String)]) -> Vec<Page> {
     let problem = input.problem;
     let metrics = input.metrics;
     let mut t = TablePages::new();
+    if !key.is_empty() {
+        t.heading("Plan key");
+        t.paragraph("Numbers on the plan where a name has no room.");
+        let columns = [MARGIN, MARGIN + 50.0];
+        t.start_table(&["Key", "Name"], &columns);
+        for (number, name) in key {
+            t.row(&[number.clone(), name.clone()], &columns, false);
+        }
+        t.end_table();
+    }
     t.heading("Layout metrics");
     t.key_value(
         "Placed assets",
@@ -842,8 +874,9 @@ fn tables(input: &ExportInput<'_>) -> Vec<Page> {
 
 /// Every page of the report, drawn and written but for the fonts.
 fn pages_of(scene: &Scene, input: &ExportInput<'_>) -> Vec<Page> {
-    let mut pages = vec![plan_page(scene, input.made_on)];
-    pages.extend(tables(input));
+    let (plan, key) = plan_page(scene, input.made_on);
+    let mut pages = vec![plan];
+    pages.extend(tables(input, &key));
     let total = pages.len();
     for (index, page) in pages.iter_mut().enumerate() {
         page.colour((0, 0, 0), "rg");
@@ -1055,5 +1088,59 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!(text.contains("(No asset is placed.) Tj"));
+    }
+
+    #[test]
+    fn names_with_no_room_get_a_number_listed_in_the_plan_key() {
+        let (problem, mut layout, _) = demo();
+        // Forty small pump houses in a block, 9 m apart: most names cannot fit, their
+        // numbers can.
+        let template = layout.assets[0].clone();
+        layout.assets = (0..40)
+            .map(|k| {
+                let mut asset = template.clone();
+                asset.asset_id = format!("building-{}", k + 1);
+                asset.name = format!("Pump house {}", k + 1);
+                asset.width_m = 3.0;
+                asset.length_m = 3.0;
+                asset.center = [
+                    template.center[0] + 9.0 * f64::from(k % 8),
+                    template.center[1] + 9.0 * f64::from(k / 8),
+                ];
+                asset
+            })
+            .collect();
+        let metrics = entmoot_plugin_sdk::metrics::layout_metrics(&problem, &layout);
+        let input = ExportInput {
+            title: "Crowded",
+            problem: &problem,
+            layout: &layout,
+            metrics: &metrics,
+            earthwork: None,
+            cost: None,
+            made_on: None,
+        };
+        let scene = Scene::build(&input).unwrap();
+        let (_, key) = plan_page(&scene, None);
+        let labelled = shown(&scene, &input);
+        assert!(
+            !key.is_empty(),
+            "every name fit: the test is not crowded\n{labelled}"
+        );
+        // Numbered 1, 2, … without gaps, each standing for a pump house.
+        for (position, (number, name)) in key.iter().enumerate() {
+            assert_eq!(number, &(position + 1).to_string());
+            assert!(name.starts_with("Pump house "), "{name}");
+        }
+        let text = shown(&scene, &input);
+        assert!(text.contains("(Plan key) Tj"));
+        for (number, name) in &key {
+            // On the plan (and in the key's table), and the name in the table.
+            assert!(
+                text.matches(&format!("({number}) Tj")).count() >= 2,
+                "key {number}"
+            );
+            assert!(text.contains(&format!("({name}) Tj")), "{name}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
-use super::labels::{LabelRequest, LabelStyle, place_labels};
+use super::labels::{LabelRequest, LabelStyle, place_labels_with_key, shortened, text_width};
 use super::{
     FeatureKind, Scene, SceneFeature, Value, bounds_of, format_number, label_point, polygons_of,
     xml_escape,
@@ -257,7 +257,7 @@ pub fn write(scene: &Scene) -> String {
             }
         }
     }
-    let left_out = labels(&mut out, scene, &frame);
+    let (left_out, key) = labels(&mut out, scene, &frame);
     if left_out > 0 {
         let _ = writeln!(
             out,
@@ -266,7 +266,7 @@ pub fn write(scene: &Scene) -> String {
             if left_out == 1 { "" } else { "s" }
         );
     }
-    legend(&mut out, scene);
+    legend(&mut out, scene, &key);
     // Scale bar and north arrow.
     let bar_m = frame.scale_bar_m(WIDTH - 2.0 * MARGIN - LEGEND_WIDTH);
     let bar = bar_m * frame.scale;
@@ -297,9 +297,11 @@ pub fn write(scene: &Scene) -> String {
     out
 }
 
-/// Labels of assets and exclusions by name, placed so that none overprints another or
-/// leaves the plan (`labels::place_labels`); returns how many found no room.
-fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> usize {
+/// Labels of assets and exclusions by name, or by a number of the plan key where the
+/// name has no room, placed so that none overprints another or leaves the plan
+/// (`labels::place_labels_with_key`); returns how many found no room even for a number,
+/// and the key.
+fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> (usize, Vec<(String, String)>) {
     let requests = frame.label_requests(scene);
     let plan_area = [
         MARGIN,
@@ -307,7 +309,13 @@ fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> usize {
         WIDTH - MARGIN - LEGEND_WIDTH,
         HEIGHT - MARGIN - 30.0,
     ];
-    let placed = place_labels(&requests, plan_area, &LabelStyle::PLAN);
+    let (placed, key) = place_labels_with_key(
+        &requests,
+        plan_area,
+        &LabelStyle::PLAN,
+        &LabelStyle::KEY,
+        &text_width,
+    );
     for label in &placed {
         let _ = writeln!(
             out,
@@ -318,10 +326,10 @@ fn labels(out: &mut String, scene: &Scene, frame: &PlanFrame) -> usize {
             xml_escape(&label.text)
         );
     }
-    requests.len() - placed.len()
+    (requests.len() - placed.len(), key)
 }
 
-fn legend(out: &mut String, scene: &Scene) {
+fn legend(out: &mut String, scene: &Scene, key: &[(String, String)]) {
     let x = WIDTH - MARGIN - LEGEND_WIDTH + 20.0;
     let mut y = MARGIN + TITLE_HEIGHT + 10.0;
     let _ = writeln!(
@@ -341,7 +349,13 @@ fn legend(out: &mut String, scene: &Scene) {
             FeatureKind::Exclusion => "exclusion zone".into(),
             FeatureKind::SteepGround => "steep ground".into(),
             FeatureKind::Entrance => "entrance".into(),
-            FeatureKind::Road => "road".into(),
+            FeatureKind::Road => format!(
+                "{} road",
+                feature
+                    .attribute("class")
+                    .map(Value::display)
+                    .unwrap_or_else(|| "access".into())
+            ),
         };
         if seen.contains(&name) {
             continue;
@@ -358,6 +372,34 @@ fn legend(out: &mut String, scene: &Scene) {
             x + 26.0,
             y,
             xml_escape(&name)
+        );
+    }
+    if key.is_empty() {
+        return;
+    }
+    // The plan key under the legend, as far as the column goes.
+    y += 30.0;
+    let _ = writeln!(
+        out,
+        "<text class=\"plan-key\" x=\"{x}\" y=\"{y}\" font-size=\"13\" font-weight=\"bold\">Plan key</text>"
+    );
+    let bottom = HEIGHT - MARGIN - 60.0;
+    for (shown, (number, name)) in key.iter().enumerate() {
+        if y + 16.0 > bottom {
+            let _ = writeln!(
+                out,
+                "<text class=\"plan-key\" x=\"{x}\" y=\"{}\" font-size=\"11\" fill=\"#555\">… and {} more</text>",
+                y + 16.0,
+                key.len() - shown
+            );
+            return;
+        }
+        y += 16.0;
+        let _ = writeln!(
+            out,
+            "<text class=\"plan-key\" x=\"{x}\" y=\"{y}\" font-size=\"11\">{}  {}</text>",
+            xml_escape(number),
+            xml_escape(&shortened(name, 28))
         );
     }
 }
@@ -449,11 +491,20 @@ mod tests {
                 );
             }
         }
+        // Names with no room became numbers, listed in the plan key beside the legend.
+        let numbers = boxes
+            .iter()
+            .filter(|(text, _)| text.chars().all(|c| c.is_ascii_digit()))
+            .count();
+        assert!(numbers > 0, "no name was replaced by a number");
+        assert!(svg.contains(">Plan key</text>"));
+        assert!(svg.contains(">1  Storage tank "), "the key lists number 1");
         let left_out = 80 - boxes.len();
-        assert!(left_out > 0);
-        assert!(
-            svg.contains(&format!("{left_out} labels left out for lack of room")),
-            "the plan says how many labels it left out"
-        );
+        if left_out > 0 {
+            assert!(
+                svg.contains(&format!("{left_out} label")),
+                "the plan says how many labels it left out"
+            );
+        }
     }
 }
