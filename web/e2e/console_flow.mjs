@@ -272,6 +272,15 @@ async function main() {
     await page.mouse.click(entranceClick.x, entranceClick.y);
     await page.getByTestId('entrance-rows').waitFor(WAIT);
     await page.getByRole('button', { name: 'Stop adding entrances' }).click();
+    // The keyboard's way: an entrance typed just inside the south edge goes onto it;
+    // then it is removed again.
+    await page.getByLabel('Or type an entrance (latitude, longitude)').fill(`${south + (north - south) * 0.01}, ${(west + east) / 2}`);
+    await page.getByRole('button', { name: 'Add this entrance' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="entrance-rows"] li').length === 2, null, WAIT);
+    const typed = await page.locator('[data-testid="entrance-rows"] li').nth(1).textContent();
+    check(typed.includes(`${south.toFixed(6).replace(/0+$/, '')}`) || typed.includes(south.toFixed(4)), `the typed entrance is not on the south edge: ${typed} (south ${south})`);
+    await page.getByRole('button', { name: 'Remove entrance 2' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="entrance-rows"] li').length === 1, null, WAIT);
     await page.getByRole('button', { name: 'Save the site' }).click();
     await page.getByRole('button', { name: 'Edit exclusions and entrances' }).waitFor(WAIT);
     await page.waitForFunction(() => document.querySelector('main')?.innerText.includes('· 1 exclusion') ?? document.body.innerText.includes('· 1 exclusion'), null, WAIT);

@@ -233,3 +233,24 @@ export function polygonOfPoints(points: Position[]): { type: 'Polygon'; coordina
   const first = points[0] as Position;
   return { type: 'Polygon', coordinates: [[...points, first]] };
 }
+
+/** Positions typed as `latitude, longitude` pairs separated by `;` or new lines (the
+ * order people read coordinates in), as GeoJSON `[longitude, latitude]`; or what is
+ * wrong with the text. */
+export function parseLatLonList(text: string): { positions: Position[] } | { problem: string } {
+  const parts = text.split(/[;\n]/).map((part) => part.trim()).filter((part) => part !== '');
+  const positions: Position[] = [];
+  for (const [index, part] of parts.entries()) {
+    const numbers = part.split(/[,\s]+/).filter((value) => value !== '').map(Number);
+    const [lat, lon] = numbers;
+    if (numbers.length !== 2 || lat === undefined || lon === undefined || !Number.isFinite(lat) || !Number.isFinite(lon)) {
+      return { problem: `Point ${index + 1} ("${part}") is not "latitude, longitude".` };
+    }
+    if (Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+      return { problem: `Point ${index + 1} (${part}) is off the globe: latitude within ±90, longitude within ±180.` };
+    }
+    positions.push([lon, lat]);
+  }
+  if (positions.length === 0) return { problem: 'Type at least one "latitude, longitude".' };
+  return { positions };
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assetLabelTexts, placeLabels } from './labels';
 import type { LabelCandidate } from './labels';
-import { nearestPointOnRings, outerRings, polygonOfPoints } from './geometry';
+import { nearestPointOnRings, outerRings, parseLatLonList, polygonOfPoints } from './geometry';
 
 const width = (text: string) => text.length * 7;
 
@@ -74,5 +74,19 @@ describe('entrances and drawn exclusions', () => {
   it('closes a clicked outline into a polygon from three points', () => {
     expect(polygonOfPoints([[0, 0], [1, 0]])).toBeNull();
     expect(polygonOfPoints([[0, 0], [1, 0], [1, 1]])?.coordinates[0]).toEqual([[0, 0], [1, 0], [1, 1], [0, 0]]);
+  });
+});
+
+describe('coordinates typed instead of clicked', () => {
+  it('reads latitude, longitude pairs into GeoJSON order', () => {
+    expect(parseLatLonList('39.352, -103.402; 39.353 -103.401\n39.3535,-103.4')).toEqual({
+      positions: [[-103.402, 39.352], [-103.401, 39.353], [-103.4, 39.3535]],
+    });
+  });
+
+  it('says which point is wrong', () => {
+    expect(parseLatLonList('39.35, -103.4; 39.35')).toEqual({ problem: 'Point 2 ("39.35") is not "latitude, longitude".' });
+    expect(parseLatLonList('139.35, -103.4')).toEqual({ problem: 'Point 1 (139.35, -103.4) is off the globe: latitude within ±90, longitude within ±180.' });
+    expect(parseLatLonList('  ')).toEqual({ problem: 'Type at least one "latitude, longitude".' });
   });
 });

@@ -72,6 +72,12 @@ function SiteBody({ site, reload }: { site: SiteData; reload: () => void }) {
     if (next.draft) setDraft(next.draft);
     if (next.outline) setOutline(next.outline);
   }, [tool, site.boundary, draft, outline]);
+  const addEntrance = useCallback((position: Position) => {
+    if (draft === null) return;
+    const next = siteMapClick('entrance', site.boundary, position, draft, outline);
+    setMapProblem(next.problem ?? null);
+    if (next.draft) setDraft(next.draft);
+  }, [site.boundary, draft, outline]);
 
   const exclusions: FeatureCollection = useMemo(() => ({
     type: 'FeatureCollection',
@@ -112,7 +118,8 @@ function SiteBody({ site, reload }: { site: SiteData; reload: () => void }) {
           <MapView name="site" label="Site parcel, exclusions, entrances, slope and buildable area" basemap={basemap} data={mapData}
             onMapClick={draft !== null && tool !== 'none' ? onMapClick : null} />
           <SiteFeaturesPanel siteId={site.id} draft={draft} onDraftChange={setDraft} tool={tool} onToolChange={setTool}
-            outline={outline} onOutlineChange={setOutline} onSaved={reload} onStart={startEditing} mapProblem={mapProblem} />
+            outline={outline} onOutlineChange={setOutline} onSaved={reload} onStart={startEditing} mapProblem={mapProblem}
+            onAddEntrance={addEntrance} />
           <TerrainPanel siteId={site.id} projectId={site.project.id} terrainFile={site.terrainFile ?? null}
             slopeClasses={slopeClasses} slopeError={slope.error} showSlope={showSlope} onShowSlope={setShowSlope} onChanged={reload} />
         </div>

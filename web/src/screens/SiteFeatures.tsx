@@ -9,7 +9,7 @@ import { execute } from '../client';
 import { describeError } from '../errors';
 import { SetSiteTerrainMutation, UpdateSiteMutation, UploadTerrainMutation } from '../operations';
 import type { SlopeClassesQuery } from '../gql/graphql';
-import { nearestPointOnRings, outerRings, polygonOfPoints } from '../geometry';
+import { nearestPointOnRings, outerRings, parseLatLonList, polygonOfPoints } from '../geometry';
 import type { Position } from '../geometry';
 import { formatArea, formatNumber } from '../format';
 import { slopeColour } from '../MapView';
@@ -52,7 +52,7 @@ export function siteMapClick(
   return {};
 }
 
-export function SiteFeaturesPanel({ siteId, draft, onDraftChange, tool, onToolChange, outline, onOutlineChange, onSaved, onStart, mapProblem }: {
+export function SiteFeaturesPanel({ siteId, draft, onDraftChange, tool, onToolChange, outline, onOutlineChange, onSaved, onStart, mapProblem, onAddEntrance }: {
   siteId: string;
   draft: SiteDraft | null;
   onDraftChange: (draft: SiteDraft | null) => void;
@@ -63,9 +63,15 @@ export function SiteFeaturesPanel({ siteId, draft, onDraftChange, tool, onToolCh
   onSaved: () => void;
   onStart: () => void;
   mapProblem: string | null;
+  /** Adds an entrance at a typed position, moved onto the parcel's edge like a click. */
+  onAddEntrance: (position: Position) => void;
 }): ReactNode {
   const { client, viewer } = useApi();
   const [problem, setProblem] = useState<string | null>(null);
+  // The keyboard's way to the same tools: coordinates typed instead of clicked.
+  const [typedCorners, setTypedCorners] = useState('');
+  const [typedEntrance, setTypedEntrance] = useState('');
+  const [typedProblem, setTypedProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [newZone, setNewZone] = useState<{ kind: string; bufferM: number; name: string }>({ kind: 'custom', bufferM: 0, name: '' });
 
@@ -158,6 +164,18 @@ export function SiteFeaturesPanel({ siteId, draft, onDraftChange, tool, onToolCh
             </label>
             <label>Buffer (m)<input type="number" min={0} step="any" value={newZone.bufferM} onChange={(e) => setNewZone({ ...newZone, bufferM: Number(e.target.value) })} /></label>
           </div>
+          <div className="inline">
+            <label>Or type the corners (latitude, longitude; …)
+              <input value={typedCorners} onChange={(e) => setTypedCorners(e.target.value)} placeholder="39.3525, -103.4015; 39.3525, -103.4005; 39.353, -103.401" />
+            </label>
+            <button type="button" onClick={() => {
+              const parsed = parseLatLonList(typedCorners);
+              if ('problem' in parsed) { setTypedProblem(parsed.problem); return; }
+              setTypedProblem(null);
+              onOutlineChange(parsed.positions);
+            }}>Use these corners</button>
+          </div>
+          {typedProblem && <p className="field-error" role="alert">{typedProblem}</p>}
           <div className="buttons">
             <button type="button" className="primary" disabled={outline.length < 3} onClick={finishOutline}>Finish the outline</button>
             <button type="button" disabled={outline.length === 0} onClick={() => onOutlineChange(outline.slice(0, -1))}>Remove last corner</button>
@@ -182,6 +200,23 @@ export function SiteFeaturesPanel({ siteId, draft, onDraftChange, tool, onToolCh
         {tool === 'entrance' ? 'Stop adding entrances' : 'Add an entrance'}
       </button>
       {tool === 'entrance' && <p className="hint">Click on or near the parcel's edge: the entrance goes to the nearest point of the edge.</p>}
+      <div className="inline">
+        <label>Or type an entrance (latitude, longitude)
+          <input value={typedEntrance} onChange={(e) => setTypedEntrance(e.target.value)} placeholder="39.352, -103.402" />
+        </label>
+        <button type="button" onClick={() => {
+          const parsed = parseLatLonList(typedEntrance);
+          if ('problem' in parsed || parsed.positions.length !== 1) {
+            setTypedProblem('problem' in parsed ? parsed.problem : 'Type one "latitude, longitude".');
+            return;
+          }
+          setTypedProblem(null);
+          const [position] = parsed.positions;
+          if (position) onAddEntrance(position);
+          setTypedEntrance('');
+        }}>Add this entrance</button>
+      </div>
+      {tool !== 'exclusion' && typedProblem && <p className="field-error" role="alert">{typedProblem}</p>}
       <div className="buttons">
         <button type="button" className="primary" disabled={busy || tool === 'exclusion'} onClick={() => void save()}>{busy ? 'Saving…' : 'Save the site'}</button>
         <button type="button" onClick={() => { onToolChange('none'); onOutlineChange([]); onDraftChange(null); }}>Discard changes</button>
