@@ -7,8 +7,8 @@
 use entmoot_plugin_sdk::fixtures::{rural_demo_dem, rural_demo_program, rural_demo_site};
 use entmoot_plugin_sdk::prepare::prepare_problem;
 use entmoot_tests::{
-    MULTIPART_CONTENT_TYPE, TestServer, asset_centres, create_project, create_site, embedded_env,
-    graphql_multipart_body, json_fixture, rural_demo_boundary,
+    TestServer, asset_centres, create_project, create_site, embedded_env, graphql_upload,
+    json_fixture, rural_demo_boundary,
 };
 use serde_json::{Value, json};
 
@@ -35,24 +35,14 @@ async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> Value {
-    server
-        .client
-        .post(format!("{}/graphql", server.base_url))
-        .header("Content-Type", MULTIPART_CONTENT_TYPE)
-        .header("Apollo-Require-Preflight", "true")
-        .body(graphql_multipart_body(
-            mutation,
-            json!({"projectId": project, "file": null}),
-            "file",
-            name,
-            bytes,
-        ))
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("json")
+    graphql_upload(
+        server,
+        mutation,
+        json!({"projectId": project, "file": null}),
+        name,
+        bytes,
+    )
+    .await
 }
 
 /// Runs the three-building program (roads may climb 35 %, so that the flat west stays
