@@ -412,23 +412,32 @@ pub async fn buildable_area(
     Ok(area)
 }
 
+/// The smallest valid program with a setback and, optionally, a slope limit: what
+/// preparing a site's geometry wants when no real program is at hand (the buildable
+/// area, the slope map).
+pub(crate) fn probe_program(
+    setback_m: f64,
+    max_slope_percent: Option<f64>,
+) -> Result<entmoot_plugin_sdk::Program, String> {
+    let mut program = serde_json::json!({
+        "units": "m",
+        "setback": setback_m,
+        "assets": [{"name": "probe", "type": "building", "width": 1, "length": 1, "quantity": 1}],
+    });
+    if let Some(limit) = max_slope_percent {
+        program["max_slope_percent"] = serde_json::json!(limit);
+    }
+    entmoot_plugin_sdk::Program::from_json_str(&program.to_string())
+        .map_err(|error| error.to_string())
+}
+
 fn compute_buildable_area(
     site: &Site,
     setback_m: f64,
 ) -> Result<BuildableArea, BuildableAreaError> {
-    use entmoot_plugin_sdk::Program;
     use entmoot_plugin_sdk::geo::MultiPolygon;
-    // The buildable area depends on the setback and the site only; preparation wants a
-    // program, so it gets the smallest valid one.
-    let program = Program::from_json_str(
-        &serde_json::json!({
-            "units": "m",
-            "setback": setback_m,
-            "assets": [{"name": "probe", "type": "building", "width": 1, "length": 1, "quantity": 1}],
-        })
-        .to_string(),
-    )
-    .map_err(|error| BuildableAreaError::Prepare(error.to_string()))?;
+    // The buildable area depends on the setback and the site only.
+    let program = probe_program(setback_m, None).map_err(BuildableAreaError::Prepare)?;
     let problem = entmoot_plugin_sdk::prepare::prepare_problem(site, &program)
         .map_err(|error| BuildableAreaError::Prepare(error.to_string()))?;
     let prepare_error = |error: entmoot_plugin_sdk::projection::ProjectionError| {

@@ -167,11 +167,19 @@ pub async fn slope_classes(
     {
         return Err(SlopeClassesError::Breaks(breaks_percent));
     }
-    let (model, site) =
-        crate::sites::load_site(&app.database, caller.organization_id, site_id).await?;
-    if model.terrain_file_id.is_none() {
+    // Without terrain the answer is null: known from the site's row, before its
+    // geometry is read.
+    let linked = sites::Entity::find_by_id(site_id)
+        .filter(sites::Column::OrganizationId.eq(caller.organization_id))
+        .one(&app.database)
+        .await
+        .map_err(crate::sites::SiteError::from)?
+        .ok_or(crate::sites::SiteError::NotFound)?;
+    if linked.terrain_file_id.is_none() {
         return Ok(None);
     }
+    let (model, site) =
+        crate::sites::load_site(&app.database, caller.organization_id, site_id).await?;
     let key = format!(
         "{site_id}:{}:{}",
         model.updated_at.timestamp_millis(),
@@ -206,21 +214,12 @@ fn compute_slope_classes(
     dem: &Dem,
     breaks_percent: &[f64],
 ) -> Result<Vec<SlopeClass>, SlopeClassesError> {
+    use entmoot_plugin_sdk::Site;
     use entmoot_plugin_sdk::geo::{Area, BooleanOps};
-    use entmoot_plugin_sdk::{Program, Site};
     let prepare = |error: String| SlopeClassesError::Prepare(error);
     // The map shows the ground as it is: the parcel alone (no setback, no exclusion) and
     // a slope limit no ground reaches, so preparation removes nothing.
-    let program = Program::from_json_str(
-        &serde_json::json!({
-            "units": "m",
-            "setback": 0,
-            "max_slope_percent": 1_000_000,
-            "assets": [{"name": "probe", "type": "building", "width": 1, "length": 1, "quantity": 1}],
-        })
-        .to_string(),
-    )
-    .map_err(|error| prepare(error.to_string()))?;
+    let program = crate::sites::probe_program(0.0, Some(1_000_000.0)).map_err(prepare)?;
     let site = Site {
         boundary,
         exclusions: Vec::new(),

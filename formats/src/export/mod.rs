@@ -19,6 +19,7 @@ pub mod svg;
 use entmoot_plugin_sdk::geo::{
     Area, Buffer, Centroid, Geometry, LineString, MultiPolygon, Point, Polygon,
 };
+use entmoot_plugin_sdk::geojson_out::ShapeKind;
 use entmoot_plugin_sdk::metrics::Metrics;
 use entmoot_plugin_sdk::projection::{ProjectionError, Projector};
 use entmoot_plugin_sdk::{Layout, Problem};
@@ -459,7 +460,10 @@ impl Scene {
                     ("width", Value::Number(asset.width_m)),
                     ("length", Value::Number(asset.length_m)),
                     ("rotation", Value::Number(asset.rotation_deg)),
-                    ("shape", Value::Text(shape_name(&asset.shape).into())),
+                    (
+                        "shape",
+                        Value::Text(ShapeKind::from(&asset.shape).as_str().into()),
+                    ),
                     ("area_m2", Value::Number(asset.area_m2())),
                 ],
             )?;
@@ -644,15 +648,6 @@ pub fn label_point(geometry: &Geometry<f64>) -> Option<(f64, f64)> {
 }
 
 /// A number for people: up to two decimals, no trailing zeros, no `-0`.
-/// An asset's `shape`, as the layout GeoJSON names it.
-fn shape_name(shape: &entmoot_plugin_sdk::shape::Shape) -> &'static str {
-    match shape {
-        entmoot_plugin_sdk::shape::Shape::Rectangle => "rectangle",
-        entmoot_plugin_sdk::shape::Shape::Circle => "circle",
-        entmoot_plugin_sdk::shape::Shape::Polygon { .. } => "polygon",
-    }
-}
-
 /// A number as a report prints it: `decimals` places, thousands grouped with commas,
 /// and never a negative zero ("-0.0" when nothing is placed reads as an error).
 ///

@@ -13,7 +13,7 @@ use entmoot_plugin_sdk::geo::{Geometry, LineString};
 
 use super::labels::{LabelStyle, place_labels_with_key};
 use super::pdf_text::TextSetter;
-use super::svg::{Paint, PlanFrame, Rgb, paint_of};
+use super::svg::{Paint, PlanFrame, Rgb, legend_entries, paint_of};
 use super::{ExportInput, FeatureKind, Scene, Value, format_grouped, polygons_of};
 
 /// The plan's labels in points: small enough for a page, never under 4 pt.
@@ -158,61 +158,6 @@ fn location_caption(scene: &Scene) -> Option<String> {
         centre.x().abs(),
         if centre.x() >= 0.0 { "E" } else { "W" }
     ))
-}
-
-/// One entry of the plan's legend: a filled box, or a line for a road class.
-struct LegendEntry {
-    name: String,
-    paint: Paint,
-    line: bool,
-}
-
-/// An entry per kind of thing drawn, per asset type and per road class, in drawing
-/// order.
-fn legend_entries(scene: &Scene) -> Vec<LegendEntry> {
-    let words = |text: String| {
-        let text = text.replace('_', " ");
-        let mut chars = text.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => text,
-        }
-    };
-    let mut entries: Vec<LegendEntry> = Vec::new();
-    for feature in &scene.features {
-        let (name, line) = match feature.kind {
-            FeatureKind::Boundary => ("Boundary".to_owned(), false),
-            FeatureKind::Setback => ("Setback line".to_owned(), false),
-            FeatureKind::Exclusion => ("Exclusion zone".to_owned(), false),
-            FeatureKind::SteepGround => ("Steep ground".to_owned(), false),
-            FeatureKind::Entrance => ("Entrance".to_owned(), false),
-            FeatureKind::Road => {
-                let class = feature
-                    .attribute("class")
-                    .map(Value::display)
-                    .unwrap_or_else(|| "access".to_owned());
-                (format!("{} road", words(class)), true)
-            }
-            FeatureKind::Asset => (
-                words(
-                    feature
-                        .attribute("asset_type")
-                        .map(Value::display)
-                        .unwrap_or_else(|| "asset".to_owned()),
-                ),
-                false,
-            ),
-        };
-        if entries.iter().any(|entry| entry.name == name) {
-            continue;
-        }
-        entries.push(LegendEntry {
-            name,
-            paint: paint_of(feature),
-            line,
-        });
-    }
-    entries
 }
 
 /// The plan page and its key: the numbers that stand on the plan for names with no room,

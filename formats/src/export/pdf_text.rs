@@ -175,18 +175,14 @@ impl TextSetter {
                 .descendant_font(cid_font)
                 .to_unicode(cmap);
             let scale = 1000.0 / metrics.units_per_em;
-            let mut widths: Vec<(u16, f32)> = Vec::new();
-            for old in using.remapper.remapped_gids() {
-                if let Some(cid) = using.remapper.get(old) {
-                    let width = f64::from(
-                        metrics
-                            .face
-                            .glyph_hor_advance(ttf_parser::GlyphId(old))
-                            .unwrap_or(0),
-                    ) * scale;
-                    widths.push((cid, width as f32));
-                }
-            }
+            let mut widths: Vec<(u16, f32)> = using
+                .remapper
+                .remapped_gids()
+                .filter_map(|old| {
+                    let cid = using.remapper.get(old)?;
+                    Some((cid, (advance(font, old) * 1000.0) as f32))
+                })
+                .collect();
             widths.sort_by_key(|(cid, _)| *cid);
             let mut cid_dict = pdf.cid_font(cid_font);
             cid_dict

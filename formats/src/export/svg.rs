@@ -88,6 +88,61 @@ pub fn paint_of(feature: &SceneFeature) -> Paint {
     }
 }
 
+/// One entry of the plan's legend: a filled box, or a line for a road class.
+pub struct LegendEntry {
+    pub name: String,
+    pub paint: Paint,
+    pub line: bool,
+}
+
+/// An entry per kind of thing drawn, per asset type and per road class, in drawing
+/// order: the legend of the SVG and the PDF plan alike.
+pub fn legend_entries(scene: &Scene) -> Vec<LegendEntry> {
+    let words = |text: String| {
+        let text = text.replace('_', " ");
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => text,
+        }
+    };
+    let mut entries: Vec<LegendEntry> = Vec::new();
+    for feature in &scene.features {
+        let (name, line) = match feature.kind {
+            FeatureKind::Boundary => ("Boundary".to_owned(), false),
+            FeatureKind::Setback => ("Setback line".to_owned(), false),
+            FeatureKind::Exclusion => ("Exclusion zone".to_owned(), false),
+            FeatureKind::SteepGround => ("Steep ground".to_owned(), false),
+            FeatureKind::Entrance => ("Entrance".to_owned(), false),
+            FeatureKind::Road => {
+                let class = feature
+                    .attribute("class")
+                    .map(Value::display)
+                    .unwrap_or_else(|| "access".to_owned());
+                (format!("{} road", words(class)), true)
+            }
+            FeatureKind::Asset => (
+                words(
+                    feature
+                        .attribute("asset_type")
+                        .map(Value::display)
+                        .unwrap_or_else(|| "asset".to_owned()),
+                ),
+                false,
+            ),
+        };
+        if entries.iter().any(|entry| entry.name == name) {
+            continue;
+        }
+        entries.push(LegendEntry {
+            name,
+            paint: paint_of(feature),
+            line,
+        });
+    }
+    entries
+}
+
 /// Maps metres to a drawing area (y down), keeping the aspect ratio.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanFrame {
@@ -336,42 +391,30 @@ fn legend(out: &mut String, scene: &Scene, key: &[(String, String)]) {
         out,
         "<text x=\"{x}\" y=\"{y}\" font-size=\"13\" font-weight=\"bold\">Legend</text>"
     );
-    let mut seen: Vec<String> = Vec::new();
-    for feature in &scene.features {
-        let name = match feature.kind {
-            FeatureKind::Asset => feature
-                .attribute("asset_type")
-                .map(Value::display)
-                .unwrap_or_else(|| "asset".into())
-                .replace('_', " "),
-            FeatureKind::Boundary => "boundary".into(),
-            FeatureKind::Setback => "setback line".into(),
-            FeatureKind::Exclusion => "exclusion zone".into(),
-            FeatureKind::SteepGround => "steep ground".into(),
-            FeatureKind::Entrance => "entrance".into(),
-            FeatureKind::Road => format!(
-                "{} road",
-                feature
-                    .attribute("class")
-                    .map(Value::display)
-                    .unwrap_or_else(|| "access".into())
-            ),
-        };
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name.clone());
+    for entry in legend_entries(scene) {
         y += 20.0;
-        let paint = paint_of(feature);
+        let paint = &entry.paint;
+        let swatch = if entry.line {
+            format!(
+                "<line x1=\"{x}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>",
+                y - 4.0,
+                x + 18.0,
+                y - 4.0,
+                rgb(paint.stroke)
+            )
+        } else {
+            format!(
+                "<rect x=\"{x}\" y=\"{}\" width=\"18\" height=\"12\" fill=\"{}\" stroke=\"{}\"/>",
+                y - 10.0,
+                rgb(paint.fill.unwrap_or(paint.stroke)),
+                rgb(paint.stroke)
+            )
+        };
         let _ = writeln!(
             out,
-            "<rect x=\"{x}\" y=\"{}\" width=\"18\" height=\"12\" fill=\"{}\" stroke=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
-            y - 10.0,
-            rgb(paint.fill.unwrap_or(paint.stroke)),
-            rgb(paint.stroke),
+            "{swatch}<text x=\"{}\" y=\"{y}\" font-size=\"12\">{}</text>",
             x + 26.0,
-            y,
-            xml_escape(&name)
+            xml_escape(&entry.name)
         );
     }
     if key.is_empty() {

@@ -108,6 +108,17 @@ pub enum ShapeKind {
     Polygon,
 }
 
+impl ShapeKind {
+    /// The snake_case name written in every export.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShapeKind::Rectangle => "rectangle",
+            ShapeKind::Circle => "circle",
+            ShapeKind::Polygon => "polygon",
+        }
+    }
+}
+
 impl From<&crate::shape::Shape> for ShapeKind {
     fn from(shape: &crate::shape::Shape) -> Self {
         match shape {
