@@ -70,14 +70,17 @@ async function rendered(page, mapName, layers, property) {
   }, { mapName, layers, property });
 }
 
+/** Waits until at least `minimum` distinct values are rendered and returns the values
+ * seen then: asking again could catch the map mid-frame (`loaded()` false) and see none. */
 async function waitForRendered(page, mapName, layers, property, minimum) {
-  await page.waitForFunction(({ mapName, layers, property, minimum }) => {
+  const handle = await page.waitForFunction(({ mapName, layers, property, minimum }) => {
     const map = window.__entmoot?.maps?.[mapName];
     if (!map || !map.loaded()) return false;
     const features = map.queryRenderedFeatures({ layers });
-    return new Set(features.map((f) => (property ? f.properties[property] : f.layer.id))).size >= minimum;
+    const values = [...new Set(features.map((f) => (property ? f.properties[property] : f.layer.id)))];
+    return values.length >= minimum ? values : false;
   }, { mapName, layers, property, minimum }, WAIT);
-  return rendered(page, mapName, layers, property);
+  return handle.jsonValue();
 }
 
 async function download(page, buttonName) {
