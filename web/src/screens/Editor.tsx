@@ -24,7 +24,10 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
   const [basemap, setBasemap] = useBasemap();
   const [history, setHistory] = useState<EditHistory>(EMPTY_HISTORY);
   const [check, setCheck] = useState<CheckData['checkLayoutEdits'] | null>(null);
-  const [checking, setChecking] = useState(false);
+  // The edit list the check (or its failure) answers: while it is not the current one,
+  // the check is still running, so a stale answer is never shown as the current one.
+  const [checkedHistory, setCheckedHistory] = useState<EditHistory | null>(null);
+  const checking = checkedHistory !== history;
   const [selected, setSelected] = useState<string | null>(null);
   const [step, setStep] = useState(5);
   const [problem, setProblem] = useState<string | null>(null);
@@ -35,11 +38,10 @@ export function Editor({ job, layout, onClose }: { job: JobData['job']; layout: 
   // Checked with no edit too: the answer lists what the layout left out (to ADD).
   useEffect(() => {
     let current = true;
-    setChecking(true);
     execute(client, CheckLayoutEditsQuery, { layoutId: layout.id, edits: editsInput(history) }, 'query').then(
-      (data) => { if (current) { setCheck(data.checkLayoutEdits); setProblem(null); } },
-      (error: unknown) => { if (current) setProblem(describeError(error)); },
-    ).finally(() => { if (current) setChecking(false); });
+      (data) => { if (current) { setCheck(data.checkLayoutEdits); setProblem(null); setCheckedHistory(history); } },
+      (error: unknown) => { if (current) { setCheck(null); setProblem(describeError(error)); setCheckedHistory(history); } },
+    );
     return () => { current = false; };
   }, [client, layout.id, history]);
 
